@@ -1,0 +1,12 @@
+#pragma once
+/// @file
+/// ebpfpp: a header-only C++20 library over libbpf. This umbrella includes every header; include
+/// the single ones to compile less.
+
+#include "error.hpp"      // IWYU pragma: export
+#include "generator.hpp"  // IWYU pragma: export
+#include "kernel.hpp"     // IWYU pragma: export
+#include "link.hpp"       // IWYU pragma: export
+#include "object.hpp"     // IWYU pragma: export
+#include "signal.hpp"     // IWYU pragma: export
+#include "trace_pipe.hpp" // IWYU pragma: export

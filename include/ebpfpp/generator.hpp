@@ -1,0 +1,139 @@
+#pragma once
+/// @file
+/// Generator<T>: a lazy, single-pass sequence written as a coroutine (g++ 12 has no
+/// std::generator). Event streams and TracePipe hand out their records through it.
+///
+///     ebpfpp::Generator<const Line&> lines() { ... co_yield line; ... }
+///     for (const Line& l : lines()) { if (done) break; }
+///
+/// - Yielding a reference type hands out a reference to the coroutine's own object: no copy.
+///   It is valid until the loop advances.
+/// - An exception thrown in the body is rethrown by the begin() or ++ that resumed it.
+/// - Breaking out of the loop, or destroying the generator mid-sequence, destroys the
+///   coroutine's locals in order (their destructors run; nothing after the co_yield does).
+/// - The body cannot co_await: a generator is synchronous (see event_loop.hpp for tasks).
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace ebpfpp {
+
+template <class T>
+class Generator;
+
+namespace detail {
+
+template <class T>
+class GeneratorPromise {
+public:
+  using value_type = std::remove_cvref_t<T>;
+  using reference = std::conditional_t<std::is_reference_v<T>, T, T&>;
+  using pointer = std::add_pointer_t<reference>;
+
+  Generator<T> get_return_object() noexcept;
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  std::suspend_always final_suspend() const noexcept { return {}; }
+
+  std::suspend_always yield_value(std::remove_reference_t<reference>& value) noexcept {
+    value_ = std::addressof(value);
+    return {};
+  }
+  // A temporary yielded by value lives until the coroutine resumes, which is after the
+  // consumer has used it.
+  std::suspend_always yield_value(std::remove_reference_t<reference>&& value) noexcept {
+    value_ = std::addressof(value);
+    return {};
+  }
+
+  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  void return_void() noexcept {}
+
+  template <class U>
+  std::suspend_never await_transform(U&&) = delete;
+
+  reference value() const noexcept { return static_cast<reference>(*value_); }
+  void rethrow_if_exception() {
+    if (exception_) std::rethrow_exception(std::exchange(exception_, nullptr));
+  }
+
+private:
+  pointer value_ = nullptr;
+  std::exception_ptr exception_;
+};
+
+} // namespace detail
+
+/// A lazy sequence of T produced by a coroutine; move-only; iterate it once.
+template <class T>
+class [[nodiscard]] Generator {
+public:
+  using promise_type = detail::GeneratorPromise<T>;
+  using handle_type = std::coroutine_handle<promise_type>;
+
+  class iterator {
+  public:
+    using iterator_category = std::input_iterator_tag;
+    using difference_type = std::ptrdiff_t;
+    using value_type = typename promise_type::value_type;
+    using reference = typename promise_type::reference;
+    using pointer = typename promise_type::pointer;
+
+    iterator() noexcept = default;
+    explicit iterator(handle_type h) noexcept : h_(h) {}
+
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
+      return !it.h_ || it.h_.done();
+    }
+    iterator& operator++() {
+      h_.resume();
+      if (h_.done()) h_.promise().rethrow_if_exception();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    reference operator*() const noexcept { return h_.promise().value(); }
+    pointer operator->() const noexcept { return std::addressof(operator*()); }
+
+  private:
+    handle_type h_ = nullptr;
+  };
+
+  Generator() noexcept = default;
+  explicit Generator(handle_type h) noexcept : h_(h) {}
+  Generator(Generator&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+  Generator& operator=(Generator&& other) noexcept {
+    if (this != &other) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(other.h_, nullptr);
+    }
+    return *this;
+  }
+  Generator(const Generator&) = delete;
+  Generator& operator=(const Generator&) = delete;
+  ~Generator() {
+    if (h_) h_.destroy();
+  }
+
+  /// Runs the body to its first co_yield (or its end); rethrows what it threw.
+  iterator begin() {
+    if (!h_) return iterator();
+    h_.resume();
+    if (h_.done()) h_.promise().rethrow_if_exception();
+    return iterator(h_);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+  handle_type h_ = nullptr;
+};
+
+template <class T>
+Generator<T> detail::GeneratorPromise<T>::get_return_object() noexcept {
+  return Generator<T>(std::coroutine_handle<GeneratorPromise<T>>::from_promise(*this));
+}
+
+} // namespace ebpfpp

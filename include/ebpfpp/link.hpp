@@ -1,0 +1,377 @@
+#pragma once
+/// @file
+/// Link (owns a bpf_link: an attached program) and the attach types built on it.
+///
+/// Every attach type *is* a Link: constructing one attaches, destroying it detaches.
+///
+///     ebpfpp::Tracepoint tp(skel.program("hello"), "syscalls", "sys_enter_execve");
+///     ebpfpp::SyscallKprobe kp(skel.program("hello_kprobe"), "execve");
+///
+/// They are [[nodiscard]]: a Link that is not kept detaches at once, which is never what you
+/// meant. On a kernel without the hook's mechanism (no kprobes, no fentry) attaching throws a
+/// FeatureError naming what is missing and what to use instead.
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <sys/types.h>
+
+#include "error.hpp"
+#include "kernel.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// Owns a bpf_link. Move-only; an empty Link (default-constructed or moved-from) owns nothing.
+class [[nodiscard]] Link {
+public:
+  Link() noexcept = default;
+  /// Takes ownership of `link`; `description` ("tracepoint syscalls/sys_enter_execve") is used
+  /// in errors.
+  Link(bpf_link* link, std::string description) noexcept
+      : link_(link), description_(std::move(description)) {}
+  Link(Link&& other) noexcept
+      : link_(std::exchange(other.link_, nullptr)), description_(std::move(other.description_)) {}
+  Link& operator=(Link&& other) noexcept {
+    if (this != &other) {
+      reset();
+      link_ = std::exchange(other.link_, nullptr);
+      description_ = std::move(other.description_);
+    }
+    return *this;
+  }
+  Link(const Link&) = delete;
+  Link& operator=(const Link&) = delete;
+  ~Link() { reset(); }
+
+  /// Opens a link pinned in bpffs (it stays attached after this process exits until unpinned).
+  [[nodiscard]] static Link open_pinned(const std::filesystem::path& path) {
+    detail::LibbpfLog log;
+    bpf_link* l = detail::check_ptr(
+        bpf_link__open(path.c_str()),
+        [&] { return fmt::format("open pinned link '{}'", path.string()); }, &log);
+    return Link(l, fmt::format("pinned link '{}'", path.string()));
+  }
+
+  /// Pins the link at `path` (on a bpffs mount, e.g. /sys/fs/bpf/...): it then survives this
+  /// process, and destroying this Link only drops our reference.
+  void pin(const std::filesystem::path& path) {
+    detail::LibbpfLog log;
+    detail::check(
+        bpf_link__pin(link_, path.c_str()),
+        [&] { return fmt::format("pin {} at '{}'", description_, path.string()); }, &log);
+  }
+  /// Removes the pin; the link detaches when the last reference goes.
+  void unpin() {
+    detail::LibbpfLog log;
+    detail::check(
+        bpf_link__unpin(link_), [&] { return fmt::format("unpin {}", description_); }, &log);
+  }
+
+  /// Detaches now (and destroys the link). Safe on an empty Link.
+  void reset() noexcept {
+    if (link_) bpf_link__destroy(link_);
+    link_ = nullptr;
+  }
+  /// The link's fd (for bpf_link_get_info_by_fd etc.); -1 when empty.
+  int fd() const noexcept { return link_ ? bpf_link__fd(link_) : -1; }
+  /// What this link attached, as used in errors: "tracepoint syscalls/sys_enter_execve".
+  const std::string& description() const noexcept { return description_; }
+  bpf_link* get() const noexcept { return link_; }
+  /// Gives up ownership; the caller must bpf_link__destroy() it.
+  bpf_link* release() noexcept { return std::exchange(link_, nullptr); }
+  explicit operator bool() const noexcept { return link_ != nullptr; }
+
+private:
+  bpf_link* link_ = nullptr;
+  std::string description_;
+};
+
+namespace detail {
+
+inline void require_loaded(Program prog, std::string_view what) {
+  if (prog && prog.fd() >= 0) return;
+  throw Error(EINVAL,
+              prog ? fmt::format("{}: program '{}' is not loaded", what, prog.name())
+                   : fmt::format("{}: empty Program", what),
+              "call load() on the Object or Skeleton before attaching");
+}
+
+inline std::string no_kprobes_hint(std::string_view syscall) {
+  return fmt::format(
+      "this kernel has no kprobes (CONFIG_KPROBES is off: /sys/bus/event_source/devices/kprobe "
+      "is absent); attach a tracepoint program instead, e.g. "
+      "Tracepoint(prog, \"syscalls\", \"sys_enter_{}\") with SEC(\"tracepoint/syscalls/"
+      "sys_enter_{}\") on the BPF side",
+      syscall.empty() ? "<name>" : syscall, syscall.empty() ? "<name>" : syscall);
+}
+
+/// Attaches with `attach()` (a libbpf call returning bpf_link* or NULL + errno); on failure,
+/// throws a FeatureError when `feature_present` says the mechanism is missing, else an Error
+/// with libbpf's explanation.
+template <class AttachFn>
+bpf_link* attach_or_throw(Program prog, const std::string& description, AttachFn&& attach,
+                          bool feature_present = true, std::string_view feature = {},
+                          std::string feature_hint = {}) {
+  const std::string action = fmt::format("attach {} (program '{}')", description, prog.name());
+  require_loaded(prog, action);
+  LibbpfLog log;
+  errno = 0;
+  if (bpf_link* l = std::forward<AttachFn>(attach)()) return l;
+  const int err = errno ? errno : EINVAL;
+  if (!feature_present)
+    throw FeatureError(err, std::string(feature), action, std::move(feature_hint), log.take());
+  std::string hint = hint_for(err);
+  if (hint.empty() && err == ENOENT)
+    hint = "the attach target does not exist on this kernel (check its name, e.g. in "
+           "/sys/kernel/tracing/available_events or /proc/kallsyms)";
+  if (hint.empty() && err == EINVAL)
+    hint = fmt::format("does the program type ({}) match the hook? SEC() decides the type",
+                       prog.type_name());
+  throw Error(err, action, std::move(hint), log.take());
+}
+
+} // namespace detail
+
+/// The arch's syscall wrapper prefix for kernels 4.17+ ("__x64_sys_" on x86-64), as BCC's
+/// get_syscall_fnname uses; "sys_" where the arch has no wrapper.
+constexpr std::string_view syscall_prefix_for(std::string_view arch) noexcept {
+  if (arch == "x86_64") return "__x64_sys_";
+  if (arch == "i386" || arch == "i686") return "__ia32_sys_";
+  if (arch == "aarch64") return "__arm64_sys_";
+  if (arch == "s390x") return "__s390x_sys_";
+  if (arch == "s390") return "__s390_sys_";
+  if (arch == "riscv64") return "__riscv_sys_";
+  return "sys_";
+}
+
+/// The machine this library was compiled for, as uname -m spells it.
+constexpr std::string_view compiled_arch() noexcept {
+#if defined(__x86_64__)
+  return "x86_64";
+#elif defined(__i386__)
+  return "i386";
+#elif defined(__aarch64__)
+  return "aarch64";
+#elif defined(__s390x__)
+  return "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+  return "riscv64";
+#else
+  return "unknown";
+#endif
+}
+
+/// The kernel symbol of a syscall's entry for `arch`: syscall_symbol_for("execve", "x86_64") is
+/// "__x64_sys_execve". A name that already has a prefix is returned unchanged.
+inline std::string syscall_symbol_for(std::string_view syscall, std::string_view arch) {
+  if (syscall.starts_with("sys_") || syscall.starts_with("__")) return std::string(syscall);
+  return fmt::format("{}{}", syscall_prefix_for(arch), syscall);
+}
+
+/// The running kernel's symbol for a syscall: the arch wrapper when /proc/kallsyms has it, else
+/// "sys_<name>" when that exists (kernels before 4.17), else the arch wrapper name.
+inline std::string syscall_symbol(std::string_view syscall) {
+  const std::string wrapped = syscall_symbol_for(syscall, compiled_arch());
+  const std::string plain = fmt::format("sys_{}", syscall);
+  std::ifstream kallsyms("/proc/kallsyms");
+  bool has_plain = false;
+  for (std::string line; std::getline(kallsyms, line);) {
+    // "ffffffff81234560 T __x64_sys_execve"
+    const auto sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    std::string_view sym = std::string_view(line).substr(sp + 1);
+    if (const auto tab = sym.find('\t'); tab != std::string_view::npos) sym = sym.substr(0, tab);
+    if (sym == wrapped) return wrapped;
+    if (sym == plain) has_plain = true;
+  }
+  return has_plain ? plain : wrapped;
+}
+
+/// Attaches a program the way its SEC() says ("tracepoint/syscalls/sys_enter_execve",
+/// "kprobe/do_unlinkat", ...), as the skeleton's attach() does for all programs.
+[[nodiscard]] inline Link attach(Program prog) {
+  const std::string description = fmt::format("program by its section '{}'", prog.section());
+  return Link(detail::attach_or_throw(prog, description,
+                                      [&] { return bpf_program__attach(prog.get()); }),
+              description);
+}
+
+/// A kprobe: runs the program at a kernel function's entry (plus `offset`). Needs kprobes
+/// (CONFIG_KPROBES); the program must be SEC("kprobe/...") or SEC("kprobe"). Kernel 4.1+.
+class Kprobe : public Link {
+public:
+  [[nodiscard]] Kprobe(Program prog, std::string_view function, std::uint64_t offset = 0,
+                       std::uint64_t cookie = 0)
+      : Kprobe(prog, function, offset, cookie, false) {}
+
+protected:
+  Kprobe(Program prog, std::string_view function, std::uint64_t offset, std::uint64_t cookie,
+         bool retprobe)
+      : Link(make(prog, std::string(function), offset, cookie, retprobe)) {}
+
+private:
+  static Link make(Program prog, const std::string& function, std::uint64_t offset,
+                   std::uint64_t cookie, bool retprobe) {
+    auto opts = detail::make_opts<bpf_kprobe_opts>();
+    opts.offset = offset;
+    opts.bpf_cookie = cookie;
+    opts.retprobe = retprobe;
+    std::string description = fmt::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", function);
+    bpf_link* l = detail::attach_or_throw(
+        prog, description,
+        [&] { return bpf_program__attach_kprobe_opts(prog.get(), function.c_str(), &opts); },
+        kernel::has_kprobes(), "kprobes", detail::no_kprobes_hint({}));
+    return Link(l, std::move(description));
+  }
+};
+
+/// A kretprobe: runs the program when a kernel function returns. Needs kprobes. Kernel 4.1+.
+class Kretprobe : public Kprobe {
+public:
+  [[nodiscard]] Kretprobe(Program prog, std::string_view function, std::uint64_t cookie = 0)
+      : Kprobe(prog, function, 0, cookie, true) {}
+};
+
+/// A kprobe on a syscall's entry (or its return with `retprobe`), named as in C: "execve".
+/// The arch's wrapper symbol (__x64_sys_execve) is found for you, as libbpf's SEC("ksyscall")
+/// does; write the program with BPF_KSYSCALL to read the arguments portably. Needs kprobes.
+class SyscallKprobe : public Link {
+public:
+  [[nodiscard]] SyscallKprobe(Program prog, std::string_view syscall, bool retprobe = false,
+                              std::uint64_t cookie = 0)
+      : Link(make(prog, std::string(syscall), retprobe, cookie)) {}
+
+private:
+  static Link make(Program prog, const std::string& syscall, bool retprobe, std::uint64_t cookie) {
+    auto opts = detail::make_opts<bpf_ksyscall_opts>();
+    opts.retprobe = retprobe;
+    opts.bpf_cookie = cookie;
+    std::string description = fmt::format("{} '{}' ({})", retprobe ? "syscall kretprobe" : "syscall kprobe",
+                                          syscall, syscall_symbol_for(syscall, compiled_arch()));
+    bpf_link* l = detail::attach_or_throw(
+        prog, description,
+        [&] { return bpf_program__attach_ksyscall(prog.get(), syscall.c_str(), &opts); },
+        kernel::has_kprobes(), "kprobes", detail::no_kprobes_hint(syscall));
+    return Link(l, std::move(description));
+  }
+};
+
+/// A static tracepoint, e.g. Tracepoint(prog, "syscalls", "sys_enter_execve"). The list is in
+/// /sys/kernel/tracing/available_events. Program: SEC("tracepoint/..."). Kernel 4.7+.
+class Tracepoint : public Link {
+public:
+  [[nodiscard]] Tracepoint(Program prog, std::string_view category, std::string_view name)
+      : Link(make(prog, std::string(category), std::string(name))) {}
+
+private:
+  static Link make(Program prog, const std::string& category, const std::string& name) {
+    std::string description = fmt::format("tracepoint {}/{}", category, name);
+    bpf_link* l = detail::attach_or_throw(prog, description, [&] {
+      return bpf_program__attach_tracepoint(prog.get(), category.c_str(), name.c_str());
+    });
+    return Link(l, std::move(description));
+  }
+};
+
+/// A raw tracepoint, e.g. RawTracepoint(prog, "sys_enter"): the tracepoint's raw arguments,
+/// no perf-event overhead. Program: SEC("raw_tp/...") or SEC("raw_tracepoint/..."). Kernel 4.17+.
+class RawTracepoint : public Link {
+public:
+  [[nodiscard]] RawTracepoint(Program prog, std::string_view name)
+      : Link(make(prog, std::string(name))) {}
+
+private:
+  static Link make(Program prog, const std::string& name) {
+    std::string description = fmt::format("raw tracepoint {}", name);
+    bpf_link* l = detail::attach_or_throw(prog, description, [&] {
+      return bpf_program__attach_raw_tracepoint(prog.get(), name.c_str());
+    });
+    return Link(l, std::move(description));
+  }
+};
+
+/// A uprobe: runs the program at a user-space function's entry, in `binary` (an executable or
+/// a shared library), for process `pid` (-1: every process, 0: this one). Program:
+/// SEC("uprobe") or SEC("uprobe/..."). Kernel 4.17+ (perf-based), older via tracefs.
+class Uprobe : public Link {
+public:
+  /// At a symbol ("malloc", or "malloc@GLIBC_2.2.5" for a versioned one).
+  [[nodiscard]] Uprobe(Program prog, const std::filesystem::path& binary, std::string_view symbol,
+                       pid_t pid = -1)
+      : Uprobe(prog, binary, std::string(symbol), 0, pid, false) {}
+  /// At a file offset in the binary.
+  [[nodiscard]] Uprobe(Program prog, const std::filesystem::path& binary, std::size_t offset,
+                       pid_t pid = -1)
+      : Uprobe(prog, binary, std::string(), offset, pid, false) {}
+
+protected:
+  Uprobe(Program prog, const std::filesystem::path& binary, const std::string& symbol,
+         std::size_t offset, pid_t pid, bool retprobe)
+      : Link(make(prog, binary, symbol, offset, pid, retprobe)) {}
+
+private:
+  static Link make(Program prog, const std::filesystem::path& binary, const std::string& symbol,
+                   std::size_t offset, pid_t pid, bool retprobe) {
+    auto opts = detail::make_opts<bpf_uprobe_opts>();
+    opts.retprobe = retprobe;
+    opts.func_name = symbol.empty() ? nullptr : symbol.c_str();
+    std::string where = symbol.empty() ? fmt::format("offset {:#x}", offset) : fmt::format("'{}'", symbol);
+    std::string description = fmt::format("{} {} in '{}'", retprobe ? "uretprobe" : "uprobe",
+                                          where, binary.string());
+    bpf_link* l = detail::attach_or_throw(
+        prog, description,
+        [&] {
+          return bpf_program__attach_uprobe_opts(prog.get(), pid, binary.c_str(), offset, &opts);
+        },
+        kernel::has_uprobes(), "uprobes",
+        "this kernel has no uprobes (CONFIG_UPROBE_EVENTS is off)");
+    return Link(l, std::move(description));
+  }
+};
+
+/// A uretprobe: runs the program when a user-space function returns. See Uprobe.
+class Uretprobe : public Uprobe {
+public:
+  [[nodiscard]] Uretprobe(Program prog, const std::filesystem::path& binary,
+                          std::string_view symbol, pid_t pid = -1)
+      : Uprobe(prog, binary, std::string(symbol), 0, pid, true) {}
+  [[nodiscard]] Uretprobe(Program prog, const std::filesystem::path& binary, std::size_t offset,
+                          pid_t pid = -1)
+      : Uprobe(prog, binary, std::string(), offset, pid, true) {}
+};
+
+namespace detail {
+inline Link attach_trace(Program prog, std::string_view kind) {
+  const std::string description = fmt::format("{} program '{}'", kind, prog.name());
+  return Link(attach_or_throw(prog, description,
+                              [&] { return bpf_program__attach_trace(prog.get()); },
+                              kernel::has_fentry(), "fentry",
+                              fmt::format("this kernel cannot run fentry/fexit programs ({}); use "
+                                          "a kprobe/kretprobe or a tracepoint instead",
+                                          kernel::fentry_unavailable_reason())),
+              description);
+}
+} // namespace detail
+
+/// An fentry program (BPF trampoline at a kernel function's entry; cheaper than a kprobe and
+/// with typed arguments). The target is in SEC("fentry/<function>") or set with
+/// bpf_program__set_attach_target before load. Needs BTF; kernel 5.5+ (x86-64), 6.0+ (arm64).
+class Fentry : public Link {
+public:
+  [[nodiscard]] explicit Fentry(Program prog) : Link(detail::attach_trace(prog, "fentry")) {}
+};
+
+/// An fexit program: like Fentry, at the function's return, with its arguments and return value.
+class Fexit : public Link {
+public:
+  [[nodiscard]] explicit Fexit(Program prog) : Link(detail::attach_trace(prog, "fexit")) {}
+};
+
+} // namespace ebpfpp

@@ -1,0 +1,351 @@
+#pragma once
+/// @file
+/// Object (owns a bpf_object), Program and MapRef (views into it), and Skeleton<T> (owns a
+/// bpftool-generated skeleton).
+///
+/// The life of a BPF object: open (parse the ELF; nothing is in the kernel yet), adjust (set
+/// .rodata constants, autoload, map sizes), load (maps created, programs verified), then attach
+/// programs with the link types of link.hpp. Views stay valid while their Object lives.
+
+#include <concepts>
+#include <cstddef>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "error.hpp"
+#include "kernel.hpp"
+
+namespace ebpfpp {
+
+/// A non-owning view of a BPF program inside an Object or Skeleton.
+class Program {
+public:
+  Program() noexcept = default;
+  explicit Program(bpf_program* prog) noexcept : prog_(prog) {}
+
+  /// The function name in the .bpf.c file.
+  std::string_view name() const noexcept { return bpf_program__name(prog_); }
+  /// The ELF section, e.g. "tracepoint/syscalls/sys_enter_execve".
+  std::string_view section() const noexcept { return bpf_program__section_name(prog_); }
+  /// The program fd; -1 before load.
+  int fd() const noexcept { return bpf_program__fd(prog_); }
+  bpf_prog_type type() const noexcept { return bpf_program__type(prog_); }
+  /// "kprobe", "tracepoint", ... as bpftool spells it.
+  std::string_view type_name() const noexcept {
+    const char* s = libbpf_bpf_prog_type_str(type());
+    return s ? s : "unknown";
+  }
+  /// Whether load() loads this program (default: yes). Only before load.
+  bool autoload() const noexcept { return bpf_program__autoload(prog_); }
+  void set_autoload(bool on) {
+    detail::check(bpf_program__set_autoload(prog_, on),
+                  [&] { return fmt::format("set autoload of program '{}'", name()); });
+  }
+  /// Number of BPF instructions before load (what clang emitted).
+  std::size_t instruction_count() const noexcept { return bpf_program__insn_cnt(prog_); }
+
+  bpf_program* get() const noexcept { return prog_; }
+  explicit operator bool() const noexcept { return prog_ != nullptr; }
+
+private:
+  bpf_program* prog_ = nullptr;
+};
+
+/// A non-owning, untyped view of a BPF map inside an Object or Skeleton. The typed views of
+/// map.hpp, ring_buffer.hpp, ... are built from it.
+class MapRef {
+public:
+  MapRef() noexcept = default;
+  explicit MapRef(bpf_map* map) noexcept : map_(map) {}
+
+  std::string_view name() const noexcept { return bpf_map__name(map_); }
+  /// The map fd; -1 before load.
+  int fd() const noexcept { return bpf_map__fd(map_); }
+  bpf_map_type type() const noexcept { return bpf_map__type(map_); }
+  /// "hash", "ringbuf", ... as bpftool spells it.
+  std::string_view type_name() const noexcept {
+    const char* s = libbpf_bpf_map_type_str(type());
+    return s ? s : "unknown";
+  }
+  std::uint32_t key_size() const noexcept { return bpf_map__key_size(map_); }
+  std::uint32_t value_size() const noexcept { return bpf_map__value_size(map_); }
+  std::uint32_t max_entries() const noexcept { return bpf_map__max_entries(map_); }
+
+  bpf_map* get() const noexcept { return map_; }
+  explicit operator bool() const noexcept { return map_ != nullptr; }
+
+private:
+  bpf_map* map_ = nullptr;
+};
+
+namespace detail {
+
+inline std::vector<Program> programs_of(bpf_object* obj) {
+  std::vector<Program> out;
+  bpf_program* p = nullptr;
+  while ((p = bpf_object__next_program(obj, p))) out.emplace_back(p);
+  return out;
+}
+
+inline std::vector<MapRef> maps_of(bpf_object* obj) {
+  std::vector<MapRef> out;
+  bpf_map* m = nullptr;
+  while ((m = bpf_object__next_map(obj, m))) out.emplace_back(m);
+  return out;
+}
+
+template <class Views>
+std::string names_of(const Views& views) {
+  std::string out;
+  for (const auto& v : views) {
+    if (!out.empty()) out += ", ";
+    out += fmt::format("'{}'", v.name());
+  }
+  return out.empty() ? "none" : out;
+}
+
+inline Program find_program(bpf_object* obj, std::string_view name) {
+  const std::string key(name);
+  if (bpf_program* p = bpf_object__find_program_by_name(obj, key.c_str())) return Program(p);
+  throw Error(ENOENT, fmt::format("find program '{}' in object '{}'", name, bpf_object__name(obj)),
+              fmt::format("the object's programs are: {}", names_of(programs_of(obj))));
+}
+
+inline MapRef find_map(bpf_object* obj, std::string_view name) {
+  const std::string key(name);
+  if (bpf_map* m = bpf_object__find_map_by_name(obj, key.c_str())) return MapRef(m);
+  throw Error(ENOENT, fmt::format("find map '{}' in object '{}'", name, bpf_object__name(obj)),
+              fmt::format("the object's maps are: {}", names_of(maps_of(obj))));
+}
+
+/// The verifier log libbpf printed for a failed load, and the name of the failing program.
+struct LoadFailure {
+  std::string program;
+  std::string log;
+};
+
+// libbpf 1.x prints "prog 'NAME': BPF program load failed: ..." and then, in one message,
+// "prog 'NAME': -- BEGIN PROG LOAD LOG --\n<log>-- END PROG LOAD LOG --". It grows its own
+// buffer on ENOSPC until the log fits, so the log it prints is whole.
+inline LoadFailure parse_load_failure(const std::string& text) {
+  LoadFailure out;
+  // The failing program: "prog 'NAME': BPF program load failed: ..." (also when the kernel
+  // refused before verifying, so there is no log).
+  constexpr std::string_view failed_marker = "': BPF program load failed";
+  if (const auto failed = text.find(failed_marker); failed != std::string::npos) {
+    const auto quote = text.rfind("prog '", failed);
+    if (quote != std::string::npos) out.program = text.substr(quote + 6, failed - quote - 6);
+  }
+  constexpr std::string_view begin_marker = "-- BEGIN PROG LOAD LOG --\n";
+  constexpr std::string_view end_marker = "-- END PROG LOAD LOG --";
+  if (const auto begin = text.find(begin_marker); begin != std::string::npos) {
+    const auto body = begin + begin_marker.size();
+    const auto end = text.find(end_marker, body);
+    out.log = text.substr(body, end == std::string::npos ? std::string::npos : end - body);
+  }
+  return out;
+}
+
+/// Runs a load step (bpf_object__load, T::load) and turns its failure into an Error that names
+/// the failing program and carries its verifier log.
+template <class LoadFn>
+void load_with_log(bpf_object* obj, LoadFn&& load) {
+  const std::string_view object_name = bpf_object__name(obj);
+  LibbpfLog log;
+  const int ret = std::forward<LoadFn>(load)();
+  if (ret >= 0) return;
+  const int err = -ret;
+  std::string text = log.take();
+  LoadFailure failure = parse_load_failure(text);
+  if (failure.program.empty()) {
+    // Not a verifier rejection: a map, BTF or relocation problem; libbpf said which.
+    throw Error(err, fmt::format("load BPF object '{}'", object_name), hint_for(err),
+                std::move(text));
+  }
+  std::string action =
+      fmt::format("load program '{}' of BPF object '{}'", failure.program, object_name);
+  // fentry/fexit need the BPF trampoline, which some kernels refuse even to root.
+  const bpf_program* prog = bpf_object__find_program_by_name(obj, failure.program.c_str());
+  if (prog && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING && !kernel::has_fentry()) {
+    throw FeatureError(err, "fentry", std::move(action),
+                       fmt::format("this kernel cannot load fentry/fexit programs ({}); use a "
+                                   "kprobe/kretprobe or a tracepoint, or leave this program out "
+                                   "with set_autoload(false)",
+                                   kernel::fentry_unavailable_reason()),
+                       failure.log.empty() ? std::move(text) : std::move(failure.log));
+  }
+  std::string hint = (err == EACCES || err == EINVAL)
+                          ? "the verifier rejected the program; the log's last lines say why"
+                          : hint_for(err);
+  throw Error(err, std::move(action), std::move(hint), failure.log.empty() ? std::move(text) : std::move(failure.log));
+}
+
+} // namespace detail
+
+/// Owns a bpf_object: a parsed BPF ELF file and, after load(), its maps and programs in the
+/// kernel. Move-only; the destructor unloads and frees everything (links you made stay valid
+/// and keep their program alive in the kernel until they are destroyed).
+class Object {
+public:
+  Object() noexcept = default;
+  /// Takes ownership of an open bpf_object.
+  explicit Object(bpf_object* obj) noexcept : obj_(obj) {}
+  Object(Object&& other) noexcept : obj_(std::exchange(other.obj_, nullptr)) {}
+  Object& operator=(Object&& other) noexcept {
+    if (this != &other) {
+      reset();
+      obj_ = std::exchange(other.obj_, nullptr);
+    }
+    return *this;
+  }
+  Object(const Object&) = delete;
+  Object& operator=(const Object&) = delete;
+  ~Object() { reset(); }
+
+  /// Opens (parses) a .bpf.o file. Throws Error (ENOENT, bad ELF, ...).
+  static Object open_file(const std::filesystem::path& path) {
+    detail::LibbpfLog log;
+    return Object(detail::check_ptr(
+        bpf_object__open_file(path.c_str(), nullptr),
+        [&] { return fmt::format("open BPF object file '{}'", path.string()); }, &log));
+  }
+
+  /// Opens (parses) a BPF ELF image in memory, e.g. one embedded in the binary. The bytes are
+  /// copied; `name` names the object in errors.
+  static Object open_memory(std::span<const std::byte> elf, std::string_view name = "memory") {
+    const std::string object_name(name);
+    auto opts = detail::make_opts<bpf_object_open_opts>();
+    opts.object_name = object_name.c_str();
+    detail::LibbpfLog log;
+    return Object(detail::check_ptr(
+        bpf_object__open_mem(elf.data(), elf.size(), &opts),
+        [&] { return fmt::format("open BPF object '{}' from memory ({} bytes)", name, elf.size()); },
+        &log));
+  }
+
+  /// Creates the maps and loads the programs into the kernel. A verifier rejection throws an
+  /// Error naming the program whose log() is the whole verifier log.
+  void load() {
+    detail::load_with_log(obj_, [&] { return bpf_object__load(obj_); });
+  }
+
+  /// The object's name (the file name without .o, or the name given to open_memory).
+  std::string_view name() const noexcept { return bpf_object__name(obj_); }
+
+  /// The program with this function name; throws an Error listing the programs that exist.
+  Program program(std::string_view name) const { return detail::find_program(obj_, name); }
+  /// The map with this name; throws an Error listing the maps that exist.
+  MapRef map(std::string_view name) const { return detail::find_map(obj_, name); }
+  /// All programs, in ELF order.
+  std::vector<Program> programs() const { return detail::programs_of(obj_); }
+  /// All maps, including the internal .rodata/.data/.bss ones.
+  std::vector<MapRef> maps() const { return detail::maps_of(obj_); }
+
+  bpf_object* get() const noexcept { return obj_; }
+  explicit operator bool() const noexcept { return obj_ != nullptr; }
+  /// Gives up ownership; the caller must bpf_object__close() it.
+  bpf_object* release() noexcept { return std::exchange(obj_, nullptr); }
+  void reset() noexcept {
+    if (obj_) bpf_object__close(obj_);
+    obj_ = nullptr;
+  }
+
+private:
+  bpf_object* obj_ = nullptr;
+};
+
+/// A bpftool-generated skeleton type (bpftool 7+): C++ static helpers open/load/attach/destroy.
+template <class T>
+concept SkeletonType = requires(T* skel) {
+  { T::open(nullptr) } -> std::same_as<T*>;
+  { T::load(skel) } -> std::same_as<int>;
+  { T::attach(skel) } -> std::same_as<int>;
+  T::detach(skel);
+  T::destroy(skel);
+  { skel->obj } -> std::convertible_to<bpf_object*>;
+};
+
+/// Owns a bpftool skeleton (`struct <name>_bpf` from `bpftool gen skeleton`).
+///
+///     auto skel = ebpfpp::Skeleton<hello_bpf>::open();
+///     skel->rodata->target_pid = 42;   // between open and load
+///     skel.load();
+///     auto link = ebpfpp::Tracepoint(skel.program("hello"), "syscalls", "sys_enter_execve");
+///
+/// `->` reaches the skeleton struct (maps, progs, rodata, bss). Destroying it destroys the links
+/// that attach() made; Links you made yourself must be destroyed first or outlive nothing that
+/// they read (declare them after the skeleton).
+template <SkeletonType T>
+class Skeleton {
+public:
+  Skeleton() noexcept = default;
+  explicit Skeleton(T* skel) noexcept : skel_(skel) {}
+  Skeleton(Skeleton&& other) noexcept : skel_(std::exchange(other.skel_, nullptr)) {}
+  Skeleton& operator=(Skeleton&& other) noexcept {
+    if (this != &other) {
+      reset();
+      skel_ = std::exchange(other.skel_, nullptr);
+    }
+    return *this;
+  }
+  Skeleton(const Skeleton&) = delete;
+  Skeleton& operator=(const Skeleton&) = delete;
+  ~Skeleton() { reset(); }
+
+  /// Opens the embedded object; .rodata is writable until load().
+  static Skeleton open() {
+    detail::LibbpfLog log;
+    errno = 0;
+    return Skeleton(detail::check_ptr(
+        T::open(nullptr), [] { return std::string("open BPF skeleton"); }, &log));
+  }
+  /// open() then load().
+  static Skeleton open_and_load() {
+    Skeleton s = open();
+    s.load();
+    return s;
+  }
+
+  /// Loads into the kernel; a verifier rejection carries the program's log (see Object::load).
+  void load() {
+    detail::load_with_log(skel_->obj, [&] { return T::load(skel_); });
+  }
+  /// Attaches every program that has an auto-attachable SEC() (the links are the skeleton's).
+  void attach() {
+    detail::LibbpfLog log;
+    detail::check(
+        T::attach(skel_), [&] { return fmt::format("attach programs of skeleton '{}'", name()); },
+        &log);
+  }
+  /// Detaches what attach() attached.
+  void detach() noexcept { T::detach(skel_); }
+
+  std::string_view name() const noexcept { return bpf_object__name(skel_->obj); }
+  Program program(std::string_view name) const { return detail::find_program(skel_->obj, name); }
+  MapRef map(std::string_view name) const { return detail::find_map(skel_->obj, name); }
+  std::vector<Program> programs() const { return detail::programs_of(skel_->obj); }
+  std::vector<MapRef> maps() const { return detail::maps_of(skel_->obj); }
+  bpf_object* object() const noexcept { return skel_->obj; }
+
+  T* operator->() const noexcept { return skel_; }
+  T& operator*() const noexcept { return *skel_; }
+  T* get() const noexcept { return skel_; }
+  explicit operator bool() const noexcept { return skel_ != nullptr; }
+  void reset() noexcept {
+    if (skel_) T::destroy(skel_);
+    skel_ = nullptr;
+  }
+
+private:
+  T* skel_ = nullptr;
+};
+
+} // namespace ebpfpp

@@ -1,0 +1,156 @@
+#pragma once
+// What the kernel tests share: skipping on a probed kernel limit, counting fds, starting
+// processes with a known name, a private bpffs mount.
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+// Skips the rest of a test case for a kernel limit that a run-time probe found; says why.
+#define EBPFPP_SKIP(reason)                                                                         \
+  do {                                                                                             \
+    MESSAGE("SKIPPED: " << (reason));                                                              \
+    std::fprintf(stderr, "SKIPPED: %s\n", std::string(reason).c_str());                            \
+    return;                                                                                        \
+  } while (0)
+
+namespace test {
+
+inline std::filesystem::path bpf_dir() { return EBPFPP_TEST_BPF_DIR; }
+inline std::filesystem::path examples_dir() { return EBPFPP_TEST_EXAMPLES_DIR; }
+
+inline std::size_t open_fd_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+inline std::filesystem::path self_exe() { return std::filesystem::read_symlink("/proc/self/exe"); }
+
+// getppid through syscall(2): the libc wrapper may not enter the kernel every time.
+inline void call_getppid(int times) {
+  for (int i = 0; i < times; ++i) ::syscall(SYS_getppid);
+}
+
+// A child process whose comm is `name` while it runs execv(argv): the name sys_enter_execve sees.
+struct Child {
+  pid_t pid = -1;
+  int out = -1; // its stdout, when captured
+  int err = -1; // its stderr, when captured
+
+  Child() = default;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  Child(Child&& o) noexcept : pid(o.pid), out(o.out), err(o.err) { o.pid = o.out = o.err = -1; }
+  ~Child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out >= 0) ::close(out);
+    if (err >= 0) ::close(err);
+  }
+
+  // Exit status (WEXITSTATUS, or 128+signal), or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      int status = 0;
+      const pid_t r = ::waitpid(pid, &status, WNOHANG);
+      if (r == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      ::usleep(5000);
+    }
+  }
+};
+
+inline Child spawn(const std::string& name, const std::vector<std::string>& argv,
+                   bool capture = false) {
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (capture) {
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  }
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::prctl(PR_SET_NAME, name.c_str());
+    if (capture) {
+      ::dup2(out[1], 1);
+      ::dup2(err[1], 2);
+    }
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  Child c;
+  c.pid = pid;
+  if (capture) {
+    ::close(out[1]);
+    ::close(err[1]);
+    c.out = out[0];
+    c.err = err[0];
+  }
+  return c;
+}
+
+// Reads from `fd` until `done(text)` or the timeout; returns what was read.
+template <class Done>
+std::string read_until(int fd, Done&& done, std::chrono::milliseconds timeout) {
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  while (!done(text)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+// A bpffs of the test's own in a fresh directory: pin tests do not depend on /sys/fs/bpf.
+struct BpffsMount {
+  std::filesystem::path dir;
+  BpffsMount() {
+    char tmpl[] = "/tmp/ebpfpp-bpffs-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    REQUIRE_MESSAGE(::mount("bpf", tmpl, "bpf", 0, nullptr) == 0,
+                    "mount bpffs: " << std::strerror(errno));
+  }
+  ~BpffsMount() {
+    ::umount2(dir.c_str(), MNT_DETACH);
+    std::filesystem::remove(dir);
+  }
+};
+
+} // namespace test
