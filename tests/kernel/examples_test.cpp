@@ -10,11 +10,13 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("hello prints a Hello World! line for a program exec'd while it runs") {
+TEST_CASE("hello prints a Hello World! line for a program exec'd while it runs" *
+          doctest::test_suite("vm")) {
   REQUIRE_MESSAGE(ebpfpp::kernel::tracefs(), "tracefs is not mounted (scripts/test mounts it)");
   auto hello = test::spawn("hello", {(test::examples_dir() / "hello").string(), "-d", "4"}, true);
   const std::string note = test::read_until(
       hello.err, [](const std::string& t) { return t.find('\n') != std::string::npos; }, 10s);
+  // In the VM (a kernel with kprobes) this proves the chapter's kprobe path end to end.
   if (ebpfpp::kernel::has_kprobes())
     CHECK(note.find("attached syscall kprobe 'execve'") != std::string::npos);
   else

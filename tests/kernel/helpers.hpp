@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fcntl.h>
@@ -31,6 +32,22 @@
   } while (0)
 
 namespace test {
+
+// Features the kernel under test is known to have (EBPFPP_EXPECT_FEATURES="kprobes,fentry", set
+// by scripts/vm-suite for Debian's stock kernel): there a missing feature fails the test
+// instead of skipping it, so a broken probe cannot hide behind a skip.
+inline bool expected(std::string_view feature) {
+  const char* env = std::getenv("EBPFPP_EXPECT_FEATURES");
+  if (!env) return false;
+  std::string_view list = env;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    if (list.substr(0, comma) == feature) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
 
 inline std::filesystem::path bpf_dir() { return EBPFPP_TEST_BPF_DIR; }
 inline std::filesystem::path examples_dir() { return EBPFPP_TEST_EXAMPLES_DIR; }

@@ -71,10 +71,12 @@ TEST_CASE("a uprobe on a symbol that does not exist names it") {
       doctest::Contains("attach uprobe 'no_such_symbol_ebpfpp' in '"), ebpfpp::Error);
 }
 
-TEST_CASE("kprobes: attach and observe where the kernel has them, a clear FeatureError where not") {
+TEST_CASE("kprobes: attach and observe where the kernel has them, a clear FeatureError where not" *
+          doctest::test_suite("vm")) {
   auto skel = fixtures();
   const std::string getppid = ebpfpp::syscall_symbol("getppid");
   if (!ebpfpp::kernel::has_kprobes()) {
+    REQUIRE_FALSE_MESSAGE(test::expected("kprobes"), "this kernel was expected to have kprobes");
     try {
       ebpfpp::Kprobe kp(skel.program("count_kprobe"), getppid);
       FAIL("attached a kprobe on a kernel without kprobes");
@@ -106,7 +108,8 @@ TEST_CASE("kprobes: attach and observe where the kernel has them, a clear Featur
   CHECK(skel->bss->ksyscall_hits == 10);
 }
 
-TEST_CASE("fentry/fexit: attach and observe where the kernel loads them, a FeatureError where not") {
+TEST_CASE("fentry/fexit: attach and observe where the kernel loads them, a FeatureError where not" *
+          doctest::test_suite("vm")) {
   auto skel = ebpfpp::Skeleton<test_fentry_bpf>::open();
   skel->rodata->target_tgid = ::getpid();
   // A function every kernel has in its BTF (syscall wrappers are not always there).
@@ -114,6 +117,8 @@ TEST_CASE("fentry/fexit: attach and observe where the kernel loads them, a Featu
   REQUIRE(bpf_program__set_attach_target(skel->progs.count_fentry, 0, target.c_str()) == 0);
   REQUIRE(bpf_program__set_attach_target(skel->progs.count_fexit, 0, target.c_str()) == 0);
   if (!ebpfpp::kernel::has_fentry()) {
+    REQUIRE_FALSE_MESSAGE(test::expected("fentry"), "this kernel was expected to load fentry programs: "
+                                                        << ebpfpp::kernel::fentry_unavailable_reason());
     try {
       skel.load();
       FAIL("loaded fentry on a kernel whose probe says it cannot");
