@@ -31,26 +31,27 @@ inline std::string release() {
   return u.release;
 }
 
-/// Whether kprobes (and so kretprobes and syscall kprobes) can be attached: the kernel has
-/// CONFIG_KPROBES and exposes the kprobe PMU (4.17+) or tracefs kprobe_events (older kernels).
+namespace detail {
+// A probe type ("kprobe", "uprobe") is usable when the kernel has its perf PMU (4.17+) or, on
+// older kernels, its tracefs event file.
+inline bool has_probe_type(const std::string& type) {
+  std::error_code ec;
+  return std::filesystem::exists("/sys/bus/event_source/devices/" + type + "/type", ec) ||
+         std::filesystem::exists("/sys/kernel/tracing/" + type + "_events", ec) ||
+         std::filesystem::exists("/sys/kernel/debug/tracing/" + type + "_events", ec);
+}
+} // namespace detail
+
+/// Whether kprobes (and so kretprobes and syscall kprobes) can be attached: the kernel was
+/// built with CONFIG_KPROBES. Kernel 4.1+ (perf-based attach 4.17+).
 inline bool has_kprobes() {
-  static const bool yes = [] {
-    std::error_code ec;
-    return std::filesystem::exists("/sys/bus/event_source/devices/kprobe/type", ec) ||
-           std::filesystem::exists("/sys/kernel/tracing/kprobe_events", ec) ||
-           std::filesystem::exists("/sys/kernel/debug/tracing/kprobe_events", ec);
-  }();
+  static const bool yes = detail::has_probe_type("kprobe");
   return yes;
 }
 
-/// Whether uprobes can be attached (uprobe PMU, 4.17+, or tracefs uprobe_events).
+/// Whether uprobes can be attached (CONFIG_UPROBE_EVENTS). Kernel 4.1+ (perf-based 4.17+).
 inline bool has_uprobes() {
-  static const bool yes = [] {
-    std::error_code ec;
-    return std::filesystem::exists("/sys/bus/event_source/devices/uprobe/type", ec) ||
-           std::filesystem::exists("/sys/kernel/tracing/uprobe_events", ec) ||
-           std::filesystem::exists("/sys/kernel/debug/tracing/uprobe_events", ec);
-  }();
+  static const bool yes = detail::has_probe_type("uprobe");
   return yes;
 }
 

@@ -5,6 +5,8 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 
+#include <grp.h>
+
 #include "helpers.hpp"
 #include "test_fixtures.skel.h"
 
@@ -64,7 +66,8 @@ TEST_CASE("a program the verifier rejects throws an Error carrying the verifier'
     CHECK(e.errnum() == EACCES);
     CHECK(e.log().find("invalid mem access 'map_value_or_null'") != std::string::npos);
     // whole: the log starts where the verifier starts, at instruction 0
-    CHECK(e.log().find("0: ") != std::string::npos);
+    CHECK(e.log().find("\n0: (b7)") != std::string::npos); // instruction 0 is there
+    CHECK(e.log().find("processed ") != std::string::npos); // the verifier's last line
     CHECK(std::string(e.what()).find("invalid mem access") != std::string::npos);
     CHECK(e.hint().find("verifier rejected") != std::string::npos);
   }
@@ -122,4 +125,27 @@ TEST_CASE("moving an Object transfers ownership and leaves the source empty") {
   b.load();
   a = std::move(b);
   CHECK(a.program("count_tracepoint").fd() >= 0);
+}
+
+TEST_CASE("without privileges, a load fails with an Error naming the capabilities to grant") {
+  // In a child that drops to uid 65534 with no capabilities, as an unprivileged user runs a tool.
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+        ::setresuid(65534, 65534, 65534) != 0)
+      ::_exit(10);
+    try {
+      auto skel = ebpfpp::Skeleton<test_fixtures_bpf>::open_and_load();
+      ::_exit(11);
+    } catch (const ebpfpp::Error& e) {
+      const bool perm = e.errnum() == EPERM || e.errnum() == EACCES;
+      const bool hint = e.hint().find("CAP_BPF + CAP_PERFMON") != std::string::npos;
+      ::_exit(perm && hint ? 0 : 12);
+    }
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
