@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 
 #include <ebpfpp/ebpfpp.hpp>
@@ -62,6 +64,31 @@ TEST_CASE("a uprobe on a function of this binary sees its calls and argument") {
   CHECK(skel->bss->uprobe_last_arg == 500);
   CHECK(skel->bss->uretprobe_hits == 5);
   CHECK(skel->bss->uretprobe_last_ret == 1001);
+}
+
+TEST_CASE("a uprobe at a file offset fires like one at the symbol") {
+  // The function's file offset: its address, less its mapping's start, plus the mapping's offset.
+  const auto addr = reinterpret_cast<std::uintptr_t>(&ebpfpp_test_uprobe_target);
+  std::ifstream maps("/proc/self/maps");
+  std::size_t offset = 0;
+  bool found = false;
+  for (std::string line; std::getline(maps, line);) {
+    std::uintptr_t start = 0, end = 0, file_off = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %*s %lx", &start, &end, &file_off) == 3 && addr >= start &&
+        addr < end) {
+      offset = addr - start + file_off;
+      found = true;
+      break;
+    }
+  }
+  REQUIRE(found);
+  auto skel = fixtures();
+  ebpfpp::Uprobe up(skel.program("count_uprobe"), test::self_exe(), offset);
+  CHECK(up.description().find(fmt::format("uprobe offset {:#x} in '", offset)) == 0);
+  ebpfpp_test_uprobe_target(7);
+  ebpfpp_test_uprobe_target(8);
+  CHECK(skel->bss->uprobe_hits == 2);
+  CHECK(skel->bss->uprobe_last_arg == 8);
 }
 
 TEST_CASE("a uprobe on a symbol that does not exist names it") {
