@@ -124,7 +124,9 @@ public:
   /// Empties slot `index`; returns whether it held a program. Throws Error: index out of range
   /// (ERANGE), map not loaded (EINVAL), other kernel failures.
   bool erase(std::uint32_t index) {
-    const auto action = [&] { return fmt::format("empty slot {} of prog array '{}'", index, name()); };
+    const auto action = [&] {
+      return fmt::format("empty slot {} of prog array '{}'", index, name());
+    };
     require_in_range(index, action);
     require_map_loaded(action);
     const int ret = bpf_map_delete_elem(fd(), &index);
@@ -142,7 +144,9 @@ public:
   /// Throws Error when the map is not loaded. Kernel 4.13+.
   std::optional<std::uint32_t> program_id(std::uint32_t index) const {
     if (index >= size()) return std::nullopt;
-    const auto action = [&] { return fmt::format("read slot {} of prog array '{}'", index, name()); };
+    const auto action = [&] {
+      return fmt::format("read slot {} of prog array '{}'", index, name());
+    };
     require_map_loaded(action);
     std::uint32_t id = 0;
     const int ret = bpf_map_lookup_elem(fd(), &index, &id);

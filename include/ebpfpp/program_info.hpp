@@ -143,8 +143,9 @@ inline ProgramInfo program_info(int fd, std::string_view name = {}) {
   out.instruction_count = insns.size();
   out.verified_instructions = info.verified_insns;
   // Without CAP_BPF the kernel reports no instructions at all; count only what it filled in.
-  const auto counts = detail::count_calls(
-      std::span(insns).first(std::min<std::size_t>(insns.size(), info.xlated_prog_len / sizeof(bpf_insn))));
+  const std::size_t filled =
+      std::min<std::size_t>(insns.size(), info.xlated_prog_len / sizeof(bpf_insn));
+  const auto counts = detail::count_calls(std::span(insns).first(filled));
   out.bpf_to_bpf_calls = counts.bpf_to_bpf;
   if (counts.hidden_helpers == 0) out.tail_call_sites = counts.tail_calls;
   map_ids.resize(std::min<std::size_t>(map_ids.size(), info.nr_map_ids));

@@ -18,7 +18,9 @@ namespace {
 constexpr std::uint32_t slots = 8;
 constexpr std::uint32_t fallthrough = slots;
 
-ebpfpp::Skeleton<test_tail_bpf> fixture() { return ebpfpp::Skeleton<test_tail_bpf>::open_and_load(); }
+ebpfpp::Skeleton<test_tail_bpf> fixture() {
+  return ebpfpp::Skeleton<test_tail_bpf>::open_and_load();
+}
 
 std::uint64_t hits(const ebpfpp::Skeleton<test_tail_bpf>& skel, std::uint32_t slot) {
   std::uint64_t n = 0;
@@ -88,7 +90,8 @@ TEST_CASE("fill() sets a range, and every slot; clear() empties them") {
   ebpfpp::ProgArray table(skel.map("jump_table"));
   table.fill(2, 5, skel.program("target_a"));
   for (std::uint32_t i = 0; i < slots; ++i) CHECK(table.contains(i) == (i >= 2 && i < 5));
-  for (std::uint32_t i = 0; i < slots; ++i) CHECK(dispatch(skel, i) == (i >= 2 && i < 5 ? 1u : 100u));
+  for (std::uint32_t i = 0; i < slots; ++i)
+    CHECK(dispatch(skel, i) == (i >= 2 && i < 5 ? 1u : 100u));
   CHECK(hits(skel, fallthrough) == slots - 3);
 
   table.fill(skel.program("target_b"));
@@ -131,7 +134,8 @@ TEST_CASE("a program of another type is refused with an Error naming both types"
   } catch (const ebpfpp::Error& e) {
     CHECK(e.errnum() == EINVAL);
     CHECK(e.action() == "set slot 0 of prog array 'jump_table' to program 'wrong_type'");
-    CHECK_MESSAGE(e.hint().find("'wrong_type' is a tracepoint program") != std::string::npos, e.hint());
+    CHECK_MESSAGE(e.hint().find("'wrong_type' is a tracepoint program") != std::string::npos,
+                  e.hint());
     CHECK_MESSAGE(e.hint().find("holds raw_tracepoint programs") != std::string::npos, e.hint());
     CHECK_MESSAGE(e.hint().find("'dispatch'") != std::string::npos, e.hint());
   }
@@ -194,10 +198,13 @@ TEST_CASE("info() agrees with bpftool and finds the tail-call site in the dispat
   CHECK(std::find(d.map_ids.begin(), d.map_ids.end(), hits_id) != d.map_ids.end());
 
   const std::string json = bpftool_show(d.id);
-  CHECK_MESSAGE(json.find(fmt::format("\"tag\":\"{}\"", d.tag_string())) != std::string::npos, json);
-  CHECK_MESSAGE(json.find(fmt::format("\"bytes_xlated\":{},", d.xlated_size)) != std::string::npos, json);
+  CHECK_MESSAGE(json.find(fmt::format("\"tag\":\"{}\"", d.tag_string())) != std::string::npos,
+                json);
+  CHECK_MESSAGE(json.find(fmt::format("\"bytes_xlated\":{},", d.xlated_size)) != std::string::npos,
+                json);
   if (d.jited_size > 0)
-    CHECK_MESSAGE(json.find(fmt::format("\"bytes_jited\":{},", d.jited_size)) != std::string::npos, json);
+    CHECK_MESSAGE(json.find(fmt::format("\"bytes_jited\":{},", d.jited_size)) != std::string::npos,
+                  json);
   CHECK(json.find("\"name\":\"dispatch\"") != std::string::npos);
 
   const ebpfpp::ProgramInfo a = skel.program("target_a").info();
@@ -233,7 +240,8 @@ TEST_CASE("test_run() errors say what the program type takes") {
     CHECK(e.errnum() == ebpfpp::detail::enotsupp);
     CHECK(e.hint().find("cannot test-run tracepoint programs") != std::string::npos);
   }
-  const auto r = skel.program("dispatch").test_run(ebpfpp::TestRun().ctx_in(std::array<std::uint64_t, 1>{0}));
+  const auto r =
+      skel.program("dispatch").test_run(ebpfpp::TestRun().ctx_in(std::array<std::uint64_t, 1>{0}));
   CHECK_THROWS_WITH_AS((void)r.ctx_out_as<std::uint64_t>(), doctest::Contains("gave back 0 bytes"),
                        ebpfpp::Error);
 }
@@ -245,7 +253,8 @@ TEST_CASE("test_run() on a chosen CPU runs there") {
   const std::array<std::uint64_t, 1> args{1};
   const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   for (std::uint32_t cpu = 0; cpu < static_cast<std::uint32_t>(cpus); ++cpu)
-    CHECK(skel.program("dispatch").test_run(ebpfpp::TestRun().ctx_in(args).cpu(cpu)).return_value == 1);
+    CHECK(skel.program("dispatch").test_run(ebpfpp::TestRun().ctx_in(args).cpu(cpu)).return_value ==
+          1);
   CHECK(hits(skel, 1) == static_cast<std::uint64_t>(cpus));
   CHECK_THROWS_AS(skel.program("dispatch").test_run(ebpfpp::TestRun().ctx_in(args).cpu(100000)),
                   ebpfpp::Error);

@@ -33,7 +33,8 @@ std::vector<OutLine> parse_output(const std::string& out) {
     if (line.size() < 26 || line[16] != ' ' || line[24] != ' ') continue;
     const std::string pid = line.substr(17, 7);
     const auto digits = pid.find_first_not_of(' ');
-    if (digits == std::string::npos || pid.find_first_not_of("0123456789", digits) != std::string::npos)
+    if (digits == std::string::npos ||
+        pid.find_first_not_of("0123456789", digits) != std::string::npos)
       continue;
     lines.push_back({static_cast<pid_t>(std::stol(pid.substr(digits))), line.substr(25)});
   }
@@ -58,7 +59,8 @@ test::Child start_example(const std::string& name, std::vector<std::string> args
 }
 
 std::string read_all(test::Child& child) {
-  std::string out = test::read_until(child.out, [](const std::string&) { return false; }, 20s);
+  std::string out = test::read_until(
+      child.out, [](const std::string&) { return false; }, 20s);
   CHECK(child.wait(5s) == 0);
   return out;
 }
@@ -67,7 +69,7 @@ std::string read_all(test::Child& child) {
 void create_use_delete_timer() {
   int timer = -1; // the kernel's timer_t is an int
   REQUIRE(::syscall(SYS_timer_create, CLOCK_MONOTONIC, nullptr, &timer) == 0);
-  struct itimerspec value{};
+  struct itimerspec value {};
   REQUIRE(::syscall(SYS_timer_gettime, timer, &value) == 0);
   REQUIRE(::syscall(SYS_timer_delete, timer) == 0);
 }
@@ -92,7 +94,8 @@ TEST_CASE("hello-tail prints exec and timer lines with the pids that made those 
   CHECK(count_lines(lines, me, "Deleting a timer") == 1);
   // Every other slot holds ignore_opcode: nothing falls through to "Another syscall".
   for (const auto& l : lines)
-    CHECK_MESSAGE(l.message.find("Another syscall") == std::string::npos, l.pid << " " << l.message);
+    CHECK_MESSAGE(l.message.find("Another syscall") == std::string::npos,
+                  l.pid << " " << l.message);
 }
 
 TEST_CASE("hello-tail --show-others falls through empty slots with the real syscall number") {
@@ -116,8 +119,10 @@ TEST_CASE("hello-func shows one BPF-to-BPF call for the noinline program, none i
   for (int i = 0; i < 50; ++i) ::syscall(SYS_getpid);
 
   const std::string out = read_all(tool);
-  CHECK_MESSAGE(out.find("hello_func   1 BPF-to-BPF call, ") != std::string::npos, out.substr(0, 400));
-  CHECK_MESSAGE(out.find("hello_inline 0 BPF-to-BPF calls, ") != std::string::npos, out.substr(0, 400));
+  CHECK_MESSAGE(out.find("hello_func   1 BPF-to-BPF call, ") != std::string::npos,
+                out.substr(0, 400));
+  CHECK_MESSAGE(out.find("hello_inline 0 BPF-to-BPF calls, ") != std::string::npos,
+                out.substr(0, 400));
   const auto lines = parse_output(out);
   CHECK(count_lines(lines, ::getpid(), fmt::format("Syscall: {}", SYS_getpid)) >= 50);
 }
@@ -131,7 +136,8 @@ TEST_CASE("hello-func --inline attaches the inlined program; --help and bad argu
 
   for (const char* name : {"hello-tail", "hello-func"}) {
     auto help = test::spawn(name, {(test::examples_dir() / name).string(), "--help"}, true);
-    const std::string usage = test::read_until(help.out, [](const std::string&) { return false; }, 5s);
+    const std::string usage = test::read_until(
+        help.out, [](const std::string&) { return false; }, 5s);
     CHECK(help.wait() == 0);
     CHECK(usage.find(fmt::format("usage: {}", name)) != std::string::npos);
     auto bad = test::spawn(name, {(test::examples_dir() / name).string(), "--bogus"}, true);
