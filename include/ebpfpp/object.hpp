@@ -22,6 +22,8 @@
 
 #include "error.hpp"
 #include "kernel.hpp"
+#include "program_info.hpp"
+#include "test_run.hpp"
 
 namespace ebpfpp {
 
@@ -52,10 +54,33 @@ public:
   /// Number of BPF instructions before load (what clang emitted).
   std::size_t instruction_count() const noexcept { return bpf_program__insn_cnt(prog_); }
 
+  /// What the kernel says about the loaded program: id, tag, sizes, BPF-to-BPF calls and
+  /// tail-call sites in its xlated instructions, map ids (see ProgramInfo). Kernel 4.13+.
+  /// Throws Error when the program is not loaded.
+  ProgramInfo info() const {
+    require_loaded("get info of");
+    return program_info(fd(), name());
+  }
+  /// Runs the loaded program on `run`'s input without attaching it (BPF_PROG_TEST_RUN; see
+  /// test_run.hpp for the types that support it). Throws Error when it is not loaded, or when
+  /// the kernel refuses the run (the Error says why and what the type accepts).
+  TestRunResult test_run(const TestRun& run = TestRun()) const {
+    require_loaded("test-run");
+    return ebpfpp::test_run(fd(), run, name());
+  }
+
   bpf_program* get() const noexcept { return prog_; }
   explicit operator bool() const noexcept { return prog_ != nullptr; }
 
 private:
+  void require_loaded(std::string_view what) const {
+    if (prog_ && fd() >= 0) return;
+    throw Error(EINVAL,
+                prog_ ? fmt::format("{} program '{}': it is not loaded", what, name())
+                      : fmt::format("{} an empty Program", what),
+                "call load() on the Object or Skeleton first");
+  }
+
   bpf_program* prog_ = nullptr;
 };
 

@@ -1,0 +1,239 @@
+#pragma once
+/// @file
+/// ProgArray: the table a BPF program tail-calls through (BPF_MAP_TYPE_PROG_ARRAY).
+///
+/// On the BPF side, `bpf_tail_call(ctx, &table, index)` jumps to the program in slot `index`
+/// and never returns; when the slot is empty (or out of range) the call falls through to the
+/// next instruction. User space fills the slots:
+///
+///     ebpfpp::ProgArray table(skel.map("syscall"));
+///     table.fill(skel.program("ignore_opcode"));           // every slot
+///     table.set(SYS_execve, skel.program("hello_exec"));   // one slot
+///
+/// Fill the table before attaching the program that jumps through it, so no event sees a
+/// half-filled table. A prog array accepts only programs of the type of those that use it (a
+/// raw tracepoint program tail-calls only into raw tracepoint programs); set() says so instead
+/// of the kernel's bare EINVAL. The slots are emptied when the last user-space reference to the
+/// map is closed (usually when the Object or Skeleton is destroyed). Kernel 4.2+.
+
+#include <cerrno>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "object.hpp"
+#include "program_info.hpp"
+
+namespace ebpfpp {
+
+namespace detail {
+
+/// A program that uses a prog array, and so fixed the type of programs it accepts.
+struct ProgArrayOwner {
+  std::uint32_t id = 0;
+  std::string name;
+  bpf_prog_type type = BPF_PROG_TYPE_UNSPEC;
+};
+
+/// Finds a loaded program that uses the map with id `map_id` by walking the kernel's programs.
+/// Only error paths call it: it costs a few syscalls per loaded program.
+inline std::optional<ProgArrayOwner> find_prog_array_user(std::uint32_t map_id) {
+  for (std::uint32_t id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
+    UniqueFd fd(bpf_prog_get_fd_by_id(id));
+    if (!fd) continue; // unloaded meanwhile
+    try {
+      const ProgramInfo info = program_info(fd.get());
+      for (std::uint32_t m : info.map_ids)
+        if (m == map_id) return ProgArrayOwner{info.id, info.name, info.type};
+    } catch (const Error&) {
+      // A program we may not inspect is not the one we are looking for.
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace detail
+
+/// A typed view of a BPF_MAP_TYPE_PROG_ARRAY map: slots 0..size()-1, each empty or holding a
+/// program. Non-owning, like MapRef: valid while its Object or Skeleton lives. Kernel 4.2+;
+/// contains() and program_id() read slots back, which needs 4.13+.
+class ProgArray {
+public:
+  /// Views `map`. Throws Error (EINVAL) when it is not a prog array, naming its real type.
+  explicit ProgArray(MapRef map) : map_(map) {
+    if (!map_)
+      throw Error(EINVAL, "make a ProgArray of an empty MapRef",
+                  "pass a map of the Object or Skeleton, e.g. skel.map(\"name\")");
+    if (map_.type() != BPF_MAP_TYPE_PROG_ARRAY)
+      throw Error(EINVAL,
+                  fmt::format("make a ProgArray of map '{}': it is a {} map, not a prog_array",
+                              map_.name(), map_.type_name()),
+                  "declare it with __uint(type, BPF_MAP_TYPE_PROG_ARRAY) in the .bpf.c");
+  }
+
+  /// The number of slots (the map's max_entries).
+  std::uint32_t size() const noexcept { return map_.max_entries(); }
+  /// The map's name.
+  std::string_view name() const noexcept { return map_.name(); }
+  /// The map's fd; -1 before load.
+  int fd() const noexcept { return map_.fd(); }
+  /// The underlying map.
+  MapRef map() const noexcept { return map_; }
+
+  /// Puts `prog` in slot `index`, replacing what was there. Throws Error: index out of range
+  /// (ERANGE, naming the map and its size), the map or the program not loaded (EINVAL), a
+  /// program the array cannot hold (EINVAL, saying which type it holds).
+  void set(std::uint32_t index, Program prog) {
+    const auto action = [&] {
+      return fmt::format("set slot {} of prog array '{}' to program '{}'", index, name(),
+                         prog ? prog.name() : "<empty Program>");
+    };
+    require_in_range(index, action);
+    require_loaded(prog, action);
+    update(index, prog, action);
+  }
+
+  /// Puts `prog` in slots [first, last). The range is checked before any slot changes; a
+  /// failure later (an incompatible program fails at the first slot) leaves earlier slots set.
+  /// Throws as set().
+  void fill(std::uint32_t first, std::uint32_t last, Program prog) {
+    const auto action = [&] {
+      return fmt::format("fill slots [{}, {}) of prog array '{}' with program '{}'", first, last,
+                         name(), prog ? prog.name() : "<empty Program>");
+    };
+    if (first > last)
+      throw Error(EINVAL, action(), "the range is empty the wrong way round: first > last");
+    if (last > size())
+      throw Error(ERANGE, action(),
+                  fmt::format("the map has {} slots (0..{}); slots end at {}", size(),
+                              size() == 0 ? 0 : size() - 1, size()));
+    require_loaded(prog, action);
+    for (std::uint32_t i = first; i < last; ++i) update(i, prog, action);
+  }
+
+  /// Puts `prog` in every slot. Throws as set().
+  void fill(Program prog) { fill(0, size(), prog); }
+
+  /// Empties slot `index`; returns whether it held a program. Throws Error: index out of range
+  /// (ERANGE), map not loaded (EINVAL), other kernel failures.
+  bool erase(std::uint32_t index) {
+    const auto action = [&] {
+      return fmt::format("empty slot {} of prog array '{}'", index, name());
+    };
+    require_in_range(index, action);
+    require_map_loaded(action);
+    const int ret = bpf_map_delete_elem(fd(), &index);
+    if (ret == -ENOENT) return false;
+    detail::check(ret, action);
+    return true;
+  }
+
+  /// Empties every slot.
+  void clear() {
+    for (std::uint32_t i = 0; i < size(); ++i) erase(i);
+  }
+
+  /// The id of the program in slot `index`; nullopt when the slot is empty or out of range.
+  /// Throws Error when the map is not loaded. Kernel 4.13+.
+  std::optional<std::uint32_t> program_id(std::uint32_t index) const {
+    if (index >= size()) return std::nullopt;
+    const auto action = [&] {
+      return fmt::format("read slot {} of prog array '{}'", index, name());
+    };
+    require_map_loaded(action);
+    std::uint32_t id = 0;
+    const int ret = bpf_map_lookup_elem(fd(), &index, &id);
+    if (ret == -ENOENT) return std::nullopt;
+    detail::check(ret, action);
+    return id;
+  }
+
+  /// Whether slot `index` holds a program (false when out of range). Kernel 4.13+.
+  bool contains(std::uint32_t index) const { return program_id(index).has_value(); }
+
+private:
+  template <class Action>
+  void require_in_range(std::uint32_t index, const Action& action) const {
+    if (index < size()) return;
+    throw Error(ERANGE, action(),
+                fmt::format("prog array '{}' has {} slots (0..{}); raise its max_entries in the "
+                            ".bpf.c, or with bpf_map__set_max_entries() before load",
+                            name(), size(), size() == 0 ? 0 : size() - 1));
+  }
+
+  template <class Action>
+  void require_map_loaded(const Action& action) const {
+    if (fd() >= 0) return;
+    throw Error(EINVAL, action(),
+                fmt::format("prog array '{}' is not loaded: call load() on the Object or "
+                            "Skeleton first",
+                            name()));
+  }
+
+  template <class Action>
+  void require_loaded(Program prog, const Action& action) const {
+    require_map_loaded(action);
+    if (prog && prog.fd() >= 0) return;
+    throw Error(EINVAL, action(),
+                prog ? fmt::format("program '{}' is not loaded: load it (its autoload may be off)",
+                                   prog.name())
+                     : std::string("the Program is empty"));
+  }
+
+  template <class Action>
+  void update(std::uint32_t index, Program prog, const Action& action) {
+    const std::uint32_t prog_fd = static_cast<std::uint32_t>(prog.fd());
+    const int ret = bpf_map_update_elem(fd(), &index, &prog_fd, BPF_ANY);
+    if (ret >= 0) return;
+    const int err = -ret;
+    throw Error(err, action(), err == EINVAL ? incompatible_hint(prog) : detail::hint_for(err));
+  }
+
+  // The kernel says EINVAL without saying why; the usual reason is a program of another type
+  // than the array's users. Find one such user and name both types.
+  std::string incompatible_hint(Program prog) const {
+    bpf_map_info map_info{};
+    __u32 len = sizeof map_info;
+    std::optional<detail::ProgArrayOwner> owner;
+    if (bpf_obj_get_info_by_fd(fd(), &map_info, &len) == 0)
+      owner = detail::find_prog_array_user(map_info.id);
+    if (!owner) {
+      // No loaded program uses the array; a program put into it earlier fixed its type.
+      for (std::uint32_t i = 0; i < size() && !owner; ++i) {
+        std::uint32_t id = 0;
+        if (bpf_map_lookup_elem(fd(), &i, &id) != 0) continue;
+        detail::UniqueFd held(bpf_prog_get_fd_by_id(id));
+        if (!held) continue;
+        try {
+          const ProgramInfo info = program_info(held.get());
+          owner = detail::ProgArrayOwner{info.id, info.name, info.type};
+        } catch (const Error&) {
+        }
+      }
+    }
+    if (owner && owner->type != prog.type()) {
+      const char* owner_type = libbpf_bpf_prog_type_str(owner->type);
+      return fmt::format("program '{}' is a {} program, but prog array '{}' holds {} programs "
+                         "(it is used by '{}', id {}): a tail call jumps only between programs "
+                         "of one type; put a {} program here",
+                         prog.name(), prog.type_name(), name(), owner_type ? owner_type : "?",
+                         owner->name, owner->id, owner_type ? owner_type : "?");
+    }
+    return fmt::format("the kernel refused program '{}' ({}) for this prog array: a tail-call "
+                       "target must match the programs that use the array in type, in being "
+                       "JIT-compiled or not, and (for fentry/fexit, xdp) in attach target and "
+                       "flags",
+                       prog.name(), prog.type_name());
+  }
+
+  MapRef map_;
+};
+
+} // namespace ebpfpp
