@@ -7,6 +7,7 @@
 #include "generator.hpp"  // IWYU pragma: export
 #include "kernel.hpp"     // IWYU pragma: export
 #include "link.hpp"       // IWYU pragma: export
+#include "map.hpp"        // IWYU pragma: export
 #include "object.hpp"     // IWYU pragma: export
 #include "signal.hpp"     // IWYU pragma: export
 #include "trace_pipe.hpp" // IWYU pragma: export
