@@ -115,6 +115,7 @@ public:
     return total;
   }
 
+  /// Equal when every CPU's value has the same bytes.
   friend bool operator==(const PerCpuValues& a, const PerCpuValues& b) noexcept {
     return a.values_.size() == b.values_.size() &&
            std::memcmp(a.values_.data(), b.values_.data(), a.values_.size() * sizeof(V)) == 0;
@@ -479,7 +480,9 @@ inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uin
 template <class Self>
 class MapCore {
 public:
+  /// Views move (the source becomes empty) and do not copy: each owns its fd.
   MapCore(MapCore&&) noexcept = default;
+  /// See the move constructor.
   MapCore& operator=(MapCore&&) noexcept = default;
   MapCore(const MapCore&) = delete;
   MapCore& operator=(const MapCore&) = delete;
@@ -772,20 +775,28 @@ private:
 template <MapData K, class Codec>
 class MapIterator {
 public:
+  /// (key, value), by value: the entry as read with its chunk.
   using value_type = std::pair<K, typename Codec::value_type>;
+  /// Required of iterators; never used.
   using difference_type = std::ptrdiff_t;
 
+  /// The end state.
   MapIterator() = default;
+  /// Starts reading with `reader`.
   explicit MapIterator(std::unique_ptr<ChunkReader<K, Codec>> reader)
       : reader_(std::move(reader)) {
     if (!reader_->next()) reader_.reset();
   }
+  /// Move-only: it owns the chunk it reads from.
   MapIterator(MapIterator&&) noexcept = default;
+  /// See the move constructor.
   MapIterator& operator=(MapIterator&&) noexcept = default;
 
+  /// The current entry.
   value_type operator*() const {
     return {reader_->keys()[pos_], Codec::decode(reader_->value_at(pos_))};
   }
+  /// Moves to the next entry, reading the next chunk when this one is used up. Throws Error.
   MapIterator& operator++() {
     if (++pos_ >= reader_->keys().size()) {
       pos_ = 0;
@@ -793,7 +804,9 @@ public:
     }
     return *this;
   }
+  /// As ++it.
   void operator++(int) { ++*this; }
+  /// True at the end of the map.
   friend bool operator==(const MapIterator& it, std::default_sentinel_t) noexcept {
     return !it.reader_;
   }
