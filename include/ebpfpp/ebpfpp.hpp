@@ -7,6 +7,7 @@
 #include "generator.hpp"    // IWYU pragma: export
 #include "kernel.hpp"       // IWYU pragma: export
 #include "link.hpp"         // IWYU pragma: export
+#include "map.hpp"          // IWYU pragma: export
 #include "object.hpp"       // IWYU pragma: export
 #include "prog_array.hpp"   // IWYU pragma: export
 #include "program_info.hpp" // IWYU pragma: export
