@@ -8,5 +8,8 @@
 #include "kernel.hpp"     // IWYU pragma: export
 #include "link.hpp"       // IWYU pragma: export
 #include "object.hpp"     // IWYU pragma: export
+#include "perf_buffer.hpp" // IWYU pragma: export
+#include "ring_buffer.hpp" // IWYU pragma: export
 #include "signal.hpp"     // IWYU pragma: export
+#include "stream.hpp"     // IWYU pragma: export
 #include "trace_pipe.hpp" // IWYU pragma: export
