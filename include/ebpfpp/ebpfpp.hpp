@@ -4,6 +4,7 @@
 /// the single ones to compile less.
 
 #include "error.hpp"      // IWYU pragma: export
+#include "event_loop.hpp" // IWYU pragma: export
 #include "generator.hpp"  // IWYU pragma: export
 #include "kernel.hpp"     // IWYU pragma: export
 #include "link.hpp"       // IWYU pragma: export
@@ -12,4 +13,5 @@
 #include "ring_buffer.hpp" // IWYU pragma: export
 #include "signal.hpp"     // IWYU pragma: export
 #include "stream.hpp"     // IWYU pragma: export
+#include "task.hpp"       // IWYU pragma: export
 #include "trace_pipe.hpp" // IWYU pragma: export
