@@ -29,12 +29,21 @@ inline std::chrono::milliseconds parse_duration(std::string_view prog, const cha
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
-// Loads the skeleton with only the execve program it will attach, attaches it, and says which.
+// Loads the skeleton with only the execve program attach_execve will attach: the other would be
+// verified for nothing.
 template <class Skel>
-ebpfpp::Link load_and_attach_execve(std::string_view prog, ebpfpp::Skeleton<Skel>& skel) {
-  const bool kprobes = ebpfpp::kernel::has_kprobes();
-  skel.program(kprobes ? "hello_tracepoint" : "hello_kprobe").set_autoload(false);
+void load_execve(ebpfpp::Skeleton<Skel>& skel) {
+  skel.program(ebpfpp::kernel::has_kprobes() ? "hello_tracepoint" : "hello_kprobe")
+      .set_autoload(false);
   skel.load();
+}
+
+// Attaches the execve program and says which hook on stderr. Call it last, once whatever reads
+// the events is in place: events before that would be lost (a perf event array has no rings
+// until a PerfBuffer is opened on it).
+template <class Skel>
+ebpfpp::Link attach_execve(std::string_view prog, ebpfpp::Skeleton<Skel>& skel) {
+  const bool kprobes = ebpfpp::kernel::has_kprobes();
   ebpfpp::Link link;
   if (kprobes)
     link = ebpfpp::SyscallKprobe(skel.program("hello_kprobe"), "execve");

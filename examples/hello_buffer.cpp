@@ -70,9 +70,10 @@ int main(int argc, char** argv) try {
 
   auto skel = ebpfpp::Skeleton<hello_buffer_bpf>::open();
   skel->rodata->odd_even = options.odd_even;
-  ebpfpp::Link link = example::load_and_attach_execve("hello-buffer", skel);
-
+  example::load_execve(skel);
   ebpfpp::PerfBuffer<hello_event> events(skel, "output");
+  ebpfpp::Link link = example::attach_execve("hello-buffer", skel);
+
   for (const hello_event& e : events.events(example::until(options.duration, signals)))
     fmt::print("{} {} {} {}\n", e.pid, e.uid, example::field(e.command), example::field(e.message));
 

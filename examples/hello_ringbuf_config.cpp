@@ -88,8 +88,7 @@ int main(int argc, char** argv) try {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
   auto skel = ebpfpp::Skeleton<hello_ringbuf_config_bpf>::open();
-  ebpfpp::Link link = example::load_and_attach_execve("hello-ringbuf-config", skel);
-
+  example::load_execve(skel);
   const int config = skel.map("uid_config").fd();
   for (const auto& [uid, text] : options.messages) {
     hello_config value{};
@@ -99,6 +98,7 @@ int main(int argc, char** argv) try {
   }
 
   ebpfpp::RingBuffer<hello_event> events(skel, "output");
+  ebpfpp::Link link = example::attach_execve("hello-ringbuf-config", skel);
   for (const hello_event& e : events.events(example::until(options.duration, signals)))
     fmt::print("{} {} {} {}\n", e.pid, e.uid, example::field(e.command), example::field(e.message));
 
