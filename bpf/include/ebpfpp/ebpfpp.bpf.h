@@ -11,4 +11,6 @@
 #define EBPFPP_TGID_MATCHES() \
 	(ebpfpp_target_tgid == 0 || (bpf_get_current_pid_tgid() >> 32) == (__u64)ebpfpp_target_tgid)
 
+#include "ring_buffer.bpf.h"
+
 #endif /* EBPFPP_BPF_H */

@@ -1,0 +1,67 @@
+// hello-file: the chapter's openat tracepoint program, in C++.
+//
+// Every time any process calls openat, the kernel side (bpf/hello_file.bpf.c) copies the file
+// name out of the caller's memory (bpf_probe_read_user_str) and bpf_printk's "<command> opened
+// <filename>"; this program prints those trace lines as `<task> <pid> <message>`.
+//
+//   sudo ./hello-file -d 5
+//
+// What it shows: a tracepoint program reading its arguments, reading user memory from BPF, and
+// TracePipe. Every openat on the machine is printed: expect a lot of lines.
+
+#include <cstdio>
+#include <optional>
+#include <string_view>
+
+#include <ebpfpp/ebpfpp.hpp>
+#include <fmt/format.h>
+
+#include "example_cli.hpp"
+#include "hello_file.skel.h"
+
+namespace {
+
+constexpr std::string_view usage = R"(usage: hello-file [-d SECONDS] [-h]
+
+Prints a trace line "<command> opened <filename>" for every openat on the machine.
+
+  -d, --duration SECONDS   stop after SECONDS (default: run until Ctrl-C or SIGTERM)
+  -h, --help               show this help
+
+Needs root (or CAP_BPF + CAP_PERFMON) and tracefs mounted at /sys/kernel/tracing.
+)";
+
+} // namespace
+
+int main(int argc, char** argv) try {
+  std::optional<std::chrono::milliseconds> duration;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      fmt::print("{}", usage);
+      return 0;
+    } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
+      duration = example::parse_duration("hello-file", argv[++i], usage);
+    } else {
+      example::usage_error("hello-file", fmt::format("unknown argument '{}'", arg), usage);
+    }
+  }
+  ebpfpp::SignalFd signals;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+  auto skel = ebpfpp::Skeleton<hello_file_bpf>::open_and_load();
+  ebpfpp::Tracepoint link(skel.program("hello_file"), "syscalls", "sys_enter_openat");
+  fmt::print(stderr, "hello-file: attached {}\n", link.description());
+
+  ebpfpp::TracePipe pipe;
+  ebpfpp::TraceReadOptions read;
+  read.timeout = duration;
+  read.stop_fd = signals.fd();
+  for (const ebpfpp::TraceLine& line : pipe.lines(read))
+    fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
+  if (pipe.lost() > 0) fmt::print(stderr, "hello-file: the kernel lost {} trace lines\n", pipe.lost());
+  return 0;
+} catch (const std::exception& e) {
+  fmt::print(stderr, "hello-file: {}\n", e.what());
+  return 1;
+}

@@ -1,0 +1,437 @@
+#pragma once
+/// @file
+/// EventLoop: runs Task<> coroutines on one thread over epoll, a timerfd and a signalfd, so a
+/// tool can read several event streams, dump a map every few seconds and end on Ctrl-C together.
+///
+///     ebpfpp::EventLoop loop;                           // SIGINT/SIGTERM end run()
+///     loop.spawn([](EventLoop& loop, RingBuffer<event>& rb) -> ebpfpp::Task<> {
+///       for (;;) { const event& e = co_await loop.next(rb); print(e); }
+///     }(loop, rb));
+///     loop.spawn([](EventLoop& loop) -> ebpfpp::Task<> {
+///       for (;;) { co_await loop.sleep(2s); dump_map(); }
+///     }(loop));
+///     loop.run();                                       // until Ctrl-C, or every task ended
+///
+/// Awaitables: `loop.next(stream)` (the next record of a RingBuffer or PerfBuffer: a
+/// `const Event&` valid until the next await on that stream), `loop.sleep(duration)`, and
+/// `loop.signal(signo)` (the signal number once it arrives). Tasks are resumed one at a time, so
+/// they need no locks among themselves. A stream that always has data does not starve the
+/// others: after a batch of records without suspending, the awaiting task yields to the loop.
+///
+/// A coroutine lambda must not capture (the lambda object dies before the coroutine runs): pass
+/// what it needs as parameters, as above.
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+
+#include <csignal>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "task.hpp"
+
+namespace ebpfpp {
+
+class EventLoop;
+
+/// A stream EventLoop::next can await: RingBuffer<Event> and PerfBuffer<Event>.
+template <class S>
+concept AwaitableStream = requires(S& s) {
+  { *s.try_next() };
+  { s.fd() } -> std::same_as<int>;
+  { s.options().max_latency() } -> std::same_as<std::chrono::milliseconds>;
+};
+
+namespace detail {
+
+// Something the loop resumes when its fd is ready or when it is polled again.
+struct LoopWaiter {
+  virtual void on_ready() = 0;
+
+protected:
+  ~LoopWaiter() = default;
+};
+
+} // namespace detail
+
+/// Runs coroutines (Task<>) on the calling thread until they end, stop() is called, or a stop
+/// signal arrives. Construct it on the thread that will call run(), before starting other
+/// threads (the stop signals are blocked for this thread and the threads it starts afterwards;
+/// they are unblocked again when the loop is destroyed). Not copyable or movable.
+class EventLoop {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// Throws Error if epoll, timerfd, signalfd or eventfd cannot be created.
+  explicit EventLoop(std::initializer_list<int> stop_signals = {SIGINT, SIGTERM}) {
+    sigemptyset(&mask_);
+    sigemptyset(&stop_set_);
+    for (int s : stop_signals) {
+      sigaddset(&mask_, s);
+      sigaddset(&stop_set_, s);
+    }
+    if (int err = pthread_sigmask(SIG_BLOCK, &mask_, &old_mask_); err != 0)
+      throw Error(err, "block the event loop's stop signals");
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+    signals_.reset(::signalfd(-1, &mask_, SFD_NONBLOCK | SFD_CLOEXEC));
+    wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!epoll_ || !timer_ || !signals_ || !wake_) {
+      const int err = errno;
+      pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+      throw Error(err, "create the event loop's epoll, timerfd, signalfd and eventfd", detail::hint_for(err));
+    }
+    for (int fd : {timer_.get(), signals_.get(), wake_.get()}) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        const int err = errno;
+        pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+        throw Error(err, "add the event loop's own fds to epoll");
+      }
+    }
+  }
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  /// Destroys the tasks that have not ended (their locals' destructors run), then unblocks the
+  /// signals, discarding those that arrived for the loop.
+  ~EventLoop() {
+    tasks_.clear();
+    signalfd_siginfo info;
+    while (::read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+
+  /// Hands a task to the loop; it starts at the next turn of run() (or of the current one).
+  void spawn(Task<> task) {
+    if (!task) return;
+    ready_.push_back(task.handle());
+    tasks_.push_back(std::move(task));
+  }
+
+  /// Runs tasks until every spawned task has ended, stop() or request_stop() is called, or a
+  /// stop signal arrives that no task awaits. Returns that signal's number, or nullopt. An
+  /// exception a spawned task did not catch ends run() and comes out of it (the other tasks stay
+  /// suspended: run() may be called again). Throws Error if epoll_wait fails.
+  std::optional<int> run() {
+    stopped_ = false;
+    std::optional<int> stop_signal;
+    while (!stopped_) {
+      // Only what is ready now: what these resumptions make ready runs after the next poll,
+      // so fd events and timers get their turn between them.
+      std::deque<std::coroutine_handle<>> batch;
+      batch.swap(ready_);
+      immediate_ = 0;
+      for (auto h : batch) h.resume();
+      reap_tasks(); // rethrows a task's exception
+      if (tasks_.empty() || stopped_) break;
+
+      int timeout_ms = ready_.empty() ? wait_timeout_ms() : 0;
+      epoll_event events[16];
+      const int n = ::epoll_wait(epoll_.get(), events, 16, timeout_ms);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw Error(errno, "wait in the event loop (epoll_wait)");
+      }
+      bool streams_due = n == 0;
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == timer_.get()) {
+          std::uint64_t expirations;
+          [[maybe_unused]] auto r = ::read(fd, &expirations, sizeof expirations);
+        } else if (fd == signals_.get()) {
+          if (auto s = dispatch_signals()) {
+            stop_signal = s;
+            stopped_ = true;
+          }
+        } else if (fd == wake_.get()) {
+          std::uint64_t v;
+          [[maybe_unused]] auto r = ::read(fd, &v, sizeof v);
+          stopped_ = true;
+        } else {
+          streams_due = true;
+        }
+      }
+      fire_timers();
+      // Every waiting stream is looked at on any stream event or timeout: cheap (a position
+      // compare each), and it is how a record that woke no one is found within max_latency.
+      if (streams_due || n > 0) poll_streams();
+    }
+    return stop_signal;
+  }
+
+  /// Ends run() after the current task suspends. For tasks on this loop.
+  void stop() noexcept { stopped_ = true; }
+  /// Ends run() from another thread or a signal handler. Async-signal-safe.
+  void request_stop() const noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wake_.get(), &one, sizeof one);
+  }
+
+  /// Tasks spawned and not yet ended.
+  std::size_t task_count() const noexcept { return tasks_.size(); }
+
+  // --- awaitables ------------------------------------------------------------------------------
+
+  /// `co_await loop.sleep(d)`: resumes after at least `d` (a timerfd, CLOCK_MONOTONIC).
+  class SleepAwaiter {
+  public:
+    SleepAwaiter(EventLoop& loop, clock::time_point deadline) noexcept
+        : loop_(&loop), deadline_(deadline) {}
+    SleepAwaiter(const SleepAwaiter&) = delete;
+    SleepAwaiter& operator=(const SleepAwaiter&) = delete;
+    ~SleepAwaiter() {
+      if (registered_) loop_->timers_.erase(it_);
+    }
+    bool await_ready() const noexcept { return deadline_ <= clock::now(); }
+    void await_suspend(std::coroutine_handle<> h) {
+      handle_ = h;
+      it_ = loop_->timers_.emplace(deadline_, this);
+      registered_ = true;
+      if (it_ == loop_->timers_.begin()) loop_->arm_timer();
+    }
+    void await_resume() const noexcept {}
+
+  private:
+    friend class EventLoop;
+    EventLoop* loop_;
+    clock::time_point deadline_;
+    std::coroutine_handle<> handle_;
+    std::multimap<clock::time_point, SleepAwaiter*>::iterator it_;
+    bool registered_ = false;
+  };
+
+  template <class Rep, class Period>
+  SleepAwaiter sleep(std::chrono::duration<Rep, Period> d) noexcept {
+    return SleepAwaiter(*this, clock::now() + std::chrono::duration_cast<clock::duration>(d));
+  }
+
+  /// `co_await loop.signal(SIGUSR1)`: resumes with the signal number when it arrives. The signal
+  /// is blocked from the first await on (for this thread) and delivered through the signalfd;
+  /// one that arrives while no task awaits it is discarded, unless it is a stop signal.
+  class SignalAwaiter {
+  public:
+    SignalAwaiter(EventLoop& loop, int signo) noexcept : loop_(&loop), signo_(signo) {}
+    SignalAwaiter(const SignalAwaiter&) = delete;
+    SignalAwaiter& operator=(const SignalAwaiter&) = delete;
+    ~SignalAwaiter() { loop_->forget_signal_waiter(this); }
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+      handle_ = h;
+      loop_->watch_signal(signo_);
+      loop_->signal_waiters_.push_back(this);
+    }
+    int await_resume() const noexcept { return signo_; }
+
+  private:
+    friend class EventLoop;
+    EventLoop* loop_;
+    int signo_;
+    std::coroutine_handle<> handle_;
+  };
+
+  SignalAwaiter signal(int signo) noexcept { return SignalAwaiter(*this, signo); }
+
+  /// `co_await loop.next(stream)`: the stream's next record, as `const Event&`, valid until the
+  /// next await on that stream. Only one task may await a given stream at a time (a second one
+  /// throws Error EEXIST).
+  template <AwaitableStream Stream>
+  class NextAwaiter : private detail::LoopWaiter {
+  public:
+    using record_type = std::remove_reference_t<decltype(*std::declval<Stream&>().try_next())>;
+
+    NextAwaiter(EventLoop& loop, Stream& s) noexcept : loop_(&loop), stream_(&s) {}
+    NextAwaiter(const NextAwaiter&) = delete;
+    NextAwaiter& operator=(const NextAwaiter&) = delete;
+    ~NextAwaiter() {
+      if (registered_) loop_->remove_stream_waiter(this, stream_->fd());
+    }
+    bool await_ready() {
+      if (loop_->immediate_ >= immediate_budget) return false;
+      rec_ = stream_->try_next();
+      if (!rec_) return false;
+      ++loop_->immediate_;
+      return true;
+    }
+    void await_suspend(std::coroutine_handle<> h) {
+      handle_ = h;
+      if (!rec_) rec_ = stream_->try_next();
+      if (rec_) { // only here to give the other tasks their turn
+        loop_->ready_.push_back(h);
+        return;
+      }
+      loop_->add_stream_waiter(this, stream_->fd(), stream_->options().max_latency());
+      registered_ = true;
+    }
+    const record_type& await_resume() const noexcept { return *rec_; }
+
+  private:
+    friend class EventLoop;
+    static constexpr unsigned immediate_budget = 256;
+    void on_ready() override {
+      rec_ = stream_->try_next();
+      if (!rec_) return;
+      loop_->remove_stream_waiter(this, stream_->fd());
+      registered_ = false;
+      loop_->ready_.push_back(handle_);
+    }
+    EventLoop* loop_;
+    Stream* stream_;
+    const record_type* rec_ = nullptr;
+    std::coroutine_handle<> handle_;
+    bool registered_ = false;
+  };
+
+  template <AwaitableStream Stream>
+  NextAwaiter<Stream> next(Stream& stream) noexcept {
+    return NextAwaiter<Stream>(*this, stream);
+  }
+
+private:
+  struct StreamEntry {
+    detail::LoopWaiter* waiter;
+    int fd;
+    std::chrono::milliseconds max_latency;
+  };
+
+  void reap_tasks() {
+    for (auto it = tasks_.begin(); it != tasks_.end();) {
+      if (!it->done()) {
+        ++it;
+        continue;
+      }
+      Task<> finished = std::move(*it);
+      it = tasks_.erase(it);
+      finished.handle().promise().take(); // rethrows what the task threw
+    }
+  }
+
+  int wait_timeout_ms() const noexcept {
+    // Timers are the timerfd's business; streams bound the wait by their max_latency.
+    int timeout = -1;
+    for (const auto& s : streams_) {
+      const auto ms = static_cast<int>(s.max_latency.count());
+      if (ms > 0 && (timeout < 0 || ms < timeout)) timeout = ms;
+    }
+    return timeout;
+  }
+
+  void arm_timer() noexcept {
+    itimerspec spec{};
+    if (!timers_.empty()) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          timers_.begin()->first.time_since_epoch())
+                          .count();
+      // steady_clock is CLOCK_MONOTONIC on Linux; 0 would disarm the timer.
+      spec.it_value.tv_sec = ns / 1'000'000'000;
+      spec.it_value.tv_nsec = ns % 1'000'000'000;
+      if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+    }
+    ::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
+  }
+
+  void fire_timers() {
+    const auto now = clock::now();
+    bool fired = false;
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      SleepAwaiter* a = timers_.begin()->second;
+      a->registered_ = false; // its entry is gone: its destructor must not erase it again
+      ready_.push_back(a->handle_);
+      timers_.erase(timers_.begin());
+      fired = true;
+    }
+    if (fired) arm_timer();
+  }
+
+  void watch_signal(int signo) {
+    if (sigismember(&mask_, signo)) return;
+    sigaddset(&mask_, signo);
+    if (int err = pthread_sigmask(SIG_BLOCK, &mask_, nullptr); err != 0)
+      throw Error(err, fmt::format("block signal {} for the event loop", signo));
+    if (::signalfd(signals_.get(), &mask_, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
+      throw Error(errno, fmt::format("add signal {} to the event loop's signalfd", signo));
+  }
+
+  void forget_signal_waiter(SignalAwaiter* w) noexcept {
+    signal_waiters_.erase(std::remove(signal_waiters_.begin(), signal_waiters_.end(), w),
+                          signal_waiters_.end());
+  }
+
+  // Resumes the tasks awaiting the signals that arrived; returns a stop signal no task awaited.
+  std::optional<int> dispatch_signals() {
+    std::optional<int> stop;
+    signalfd_siginfo info{};
+    while (::read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      const int signo = static_cast<int>(info.ssi_signo);
+      bool awaited = false;
+      for (auto it = signal_waiters_.begin(); it != signal_waiters_.end();) {
+        if ((*it)->signo_ == signo) {
+          ready_.push_back((*it)->handle_);
+          it = signal_waiters_.erase(it);
+          awaited = true;
+        } else {
+          ++it;
+        }
+      }
+      if (!awaited && sigismember(&stop_set_, signo)) stop = signo;
+    }
+    return stop;
+  }
+
+  void add_stream_waiter(detail::LoopWaiter* w, int fd, std::chrono::milliseconds max_latency) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      const int err = errno;
+      throw Error(err, fmt::format("wait for stream fd {} in the event loop", fd),
+                  err == EEXIST ? "another task already awaits this stream: one reader per stream"
+                                : detail::hint_for(err));
+    }
+    streams_.push_back({w, fd, max_latency});
+  }
+
+  void remove_stream_waiter(detail::LoopWaiter* w, int fd) noexcept {
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
+                                  [w](const StreamEntry& e) { return e.waiter == w; }),
+                   streams_.end());
+  }
+
+  void poll_streams() {
+    // on_ready may remove its entry: walk a copy.
+    const auto waiting = streams_;
+    for (const auto& s : waiting) s.waiter->on_ready();
+  }
+
+  detail::UniqueFd epoll_, timer_, signals_, wake_;
+  sigset_t mask_{}, stop_set_{}, old_mask_{};
+  std::deque<std::coroutine_handle<>> ready_;
+  std::multimap<clock::time_point, SleepAwaiter*> timers_;
+  std::vector<SignalAwaiter*> signal_waiters_;
+  std::vector<StreamEntry> streams_;
+  unsigned immediate_ = 0;
+  bool stopped_ = false;
+  // Last: destroyed first, while the structures their awaiters unregister from still exist.
+  std::vector<Task<>> tasks_;
+};
+
+} // namespace ebpfpp

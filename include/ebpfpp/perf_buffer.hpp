@@ -1,0 +1,515 @@
+#pragma once
+/// @file
+/// PerfBuffer<Event>: the per-CPU perf event rings behind a BPF_MAP_TYPE_PERF_EVENT_ARRAY
+/// (kernel 4.4+), read with lost samples reported per CPU, in order with the events.
+///
+///     ebpfpp::PerfBuffer<data_t> pb(skel, "output");
+///     for (const data_t& d : pb.events(ebpfpp::StreamOptions().stop_fd(signals.fd())))
+///       fmt::print("{} {}\n", d.pid, d.command);
+///     if (pb.lost()) fmt::print(stderr, "lost {} samples\n", pb.lost());
+///
+///     for (const auto& r : pb.records())          // samples and loss notices, in order
+///       if (r.event) use(*r.event); else fmt::print("cpu {} lost {}\n", r.cpu, r.lost);
+///
+/// It opens one perf event per online CPU, mmaps its ring and stores its fd in the map (what
+/// libbpf's perf_buffer does), but reads the rings itself: a generator can then hand out each
+/// sample as it is reached, and the kernel's PERF_RECORD_LOST notices come out at their place in
+/// the stream. libbpf 1.1's perf_buffer__new cannot batch wake-ups (no sample_period option);
+/// here PerfBufferOptions::wakeup_events does, with the consumer's bounded wait
+/// (max_latency) delivering a trickle that never reaches the batch size.
+///
+/// Samples are copied out of the ring (the kernel's raw sample data is only 4-byte aligned), so a
+/// `const Event&` is to an aligned copy, valid until the loop moves on.
+
+#include <linux/perf_event.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "generator.hpp"
+#include "object.hpp"
+#include "ring_buffer.hpp"
+#include "stream.hpp"
+
+namespace ebpfpp {
+
+/// Settings of a PerfBuffer's per-CPU rings and of its consumer's waits.
+class PerfBufferOptions {
+public:
+  /// Pages per CPU ring (a power of two). Default 64 (256 KiB with 4 KiB pages).
+  PerfBufferOptions& pages(std::size_t n) noexcept {
+    pages_ = n;
+    return *this;
+  }
+  /// The kernel wakes the consumer after this many samples on a CPU. 1 wakes per sample
+  /// (lowest latency, ~6 us of interrupt per event in a VM); the default, 64, cuts that 64-fold,
+  /// and the consumer's bounded wait (max_latency) delivers the rest of a trickle.
+  PerfBufferOptions& wakeup_events(std::uint32_t n) noexcept {
+    wakeup_events_ = n == 0 ? 1 : n;
+    return *this;
+  }
+  /// See RingBufferOptions::max_latency. Default 10 ms.
+  PerfBufferOptions& max_latency(std::chrono::milliseconds d) noexcept {
+    max_latency_ = d;
+    return *this;
+  }
+  /// See RingBufferOptions::spin. Default 50 us.
+  PerfBufferOptions& spin(std::chrono::microseconds d) noexcept {
+    spin_ = d;
+    return *this;
+  }
+  std::size_t pages() const noexcept { return pages_; }
+  std::uint32_t wakeup_events() const noexcept { return wakeup_events_; }
+  std::chrono::milliseconds max_latency() const noexcept { return max_latency_; }
+  std::chrono::microseconds spin() const noexcept { return spin_; }
+
+private:
+  std::size_t pages_ = 64;
+  std::uint32_t wakeup_events_ = 64;
+  std::chrono::milliseconds max_latency_{10};
+  std::chrono::microseconds spin_{50};
+};
+
+/// One item of PerfBuffer::records(): a sample, or a notice that the kernel dropped samples.
+template <class Event>
+struct PerfRecord {
+  /// The CPU whose ring it came from.
+  int cpu = 0;
+  /// For a loss notice: how many samples the kernel could not write on `cpu` (its ring was
+  /// full) at this point of the stream. 0 for a sample.
+  std::uint64_t lost = 0;
+  /// The sample (an aligned copy, valid until the loop moves on); nullptr for a loss notice.
+  const Event* event = nullptr;
+};
+
+namespace detail {
+
+/// CPUs listed in a sysfs cpu list such as "0-3,5".
+inline std::vector<int> parse_cpu_list(std::string_view s) {
+  std::vector<int> cpus;
+  while (!s.empty()) {
+    const auto comma = s.find(',');
+    std::string_view part = s.substr(0, comma);
+    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+    while (!part.empty() && (part.back() == '\n' || part.back() == ' ')) part.remove_suffix(1);
+    if (part.empty()) continue;
+    const auto dash = part.find('-');
+    auto num = [](std::string_view t) {
+      int v = 0;
+      for (char c : t)
+        if (c >= '0' && c <= '9') v = v * 10 + (c - '0');
+      return v;
+    };
+    const int first = num(part.substr(0, dash));
+    const int last = dash == std::string_view::npos ? first : num(part.substr(dash + 1));
+    for (int c = first; c <= last; ++c) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+inline std::vector<int> online_cpus() {
+  std::ifstream f("/sys/devices/system/cpu/online");
+  std::string line;
+  if (!std::getline(f, line)) throw Error(ENOENT, "read /sys/devices/system/cpu/online");
+  return parse_cpu_list(line);
+}
+
+} // namespace detail
+
+/// A typed consumer of a BPF perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY, kernel 4.4+), as
+/// written by bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, &event, sizeof event).
+///
+/// Every sample must be sizeof(Event) bytes (the kernel pads it; the padding is accounted for),
+/// else reading it throws an Error naming both sizes. Move-only; do not move it while a loop
+/// runs. One consumer thread at a time. Destroying it removes its rings from the map.
+template <class Event>
+  requires std::is_trivially_copyable_v<Event>
+class PerfBuffer {
+public:
+  /// An empty PerfBuffer.
+  PerfBuffer() noexcept = default;
+
+  /// Opens a ring on every online CPU for `map` (a loaded BPF_MAP_TYPE_PERF_EVENT_ARRAY).
+  /// Throws Error when the map has another type or is not created, or when perf_event_open or
+  /// mmap fail (large rings need CAP_IPC_LOCK or a higher perf_event_mlock_kb).
+  explicit PerfBuffer(MapRef map, PerfBufferOptions options = {})
+      : PerfBuffer(detail::dup_map_fd(map, "perf buffer"), std::string(map.name()), options) {}
+
+  /// The perf event array `name` of an Object or Skeleton.
+  template <detail::MapSource Source>
+  PerfBuffer(const Source& source, std::string_view name, PerfBufferOptions options = {})
+      : PerfBuffer(source.map(name), options) {}
+
+  /// A perf event array pinned in bpffs at `path`.
+  static PerfBuffer open_pinned(const std::filesystem::path& path, PerfBufferOptions options = {}) {
+    return PerfBuffer(detail::open_pinned_map(path, "perf buffer"), path.string(), options);
+  }
+
+  PerfBuffer(PerfBuffer&& other) noexcept { *this = std::move(other); }
+  PerfBuffer& operator=(PerfBuffer&& other) noexcept {
+    if (this != &other) {
+      reset();
+      map_fd_ = std::move(other.map_fd_);
+      epoll_ = std::move(other.epoll_);
+      name_ = std::move(other.name_);
+      rings_ = std::move(other.rings_);
+      data_size_ = other.data_size_;
+      page_ = other.page_;
+      cur_ = other.cur_;
+      burst_ = other.burst_;
+      lost_ = other.lost_;
+      scratch_ = std::move(other.scratch_);
+      options_ = other.options_;
+      waiter_ = std::move(other.waiter_);
+    }
+    return *this;
+  }
+  PerfBuffer(const PerfBuffer&) = delete;
+  PerfBuffer& operator=(const PerfBuffer&) = delete;
+  ~PerfBuffer() { reset(); }
+
+  /// The samples as they come (loss notices are counted in lost(), not yielded); blocks while
+  /// there are none; ends on the options' timeout/stop or request_stop(). Throws Error for a
+  /// sample of the wrong size (after consuming it).
+  Generator<const Event&> events(StreamOptions options = {}) {
+    const auto deadline = detail::deadline_of(options);
+    std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
+    struct Publish {
+      PerfBuffer* pb;
+      ~Publish() { pb->publish_all(); }
+    } publish{this};
+    for (;;) {
+      while (const Item* item = next()) {
+        if (item->event) co_yield *item->event;
+      }
+      if (options.stop().stop_requested()) break;
+      if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
+    }
+  }
+
+  /// events() until `timeout` passes (or a stop request).
+  Generator<const Event&> events(std::chrono::milliseconds timeout) {
+    return events(StreamOptions().timeout(timeout));
+  }
+
+  /// Samples and loss notices in the order the kernel wrote them (per CPU).
+  Generator<const PerfRecord<Event>&> records(StreamOptions options = {}) {
+    const auto deadline = detail::deadline_of(options);
+    std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
+    struct Publish {
+      PerfBuffer* pb;
+      ~Publish() { pb->publish_all(); }
+    } publish{this};
+    for (;;) {
+      while (const Item* item = next()) co_yield *item;
+      if (options.stop().stop_requested()) break;
+      if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
+    }
+  }
+
+  /// records() until `timeout` passes (or a stop request).
+  Generator<const PerfRecord<Event>&> records(std::chrono::milliseconds timeout) {
+    return records(StreamOptions().timeout(timeout));
+  }
+
+  /// Calls `f(event)` for each sample available now, without waiting; returns how many.
+  template <std::invocable<const Event&> F>
+  std::size_t consume(F&& f) {
+    std::size_t n = 0;
+    while (const Item* item = next()) {
+      if (!item->event) continue;
+      std::forward<F>(f)(*item->event);
+      ++n;
+    }
+    publish_all();
+    return n;
+  }
+
+  /// Waits up to `timeout` for samples, then consume(f); returns how many f saw.
+  template <std::invocable<const Event&> F>
+  std::size_t poll(std::chrono::milliseconds timeout, F&& f) {
+    const auto deadline = detail::StreamWaiter::clock::now() + timeout;
+    for (;;) {
+      if (const std::size_t n = consume(f); n > 0) return n;
+      if (wait_for_data(deadline, -1) != detail::StreamWaiter::Result::data) return 0;
+    }
+  }
+
+  /// The next sample if one is ready, else nullptr, without waiting (loss notices are counted
+  /// and skipped). For event loops.
+  const Event* try_next() {
+    while (const Item* item = next())
+      if (item->event) return item->event;
+    publish_all();
+    return nullptr;
+  }
+
+  /// Whether a CPU ring has unread records.
+  bool has_data() const noexcept {
+    for (const Ring& r : rings_)
+      if (__atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE) != r.tail) return true;
+    return false;
+  }
+
+  /// Samples the kernel dropped because a CPU's ring was full, over all CPUs, as far as the
+  /// consumer has read (a loss is reported in the ring, after the samples before it).
+  std::uint64_t lost() const noexcept { return lost_; }
+  /// The same for one CPU (0 for a CPU without a ring).
+  std::uint64_t lost_on(int cpu) const noexcept {
+    for (const Ring& r : rings_)
+      if (r.cpu == cpu) return r.lost;
+    return 0;
+  }
+  /// The CPUs that have a ring.
+  std::vector<int> cpus() const {
+    std::vector<int> out;
+    for (const Ring& r : rings_) out.push_back(r.cpu);
+    return out;
+  }
+
+  /// Ends the running (or the next) loop. Async-signal-safe, any thread.
+  void request_stop() const noexcept { waiter_.request_stop(); }
+  /// An epoll fd that is readable when the kernel woke a CPU ring (see wakeup_events).
+  int fd() const noexcept { return epoll_.get(); }
+  const std::string& name() const noexcept { return name_; }
+  const PerfBufferOptions& options() const noexcept { return options_; }
+  explicit operator bool() const noexcept { return !rings_.empty(); }
+
+private:
+  using Item = PerfRecord<Event>;
+
+  struct Ring {
+    int cpu = -1;
+    detail::UniqueFd fd;
+    detail::Mapping map;
+    std::uint64_t tail = 0;      // our read position
+    std::uint64_t published = 0; // what the kernel last saw in data_tail
+    std::uint64_t lost = 0;
+    perf_event_mmap_page* meta() const noexcept {
+      return reinterpret_cast<perf_event_mmap_page*>(map.get());
+    }
+  };
+
+  PerfBuffer(detail::UniqueFd map_fd, std::string name, PerfBufferOptions options)
+      : map_fd_(std::move(map_fd)), name_(std::move(name)), options_(options),
+        waiter_(fmt::format("perf buffer '{}'", name_)) {
+    const bpf_map_info info = detail::map_info(map_fd_.get(), fmt::format("'{}'", name_));
+    if (info.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+      throw Error(EINVAL,
+                  fmt::format("open perf buffer '{}': the map is a {} map, not a perf event array",
+                              name_, detail::map_type_name(info.type)),
+                  "PerfBuffer reads BPF_MAP_TYPE_PERF_EVENT_ARRAY maps; for "
+                  "BPF_MAP_TYPE_RINGBUF use RingBuffer");
+    }
+    const std::size_t pages = options_.pages();
+    if (pages == 0 || (pages & (pages - 1)) != 0)
+      throw Error(EINVAL, fmt::format("open perf buffer '{}' with {} pages per CPU", name_, pages),
+                  "the page count must be a power of two (1, 2, 4, ... 64)");
+    page_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    data_size_ = pages * page_;
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll_) throw Error(errno, fmt::format("create epoll for perf buffer '{}'", name_));
+
+    try {
+      for (int cpu : detail::online_cpus()) {
+        if (static_cast<std::uint32_t>(cpu) >= info.max_entries) continue;
+        open_ring(cpu);
+      }
+    } catch (...) {
+      reset();
+      throw;
+    }
+    if (rings_.empty())
+      throw Error(EINVAL, fmt::format("open perf buffer '{}': no online CPU fits in its {} entries",
+                                      name_, info.max_entries));
+  }
+
+  void open_ring(int cpu) {
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+    attr.sample_type = PERF_SAMPLE_RAW;
+    attr.sample_period = 1;
+    attr.wakeup_events = options_.wakeup_events();
+    Ring ring;
+    ring.cpu = cpu;
+    ring.fd.reset(static_cast<int>(
+        ::syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)));
+    if (!ring.fd) {
+      const int err = errno;
+      throw Error(err, fmt::format("open the perf event of perf buffer '{}' on CPU {}", name_, cpu),
+                  detail::hint_for(err));
+    }
+    void* p = ::mmap(nullptr, page_ + data_size_, PROT_READ | PROT_WRITE, MAP_SHARED,
+                     ring.fd.get(), 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      throw Error(err,
+                  fmt::format("mmap the {} KiB ring of perf buffer '{}' on CPU {}", data_size_ / 1024,
+                              name_, cpu),
+                  err == EPERM ? "perf rings beyond /proc/sys/kernel/perf_event_mlock_kb need "
+                                 "CAP_IPC_LOCK: use fewer pages, or raise the limit"
+                               : detail::hint_for(err));
+    }
+    ring.map = detail::Mapping(p, page_ + data_size_);
+    ring.tail = ring.published = ring.meta()->data_tail;
+    if (::ioctl(ring.fd.get(), PERF_EVENT_IOC_ENABLE, 0) != 0)
+      throw Error(errno, fmt::format("enable the perf event of '{}' on CPU {}", name_, cpu));
+    const std::uint32_t key = static_cast<std::uint32_t>(cpu);
+    const int value = ring.fd.get();
+    if (bpf_map_update_elem(map_fd_.get(), &key, &value, BPF_ANY) != 0) {
+      const int err = errno;
+      throw Error(err, fmt::format("store the CPU {} ring in perf event array '{}'", cpu, name_),
+                  detail::hint_for(err));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<std::uint32_t>(rings_.size());
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, ring.fd.get(), &ev) != 0)
+      throw Error(errno, fmt::format("add the CPU {} ring of '{}' to epoll", cpu, name_));
+    rings_.push_back(std::move(ring));
+  }
+
+  void reset() noexcept {
+    publish_all();
+    for (Ring& r : rings_) {
+      const std::uint32_t key = static_cast<std::uint32_t>(r.cpu);
+      // A closed perf event stays in the map until the map goes: take it out now, so the BPF side
+      // stops writing into a ring no one reads (and the memory is freed).
+      if (map_fd_) bpf_map_delete_elem(map_fd_.get(), &key);
+    }
+    rings_.clear();
+    epoll_.reset();
+    map_fd_.reset();
+  }
+
+  void publish(Ring& r) noexcept {
+    if (r.published != r.tail) {
+      __atomic_store_n(&r.meta()->data_tail, r.tail, __ATOMIC_RELEASE);
+      r.published = r.tail;
+    }
+  }
+  void publish_all() noexcept {
+    for (Ring& r : rings_) publish(r);
+  }
+
+  // The next record over all CPU rings, taking up to a burst from one ring before moving on so
+  // that a busy CPU cannot starve the others.
+  const Item* next() {
+    constexpr unsigned max_burst = 256;
+    for (std::size_t tried = 0; tried <= rings_.size() && !rings_.empty(); ++tried) {
+      Ring& r = rings_[cur_];
+      if (burst_ < max_burst) {
+        const std::uint64_t head = __atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE);
+        while (r.tail != head) {
+          if (read_one(r)) {
+            ++burst_;
+            return &item_;
+          }
+        }
+      }
+      publish(r);
+      burst_ = 0;
+      cur_ = (cur_ + 1) % rings_.size();
+    }
+    return nullptr;
+  }
+
+  // Reads the record at r.tail into item_; false for records that are neither sample nor loss.
+  bool read_one(Ring& r) {
+    const std::byte* data = r.map.get() + page_;
+    const std::size_t off = static_cast<std::size_t>(r.tail & (data_size_ - 1));
+    perf_event_header hdr;
+    std::memcpy(&hdr, data + off, sizeof hdr); // 8-aligned and 8 long: never split by the end
+    const std::byte* rec = data + off;
+    if (off + hdr.size > data_size_) {
+      // The record wraps around the end of the ring (which perf maps only once): join it.
+      scratch_.resize(hdr.size);
+      const std::size_t first = data_size_ - off;
+      std::memcpy(scratch_.data(), data + off, first);
+      std::memcpy(scratch_.data() + first, data, hdr.size - first);
+      rec = scratch_.data();
+    }
+    r.tail += hdr.size;
+    item_.cpu = r.cpu;
+    if (hdr.type == PERF_RECORD_SAMPLE) {
+      std::uint32_t raw_size;
+      std::memcpy(&raw_size, rec + sizeof hdr, sizeof raw_size);
+      // The kernel pads the raw data so that size field + data end 8-byte aligned.
+      constexpr std::uint32_t expected = ((sizeof(Event) + 4 + 7) & ~std::size_t{7}) - 4;
+      if (raw_size != expected) [[unlikely]]
+        throw_size_mismatch(raw_size, expected);
+      std::memcpy(&event_, rec + sizeof hdr + sizeof raw_size, sizeof(Event));
+      item_.lost = 0;
+      item_.event = reinterpret_cast<const Event*>(&event_);
+      return true;
+    }
+    if (hdr.type == PERF_RECORD_LOST) {
+      std::uint64_t lost;
+      std::memcpy(&lost, rec + sizeof hdr + sizeof(std::uint64_t), sizeof lost); // after the id
+      r.lost += lost;
+      lost_ += lost;
+      item_.lost = lost;
+      item_.event = nullptr;
+      return true;
+    }
+    return false;
+  }
+
+  [[noreturn]] void throw_size_mismatch(std::uint32_t raw_size, std::uint32_t expected) const {
+    throw Error(EMSGSIZE,
+                fmt::format("read perf buffer '{}': a sample of {} bytes (padded) is not an event of "
+                            "{} bytes (sizeof(Event), {} padded)",
+                            name_, raw_size, sizeof(Event), expected),
+                "the BPF program and the user side disagree on the event struct: share one "
+                "header between them");
+  }
+
+  detail::StreamWaiter::Result wait_for_data(std::optional<detail::StreamWaiter::clock::time_point> deadline,
+                                             int stop_fd) {
+    return waiter_.wait(
+        epoll_.get(), [this] { return has_data(); }, [this] { publish_all(); }, options_.spin(),
+        options_.max_latency().count() > 0 ? options_.max_latency() : std::chrono::milliseconds(-1),
+        deadline, stop_fd);
+  }
+
+  detail::UniqueFd map_fd_;
+  detail::UniqueFd epoll_;
+  std::string name_;
+  std::vector<Ring> rings_;
+  std::size_t data_size_ = 0;
+  std::size_t page_ = 0;
+  std::size_t cur_ = 0;
+  unsigned burst_ = 0;
+  std::uint64_t lost_ = 0;
+  std::vector<std::byte> scratch_;
+  Item item_;
+  alignas(Event) std::byte event_[sizeof(Event)];
+  PerfBufferOptions options_;
+  detail::StreamWaiter waiter_;
+};
+
+} // namespace ebpfpp

@@ -1,0 +1,483 @@
+#pragma once
+/// @file
+/// RingBuffer<Event>: a BPF ring buffer (BPF_MAP_TYPE_RINGBUF, kernel 5.8+) read in place.
+///
+///     ebpfpp::RingBuffer<event> rb(skel, "events");
+///     for (const event& e : rb.events(ebpfpp::StreamOptions().stop_fd(signals.fd())))
+///       fmt::print("{} {}\n", e.pid, e.comm);          // e points into the ring: no copy
+///     if (auto d = rb.drops(); d && *d) fmt::print(stderr, "{} events dropped\n", *d);
+///
+/// The ring is mmap'ed and read directly (as aya does), not through libbpf's ring_buffer: that
+/// is what lets events() hand out `const Event&` into the ring itself. A record stays valid, and
+/// its space stays reserved against the producer, until the loop moves on; then the consumer
+/// position advances past it. The kernel maps the data area twice in a row, so a record that
+/// wraps around the end of the ring is still contiguous in memory.
+///
+/// One consumer per ring: two RingBuffer objects on the same map would each skip the other's
+/// records. The BPF side should use ring_buffer.bpf.h, which counts reserve failures (drops())
+/// and wakes the consumer only when the unread data crosses a threshold; RingBufferOptions
+/// bounds how long a consumer sleeps without a wake-up (the latency of a trickle of events).
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <new>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "generator.hpp"
+#include "kernel.hpp"
+#include "object.hpp"
+#include "stream.hpp"
+
+namespace ebpfpp {
+
+/// A record of any size, as the bytes the BPF program wrote: `RingBuffer<Bytes>`.
+using Bytes = std::span<const std::byte>;
+
+/// What a RingBuffer can hand out: a trivially copyable struct (records must be exactly its
+/// size) or Bytes (records of any size). Alignment is at most 8: records start 8-byte aligned.
+template <class T>
+concept RingEvent = std::same_as<T, Bytes> ||
+                    (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && alignof(T) <= 8);
+
+/// Consumer-side tuning of RingBuffer (and PerfBuffer) waits.
+class RingBufferOptions {
+public:
+  /// The longest the consumer sleeps without being woken before it looks at the ring again:
+  /// the worst-case latency of an event that wakes no one (below the producer's wake-up
+  /// threshold). Default 10 ms, so an idle consumer wakes 100 times a second. Zero or negative
+  /// means no bound (only right when the producer uses the kernel's wake-up policy).
+  RingBufferOptions& max_latency(std::chrono::milliseconds d) noexcept {
+    max_latency_ = d;
+    return *this;
+  }
+  /// How long the consumer spins on the producer position before sleeping. With a live
+  /// producer the next record is usually microseconds away and a sleep costs a wake-up
+  /// interrupt; at a trickle it costs this much CPU per event. Default 50 us; 0 never spins.
+  RingBufferOptions& spin(std::chrono::microseconds d) noexcept {
+    spin_ = d;
+    return *this;
+  }
+  std::chrono::milliseconds max_latency() const noexcept { return max_latency_; }
+  std::chrono::microseconds spin() const noexcept { return spin_; }
+
+private:
+  std::chrono::milliseconds max_latency_{10};
+  std::chrono::microseconds spin_{50};
+};
+
+namespace detail {
+
+/// The kernel's description of a map fd.
+inline bpf_map_info map_info(int fd, std::string_view what) {
+  bpf_map_info info{};
+  __u32 len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+    const int err = errno;
+    throw Error(err, fmt::format("get map info for {}", what), hint_for(err));
+  }
+  return info;
+}
+
+inline std::string map_type_name(std::uint32_t type) {
+  const char* s = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
+  return s ? s : fmt::format("type {}", type);
+}
+
+/// A fd of our own for a map: RingBuffer/PerfBuffer outlive the Object they came from safely.
+inline UniqueFd dup_map_fd(MapRef map, std::string_view what) {
+  if (!map) throw Error(EINVAL, fmt::format("open {}: empty map", what));
+  if (map.fd() < 0)
+    throw Error(EBADF, fmt::format("open {} '{}': the map is not created yet", what, map.name()),
+                "call load() on the Object or Skeleton first");
+  UniqueFd fd(::fcntl(map.fd(), F_DUPFD_CLOEXEC, 0));
+  if (!fd) throw Error(errno, fmt::format("duplicate the fd of map '{}'", map.name()));
+  return fd;
+}
+
+inline UniqueFd open_pinned_map(const std::filesystem::path& path, std::string_view what) {
+  UniqueFd fd(bpf_obj_get(path.c_str()));
+  if (!fd) {
+    const int err = errno;
+    throw Error(err, fmt::format("open pinned {} '{}'", what, path.string()),
+                err == ENOENT ? "nothing is pinned there: is bpffs mounted and the map pinned?"
+                              : hint_for(err));
+  }
+  return fd;
+}
+
+/// A MapRef, an Object or a Skeleton: anything that finds maps by name.
+template <class T>
+concept MapSource = requires(const T& t, std::string_view name) {
+  { t.map(name) } -> std::same_as<MapRef>;
+  { t.maps() } -> std::same_as<std::vector<MapRef>>;
+};
+
+template <MapSource Source>
+MapRef find_map_if(const Source& source, std::string_view name) {
+  for (MapRef m : source.maps())
+    if (m.name() == name) return m;
+  return {};
+}
+
+/// An mmap'ed region, unmapped on destruction.
+class Mapping {
+public:
+  Mapping() noexcept = default;
+  Mapping(void* addr, std::size_t len) noexcept : addr_(addr), len_(len) {}
+  Mapping(Mapping&& o) noexcept
+      : addr_(std::exchange(o.addr_, nullptr)), len_(std::exchange(o.len_, 0)) {}
+  Mapping& operator=(Mapping&& o) noexcept {
+    if (this != &o) {
+      reset();
+      addr_ = std::exchange(o.addr_, nullptr);
+      len_ = std::exchange(o.len_, 0);
+    }
+    return *this;
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() { reset(); }
+  void reset() noexcept {
+    if (addr_) ::munmap(addr_, len_);
+    addr_ = nullptr;
+  }
+  std::byte* get() const noexcept { return static_cast<std::byte*>(addr_); }
+
+private:
+  void* addr_ = nullptr;
+  std::size_t len_ = 0;
+};
+
+inline Mapping map_memory(int fd, std::size_t len, int prot, off_t offset, std::string_view what) {
+  void* p = ::mmap(nullptr, len, prot, MAP_SHARED, fd, offset);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    throw Error(err, fmt::format("mmap {} ({} bytes at offset {})", what, len, offset),
+                hint_for(err));
+  }
+  return Mapping(p, len);
+}
+
+/// Sums a per-CPU u64 counter at key 0 (one syscall).
+inline std::uint64_t sum_percpu_counter(int fd, std::string_view what) {
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) throw Error(-cpus, "count possible CPUs");
+  std::vector<std::uint64_t> values(static_cast<std::size_t>(cpus));
+  const std::uint32_t zero = 0;
+  if (bpf_map_lookup_elem(fd, &zero, values.data()) != 0) {
+    const int err = errno;
+    throw Error(err, fmt::format("read the drop counter {}", what), hint_for(err));
+  }
+  std::uint64_t sum = 0;
+  for (auto v : values) sum += v;
+  return sum;
+}
+
+} // namespace detail
+
+/// A typed consumer of a BPF ring buffer (BPF_MAP_TYPE_RINGBUF, kernel 5.8+).
+///
+/// `Event` is the record type the BPF program writes (a trivially copyable struct; every record
+/// must be exactly sizeof(Event), else reading it throws an Error naming both sizes), or `Bytes`
+/// for records of varying size. Move-only; do not move it while an events() loop runs.
+/// Not thread-safe: one consumer thread at a time.
+template <RingEvent Event>
+class RingBuffer {
+public:
+  static constexpr bool variable_size = std::same_as<Event, Bytes>;
+  /// What events() yields and callbacks receive: `const Event&`, or `Bytes` by value.
+  using reference = std::conditional_t<variable_size, Bytes, const Event&>;
+
+  /// An empty RingBuffer (reads nothing); assign a real one to it.
+  RingBuffer() noexcept = default;
+
+  /// Reads `map`, a BPF_MAP_TYPE_RINGBUF of a loaded object. `drops` is the per-CPU drop
+  /// counter ring_buffer.bpf.h declares beside it (`<name>_drops`), if any. Throws Error when
+  /// the map is not a ring buffer or not created, or on mmap failure.
+  explicit RingBuffer(MapRef map, MapRef drops = {}, RingBufferOptions options = {})
+      : RingBuffer(detail::dup_map_fd(map, "ring buffer"), std::string(map.name()),
+                   drops ? detail::dup_map_fd(drops, "drop counter") : detail::UniqueFd(),
+                   options) {}
+
+  /// The ring buffer map `name` of an Object or Skeleton, with its `<name>_drops` counter when
+  /// the BPF side declared the ring with EBPFPP_RINGBUF. Throws Error listing the maps that exist
+  /// when there is no such map.
+  template <detail::MapSource Source>
+  RingBuffer(const Source& source, std::string_view name, RingBufferOptions options = {})
+      : RingBuffer(source.map(name), detail::find_map_if(source, fmt::format("{}_drops", name)),
+                   options) {}
+
+  /// A ring buffer pinned in bpffs at `path` (with `<path>_drops` if that is pinned too).
+  static RingBuffer open_pinned(const std::filesystem::path& path, RingBufferOptions options = {}) {
+    auto fd = detail::open_pinned_map(path, "ring buffer");
+    detail::UniqueFd drops;
+    std::filesystem::path drops_path = path;
+    drops_path += "_drops";
+    std::error_code ec;
+    if (std::filesystem::exists(drops_path, ec))
+      drops = detail::open_pinned_map(drops_path, "drop counter");
+    return RingBuffer(std::move(fd), path.string(), std::move(drops), options);
+  }
+
+  RingBuffer(RingBuffer&& other) noexcept { *this = std::move(other); }
+  RingBuffer& operator=(RingBuffer&& other) noexcept {
+    if (this != &other) {
+      release();
+      fd_ = std::move(other.fd_);
+      drops_fd_ = std::move(other.drops_fd_);
+      name_ = std::move(other.name_);
+      consumer_map_ = std::move(other.consumer_map_);
+      producer_map_ = std::move(other.producer_map_);
+      consumer_pos_ = std::exchange(other.consumer_pos_, nullptr);
+      producer_pos_ = std::exchange(other.producer_pos_, nullptr);
+      data_ = std::exchange(other.data_, nullptr);
+      mask_ = other.mask_;
+      pos_ = other.pos_;
+      published_ = other.published_;
+      current_size_ = other.current_size_;
+      options_ = other.options_;
+      waiter_ = std::move(other.waiter_);
+    }
+    return *this;
+  }
+  RingBuffer(const RingBuffer&) = delete;
+  RingBuffer& operator=(const RingBuffer&) = delete;
+  /// Marks what was handed out as consumed, then unmaps.
+  ~RingBuffer() { release(); }
+
+  /// The records as they come: blocks (spin, then poll) while the ring is empty; ends on the
+  /// options' timeout, stop token or stop fd, or request_stop(). Each record is consumed when
+  /// the loop moves past it (or breaks out, or the generator is destroyed). Throws Error for a
+  /// record whose size is not sizeof(Event) (after consuming it, so the loop can go on).
+  Generator<reference> events(StreamOptions options = {}) {
+    const auto deadline = detail::deadline_of(options);
+    std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
+    // Publishes the last record handed out when the loop breaks out or the generator dies.
+    struct Publish {
+      RingBuffer* rb;
+      ~Publish() { rb->release(); }
+    } publish{this};
+    for (;;) {
+      while (const std::byte* rec = next()) {
+        co_yield as_reference(rec);
+      }
+      if (stop_requested(options)) break;
+      if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
+    }
+  }
+
+  /// events() until `timeout` passes (or a stop request).
+  Generator<reference> events(std::chrono::milliseconds timeout) {
+    return events(StreamOptions().timeout(timeout));
+  }
+
+  /// Calls `f(record)` for every record available now, without waiting; returns how many.
+  /// A record is consumed once f returns (or throws).
+  template <std::invocable<reference> F>
+  std::size_t consume(F&& f) {
+    std::size_t n = 0;
+    while (const std::byte* rec = next()) {
+      std::forward<F>(f)(as_reference(rec));
+      ++n;
+    }
+    release();
+    return n;
+  }
+
+  /// Waits up to `timeout` for records (spinning briefly first), then consume(f); returns how
+  /// many records f saw (0 on timeout or request_stop()).
+  template <std::invocable<reference> F>
+  std::size_t poll(std::chrono::milliseconds timeout, F&& f) {
+    const auto deadline = detail::StreamWaiter::clock::now() + timeout;
+    for (;;) {
+      if (const std::size_t n = consume(f); n > 0) return n;
+      if (wait_for_data(deadline, -1) != detail::StreamWaiter::Result::data) return 0;
+    }
+  }
+
+  /// The next record if one is ready, else nullptr, without waiting. The record handed out by
+  /// the previous call is consumed first. For event loops (EventLoop::next uses it).
+  const std::remove_reference_t<reference>* try_next()
+    requires(!variable_size)
+  {
+    const std::byte* rec = next();
+    return rec ? &as_reference(rec) : nullptr;
+  }
+  /// As above, for Bytes: an empty optional when no record is ready.
+  std::optional<Bytes> try_next_bytes()
+    requires variable_size
+  {
+    const std::byte* rec = next();
+    return rec ? std::optional<Bytes>(as_reference(rec)) : std::nullopt;
+  }
+
+  /// Whether an unread record may be there (a cheap check of the producer position).
+  bool has_data() const noexcept { return data_ && load_acquire(producer_pos_) != pos_; }
+
+  /// Marks every record handed out so far as consumed (events() and consume() do this as they
+  /// go; try_next() users call it when they are done).
+  void release() noexcept {
+    if (consumer_pos_ && published_ != pos_) {
+      __atomic_store_n(consumer_pos_, pos_, __ATOMIC_RELEASE);
+      published_ = pos_;
+    }
+  }
+
+  /// Records the producer failed to reserve (ring full), summed over CPUs: one map lookup.
+  /// nullopt when no counter is known (the BPF side does not use ring_buffer.bpf.h's
+  /// EBPFPP_RINGBUF, or the counter was not passed). Throws Error if the lookup fails.
+  std::optional<std::uint64_t> drops() const {
+    if (!drops_fd_) return std::nullopt;
+    return detail::sum_percpu_counter(drops_fd_.get(), fmt::format("of ring buffer '{}'", name_));
+  }
+
+  /// Ends the running (or the next) events() loop or poll(). Async-signal-safe, any thread.
+  void request_stop() const noexcept { waiter_.request_stop(); }
+
+  /// The ring buffer map's fd: readable (poll/epoll) when records are unread. Note the BPF
+  /// side's wake-up policy: with ring_buffer.bpf.h's threshold, a few records may sit unread
+  /// without the fd being signalled; look again at least every options().max_latency().
+  int fd() const noexcept { return fd_.get(); }
+  /// The ring's data size in bytes.
+  std::size_t size() const noexcept { return data_ ? mask_ + 1 : 0; }
+  /// Bytes written by producers and not consumed yet (reserved records included).
+  std::size_t unread_bytes() const noexcept {
+    return data_ ? static_cast<std::size_t>(load_acquire(producer_pos_) - pos_) : 0;
+  }
+  /// The map's name (or the pinned path).
+  const std::string& name() const noexcept { return name_; }
+  const RingBufferOptions& options() const noexcept { return options_; }
+  explicit operator bool() const noexcept { return data_ != nullptr; }
+
+private:
+  RingBuffer(detail::UniqueFd fd, std::string name, detail::UniqueFd drops,
+             RingBufferOptions options)
+      : fd_(std::move(fd)), drops_fd_(std::move(drops)), name_(std::move(name)),
+        options_(options), waiter_(fmt::format("ring buffer '{}'", name_)) {
+    const bpf_map_info info = detail::map_info(fd_.get(), fmt::format("'{}'", name_));
+    if (info.type != BPF_MAP_TYPE_RINGBUF) {
+      throw Error(EINVAL,
+                  fmt::format("open ring buffer '{}': the map is a {} map, not a ring buffer", name_,
+                              detail::map_type_name(info.type)),
+                  "RingBuffer reads BPF_MAP_TYPE_RINGBUF maps; for BPF_MAP_TYPE_PERF_EVENT_ARRAY "
+                  "use PerfBuffer");
+    }
+    if constexpr (!variable_size) {
+      if (sizeof(Event) + 8 > info.max_entries)
+        throw Error(EINVAL,
+                    fmt::format("open ring buffer '{}': an event of {} bytes cannot fit in a "
+                                "ring of {} bytes",
+                                name_, sizeof(Event), info.max_entries));
+    }
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t size = info.max_entries;
+    // The consumer page is ours to write; the producer page and the data are read-only. The data
+    // area is mapped twice back to back by the kernel: map 2x to read wrapped records in one go.
+    consumer_map_ = detail::map_memory(fd_.get(), page, PROT_READ | PROT_WRITE, 0,
+                                       fmt::format("consumer page of ring buffer '{}'", name_));
+    producer_map_ =
+        detail::map_memory(fd_.get(), page + 2 * size, PROT_READ, static_cast<off_t>(page),
+                           fmt::format("data of ring buffer '{}'", name_));
+    consumer_pos_ = reinterpret_cast<unsigned long*>(consumer_map_.get());
+    producer_pos_ = reinterpret_cast<const unsigned long*>(producer_map_.get());
+    data_ = producer_map_.get() + page;
+    mask_ = size - 1;
+    pos_ = published_ = load_acquire(consumer_pos_);
+  }
+
+  static unsigned long load_acquire(const unsigned long* p) noexcept {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+  }
+
+  // The next committed, non-discarded record's header, or nullptr (empty, or the oldest record
+  // is still being written). Publishes the records before it as consumed: the previous one was
+  // used by now. Discarded records are stepped over.
+  const std::byte* next() noexcept {
+    release();
+    if (!data_) return nullptr;
+    const unsigned long prod = load_acquire(producer_pos_);
+    while (pos_ < prod) {
+      const std::byte* hdr = data_ + (pos_ & mask_);
+      // Acquire: the record's bytes are read after the producer's commit cleared the busy bit.
+      const std::uint32_t len =
+          __atomic_load_n(reinterpret_cast<const std::uint32_t*>(hdr), __ATOMIC_ACQUIRE);
+      if (len & BPF_RINGBUF_BUSY_BIT) return nullptr;
+      const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+      pos_ += (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+      if (len & BPF_RINGBUF_DISCARD_BIT) continue;
+      current_size_ = size;
+      return hdr;
+    }
+    return nullptr;
+  }
+
+  reference as_reference(const std::byte* hdr) const {
+    const std::byte* body = hdr + BPF_RINGBUF_HDR_SZ;
+    if constexpr (variable_size) {
+      return Bytes(body, current_size_);
+    } else {
+      if (current_size_ != sizeof(Event)) [[unlikely]]
+        throw_size_mismatch(current_size_);
+      return *std::launder(reinterpret_cast<const Event*>(body));
+    }
+  }
+
+  [[noreturn]] void throw_size_mismatch(std::uint32_t size) const {
+    throw Error(EMSGSIZE,
+                fmt::format("read ring buffer '{}': a record of {} bytes is not an event of {} "
+                            "bytes (sizeof(Event))",
+                            name_, size, sizeof(Event)),
+                "the BPF program and the user side disagree on the event struct: share one "
+                "header between them, or read records of varying size with RingBuffer<Bytes>");
+  }
+
+  bool stop_requested(const StreamOptions& options) const noexcept {
+    return options.stop().stop_requested();
+  }
+
+  detail::StreamWaiter::Result wait_for_data(std::optional<detail::StreamWaiter::clock::time_point> deadline,
+                                             int stop_fd) {
+    return waiter_.wait(
+        fd_.get(), [this] { return has_data(); }, [this] { release(); }, options_.spin(),
+        options_.max_latency().count() > 0 ? options_.max_latency() : std::chrono::milliseconds(-1),
+        deadline, stop_fd);
+  }
+
+  detail::UniqueFd fd_;
+  detail::UniqueFd drops_fd_;
+  std::string name_;
+  detail::Mapping consumer_map_;
+  detail::Mapping producer_map_;
+  unsigned long* consumer_pos_ = nullptr;
+  const unsigned long* producer_pos_ = nullptr;
+  const std::byte* data_ = nullptr;
+  unsigned long mask_ = 0;
+  unsigned long pos_ = 0;       // our consumer position, ahead of the published one by at most a record
+  unsigned long published_ = 0; // what the kernel last saw in the consumer page
+  std::uint32_t current_size_ = 0;
+  RingBufferOptions options_;
+  detail::StreamWaiter waiter_;
+};
+
+} // namespace ebpfpp

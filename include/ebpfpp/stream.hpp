@@ -1,0 +1,157 @@
+#pragma once
+/// @file
+/// What RingBuffer and PerfBuffer share: the options of their events() loops and the way they
+/// wait for data (spin briefly, then sleep in poll with a bounded timeout).
+///
+///     for (const Event& e : rb.events(ebpfpp::StreamOptions().timeout(5s).stop_fd(sig.fd())))
+///
+/// Options are set with chained setters rather than designated initializers: g++ 12 -Wextra
+/// warns on designated initializers that leave members out.
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+
+namespace ebpfpp {
+
+/// How an events() loop ends. Whichever comes first ends it; by default it runs until
+/// request_stop() on the stream.
+class StreamOptions {
+public:
+  /// End after this long, measured from the call to events().
+  StreamOptions& timeout(std::chrono::milliseconds d) noexcept {
+    timeout_ = d;
+    return *this;
+  }
+  /// End when this token is stopped (e.g. a std::jthread's).
+  StreamOptions& stop(std::stop_token token) noexcept {
+    stop_ = std::move(token);
+    return *this;
+  }
+  /// End when this fd becomes readable (e.g. SignalFd::fd() for Ctrl-C); it is not read.
+  StreamOptions& stop_fd(int fd) noexcept {
+    stop_fd_ = fd;
+    return *this;
+  }
+
+  const std::optional<std::chrono::milliseconds>& timeout() const noexcept { return timeout_; }
+  const std::stop_token& stop() const noexcept { return stop_; }
+  int stop_fd() const noexcept { return stop_fd_; }
+
+private:
+  std::optional<std::chrono::milliseconds> timeout_;
+  std::stop_token stop_;
+  int stop_fd_ = -1;
+};
+
+namespace detail {
+
+/// A hint to the CPU that this is a spin-wait loop (frees the core's resources for the sibling
+/// hyperthread, and saves power).
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+/// The eventfd behind request_stop(), and the wait every stream's loop does when it ran dry.
+class StreamWaiter {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// No eventfd: for empty streams.
+  StreamWaiter() noexcept = default;
+  explicit StreamWaiter(std::string_view what) {
+    wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!wake_) {
+      const int err = errno;
+      throw Error(err, fmt::format("create the stop eventfd of {}", what), hint_for(err));
+    }
+  }
+
+  /// Async-signal-safe.
+  void request_stop() const noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wake_.get(), &one, sizeof one);
+  }
+
+  /// Why wait() returned.
+  enum class Result { data, timeout, stop };
+
+  /// Waits until `ready()` or the deadline/stop. Spins for `spin` first (a producer that is
+  /// running on another CPU usually has the next record out within microseconds, and a sleep
+  /// costs a wake-up interrupt), then sleeps in poll on `fd`, never longer than `max_latency` at a
+  /// time: a producer that does not wake us (a ring's threshold policy, a perf buffer's batched
+  /// wake-ups) is still read within that bound.
+  ///
+  /// `arm()` runs just before the final check: it publishes our consumer position, after which a
+  /// full fence orders that store before the last ready() load. Without it, the store could sit
+  /// in the store buffer while we read "empty" and the producer reads our stale position and
+  /// decides we need no wake-up: both sides would wait.
+  template <class Ready, class Arm>
+  Result wait(int fd, Ready&& ready, Arm&& arm, std::chrono::microseconds spin,
+              std::chrono::milliseconds max_latency, std::optional<clock::time_point> deadline,
+              int stop_fd) {
+    if (spin.count() > 0) {
+      const auto spin_end = clock::now() + spin;
+      for (unsigned i = 1;; ++i) {
+        if (ready()) return Result::data;
+        cpu_relax();
+        if (i % 64 == 0 && clock::now() >= spin_end) break;
+      }
+    }
+    arm();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (ready()) return Result::data;
+    int wait_ms = static_cast<int>(max_latency.count());
+    if (deadline) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - clock::now());
+      if (left.count() <= 0) return Result::timeout;
+      if (left.count() < wait_ms || wait_ms < 0) wait_ms = static_cast<int>(left.count());
+    }
+    pollfd fds[3] = {{fd, POLLIN, 0}, {wake_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    const int n = ::poll(fds, stop_fd >= 0 ? 3 : 2, wait_ms);
+    if (n < 0 && errno != EINTR) throw Error(errno, "poll an event stream");
+    if (n > 0 && (fds[1].revents || (stop_fd >= 0 && fds[2].revents))) {
+      if (fds[1].revents) {
+        std::uint64_t drained;
+        [[maybe_unused]] auto r = ::read(wake_.get(), &drained, sizeof drained);
+      }
+      return Result::stop;
+    }
+    if (deadline && clock::now() >= *deadline && !ready()) return Result::timeout;
+    return Result::data; // or a bounded wake-up: the caller looks again
+  }
+
+  /// Whether a stop was requested (consumes the request).
+  bool take_stop() const noexcept {
+    std::uint64_t n = 0;
+    return ::read(wake_.get(), &n, sizeof n) == static_cast<ssize_t>(sizeof n) && n > 0;
+  }
+
+private:
+  UniqueFd wake_;
+};
+
+/// A deadline from the options, or none.
+inline std::optional<StreamWaiter::clock::time_point> deadline_of(const StreamOptions& o) {
+  if (!o.timeout()) return std::nullopt;
+  return StreamWaiter::clock::now() + *o.timeout();
+}
+
+} // namespace detail
+} // namespace ebpfpp

@@ -1,0 +1,111 @@
+// PerfBuffer<Event> against a real perf event array, filled by test_streams.bpf.c's programs
+// (bpf_perf_event_output with BPF_F_CURRENT_CPU: the CPU the test run happens on).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include <sched.h>
+
+#include <ebpfpp/ebpfpp.hpp>
+
+#include "helpers.hpp"
+#include "streams_helpers.hpp"
+
+using namespace std::chrono_literals;
+using ebpfpp::PerfBuffer;
+using ebpfpp::PerfBufferOptions;
+
+TEST_CASE("PerfBuffer::events yields each sample in order with its fields intact") {
+  auto skel = test::load_streams();
+  PerfBuffer<stream_event> pb(skel, "test_perf");
+  CHECK(!pb.cpus().empty());
+  test::run_raw_tp(skel.program("emit_perf"), {100, 500, 0});
+  std::vector<std::uint64_t> seqs;
+  std::uint64_t torn = 0;
+  for (const stream_event& e : pb.events(300ms)) {
+    torn += !test::intact(e);
+    seqs.push_back(e.seq);
+  }
+  REQUIRE(seqs.size() == 100);
+  for (std::size_t i = 0; i < seqs.size(); ++i) CHECK(seqs[i] == 500 + i);
+  CHECK(torn == 0);
+  CHECK(pb.lost() == 0);
+}
+
+TEST_CASE("a burst into a one-page perf ring loses samples: counted per CPU and in total, and "
+          "reported in order with the samples") {
+  auto skel = test::load_streams();
+  PerfBuffer<stream_event> pb(skel, "test_perf", PerfBufferOptions().pages(1));
+  // Stay on one CPU, so the whole burst goes to one ring.
+  cpu_set_t set;
+  REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  int cpu = 0;
+  while (!CPU_ISSET(cpu, &set)) ++cpu;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  std::uint64_t samples = 0, notices = 0, lost = 0;
+  std::int64_t last = -1;
+  bool loss_between = false; // a loss notice came after some samples and before seq 1000
+  auto read = [&] {
+    for (const auto& r : pb.records(200ms)) {
+      CHECK(r.cpu == cpu);
+      if (r.event) {
+        CHECK(test::intact(*r.event));
+        CHECK(static_cast<std::int64_t>(r.event->seq) > last);
+        if (r.event->seq == 1000) loss_between = notices > 0 && samples > 0;
+        last = static_cast<std::int64_t>(r.event->seq);
+        ++samples;
+      } else {
+        CHECK(r.lost > 0);
+        ++notices;
+        lost += r.lost;
+      }
+    }
+  };
+  test::run_raw_tp(skel.program("emit_perf"), {1000, 0, 0}); // 1000 x 48 B >> 4 KiB
+  read();
+  // The kernel writes its loss notice before the next sample that fits.
+  test::run_raw_tp(skel.program("emit_perf"), {1, 1000, 0});
+  read();
+  REQUIRE(sched_setaffinity(0, sizeof set, &set) == 0);
+  MESSAGE("samples " << samples << ", lost " << lost << " in " << notices << " notices");
+  CHECK(notices > 0);
+  CHECK(loss_between);
+  CHECK(samples + lost == 1001);
+  CHECK(pb.lost() == lost);
+  CHECK(pb.lost_on(cpu) == lost);
+}
+
+TEST_CASE("a perf sample of the wrong size throws an Error naming both sizes") {
+  auto skel = test::load_streams();
+  PerfBuffer<stream_event> pb(skel, "test_perf");
+  test::run_raw_tp(skel.program("emit_perf_small"), {1, 0, 0});
+  CHECK_THROWS_WITH_AS(
+      [&] {
+        for ([[maybe_unused]] const stream_event& e : pb.events(200ms)) {
+        }
+      }(),
+      doctest::Contains("perf buffer 'test_perf': a sample of 20 bytes (padded) is not an event of "
+                        "32 bytes"),
+      ebpfpp::Error);
+}
+
+TEST_CASE("PerfBuffer refuses other map types and bad page counts, leaking no fd") {
+  auto skel = test::load_streams();
+  const std::size_t fds = test::open_fd_count();
+  CHECK_THROWS_WITH_AS(PerfBuffer<stream_event>(skel, "test_ring"),
+                       doctest::Contains("open perf buffer 'test_ring': the map is a ringbuf map"),
+                       ebpfpp::Error);
+  CHECK_THROWS_WITH_AS(PerfBuffer<stream_event>(skel, "test_perf", PerfBufferOptions().pages(3)),
+                       doctest::Contains("power of two"), ebpfpp::Error);
+  CHECK(test::open_fd_count() == fds);
+  {
+    PerfBuffer<stream_event> pb(skel, "test_perf");
+    CHECK(test::open_fd_count() > fds);
+  }
+  CHECK(test::open_fd_count() == fds);
+}
