@@ -57,10 +57,7 @@ ebpfpp::Link attach_execve(std::string_view prog, ebpfpp::Skeleton<Skel>& skel) 
 // Run-until options for a stream: the duration, and Ctrl-C/SIGTERM through the signalfd.
 inline ebpfpp::StreamOptions until(const std::optional<std::chrono::milliseconds>& duration,
                                    const ebpfpp::SignalFd& signals) {
-  ebpfpp::StreamOptions o;
-  o.stop_fd(signals.fd());
-  if (duration) o.timeout(*duration);
-  return o;
+  return ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd());
 }
 
 // A fixed-size C string field as a string_view (it may fill the field with no NUL).

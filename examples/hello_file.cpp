@@ -54,10 +54,8 @@ int main(int argc, char** argv) try {
   fmt::print(stderr, "hello-file: attached {}\n", link.description());
 
   ebpfpp::TracePipe pipe;
-  ebpfpp::TraceReadOptions read;
-  read.timeout = duration;
-  read.stop_fd = signals.fd();
-  for (const ebpfpp::TraceLine& line : pipe.lines(read))
+  for (const ebpfpp::TraceLine& line :
+       pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd())))
     fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
   if (pipe.lost() > 0) fmt::print(stderr, "hello-file: the kernel lost {} trace lines\n", pipe.lost());
   return 0;

@@ -106,7 +106,7 @@ int main(int argc, char** argv) try {
 
   ebpfpp::TracePipe pipe;
   for (const ebpfpp::TraceLine& line :
-       pipe.lines({.timeout = options.duration, .stop = {}, .stop_fd = signals.fd()})) {
+       pipe.lines(ebpfpp::StreamOptions().timeout(options.duration).stop_fd(signals.fd()))) {
     fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
   }
   if (pipe.lost() > 0)

@@ -4,7 +4,7 @@
 /// a tool's read loop can end cleanly and its destructors detach everything.
 ///
 ///     ebpfpp::SignalFd signals;                      // SIGINT and SIGTERM
-///     for (auto& line : pipe.lines({.stop_fd = signals.fd()})) ...
+///     for (auto& line : pipe.lines(ebpfpp::StreamOptions().stop_fd(signals.fd()))) ...
 ///
 /// The signals are blocked for the constructing thread (and threads it starts afterwards, so
 /// construct it first in main) and unblocked again on destruction. Children started with

@@ -30,8 +30,8 @@ namespace ebpfpp {
 /// request_stop() on the stream.
 class StreamOptions {
 public:
-  /// End after this long, measured from the call to events().
-  StreamOptions& timeout(std::chrono::milliseconds d) noexcept {
+  /// End after this long, measured from the call to events(); nullopt: no limit (the default).
+  StreamOptions& timeout(std::optional<std::chrono::milliseconds> d) noexcept {
     timeout_ = d;
     return *this;
   }

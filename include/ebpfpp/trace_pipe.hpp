@@ -3,7 +3,7 @@
 /// TracePipe: the output of bpf_printk(), read from tracefs's trace_pipe as parsed lines.
 ///
 ///     ebpfpp::TracePipe pipe;                        // throws if tracefs is not mounted
-///     for (const ebpfpp::TraceLine& l : pipe.lines({.timeout = 5s}))
+///     for (const ebpfpp::TraceLine& l : pipe.lines(5s))
 ///       fmt::print("{} {} {}\n", l.task, l.pid, l.message);
 ///
 /// trace_pipe is one system-wide stream and reading consumes it: two readers split the lines
@@ -12,7 +12,6 @@
 /// not mounted the Error says how to mount it.
 
 #include <poll.h>
-#include <sys/eventfd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -31,6 +30,7 @@
 #include "error.hpp"
 #include "generator.hpp"
 #include "kernel.hpp"
+#include "stream.hpp"
 
 namespace ebpfpp {
 
@@ -167,17 +167,6 @@ inline std::optional<TraceLine> parse_trace_line(std::string_view line) {
   return out;
 }
 
-/// Options for TracePipe::lines(). Whichever comes first ends the sequence. (With g++ 12's
-/// -Wextra, designated initializers must name every member; set fields one by one instead.)
-struct TraceReadOptions {
-  /// Stop after this long (measured from the call to lines()); none: no limit.
-  std::optional<std::chrono::milliseconds> timeout;
-  /// Stop when this token is stopped (e.g. a std::jthread's).
-  std::stop_token stop;
-  /// Stop when this fd becomes readable (e.g. SignalFd::fd() for Ctrl-C); -1: none.
-  int stop_fd = -1;
-};
-
 /// Reads bpf_printk output from tracefs's trace_pipe. Needs root (or read access to tracefs).
 class TracePipe {
 public:
@@ -186,44 +175,36 @@ public:
   TracePipe() : TracePipe(locate()) {}
 
   /// Opens a specific trace_pipe file (e.g. of a tracefs mounted elsewhere).
-  explicit TracePipe(const std::filesystem::path& trace_pipe) : path_(trace_pipe) {
+  explicit TracePipe(const std::filesystem::path& trace_pipe)
+      : path_(trace_pipe), waiter_(fmt::format("trace pipe '{}'", trace_pipe.string())) {
     fd_.reset(::open(trace_pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd_) {
       const int err = errno;
-      throw Error(err, fmt::format("open '{}'", trace_pipe.string()), detail::hint_for(err));
+      // Recent kernels let one reader at a time open trace_pipe.
+      throw Error(err, fmt::format("open '{}'", trace_pipe.string()),
+                  err == EBUSY ? "another process is reading trace_pipe (only one reader at a time "
+                                 "on this kernel): stop it, e.g. a `cat trace_pipe` or "
+                                 "`bpftool prog tracelog`, or another ebpfpp tool"
+                               : detail::hint_for(err));
     }
-    wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!wake_) throw Error(errno, "create eventfd for TracePipe");
   }
 
   /// The parsed lines as they come; blocks (poll) while there are none. Ends on the options'
   /// timeout, stop token or stop fd, or on request_stop(). Throws Error on a read failure.
-  Generator<const TraceLine&> lines(TraceReadOptions options = {}) {
-    using clock = std::chrono::steady_clock;
-    const std::optional<clock::time_point> deadline =
-        options.timeout ? std::optional(clock::now() + *options.timeout) : std::nullopt;
-    std::stop_callback on_stop(options.stop, [this] { request_stop(); });
+  ///
+  ///     for (auto& l : pipe.lines(ebpfpp::StreamOptions().timeout(5s).stop_fd(signals.fd())))
+  Generator<const TraceLine&> lines(StreamOptions options = {}) {
+    const auto deadline = detail::deadline_of(options);
+    std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
     std::string pending;
     char buf[16384];
     for (;;) {
-      int wait_ms = -1;
-      if (deadline) {
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - clock::now());
-        if (left.count() <= 0) break;
-        wait_ms = static_cast<int>(left.count());
-      }
-      pollfd fds[3] = {{fd_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}, {options.stop_fd, POLLIN, 0}};
-      const int n = ::poll(fds, options.stop_fd >= 0 ? 3 : 2, wait_ms);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw Error(errno, fmt::format("poll '{}'", path_.string()));
-      }
-      if (fds[1].revents || (options.stop_fd >= 0 && fds[2].revents)) {
-        std::uint64_t drained;
-        [[maybe_unused]] auto r = ::read(wake_.get(), &drained, sizeof drained);
-        break;
-      }
-      if (!(fds[0].revents & POLLIN)) continue;
+      // trace_pipe says nothing about what is buffered short of reading it, so: no spinning,
+      // no bounded wake-ups; poll until it is readable.
+      const auto why = waiter_.wait(
+          fd_.get(), [] { return false; }, [] {}, std::chrono::microseconds(0),
+          std::chrono::milliseconds(-1), deadline, options.stop_fd());
+      if (why != detail::StreamWaiter::Result::data) break;
       const ssize_t got = ::read(fd_.get(), buf, sizeof buf);
       if (got < 0) {
         if (errno == EAGAIN || errno == EINTR) continue;
@@ -245,16 +226,11 @@ public:
 
   /// lines() until `timeout` passes (or a stop request).
   Generator<const TraceLine&> lines(std::chrono::milliseconds timeout) {
-    TraceReadOptions options;
-    options.timeout = timeout;
-    return lines(std::move(options));
+    return lines(StreamOptions().timeout(timeout));
   }
 
   /// Ends the running (or next) lines() sequence. Async-signal-safe; callable from any thread.
-  void request_stop() noexcept {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto r = ::write(wake_.get(), &one, sizeof one);
-  }
+  void request_stop() const noexcept { waiter_.request_stop(); }
 
   /// Trace events the kernel reported as lost ("CPU:N [LOST M EVENTS]") so far.
   std::uint64_t lost() const noexcept { return lost_; }
@@ -278,7 +254,7 @@ private:
 
   std::filesystem::path path_;
   detail::UniqueFd fd_;
-  detail::UniqueFd wake_;
+  detail::StreamWaiter waiter_;
   std::uint64_t lost_ = 0;
 };
 

@@ -76,7 +76,7 @@ TEST_CASE("request_stop() from another thread and a stop token end lines()") {
       source.request_stop();
     });
     const auto start = std::chrono::steady_clock::now();
-    for ([[maybe_unused]] const auto& line : pipe.lines({.timeout = 10s, .stop = source.get_token(), .stop_fd = -1})) {}
+    for ([[maybe_unused]] const auto& line : pipe.lines(ebpfpp::StreamOptions().timeout(10s).stop(source.get_token()))) {}
     stopper.join();
     CHECK(std::chrono::steady_clock::now() - start < 5s);
   }
