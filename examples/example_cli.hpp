@@ -20,13 +20,19 @@ namespace example {
   std::exit(2);
 }
 
-// "-d SECONDS" (fractions allowed).
-inline std::chrono::milliseconds parse_duration(std::string_view prog, const char* text,
-                                                std::string_view usage) {
+// A number of seconds (fractions allowed) given for `what` ("duration", "interval").
+inline std::chrono::milliseconds parse_seconds(std::string_view prog, std::string_view what,
+                                               const char* text, std::string_view usage) {
   char* end = nullptr;
   const double seconds = std::strtod(text, &end);
-  if (*end != '\0' || seconds < 0) usage_error(prog, fmt::format("bad duration '{}'", text), usage);
+  if (*end != '\0' || seconds < 0) usage_error(prog, fmt::format("bad {} '{}'", what, text), usage);
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+// "-d SECONDS".
+inline std::chrono::milliseconds parse_duration(std::string_view prog, const char* text,
+                                                std::string_view usage) {
+  return parse_seconds(prog, "duration", text, usage);
 }
 
 // Loads the skeleton with only the execve program attach_execve will attach: the other would be

@@ -21,6 +21,8 @@
 #include <ebpfpp/ebpfpp.hpp>
 #include <fmt/format.h>
 
+#include "example_cli.hpp"
+
 #include "hello.skel.h"
 
 namespace {
@@ -47,16 +49,9 @@ Options parse_args(int argc, char** argv) {
       fmt::print("{}", usage);
       std::exit(0);
     } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      char* end = nullptr;
-      const double seconds = std::strtod(argv[++i], &end);
-      if (*end != '\0' || seconds < 0) {
-        fmt::print(stderr, "hello: bad duration '{}'\n{}", argv[i], usage);
-        std::exit(2);
-      }
-      options.duration = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+      options.duration = example::parse_duration("hello", argv[++i], usage);
     } else {
-      fmt::print(stderr, "hello: unknown argument '{}'\n{}", arg, usage);
-      std::exit(2);
+      example::usage_error("hello", fmt::format("unknown argument '{}'", arg), usage);
     }
   }
   return options;

@@ -23,6 +23,8 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 #include <fmt/format.h>
+
+#include "example_cli.hpp"
 #include <unistd.h>
 
 #include "hello_func.skel.h"
@@ -54,18 +56,11 @@ Options parse_args(int argc, char** argv) {
       fmt::print("{}", usage);
       std::exit(0);
     } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      char* end = nullptr;
-      const double seconds = std::strtod(argv[++i], &end);
-      if (*end != '\0' || seconds < 0) {
-        fmt::print(stderr, "hello-func: bad duration '{}'\n{}", argv[i], usage);
-        std::exit(2);
-      }
-      options.duration = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+      options.duration = example::parse_duration("hello-func", argv[++i], usage);
     } else if (arg == "--inline") {
       options.use_inline = true;
     } else {
-      fmt::print(stderr, "hello-func: unknown argument '{}'\n{}", arg, usage);
-      std::exit(2);
+      example::usage_error("hello-func", fmt::format("unknown argument '{}'", arg), usage);
     }
   }
   return options;

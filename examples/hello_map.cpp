@@ -26,6 +26,8 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 #include <fmt/format.h>
+
+#include "example_cli.hpp"
 #include <poll.h>
 
 #include "hello_map.skel.h"
@@ -60,15 +62,11 @@ struct Options {
 };
 
 [[noreturn]] void bad_usage(const std::string& message) {
-  fmt::print(stderr, "hello-map: {}\n{}", message, usage);
-  std::exit(2);
+  example::usage_error("hello-map", message, usage);
 }
 
 std::chrono::milliseconds parse_seconds(std::string_view flag, const char* text) {
-  char* end = nullptr;
-  const double seconds = std::strtod(text, &end);
-  if (*end != '\0' || seconds < 0) bad_usage(fmt::format("bad {} '{}'", flag, text));
-  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+  return example::parse_seconds("hello-map", flag, text, usage);
 }
 
 std::optional<unsigned> syscall_number(std::string_view name) {

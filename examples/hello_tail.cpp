@@ -25,6 +25,8 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 #include <fmt/format.h>
+
+#include "example_cli.hpp"
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -59,18 +61,11 @@ Options parse_args(int argc, char** argv) {
       fmt::print("{}", usage);
       std::exit(0);
     } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      char* end = nullptr;
-      const double seconds = std::strtod(argv[++i], &end);
-      if (*end != '\0' || seconds < 0) {
-        fmt::print(stderr, "hello-tail: bad duration '{}'\n{}", argv[i], usage);
-        std::exit(2);
-      }
-      options.duration = std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+      options.duration = example::parse_duration("hello-tail", argv[++i], usage);
     } else if (arg == "--show-others") {
       options.show_others = true;
     } else {
-      fmt::print(stderr, "hello-tail: unknown argument '{}'\n{}", arg, usage);
-      std::exit(2);
+      example::usage_error("hello-tail", fmt::format("unknown argument '{}'", arg), usage);
     }
   }
   return options;
