@@ -68,7 +68,7 @@ Options parse_args(int argc, char** argv) {
 
 void print_introspection(ebpfpp::Program prog) {
   const ebpfpp::ProgramInfo info = prog.info();
-  fmt::print("{:<12} {} BPF-to-BPF call{}, {} instructions from clang, {} after verification "
+  fmt::print("{:<12} {} BPF-to-BPF call{}, {} instructions loaded, {} after verification "
              "(xlated), {} bytes JITed; id {}, tag {}\n",
              prog.name(), info.bpf_to_bpf_calls, info.bpf_to_bpf_calls == 1 ? "" : "s",
              prog.instruction_count(), info.instruction_count, info.jited_size, info.id,

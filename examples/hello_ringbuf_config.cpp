@@ -9,10 +9,9 @@
 //
 //   sudo ./hello-ringbuf-config --message 1000=Hi\ alice
 //
-// What it shows: user space configuring a BPF program through a map while it runs, and
-// RingBuffer<Event> with its drop count.
-
-#include <bpf/bpf.h>
+// What it shows: user space configuring a BPF program through a typed Map<K,V> (filled here
+// before attaching; a tool could as well update it while the program runs, and the program sees
+// each change at its next event), and RingBuffer<Event> with its drop count.
 
 #include <cstdio>
 #include <cstdlib>
@@ -89,12 +88,12 @@ int main(int argc, char** argv) try {
 
   auto skel = ebpfpp::Skeleton<hello_ringbuf_config_bpf>::open();
   example::load_execve(skel);
-  const int config = skel.map("uid_config").fd();
+  // The typed view checks the key and value against the map's BTF before the first write.
+  ebpfpp::Map<std::uint32_t, hello_config> config(skel.map("uid_config"));
   for (const auto& [uid, text] : options.messages) {
     hello_config value{};
     std::memcpy(value.message, text.data(), text.size());
-    if (bpf_map_update_elem(config, &uid, &value, BPF_ANY) != 0)
-      throw ebpfpp::Error(errno, fmt::format("set the message of uid {} in map 'uid_config'", uid));
+    config.update(uid, value);
   }
 
   ebpfpp::RingBuffer<hello_event> events(skel, "output");
