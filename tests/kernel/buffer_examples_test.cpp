@@ -81,7 +81,8 @@ void check_execve_note(const std::string& err, std::string_view exe) {
 
 } // namespace
 
-TEST_CASE("hello-buffer prints pid, uid, command and message of a process it saw exec") {
+TEST_CASE("hello-buffer prints pid, uid, command and message of a process it saw exec" *
+          doctest::test_suite("vm")) {
   pid_t pid = -1;
   auto r = run_example("hello-buffer", {"-d", "20"}, [&] { pid = named_child("ebpfpp-hb", exec_true); },
                        [&] { return std::vector{fmt::format("{} 0 ebpfpp-hb Hello World\n", pid)}; });
@@ -131,7 +132,8 @@ TEST_CASE("hello-ringbuf prints '<command> - <filename>' of an openat") {
 }
 
 TEST_CASE("hello-ringbuf-config: 'Hey root!' for uid 0, --message for another uid, Hello World "
-          "otherwise") {
+          "otherwise" *
+          doctest::test_suite("vm")) {
   pid_t root = -1, nobody = -1, other = -1;
   auto as_uid = [](uid_t uid) {
     return [uid] {

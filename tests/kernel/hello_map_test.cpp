@@ -55,7 +55,8 @@ std::string wait_attached(test::Child& c) {
 
 } // namespace
 
-TEST_CASE("hello-map counts execs per uid: >= N for uid 65534, exactly M for an unused uid") {
+TEST_CASE("hello-map counts execs per uid: >= N for uid 65534, exactly M for an unused uid" *
+          doctest::test_suite("vm")) {
   auto tool = test::spawn("hello-map", {hello_map(), "-i", "0.5", "-d", "4"}, true);
   const std::string note = wait_attached(tool);
   if (ebpfpp::kernel::has_kprobes())
@@ -81,7 +82,8 @@ TEST_CASE("hello-map counts execs per uid: >= N for uid 65534, exactly M for an 
   CHECK(out.find(fmt::format("\tID {}: {}", unused, m)) != std::string::npos);
 }
 
-TEST_CASE("hello-map --by-syscall --syscalls counts several syscalls in one map, by name") {
+TEST_CASE("hello-map --by-syscall --syscalls counts several syscalls in one map, by name" *
+          doctest::test_suite("vm")) {
   auto tool = test::spawn(
       "hello-map", {hello_map(), "--syscalls", "execve,getppid", "--by-syscall", "-d", "3"}, true);
   const std::string note = wait_attached(tool);
