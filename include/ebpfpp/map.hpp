@@ -897,7 +897,8 @@ public:
   std::default_sentinel_t end() const noexcept { return {}; }
 
   /// Writes keys[i] -> values[i] for every i with BPF_MAP_UPDATE_BATCH (kernel 5.6+; entry by
-  /// entry where the kernel lacks it). Throws Error like update(), saying how many entries were
+  /// entry where the kernel lacks it, and for UpdateFlag::no_exist/exist, which the kernel's
+  /// batch call does not take). Throws Error like update(), saying how many entries were
   /// written before the one that failed.
   void update_batch(std::span<const K> keys, std::span<const value_type> values,
                     UpdateFlag flag = UpdateFlag::any) {
@@ -918,18 +919,24 @@ public:
       }
       bytes = staged.data();
     }
+    // The kernel's batch update takes no BPF_NOEXIST/BPF_EXIST (only BPF_F_LOCK in elem_flags):
+    // those go entry by entry, which also names the key that exists or is missing.
+    if (flag != UpdateFlag::any) {
+      for (std::size_t i = 0; i < keys.size(); ++i) update(keys[i], values[i], flag);
+      return;
+    }
     auto opts = make_opts<bpf_map_batch_opts>();
-    opts.elem_flags = static_cast<__u64>(flag);
     __u32 count = static_cast<__u32>(keys.size());
     if (bpf_map_update_batch(this->fd_.get(), keys.data(), bytes, &count, &opts) == 0) return;
     const int err = errno;
-    std::size_t done = std::min<std::size_t>(count, keys.size());
     if (batch_unsupported(err)) {
-      // No batch support here, or the kernel refused the batch as a whole: entry by entry either
-      // works or says exactly which key failed and why.
-      for (; done < keys.size(); ++done) update(keys[done], values[done], flag);
+      // No batch support here, or the kernel refused the batch as a whole before writing
+      // `count`: start over entry by entry (overwriting is idempotent), which either works or
+      // says exactly which key failed and why.
+      for (std::size_t i = 0; i < keys.size(); ++i) update(keys[i], values[i], flag);
       return;
     }
+    const std::size_t done = std::min<std::size_t>(count, keys.size());
     throw_update_error(err, describe_key(keys[std::min(done, keys.size() - 1)]), flag,
                        fmt::format(" (batch of {}, {} written before it)", keys.size(), done));
   }
@@ -1013,15 +1020,16 @@ public:
       if (bpf_map_delete_batch(this->fd_.get(), keys.data() + pos, &count, &opts) == 0)
         return erased + count;
       const int err = errno;
+      if (batch_unsupported(err)) {
+        // Refused as a whole, `count` not written: the rest one by one.
+        for (; pos < keys.size(); ++pos) erased += erase(keys[pos]) ? 1 : 0;
+        return erased;
+      }
       erased += count;
       pos += count;
       if (err == ENOENT) {
         ++pos; // the kernel stops at a key that is not there: step over it
         continue;
-      }
-      if (batch_unsupported(err)) {
-        for (; pos < keys.size(); ++pos) erased += erase(keys[pos]) ? 1 : 0;
-        return erased;
       }
       throw Error(err,
                   fmt::format("batch erase from map '{}' ({} of {} keys erased before the "

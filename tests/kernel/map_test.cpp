@@ -507,3 +507,24 @@ TEST_CASE("a typed view outlives the object it came from and moves") {
   CHECK(kept.fd() == -1); // NOLINT(bugprone-use-after-move): the empty state is the point
   CHECK_FALSE(kept.lookup(1).has_value());
 }
+
+TEST_CASE("update_batch honours no_exist and exist, which the kernel's batch call does not take") {
+  auto m = ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, 16, "flags");
+  const std::vector<std::uint32_t> keys{1, 2, 3};
+  const std::vector<std::uint64_t> values{10, 20, 30};
+  m.update_batch(keys, values, ebpfpp::UpdateFlag::no_exist);
+  CHECK(sorted(m.items()) ==
+        std::vector<std::pair<std::uint32_t, std::uint64_t>>{{1, 10}, {2, 20}, {3, 30}});
+
+  const std::vector<std::uint64_t> doubled{100, 200, 300};
+  CHECK(what_of([&] { m.update_batch(keys, doubled, ebpfpp::UpdateFlag::no_exist); })
+            .find("add key 1 to map 'flags': it is already there") != std::string::npos);
+  m.update_batch(keys, doubled, ebpfpp::UpdateFlag::exist);
+  CHECK(m.lookup(3) == 300u);
+
+  const std::vector<std::uint32_t> absent{7};
+  const std::vector<std::uint64_t> one{1};
+  CHECK(what_of([&] { m.update_batch(absent, one, ebpfpp::UpdateFlag::exist); })
+            .find("update key 7 in map 'flags': it is not there") != std::string::npos);
+  CHECK(m.items().size() == 3);
+}
