@@ -193,7 +193,7 @@ public:
   /// timeout, stop token or stop fd, or on request_stop(). Throws Error on a read failure.
   ///
   ///     for (auto& l : pipe.lines(ebpfpp::StreamOptions().timeout(5s).stop_fd(signals.fd())))
-  Generator<const TraceLine&> lines(StreamOptions options = {}) {
+  Generator<const TraceLine&> lines(StreamOptions options = {}) & {
     const auto deadline = detail::deadline_of(options);
     std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
     std::string pending;
@@ -225,9 +225,13 @@ public:
   }
 
   /// lines() until `timeout` passes (or a stop request).
-  Generator<const TraceLine&> lines(std::chrono::milliseconds timeout) {
+  Generator<const TraceLine&> lines(std::chrono::milliseconds timeout) & {
     return lines(StreamOptions().timeout(timeout));
   }
+
+  // The sequence reads through the TracePipe: on a temporary it would outlive it.
+  Generator<const TraceLine&> lines(StreamOptions = {}) && = delete;
+  Generator<const TraceLine&> lines(std::chrono::milliseconds) && = delete;
 
   /// Ends the running (or next) lines() sequence. Async-signal-safe; callable from any thread.
   void request_stop() const noexcept { waiter_.request_stop(); }
