@@ -31,6 +31,7 @@
 #include <cerrno>
 #include <chrono>
 #include <coroutine>
+#include <exception>
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
@@ -258,11 +259,13 @@ public:
   public:
     using record_type = std::remove_reference_t<decltype(*std::declval<Stream&>().try_next())>;
 
-    NextAwaiter(EventLoop& loop, Stream& s) noexcept : loop_(&loop), stream_(&s) {}
+    NextAwaiter(EventLoop& loop, Stream& s) noexcept : loop_(&loop), stream_(&s), fd_(s.fd()) {}
     NextAwaiter(const NextAwaiter&) = delete;
     NextAwaiter& operator=(const NextAwaiter&) = delete;
+    // Uses the fd it registered, not the stream: a task suspended here is destroyed with the
+    // loop, and a stream declared after the loop is gone by then.
     ~NextAwaiter() {
-      if (registered_) loop_->remove_stream_waiter(this, stream_->fd());
+      if (registered_) loop_->remove_stream_waiter(this, fd_);
     }
     bool await_ready() {
       if (loop_->immediate_ >= immediate_budget) return false;
@@ -278,24 +281,35 @@ public:
         loop_->ready_.push_back(h);
         return;
       }
-      loop_->add_stream_waiter(this, stream_->fd(), stream_->options().max_latency());
+      loop_->add_stream_waiter(this, fd_, stream_->options().max_latency());
       registered_ = true;
     }
-    const record_type& await_resume() const noexcept { return *rec_; }
+    const record_type& await_resume() const {
+      if (error_) std::rethrow_exception(error_);
+      return *rec_;
+    }
 
   private:
     friend class EventLoop;
     static constexpr unsigned immediate_budget = 256;
+    // A bad record (e.g. of the wrong size) found while the task waits belongs to that task's
+    // co_await, as it would if it had been there before the task suspended, not to run().
     void on_ready() override {
-      rec_ = stream_->try_next();
-      if (!rec_) return;
-      loop_->remove_stream_waiter(this, stream_->fd());
+      try {
+        rec_ = stream_->try_next();
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+      if (!rec_ && !error_) return;
+      loop_->remove_stream_waiter(this, fd_);
       registered_ = false;
       loop_->ready_.push_back(handle_);
     }
     EventLoop* loop_;
     Stream* stream_;
+    int fd_;
     const record_type* rec_ = nullptr;
+    std::exception_ptr error_;
     std::coroutine_handle<> handle_;
     bool registered_ = false;
   };

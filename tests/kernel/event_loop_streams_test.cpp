@@ -109,3 +109,35 @@ TEST_CASE("two tasks awaiting one stream: the second gets an Error out of run()"
   CHECK_THROWS_WITH_AS(loop.run(), doctest::Contains("another task already awaits this stream"),
                        ebpfpp::Error);
 }
+
+namespace {
+Task<> catch_bad_records(EventLoop& loop, ebpfpp::RingBuffer<stream_event>& rb, int& caught) {
+  for (int i = 0; i < 2; ++i) {
+    try {
+      (void)co_await loop.next(rb);
+    } catch (const ebpfpp::Error& e) {
+      ++caught;
+    }
+  }
+  loop.stop();
+}
+
+Task<> emit_small_later(EventLoop& loop, ebpfpp::Program small) {
+  co_await loop.sleep(20ms); // the reader is suspended, its stream registered, by now
+  test::run_raw_tp(small, {1, 0, 0});
+  co_await loop.sleep(20ms);
+  test::run_raw_tp(small, {1, 0, 0});
+}
+} // namespace
+
+TEST_CASE("a wrong-size record that arrives while a task waits goes to that task's co_await") {
+  if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+  auto skel = test::load_streams();
+  ebpfpp::RingBuffer<stream_event> rb(skel, "test_ring");
+  EventLoop loop;
+  int caught = 0;
+  loop.spawn(catch_bad_records(loop, rb, caught));
+  loop.spawn(emit_small_later(loop, skel.program("emit_small")));
+  CHECK_NOTHROW(loop.run());
+  CHECK(caught == 2);
+}
