@@ -18,8 +18,11 @@
 /// here PerfBufferOptions::wakeup_events does, with the consumer's bounded wait
 /// (max_latency) delivering a trickle that never reaches the batch size.
 ///
-/// Samples are copied out of the ring (the kernel's raw sample data is only 4-byte aligned), so a
-/// `const Event&` is to an aligned copy, valid until the loop moves on.
+/// The kernel's raw sample data is only 4-byte aligned. An Event whose alignment is at most 4 is
+/// handed out in place in the ring (zero copy) unless the sample wraps around the ring's end;
+/// others, and wrapped samples, are copied to an aligned buffer first. Either way a
+/// `const Event&` is valid until the loop moves on: the ring space is given back to the kernel
+/// only after that.
 
 #include <linux/perf_event.h>
 #include <sys/epoll.h>
@@ -39,6 +42,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -180,7 +184,6 @@ public:
       cur_ = other.cur_;
       burst_ = other.burst_;
       lost_ = other.lost_;
-      scratch_ = std::move(other.scratch_);
       options_ = other.options_;
       waiter_ = std::move(other.waiter_);
     }
@@ -199,11 +202,27 @@ public:
     struct Publish {
       PerfBuffer* pb;
       ~Publish() { pb->publish_all(); }
-    } publish{this};
+    } publish_on_exit{this};
     for (;;) {
-      while (const Item* item = next()) {
-        if (item->event) co_yield *item->event;
+      // One batch per CPU ring in turn: the records below the head read at its start (a busy
+      // CPU cannot starve the others for more than a ring's worth). r.tail steps past a record
+      // before it is yielded; data_tail is published after the loop has moved past the records
+      // it covers: at the end of the batch, every publish_span() bytes, and on exit.
+      bool any = false;
+      for (Ring& r : rings_) {
+        const std::uint64_t head = load_head(r);
+        if (r.tail == head) continue;
+        any = true;
+        while (r.tail != head) {
+          std::uint64_t lost;
+          if (const Event* e = decode(r, lost)) {
+            co_yield *e;
+            if (r.tail - r.published >= publish_span()) publish(r);
+          }
+        }
+        publish(r);
       }
+      if (any) continue;
       if (options.stop().stop_requested()) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
     }
@@ -221,9 +240,25 @@ public:
     struct Publish {
       PerfBuffer* pb;
       ~Publish() { pb->publish_all(); }
-    } publish{this};
+    } publish_on_exit{this};
     for (;;) {
-      while (const Item* item = next()) co_yield *item;
+      bool any = false; // batches as in events()
+      for (Ring& r : rings_) {
+        const std::uint64_t head = load_head(r);
+        if (r.tail == head) continue;
+        any = true;
+        while (r.tail != head) {
+          Item item;
+          item.cpu = r.cpu;
+          item.event = decode(r, item.lost);
+          if (item.event || item.lost) {
+            co_yield item;
+            if (r.tail - r.published >= publish_span()) publish(r);
+          }
+        }
+        publish(r);
+      }
+      if (any) continue;
       if (options.stop().stop_requested()) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
     }
@@ -237,13 +272,28 @@ public:
   /// Calls `f(event)` for each sample available now, without waiting; returns how many.
   template <std::invocable<const Event&> F>
   std::size_t consume(F&& f) {
+    struct Publish {
+      PerfBuffer* pb;
+      ~Publish() { pb->publish_all(); }
+    } publish_on_exit{this};
     std::size_t n = 0;
-    while (const Item* item = next()) {
-      if (!item->event) continue;
-      std::forward<F>(f)(*item->event);
-      ++n;
+    for (bool any = true; any;) { // batches as in events(), until every ring is empty
+      any = false;
+      for (Ring& r : rings_) {
+        const std::uint64_t head = load_head(r);
+        if (r.tail == head) continue;
+        any = true;
+        while (r.tail != head) {
+          std::uint64_t lost;
+          if (const Event* e = decode(r, lost)) {
+            std::forward<F>(f)(*e);
+            ++n;
+            if (r.tail - r.published >= publish_span()) publish(r);
+          }
+        }
+        publish(r);
+      }
     }
-    publish_all();
     return n;
   }
 
@@ -269,7 +319,7 @@ public:
   /// Whether a CPU ring has unread records.
   bool has_data() const noexcept {
     for (const Ring& r : rings_)
-      if (__atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE) != r.tail) return true;
+      if (load_head(r) != r.tail) return true;
     return false;
   }
 
@@ -416,16 +466,73 @@ private:
     for (Ring& r : rings_) publish(r);
   }
 
+  static std::uint64_t load_head(const Ring& r) noexcept {
+    // Acquire: the records below the head are read after the kernel wrote them.
+    return __atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE);
+  }
+  // How far the consumer may read ahead of data_tail before publishing in the middle of a batch:
+  // a quarter of the ring.
+  std::size_t publish_span() const noexcept { return data_size_ / 4; }
+
+  // Copies n bytes at ring offset off (which may run past the end: perf maps the data once).
+  void copy_out(const std::byte* data, std::size_t off, void* dst, std::size_t n) const noexcept {
+    off &= data_size_ - 1;
+    const std::size_t first = std::min(n, data_size_ - off);
+    std::memcpy(dst, data + off, first);
+    std::memcpy(static_cast<std::byte*>(dst) + first, data, n - first);
+  }
+
+  // Decodes the record at r.tail and steps past it. A sample: its event, in place in the ring
+  // when Event's alignment allows (at most 4) and it does not wrap around the ring's end, else
+  // an aligned copy in event_. A loss notice: counted, `lost` set, nullptr. Anything else:
+  // nullptr with `lost` 0. Throws for a sample of the wrong size (after stepping past it).
+  const Event* decode(Ring& r, std::uint64_t& lost) {
+    const std::byte* data = r.map.get() + page_;
+    const std::size_t off = static_cast<std::size_t>(r.tail & (data_size_ - 1));
+    perf_event_header hdr;
+    std::memcpy(&hdr, data + off, sizeof hdr); // 8-aligned and 8 long: never split by the end
+    r.tail += hdr.size;
+    lost = 0;
+    if (hdr.type == PERF_RECORD_SAMPLE) [[likely]] {
+      // The kernel pads the raw data so that size field + data end 8-byte aligned.
+      constexpr std::uint32_t expected = ((sizeof(Event) + 4 + 7) & ~std::size_t{7}) - 4;
+      constexpr std::size_t body = sizeof hdr + sizeof(std::uint32_t);
+      std::uint32_t raw_size;
+      if (off + hdr.size <= data_size_) [[likely]] {
+        std::memcpy(&raw_size, data + off + sizeof hdr, sizeof raw_size);
+        if (raw_size != expected) [[unlikely]]
+          throw_size_mismatch(raw_size, expected);
+        if constexpr (alignof(Event) <= 4)
+          return std::launder(reinterpret_cast<const Event*>(data + off + body));
+        std::memcpy(&event_, data + off + body, sizeof(Event));
+      } else {
+        copy_out(data, off + sizeof hdr, &raw_size, sizeof raw_size);
+        if (raw_size != expected) [[unlikely]]
+          throw_size_mismatch(raw_size, expected);
+        copy_out(data, off + body, &event_, sizeof(Event));
+      }
+      return std::launder(reinterpret_cast<const Event*>(&event_));
+    }
+    if (hdr.type == PERF_RECORD_LOST) {
+      copy_out(data, off + sizeof hdr + sizeof(std::uint64_t), &lost, sizeof lost); // after the id
+      r.lost += lost;
+      lost_ += lost;
+    }
+    return nullptr;
+  }
+
   // The next record over all CPU rings, taking up to a burst from one ring before moving on so
-  // that a busy CPU cannot starve the others.
+  // that a busy CPU cannot starve the others (try_next's path: one record at a time).
   const Item* next() {
     constexpr unsigned max_burst = 256;
     for (std::size_t tried = 0; tried <= rings_.size() && !rings_.empty(); ++tried) {
       Ring& r = rings_[cur_];
       if (burst_ < max_burst) {
-        const std::uint64_t head = __atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE);
+        const std::uint64_t head = load_head(r);
         while (r.tail != head) {
-          if (read_one(r)) {
+          item_.cpu = r.cpu;
+          item_.event = decode(r, item_.lost);
+          if (item_.event || item_.lost) {
             ++burst_;
             return &item_;
           }
@@ -436,47 +543,6 @@ private:
       cur_ = (cur_ + 1) % rings_.size();
     }
     return nullptr;
-  }
-
-  // Reads the record at r.tail into item_; false for records that are neither sample nor loss.
-  bool read_one(Ring& r) {
-    const std::byte* data = r.map.get() + page_;
-    const std::size_t off = static_cast<std::size_t>(r.tail & (data_size_ - 1));
-    perf_event_header hdr;
-    std::memcpy(&hdr, data + off, sizeof hdr); // 8-aligned and 8 long: never split by the end
-    const std::byte* rec = data + off;
-    if (off + hdr.size > data_size_) {
-      // The record wraps around the end of the ring (which perf maps only once): join it.
-      scratch_.resize(hdr.size);
-      const std::size_t first = data_size_ - off;
-      std::memcpy(scratch_.data(), data + off, first);
-      std::memcpy(scratch_.data() + first, data, hdr.size - first);
-      rec = scratch_.data();
-    }
-    r.tail += hdr.size;
-    item_.cpu = r.cpu;
-    if (hdr.type == PERF_RECORD_SAMPLE) {
-      std::uint32_t raw_size;
-      std::memcpy(&raw_size, rec + sizeof hdr, sizeof raw_size);
-      // The kernel pads the raw data so that size field + data end 8-byte aligned.
-      constexpr std::uint32_t expected = ((sizeof(Event) + 4 + 7) & ~std::size_t{7}) - 4;
-      if (raw_size != expected) [[unlikely]]
-        throw_size_mismatch(raw_size, expected);
-      std::memcpy(&event_, rec + sizeof hdr + sizeof raw_size, sizeof(Event));
-      item_.lost = 0;
-      item_.event = reinterpret_cast<const Event*>(&event_);
-      return true;
-    }
-    if (hdr.type == PERF_RECORD_LOST) {
-      std::uint64_t lost;
-      std::memcpy(&lost, rec + sizeof hdr + sizeof(std::uint64_t), sizeof lost); // after the id
-      r.lost += lost;
-      lost_ += lost;
-      item_.lost = lost;
-      item_.event = nullptr;
-      return true;
-    }
-    return false;
   }
 
   [[noreturn]] void throw_size_mismatch(std::uint32_t raw_size, std::uint32_t expected) const {
@@ -505,7 +571,6 @@ private:
   std::size_t cur_ = 0;
   unsigned burst_ = 0;
   std::uint64_t lost_ = 0;
-  std::vector<std::byte> scratch_;
   Item item_;
   alignas(Event) std::byte event_[sizeof(Event)];
   PerfBufferOptions options_;

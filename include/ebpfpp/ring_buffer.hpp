@@ -277,10 +277,30 @@ public:
     struct Publish {
       RingBuffer* rb;
       ~Publish() { rb->release(); }
-    } publish{this};
+    } publish_on_exit{this};
     for (;;) {
-      while (const std::byte* rec = next()) {
-        co_yield as_reference(rec);
+      // Batches: the records committed when the producer position was read, yielded in place
+      // with no atomic read-modify-write, clock read or stop check between them. pos_ steps
+      // past a record before it is yielded, so a break publishes exactly the records seen; the
+      // consumer position is published when the batch ends (and every publish_span() bytes),
+      // always after the loop has moved past the records it covers.
+      for (unsigned long prod = data_ ? load_acquire(producer_pos_) : 0; pos_ < prod;
+           prod = load_acquire(producer_pos_)) {
+        bool busy = false;
+        while (pos_ < prod) {
+          const std::byte* hdr = data_ + (pos_ & mask_);
+          const std::uint32_t len = read_header(hdr);
+          if (len & BPF_RINGBUF_BUSY_BIT) {
+            busy = true; // the oldest record is still being written: nothing after it is ours
+            break;
+          }
+          pos_ += record_span(len);
+          if (len & BPF_RINGBUF_DISCARD_BIT) continue;
+          co_yield as_reference(hdr, len);
+          if (pos_ - published_ >= publish_span()) release();
+        }
+        release();
+        if (busy) break;
       }
       if (stop_requested(options)) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
@@ -296,12 +316,27 @@ public:
   /// A record is consumed once f returns (or throws).
   template <std::invocable<reference> F>
   std::size_t consume(F&& f) {
+    struct Publish {
+      RingBuffer* rb;
+      ~Publish() { rb->release(); }
+    } publish_on_exit{this};
     std::size_t n = 0;
-    while (const std::byte* rec = next()) {
-      std::forward<F>(f)(as_reference(rec));
-      ++n;
+    if (!data_) return 0;
+    // As events(): one producer-position read and one consumer-position store per batch.
+    for (unsigned long prod = load_acquire(producer_pos_); pos_ < prod;
+         prod = load_acquire(producer_pos_)) {
+      while (pos_ < prod) {
+        const std::byte* hdr = data_ + (pos_ & mask_);
+        const std::uint32_t len = read_header(hdr);
+        if (len & BPF_RINGBUF_BUSY_BIT) return n;
+        pos_ += record_span(len);
+        if (len & BPF_RINGBUF_DISCARD_BIT) continue;
+        std::forward<F>(f)(as_reference(hdr, len));
+        ++n;
+        if (pos_ - published_ >= publish_span()) release();
+      }
+      release();
     }
-    release();
     return n;
   }
 
@@ -322,14 +357,14 @@ public:
     requires(!variable_size)
   {
     const std::byte* rec = next();
-    return rec ? &as_reference(rec) : nullptr;
+    return rec ? &as_reference(rec, current_size_) : nullptr;
   }
   /// As above, for Bytes: an empty optional when no record is ready.
   std::optional<Bytes> try_next_bytes()
     requires variable_size
   {
     const std::byte* rec = next();
-    return rec ? std::optional<Bytes>(as_reference(rec)) : std::nullopt;
+    return rec ? std::optional<Bytes>(as_reference(rec, current_size_)) : std::nullopt;
   }
 
   /// Whether an unread record may be there (a cheap check of the producer position).
@@ -410,35 +445,48 @@ private:
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
   }
 
+  // The record header's length word. Acquire: the record's bytes are read after the producer's
+  // commit cleared the busy bit.
+  static std::uint32_t read_header(const std::byte* hdr) noexcept {
+    return __atomic_load_n(reinterpret_cast<const std::uint32_t*>(hdr), __ATOMIC_ACQUIRE);
+  }
+  // The bytes a record takes in the ring: header + data rounded up to 8.
+  static unsigned long record_span(std::uint32_t len) noexcept {
+    const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+    return (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+  }
+  // How far the consumer may read ahead of the position the producer sees before publishing in
+  // the middle of a batch: a quarter of the ring, so a long batch does not hold the space.
+  unsigned long publish_span() const noexcept { return (mask_ + 1) / 4; }
+
   // The next committed, non-discarded record's header, or nullptr (empty, or the oldest record
   // is still being written). Publishes the records before it as consumed: the previous one was
-  // used by now. Discarded records are stepped over.
+  // used by now. Discarded records are stepped over. (try_next's path: one record at a time.)
   const std::byte* next() noexcept {
     release();
     if (!data_) return nullptr;
     const unsigned long prod = load_acquire(producer_pos_);
     while (pos_ < prod) {
       const std::byte* hdr = data_ + (pos_ & mask_);
-      // Acquire: the record's bytes are read after the producer's commit cleared the busy bit.
-      const std::uint32_t len =
-          __atomic_load_n(reinterpret_cast<const std::uint32_t*>(hdr), __ATOMIC_ACQUIRE);
+      const std::uint32_t len = read_header(hdr);
       if (len & BPF_RINGBUF_BUSY_BIT) return nullptr;
-      const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-      pos_ += (static_cast<unsigned long>(size) + BPF_RINGBUF_HDR_SZ + 7) & ~7UL;
+      pos_ += record_span(len);
       if (len & BPF_RINGBUF_DISCARD_BIT) continue;
-      current_size_ = size;
+      current_size_ = len;
       return hdr;
     }
     return nullptr;
   }
 
-  reference as_reference(const std::byte* hdr) const {
+  // The record whose header is at `hdr` and whose data is `size` bytes (a committed record's
+  // length word: no flag bits).
+  reference as_reference(const std::byte* hdr, std::uint32_t size) const {
     const std::byte* body = hdr + BPF_RINGBUF_HDR_SZ;
     if constexpr (variable_size) {
-      return Bytes(body, current_size_);
+      return Bytes(body, size);
     } else {
-      if (current_size_ != sizeof(Event)) [[unlikely]]
-        throw_size_mismatch(current_size_);
+      if (size != sizeof(Event)) [[unlikely]]
+        throw_size_mismatch(size);
       return *std::launder(reinterpret_cast<const Event*>(body));
     }
   }
