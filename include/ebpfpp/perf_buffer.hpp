@@ -184,6 +184,9 @@ public:
       cur_ = other.cur_;
       burst_ = other.burst_;
       lost_ = other.lost_;
+      run_buf_ = std::move(other.run_buf_);
+      run_ = std::exchange(other.run_, nullptr);
+      run_ring_ = std::exchange(other.run_ring_, nullptr);
       options_ = other.options_;
       waiter_ = std::move(other.waiter_);
     }
@@ -199,28 +202,57 @@ public:
   Generator<const Event&> events(StreamOptions options = {}) {
     const auto deadline = detail::deadline_of(options);
     std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
+    // A run of samples the loop steps through without resuming us (see below).
+    detail::YieldRun run;
     struct Publish {
       PerfBuffer* pb;
-      ~Publish() { pb->publish_all(); }
+      ~Publish() {
+        if (pb->run_ring_) pb->run_ring_->tail = pb->consumed_tail(*pb->run_ring_);
+        pb->run_ = nullptr;
+        pb->run_ring_ = nullptr;
+        pb->publish_all();
+      }
     } publish_on_exit{this};
+    run_ = &run;
     for (;;) {
       // One batch per CPU ring in turn: the records below the head read at its start (a busy
       // CPU cannot starve the others for more than a ring's worth). r.tail steps past a record
-      // before it is yielded; data_tail is published after the loop has moved past the records
-      // it covers: at the end of the batch, every publish_span() bytes, and on exit.
+      // before it is yielded, less the records of a run the loop has not reached
+      // (consumed_tail()); data_tail is published after the loop has moved past the records it
+      // covers: at the end of the batch, every publish_span() bytes, and on exit.
       bool any = false;
       for (Ring& r : rings_) {
         const std::uint64_t head = load_head(r);
         if (r.tail == head) continue;
         any = true;
+        run_ring_ = &r;
         while (r.tail != head) {
           std::uint64_t lost;
           if (const Event* e = decode(r, lost)) {
-            co_yield *e;
+            // The plain samples that follow, up to the head, form a run: in place in the ring
+            // (alignof(Event) <= 4, none wraps the end) or copied to run_buf_.
+            run.remaining = 0;
+            if constexpr (alignof(Event) <= 4) {
+              if (reinterpret_cast<const std::byte*>(e) != event_) {
+                run.first = e;
+                run.stride = record_bytes;
+                run.remaining = extend_run(r, head, max_run, nullptr);
+              } else {
+                run.first = e;
+              }
+            } else {
+              if (run_buf_.empty()) run_buf_.resize(max_run);
+              std::memcpy(&run_buf_[0], e, sizeof(Event));
+              run.first = &run_buf_[0];
+              run.stride = sizeof(Slot);
+              run.remaining = extend_run(r, head, max_run - 1, &run_buf_[1]);
+            }
+            co_yield run;
             if (r.tail - r.published >= publish_span()) publish(r);
           }
         }
         publish(r);
+        run_ring_ = nullptr;
       }
       if (any) continue;
       if (options.stop().stop_requested()) break;
@@ -319,7 +351,7 @@ public:
   /// Whether a CPU ring has unread records.
   bool has_data() const noexcept {
     for (const Ring& r : rings_)
-      if (load_head(r) != r.tail) return true;
+      if (load_head(r) != consumed_tail(r)) return true;
     return false;
   }
 
@@ -349,6 +381,10 @@ public:
 
 private:
   using Item = PerfRecord<Event>;
+  // Aligned room for one Event (which need not be default-constructible).
+  struct Slot {
+    alignas(Event) std::byte bytes[sizeof(Event)];
+  };
 
   struct Ring {
     int cpu = -1;
@@ -457,10 +493,45 @@ private:
   }
 
   void publish(Ring& r) noexcept {
-    if (r.published != r.tail) {
-      __atomic_store_n(&r.meta()->data_tail, r.tail, __ATOMIC_RELEASE);
-      r.published = r.tail;
+    const std::uint64_t tail = consumed_tail(r);
+    if (r.published != tail) {
+      __atomic_store_n(&r.meta()->data_tail, tail, __ATOMIC_RELEASE);
+      r.published = tail;
     }
+  }
+  // r.tail less the records of the run events() has out on r that the loop has not reached.
+  std::uint64_t consumed_tail(const Ring& r) const noexcept {
+    return run_ && run_ring_ == &r ? r.tail - run_->remaining * record_bytes : r.tail;
+  }
+
+  // The size word of a sample of sizeof(Event): padded so that size word + data end 8-aligned.
+  static constexpr std::uint32_t raw_bytes() noexcept {
+    return static_cast<std::uint32_t>(((sizeof(Event) + 4 + 7) & ~std::size_t{7}) - 4);
+  }
+  // A sample record of sizeof(Event) in the ring: header, size word, data padded to 8.
+  static constexpr std::size_t record_bytes = sizeof(perf_event_header) + 4 + raw_bytes();
+  static constexpr std::size_t max_run = 64; // samples per run (a run's copies fit in L1)
+  // Steps r.tail over up to `max` plain samples (no wrap, sizeof(Event)) that follow, below
+  // `head`, copying each to out[i] if out is given; returns how many. Without out the samples
+  // stay in place, so they must also sit in a row before the end of the ring.
+  std::size_t extend_run(Ring& r, std::uint64_t head, std::size_t max, Slot* out) noexcept {
+    const std::byte* data = r.map.get() + page_;
+    std::size_t n = 0;
+    while (n < max && r.tail != head) {
+      const std::size_t off = static_cast<std::size_t>(r.tail & (data_size_ - 1));
+      if (off + record_bytes > data_size_) break; // wraps: the caller copies it
+      if (!out && off == 0) break; // in place, a run must not go round the end to the start
+      perf_event_header hdr;
+      std::memcpy(&hdr, data + off, sizeof hdr);
+      std::uint32_t raw_size;
+      std::memcpy(&raw_size, data + off + sizeof hdr, sizeof raw_size);
+      if (hdr.type != PERF_RECORD_SAMPLE || hdr.size != record_bytes || raw_size != raw_bytes())
+        break;
+      if (out) std::memcpy(&out[n], data + off + sizeof hdr + 4, sizeof(Event));
+      r.tail += record_bytes;
+      ++n;
+    }
+    return n;
   }
   void publish_all() noexcept {
     for (Ring& r : rings_) publish(r);
@@ -495,7 +566,7 @@ private:
     lost = 0;
     if (hdr.type == PERF_RECORD_SAMPLE) [[likely]] {
       // The kernel pads the raw data so that size field + data end 8-byte aligned.
-      constexpr std::uint32_t expected = ((sizeof(Event) + 4 + 7) & ~std::size_t{7}) - 4;
+      constexpr std::uint32_t expected = raw_bytes();
       constexpr std::size_t body = sizeof hdr + sizeof(std::uint32_t);
       std::uint32_t raw_size;
       if (off + hdr.size <= data_size_) [[likely]] {
@@ -573,6 +644,9 @@ private:
   std::uint64_t lost_ = 0;
   Item item_;
   alignas(Event) std::byte event_[sizeof(Event)];
+  std::vector<Slot> run_buf_;             // events()'s copies of a run (alignof(Event) > 4)
+  const detail::YieldRun* run_ = nullptr; // the run events() has out, if one is running
+  Ring* run_ring_ = nullptr;              // the ring events() is reading
   PerfBufferOptions options_;
   detail::StreamWaiter waiter_;
 };

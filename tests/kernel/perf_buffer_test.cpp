@@ -169,3 +169,32 @@ TEST_CASE("PerfBuffer refuses other map types and bad page counts, leaking no fd
   }
   CHECK(test::open_fd_count() == fds);
 }
+
+TEST_CASE("breaking out of PerfBuffer::events() consumes exactly the samples seen, copied or in "
+          "place") {
+  auto skel = test::load_streams();
+  auto check = [&](auto tag) {
+    using E = decltype(tag);
+    PerfBuffer<E> pb(skel, "test_perf");
+    auto seq_of = [](const E& e) {
+      stream_event s;
+      std::memcpy(&s, &e, sizeof s);
+      return s.seq;
+    };
+    test::run_raw_tp(skel.program("emit_perf"), {10, 0, 0});
+    for (const E& e : pb.events(200ms)) {
+      CHECK(pb.has_data() == (seq_of(e) < 9));
+      if (seq_of(e) == 2) break;
+    }
+    CHECK(pb.has_data());
+    std::vector<std::uint64_t> rest;
+    for (const E& e : pb.events(100ms)) rest.push_back(seq_of(e));
+    CHECK(rest == std::vector<std::uint64_t>{3, 4, 5, 6, 7, 8, 9});
+  };
+  SUBCASE("alignof 8: copies") {
+    check(stream_event{});
+  }
+  SUBCASE("alignof 4: in place") {
+    check(words_event{});
+  }
+}
