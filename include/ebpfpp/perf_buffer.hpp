@@ -18,8 +18,11 @@
 /// here PerfBufferOptions::wakeup_events does, with the consumer's bounded wait
 /// (max_latency) delivering a trickle that never reaches the batch size.
 ///
-/// Samples are copied out of the ring (the kernel's raw sample data is only 4-byte aligned), so a
-/// `const Event&` is to an aligned copy, valid until the loop moves on.
+/// The kernel's raw sample data is only 4-byte aligned. An Event whose alignment is at most 4 is
+/// handed out in place in the ring (zero copy) unless the sample wraps around the ring's end;
+/// others, and wrapped samples, are copied to an aligned buffer first. Either way a
+/// `const Event&` is valid until the loop moves on: the ring space is given back to the kernel
+/// only after that.
 
 #include <linux/perf_event.h>
 #include <sys/epoll.h>
@@ -39,6 +42,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -180,7 +184,9 @@ public:
       cur_ = other.cur_;
       burst_ = other.burst_;
       lost_ = other.lost_;
-      scratch_ = std::move(other.scratch_);
+      run_buf_ = std::move(other.run_buf_);
+      run_ = std::exchange(other.run_, nullptr);
+      run_ring_ = std::exchange(other.run_ring_, nullptr);
       options_ = other.options_;
       waiter_ = std::move(other.waiter_);
     }
@@ -196,14 +202,59 @@ public:
   Generator<const Event&> events(StreamOptions options = {}) {
     const auto deadline = detail::deadline_of(options);
     std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
+    // A run of samples the loop steps through without resuming us (see below).
+    detail::YieldRun run;
     struct Publish {
       PerfBuffer* pb;
-      ~Publish() { pb->publish_all(); }
-    } publish{this};
-    for (;;) {
-      while (const Item* item = next()) {
-        if (item->event) co_yield *item->event;
+      ~Publish() {
+        if (pb->run_ring_) pb->run_ring_->tail = pb->consumed_tail(*pb->run_ring_);
+        pb->run_ = nullptr;
+        pb->run_ring_ = nullptr;
+        pb->publish_all();
       }
+    } publish_on_exit{this};
+    run_ = &run;
+    for (;;) {
+      // One batch per CPU ring in turn: the records below the head read at its start (a busy
+      // CPU cannot starve the others for more than a ring's worth). r.tail steps past a record
+      // before it is yielded, less the records of a run the loop has not reached
+      // (consumed_tail()); data_tail is published after the loop has moved past the records it
+      // covers: at the end of the batch, every publish_span() bytes, and on exit.
+      bool any = false;
+      for (Ring& r : rings_) {
+        const std::uint64_t head = load_head(r);
+        if (r.tail == head) continue;
+        any = true;
+        run_ring_ = &r;
+        while (r.tail != head) {
+          std::uint64_t lost;
+          if (const Event* e = decode(r, lost)) {
+            // The plain samples that follow, up to the head, form a run: in place in the ring
+            // (alignof(Event) <= 4, none wraps the end) or copied to run_buf_.
+            run.remaining = 0;
+            if constexpr (alignof(Event) <= 4) {
+              if (reinterpret_cast<const std::byte*>(e) != event_) {
+                run.first = e;
+                run.stride = record_bytes;
+                run.remaining = extend_run(r, head, max_run, nullptr);
+              } else {
+                run.first = e;
+              }
+            } else {
+              if (run_buf_.empty()) run_buf_.resize(max_run);
+              std::memcpy(&run_buf_[0], e, sizeof(Event));
+              run.first = &run_buf_[0];
+              run.stride = sizeof(Slot);
+              run.remaining = extend_run(r, head, max_run - 1, &run_buf_[1]);
+            }
+            co_yield run;
+            if (r.tail - r.published >= publish_span()) publish(r);
+          }
+        }
+        publish(r);
+        run_ring_ = nullptr;
+      }
+      if (any) continue;
       if (options.stop().stop_requested()) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
     }
@@ -221,9 +272,25 @@ public:
     struct Publish {
       PerfBuffer* pb;
       ~Publish() { pb->publish_all(); }
-    } publish{this};
+    } publish_on_exit{this};
     for (;;) {
-      while (const Item* item = next()) co_yield *item;
+      bool any = false; // batches as in events()
+      for (Ring& r : rings_) {
+        const std::uint64_t head = load_head(r);
+        if (r.tail == head) continue;
+        any = true;
+        while (r.tail != head) {
+          Item item;
+          item.cpu = r.cpu;
+          item.event = decode(r, item.lost);
+          if (item.event || item.lost) {
+            co_yield item;
+            if (r.tail - r.published >= publish_span()) publish(r);
+          }
+        }
+        publish(r);
+      }
+      if (any) continue;
       if (options.stop().stop_requested()) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
     }
@@ -237,13 +304,28 @@ public:
   /// Calls `f(event)` for each sample available now, without waiting; returns how many.
   template <std::invocable<const Event&> F>
   std::size_t consume(F&& f) {
+    struct Publish {
+      PerfBuffer* pb;
+      ~Publish() { pb->publish_all(); }
+    } publish_on_exit{this};
     std::size_t n = 0;
-    while (const Item* item = next()) {
-      if (!item->event) continue;
-      std::forward<F>(f)(*item->event);
-      ++n;
+    for (bool any = true; any;) { // batches as in events(), until every ring is empty
+      any = false;
+      for (Ring& r : rings_) {
+        const std::uint64_t head = load_head(r);
+        if (r.tail == head) continue;
+        any = true;
+        while (r.tail != head) {
+          std::uint64_t lost;
+          if (const Event* e = decode(r, lost)) {
+            std::forward<F>(f)(*e);
+            ++n;
+            if (r.tail - r.published >= publish_span()) publish(r);
+          }
+        }
+        publish(r);
+      }
     }
-    publish_all();
     return n;
   }
 
@@ -269,7 +351,7 @@ public:
   /// Whether a CPU ring has unread records.
   bool has_data() const noexcept {
     for (const Ring& r : rings_)
-      if (__atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE) != r.tail) return true;
+      if (load_head(r) != consumed_tail(r)) return true;
     return false;
   }
 
@@ -299,6 +381,10 @@ public:
 
 private:
   using Item = PerfRecord<Event>;
+  // Aligned room for one Event (which need not be default-constructible).
+  struct Slot {
+    alignas(Event) std::byte bytes[sizeof(Event)];
+  };
 
   struct Ring {
     int cpu = -1;
@@ -407,25 +493,117 @@ private:
   }
 
   void publish(Ring& r) noexcept {
-    if (r.published != r.tail) {
-      __atomic_store_n(&r.meta()->data_tail, r.tail, __ATOMIC_RELEASE);
-      r.published = r.tail;
+    const std::uint64_t tail = consumed_tail(r);
+    if (r.published != tail) {
+      __atomic_store_n(&r.meta()->data_tail, tail, __ATOMIC_RELEASE);
+      r.published = tail;
     }
+  }
+  // r.tail less the records of the run events() has out on r that the loop has not reached.
+  std::uint64_t consumed_tail(const Ring& r) const noexcept {
+    return run_ && run_ring_ == &r ? r.tail - run_->remaining * record_bytes : r.tail;
+  }
+
+  // The size word of a sample of sizeof(Event): padded so that size word + data end 8-aligned.
+  static constexpr std::uint32_t raw_bytes() noexcept {
+    return static_cast<std::uint32_t>(((sizeof(Event) + 4 + 7) & ~std::size_t{7}) - 4);
+  }
+  // A sample record of sizeof(Event) in the ring: header, size word, data padded to 8.
+  static constexpr std::size_t record_bytes = sizeof(perf_event_header) + 4 + raw_bytes();
+  static constexpr std::size_t max_run = 64; // samples per run (a run's copies fit in L1)
+  // Steps r.tail over up to `max` plain samples (no wrap, sizeof(Event)) that follow, below
+  // `head`, copying each to out[i] if out is given; returns how many. Without out the samples
+  // stay in place, so they must also sit in a row before the end of the ring.
+  std::size_t extend_run(Ring& r, std::uint64_t head, std::size_t max, Slot* out) noexcept {
+    const std::byte* data = r.map.get() + page_;
+    std::size_t n = 0;
+    while (n < max && r.tail != head) {
+      const std::size_t off = static_cast<std::size_t>(r.tail & (data_size_ - 1));
+      if (off + record_bytes > data_size_) break; // wraps: the caller copies it
+      if (!out && off == 0) break; // in place, a run must not go round the end to the start
+      perf_event_header hdr;
+      std::memcpy(&hdr, data + off, sizeof hdr);
+      std::uint32_t raw_size;
+      std::memcpy(&raw_size, data + off + sizeof hdr, sizeof raw_size);
+      if (hdr.type != PERF_RECORD_SAMPLE || hdr.size != record_bytes || raw_size != raw_bytes())
+        break;
+      if (out) std::memcpy(&out[n], data + off + sizeof hdr + 4, sizeof(Event));
+      r.tail += record_bytes;
+      ++n;
+    }
+    return n;
   }
   void publish_all() noexcept {
     for (Ring& r : rings_) publish(r);
   }
 
+  static std::uint64_t load_head(const Ring& r) noexcept {
+    // Acquire: the records below the head are read after the kernel wrote them.
+    return __atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE);
+  }
+  // How far the consumer may read ahead of data_tail before publishing in the middle of a batch:
+  // a quarter of the ring.
+  std::size_t publish_span() const noexcept { return data_size_ / 4; }
+
+  // Copies n bytes at ring offset off (which may run past the end: perf maps the data once).
+  void copy_out(const std::byte* data, std::size_t off, void* dst, std::size_t n) const noexcept {
+    off &= data_size_ - 1;
+    const std::size_t first = std::min(n, data_size_ - off);
+    std::memcpy(dst, data + off, first);
+    std::memcpy(static_cast<std::byte*>(dst) + first, data, n - first);
+  }
+
+  // Decodes the record at r.tail and steps past it. A sample: its event, in place in the ring
+  // when Event's alignment allows (at most 4) and it does not wrap around the ring's end, else
+  // an aligned copy in event_. A loss notice: counted, `lost` set, nullptr. Anything else:
+  // nullptr with `lost` 0. Throws for a sample of the wrong size (after stepping past it).
+  const Event* decode(Ring& r, std::uint64_t& lost) {
+    const std::byte* data = r.map.get() + page_;
+    const std::size_t off = static_cast<std::size_t>(r.tail & (data_size_ - 1));
+    perf_event_header hdr;
+    std::memcpy(&hdr, data + off, sizeof hdr); // 8-aligned and 8 long: never split by the end
+    r.tail += hdr.size;
+    lost = 0;
+    if (hdr.type == PERF_RECORD_SAMPLE) [[likely]] {
+      // The kernel pads the raw data so that size field + data end 8-byte aligned.
+      constexpr std::uint32_t expected = raw_bytes();
+      constexpr std::size_t body = sizeof hdr + sizeof(std::uint32_t);
+      std::uint32_t raw_size;
+      if (off + hdr.size <= data_size_) [[likely]] {
+        std::memcpy(&raw_size, data + off + sizeof hdr, sizeof raw_size);
+        if (raw_size != expected) [[unlikely]]
+          throw_size_mismatch(raw_size, expected);
+        if constexpr (alignof(Event) <= 4)
+          return std::launder(reinterpret_cast<const Event*>(data + off + body));
+        std::memcpy(&event_, data + off + body, sizeof(Event));
+      } else {
+        copy_out(data, off + sizeof hdr, &raw_size, sizeof raw_size);
+        if (raw_size != expected) [[unlikely]]
+          throw_size_mismatch(raw_size, expected);
+        copy_out(data, off + body, &event_, sizeof(Event));
+      }
+      return std::launder(reinterpret_cast<const Event*>(&event_));
+    }
+    if (hdr.type == PERF_RECORD_LOST) {
+      copy_out(data, off + sizeof hdr + sizeof(std::uint64_t), &lost, sizeof lost); // after the id
+      r.lost += lost;
+      lost_ += lost;
+    }
+    return nullptr;
+  }
+
   // The next record over all CPU rings, taking up to a burst from one ring before moving on so
-  // that a busy CPU cannot starve the others.
+  // that a busy CPU cannot starve the others (try_next's path: one record at a time).
   const Item* next() {
     constexpr unsigned max_burst = 256;
     for (std::size_t tried = 0; tried <= rings_.size() && !rings_.empty(); ++tried) {
       Ring& r = rings_[cur_];
       if (burst_ < max_burst) {
-        const std::uint64_t head = __atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE);
+        const std::uint64_t head = load_head(r);
         while (r.tail != head) {
-          if (read_one(r)) {
+          item_.cpu = r.cpu;
+          item_.event = decode(r, item_.lost);
+          if (item_.event || item_.lost) {
             ++burst_;
             return &item_;
           }
@@ -436,47 +614,6 @@ private:
       cur_ = (cur_ + 1) % rings_.size();
     }
     return nullptr;
-  }
-
-  // Reads the record at r.tail into item_; false for records that are neither sample nor loss.
-  bool read_one(Ring& r) {
-    const std::byte* data = r.map.get() + page_;
-    const std::size_t off = static_cast<std::size_t>(r.tail & (data_size_ - 1));
-    perf_event_header hdr;
-    std::memcpy(&hdr, data + off, sizeof hdr); // 8-aligned and 8 long: never split by the end
-    const std::byte* rec = data + off;
-    if (off + hdr.size > data_size_) {
-      // The record wraps around the end of the ring (which perf maps only once): join it.
-      scratch_.resize(hdr.size);
-      const std::size_t first = data_size_ - off;
-      std::memcpy(scratch_.data(), data + off, first);
-      std::memcpy(scratch_.data() + first, data, hdr.size - first);
-      rec = scratch_.data();
-    }
-    r.tail += hdr.size;
-    item_.cpu = r.cpu;
-    if (hdr.type == PERF_RECORD_SAMPLE) {
-      std::uint32_t raw_size;
-      std::memcpy(&raw_size, rec + sizeof hdr, sizeof raw_size);
-      // The kernel pads the raw data so that size field + data end 8-byte aligned.
-      constexpr std::uint32_t expected = ((sizeof(Event) + 4 + 7) & ~std::size_t{7}) - 4;
-      if (raw_size != expected) [[unlikely]]
-        throw_size_mismatch(raw_size, expected);
-      std::memcpy(&event_, rec + sizeof hdr + sizeof raw_size, sizeof(Event));
-      item_.lost = 0;
-      item_.event = reinterpret_cast<const Event*>(&event_);
-      return true;
-    }
-    if (hdr.type == PERF_RECORD_LOST) {
-      std::uint64_t lost;
-      std::memcpy(&lost, rec + sizeof hdr + sizeof(std::uint64_t), sizeof lost); // after the id
-      r.lost += lost;
-      lost_ += lost;
-      item_.lost = lost;
-      item_.event = nullptr;
-      return true;
-    }
-    return false;
   }
 
   [[noreturn]] void throw_size_mismatch(std::uint32_t raw_size, std::uint32_t expected) const {
@@ -505,9 +642,11 @@ private:
   std::size_t cur_ = 0;
   unsigned burst_ = 0;
   std::uint64_t lost_ = 0;
-  std::vector<std::byte> scratch_;
   Item item_;
   alignas(Event) std::byte event_[sizeof(Event)];
+  std::vector<Slot> run_buf_;             // events()'s copies of a run (alignof(Event) > 4)
+  const detail::YieldRun* run_ = nullptr; // the run events() has out, if one is running
+  Ring* run_ring_ = nullptr;              // the ring events() is reading
   PerfBufferOptions options_;
   detail::StreamWaiter waiter_;
 };

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <sched.h>
@@ -80,6 +81,65 @@ TEST_CASE("a burst into a one-page perf ring loses samples: counted per CPU and 
   CHECK(pb.lost_on(cpu) == lost);
 }
 
+namespace {
+// stream_event seen as 32-bit words: alignof 4, so PerfBuffer hands samples out in place.
+struct words_event {
+  std::uint32_t w[8];
+};
+stream_event as_stream_event(const words_event& e) {
+  stream_event s;
+  std::memcpy(&s, &e, sizeof s);
+  return s;
+}
+} // namespace
+
+TEST_CASE("PerfBuffer hands out 4-byte-aligned events in place in the ring, and copies the ones "
+          "that wrap around its end") {
+  auto skel = test::load_streams();
+  // One 4 KiB page per CPU: 48 B records do not divide it, so a record straddles the end.
+  PerfBuffer<words_event> pb(skel, "test_perf", PerfBufferOptions().pages(1));
+  cpu_set_t set;
+  REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  int cpu = 0;
+  while (!CPU_ISSET(cpu, &set)) ++cpu;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  std::uint64_t next = 0, torn = 0, in_place = 0, copies = 0;
+  const words_event* prev = nullptr;
+  for (int batch = 0; batch < 6; ++batch) { // 6 x 50 x 48 B: the ring wraps 3 times
+    test::run_raw_tp(skel.program("emit_perf"), {50, next, 0});
+    for (const words_event& e : pb.events(200ms)) {
+      const stream_event s = as_stream_event(e);
+      torn += !test::intact(s);
+      CHECK(s.seq == next);
+      ++next;
+      // In place: 4 bytes past an 8-aligned record start (an aligned copy would be 8-aligned).
+      if (reinterpret_cast<std::uintptr_t>(&e) % 8 == 4) {
+        ++in_place;
+        if (prev) { // the next record, or the first one after a record that ended the ring
+          const auto step =
+              reinterpret_cast<const std::byte*>(&e) - reinterpret_cast<const std::byte*>(prev);
+          CHECK((step == 48 || step == 48 - 4096));
+        }
+        prev = &e;
+      } else {
+        ++copies;
+        prev = nullptr;
+      }
+    }
+    prev = nullptr;
+  }
+  REQUIRE(sched_setaffinity(0, sizeof set, &set) == 0);
+  MESSAGE(in_place << " in place, " << copies << " copied");
+  CHECK(next == 300);
+  CHECK(torn == 0);
+  CHECK(pb.lost() == 0);
+  CHECK(in_place > 250);
+  CHECK(copies >= 1); // the record across the end of the ring
+}
+
 TEST_CASE("a perf sample of the wrong size throws an Error naming both sizes") {
   auto skel = test::load_streams();
   PerfBuffer<stream_event> pb(skel, "test_perf");
@@ -108,4 +168,33 @@ TEST_CASE("PerfBuffer refuses other map types and bad page counts, leaking no fd
     CHECK(test::open_fd_count() > fds);
   }
   CHECK(test::open_fd_count() == fds);
+}
+
+TEST_CASE("breaking out of PerfBuffer::events() consumes exactly the samples seen, copied or in "
+          "place") {
+  auto skel = test::load_streams();
+  auto check = [&](auto tag) {
+    using E = decltype(tag);
+    PerfBuffer<E> pb(skel, "test_perf");
+    auto seq_of = [](const E& e) {
+      stream_event s;
+      std::memcpy(&s, &e, sizeof s);
+      return s.seq;
+    };
+    test::run_raw_tp(skel.program("emit_perf"), {10, 0, 0});
+    for (const E& e : pb.events(200ms)) {
+      CHECK(pb.has_data() == (seq_of(e) < 9));
+      if (seq_of(e) == 2) break;
+    }
+    CHECK(pb.has_data());
+    std::vector<std::uint64_t> rest;
+    for (const E& e : pb.events(100ms)) rest.push_back(seq_of(e));
+    CHECK(rest == std::vector<std::uint64_t>{3, 4, 5, 6, 7, 8, 9});
+  };
+  SUBCASE("alignof 8: copies") {
+    check(stream_event{});
+  }
+  SUBCASE("alignof 4: in place") {
+    check(words_event{});
+  }
 }

@@ -33,6 +33,9 @@ TEST_CASE("RingBuffer::events yields each record in order, in place in the ring"
   std::vector<const stream_event*> addrs;
   for (const stream_event& e : rb.events(200ms)) {
     CHECK(test::intact(e));
+    // Records handed out in one run are still unread until the loop reaches them.
+    CHECK(rb.unread_bytes() == (99 - seqs.size()) * record_bytes);
+    CHECK(rb.has_data() == (seqs.size() < 99));
     seqs.push_back(e.seq);
     addrs.push_back(&e);
   }
@@ -92,6 +95,26 @@ TEST_CASE("RingBuffer skips discarded records without counting them as drops") {
   REQUIRE(seqs.size() == 20);
   for (auto s : seqs) CHECK(s % 3 != 0);
   CHECK(rb.drops() == std::optional<std::uint64_t>(0));
+}
+
+TEST_CASE("events() steps over discarded records in the middle of a batch") {
+  if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+  auto skel = test::load_streams();
+  RingBuffer<stream_event> rb(skel, "test_ring");
+  test::run_raw_tp(skel.program("emit_ring"), {30, 0, 3});
+  test::run_raw_tp(skel.program("emit_ring"), {5, 100, 0});
+  std::vector<std::uint64_t> seqs;
+  for (const stream_event& e : rb.events(100ms)) {
+    CHECK(test::intact(e));
+    seqs.push_back(e.seq);
+    if (e.seq == 100) break; // mid-run: 101..104 must stay for the next loop
+  }
+  REQUIRE(seqs.size() == 21);
+  for (std::size_t i = 0; i < 20; ++i) CHECK(seqs[i] % 3 != 0);
+  CHECK(rb.unread_bytes() == 4 * record_bytes);
+  std::vector<std::uint64_t> rest;
+  rb.consume([&](const stream_event& e) { rest.push_back(e.seq); });
+  CHECK(rest == std::vector<std::uint64_t>{101, 102, 103, 104});
 }
 
 TEST_CASE("a full ring counts every reserve failure, and drops() reads the count in one call") {

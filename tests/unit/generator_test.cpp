@@ -107,3 +107,42 @@ TEST_CASE("a moved-from generator is empty and the moved-to one continues") {
   ++it;
   CHECK(*it == 2);
 }
+
+namespace {
+// Yields {1, 2, 3} as one run over an array, then 4 on its own; *left gets how many of the run
+// the loop never reached (what an event stream would leave unconsumed).
+Generator<const int&> runs(std::size_t* left) {
+  const int values[] = {1, 2, 3};
+  const int four = 4;
+  ebpfpp::detail::YieldRun run;
+  struct Report {
+    std::size_t* left;
+    const ebpfpp::detail::YieldRun* run;
+    ~Report() { *left = run->remaining; }
+  } report{left, &run};
+  run.first = values;
+  run.stride = sizeof(int);
+  run.remaining = 2;
+  co_yield run;
+  CHECK(run.remaining == 0); // resumed only after the loop stepped through the whole run
+  co_yield four;
+}
+} // namespace
+
+TEST_CASE("a yielded run is stepped through in place without resuming the coroutine") {
+  std::size_t left = 99;
+  std::vector<int> seen;
+  for (const int& v : runs(&left)) seen.push_back(v);
+  CHECK(seen == std::vector<int>{1, 2, 3, 4});
+  CHECK(left == 0);
+}
+
+TEST_CASE("breaking out in the middle of a run leaves the unreached values counted") {
+  std::size_t left = 99;
+  for (const int& v : runs(&left))
+    if (v == 1) break;
+  CHECK(left == 2);
+  for (const int& v : runs(&left))
+    if (v == 2) break;
+  CHECK(left == 1);
+}
