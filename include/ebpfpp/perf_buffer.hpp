@@ -254,10 +254,16 @@ public:
         publish(r);
         run_ring_ = nullptr;
       }
-      if (any) continue;
+      if (any) {
+        // Busy rings must not keep the loop from its timeout or a stop: checked per round of
+        // batches, not per record.
+        if (waiter_.should_end(options, deadline)) break;
+        continue;
+      }
       if (options.stop().stop_requested()) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
     }
+    waiter_.clear_stop();
   }
 
   /// events() until `timeout` passes (or a stop request).
@@ -290,10 +296,16 @@ public:
         }
         publish(r);
       }
-      if (any) continue;
+      if (any) {
+        // Busy rings must not keep the loop from its timeout or a stop: checked per round of
+        // batches, not per record.
+        if (waiter_.should_end(options, deadline)) break;
+        continue;
+      }
       if (options.stop().stop_requested()) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
     }
+    waiter_.clear_stop();
   }
 
   /// records() until `timeout` passes (or a stop request).
@@ -335,7 +347,11 @@ public:
     const auto deadline = detail::StreamWaiter::clock::now() + timeout;
     for (;;) {
       if (const std::size_t n = consume(f); n > 0) return n;
-      if (wait_for_data(deadline, -1) != detail::StreamWaiter::Result::data) return 0;
+      switch (wait_for_data(deadline, -1)) {
+      case detail::StreamWaiter::Result::data: continue;
+      case detail::StreamWaiter::Result::stop: waiter_.clear_stop(); return 0;
+      case detail::StreamWaiter::Result::timeout: return 0;
+      }
     }
   }
 

@@ -287,7 +287,7 @@ public:
       }
     } publish_on_exit{this};
     run_ = &run;
-    for (;;) {
+    for (bool end = false; !end;) {
       // Batches: the records committed when the producer position was read, handed out in place
       // with no atomic read-modify-write, clock read or stop check between them. pos_ steps past
       // a record before it is handed out, less the records of a run the loop has not reached
@@ -333,10 +333,14 @@ public:
         }
         release();
         if (busy) break;
+        // A producer that never lets the ring run dry must not keep the loop from its timeout
+        // or a stop: checked per batch, not per record.
+        if ((end = waiter_.should_end(options, deadline))) break;
       }
-      if (stop_requested(options)) break;
+      if (end || stop_requested(options)) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
     }
+    waiter_.clear_stop();
   }
 
   /// events() until `timeout` passes (or a stop request).
@@ -379,7 +383,11 @@ public:
     const auto deadline = detail::StreamWaiter::clock::now() + timeout;
     for (;;) {
       if (const std::size_t n = consume(f); n > 0) return n;
-      if (wait_for_data(deadline, -1) != detail::StreamWaiter::Result::data) return 0;
+      switch (wait_for_data(deadline, -1)) {
+      case detail::StreamWaiter::Result::data: continue;
+      case detail::StreamWaiter::Result::stop: waiter_.clear_stop(); return 0;
+      case detail::StreamWaiter::Result::timeout: return 0;
+      }
     }
   }
 

@@ -222,6 +222,7 @@ public:
       }
       pending.erase(0, start);
     }
+    waiter_.clear_stop();
   }
 
   /// lines() until `timeout` passes (or a stop request).

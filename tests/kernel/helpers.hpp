@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -153,6 +154,15 @@ std::string read_until(int fd, Done&& done, std::chrono::milliseconds timeout) {
   }
   return text;
 }
+
+// An eventfd the test owns (a stand-in for a signalfd or any other stop fd).
+struct UniqueEventFd {
+  int fd = ::eventfd(0, EFD_CLOEXEC);
+  UniqueEventFd() { REQUIRE(fd >= 0); }
+  UniqueEventFd(const UniqueEventFd&) = delete;
+  UniqueEventFd& operator=(const UniqueEventFd&) = delete;
+  ~UniqueEventFd() { ::close(fd); }
+};
 
 // A bpffs of the test's own in a fresh directory: pin tests do not depend on /sys/fs/bpf.
 struct BpffsMount {

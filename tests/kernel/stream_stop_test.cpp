@@ -1,0 +1,117 @@
+// How stream loops end while a producer never lets them run dry: a timeout, request_stop(), a
+// stop fd and a stop token must each end the loop promptly, and a stop must end one loop only.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include <sys/eventfd.h>
+
+#include <ebpfpp/ebpfpp.hpp>
+
+#include "helpers.hpp"
+#include "streams_helpers.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Keeps `program` emitting batches of 2000 records from another thread until destroyed.
+struct Producer {
+  std::atomic<bool> go{true};
+  std::thread thread;
+  Producer(ebpfpp::Program program, bool perf) {
+    thread = std::thread([this, program, perf] {
+      std::uint64_t seq = 0;
+      while (go.load()) {
+        test::run_raw_tp(program, {perf ? 200u : 2000u, seq, 0});
+        seq += 2000;
+      }
+    });
+  }
+  ~Producer() {
+    go = false;
+    thread.join();
+  }
+};
+
+// Consumes slower than the producer produces (5 us per record), so the stream never runs dry.
+template <class Stream>
+std::chrono::milliseconds drain_slowly(Stream& s, ebpfpp::StreamOptions options) {
+  const auto start = std::chrono::steady_clock::now();
+  for ([[maybe_unused]] const auto& e : s.events(options)) {
+    const auto until = std::chrono::steady_clock::now() + 5us;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start);
+}
+
+template <class Stream>
+void check_loop_ends_under_load(Stream& s) {
+  // These bounds are generous for a noisy 2-CPU machine; without per-batch checks the loops ran
+  // until the producer stopped.
+  CHECK(drain_slowly(s, ebpfpp::StreamOptions().timeout(200ms)) < 1500ms);
+
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(200ms);
+    s.request_stop();
+  });
+  CHECK(drain_slowly(s, ebpfpp::StreamOptions().timeout(10s)) < 1500ms);
+  stopper.join();
+
+  test::UniqueEventFd efd;
+  std::thread signaller([&] {
+    std::this_thread::sleep_for(200ms);
+    const std::uint64_t one = 1;
+    CHECK(::write(efd.fd, &one, sizeof one) == sizeof one);
+  });
+  CHECK(drain_slowly(s, ebpfpp::StreamOptions().timeout(10s).stop_fd(efd.fd)) < 1500ms);
+  signaller.join();
+
+  std::stop_source source;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(200ms);
+    source.request_stop();
+  });
+  CHECK(drain_slowly(s, ebpfpp::StreamOptions().timeout(10s).stop(source.get_token())) < 1500ms);
+  canceller.join();
+
+  // Each stop ended one loop: this one runs to its own timeout.
+  CHECK(drain_slowly(s, ebpfpp::StreamOptions().timeout(300ms)) >= 300ms);
+}
+
+} // namespace
+
+TEST_CASE("a ring buffer loop ends on timeout and every kind of stop while records keep coming") {
+  if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+  auto skel = test::load_streams();
+  ebpfpp::RingBuffer<stream_event> rb(skel, "test_ring");
+  Producer producer(skel.program("emit_ring"), false);
+  check_loop_ends_under_load(rb);
+}
+
+TEST_CASE("a perf buffer loop ends on timeout and every kind of stop while samples keep coming") {
+  auto skel = test::load_streams();
+  ebpfpp::PerfBuffer<stream_event> pb(skel, "test_perf");
+  Producer producer(skel.program("emit_perf"), true);
+  check_loop_ends_under_load(pb);
+}
+
+TEST_CASE("a stop token already stopped ends one loop, not the next") {
+  if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+  auto skel = test::load_streams();
+  ebpfpp::RingBuffer<stream_event> rb(skel, "test_ring");
+  std::stop_source source;
+  source.request_stop();
+  for ([[maybe_unused]] const auto& e : rb.events(ebpfpp::StreamOptions().stop(source.get_token()))) {
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for ([[maybe_unused]] const auto& e : rb.events(300ms)) {
+  }
+  CHECK(std::chrono::steady_clock::now() - start >= 300ms);
+}
