@@ -199,7 +199,7 @@ public:
   /// The samples as they come (loss notices are counted in lost(), not yielded); blocks while
   /// there are none; ends on the options' timeout/stop or request_stop(). Throws Error for a
   /// sample of the wrong size (after consuming it).
-  Generator<const Event&> events(StreamOptions options = {}) {
+  Generator<const Event&> events(StreamOptions options = {}) & {
     const auto deadline = detail::deadline_of(options);
     std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
     // A run of samples the loop steps through without resuming us (see below).
@@ -267,12 +267,12 @@ public:
   }
 
   /// events() until `timeout` passes (or a stop request).
-  Generator<const Event&> events(std::chrono::milliseconds timeout) {
+  Generator<const Event&> events(std::chrono::milliseconds timeout) & {
     return events(StreamOptions().timeout(timeout));
   }
 
   /// Samples and loss notices in the order the kernel wrote them (per CPU).
-  Generator<const PerfRecord<Event>&> records(StreamOptions options = {}) {
+  Generator<const PerfRecord<Event>&> records(StreamOptions options = {}) & {
     const auto deadline = detail::deadline_of(options);
     std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
     struct Publish {
@@ -309,9 +309,14 @@ public:
   }
 
   /// records() until `timeout` passes (or a stop request).
-  Generator<const PerfRecord<Event>&> records(std::chrono::milliseconds timeout) {
+  Generator<const PerfRecord<Event>&> records(std::chrono::milliseconds timeout) & {
     return records(StreamOptions().timeout(timeout));
   }
+  // The loops read through the PerfBuffer: on a temporary they would outlive it.
+  Generator<const Event&> events(StreamOptions = {}) && = delete;
+  Generator<const Event&> events(std::chrono::milliseconds) && = delete;
+  Generator<const PerfRecord<Event>&> records(StreamOptions = {}) && = delete;
+  Generator<const PerfRecord<Event>&> records(std::chrono::milliseconds) && = delete;
 
   /// Calls `f(event)` for each sample available now, without waiting; returns how many.
   template <std::invocable<const Event&> F>

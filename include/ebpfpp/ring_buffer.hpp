@@ -272,7 +272,7 @@ public:
   /// options' timeout, stop token or stop fd, or request_stop(). Each record is consumed when
   /// the loop moves past it (or breaks out, or the generator is destroyed). Throws Error for a
   /// record whose size is not sizeof(Event) (after consuming it, so the loop can go on).
-  Generator<reference> events(StreamOptions options = {}) {
+  Generator<reference> events(StreamOptions options = {}) & {
     const auto deadline = detail::deadline_of(options);
     std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
     // A run of same-size records the loop steps through without resuming us (see below).
@@ -344,9 +344,12 @@ public:
   }
 
   /// events() until `timeout` passes (or a stop request).
-  Generator<reference> events(std::chrono::milliseconds timeout) {
+  Generator<reference> events(std::chrono::milliseconds timeout) & {
     return events(StreamOptions().timeout(timeout));
   }
+  // The loop reads through the RingBuffer: on a temporary it would outlive it.
+  Generator<reference> events(StreamOptions = {}) && = delete;
+  Generator<reference> events(std::chrono::milliseconds) && = delete;
 
   /// Calls `f(record)` for every record available now, without waiting; returns how many.
   /// A record is consumed once f returns (or throws).
@@ -458,6 +461,19 @@ private:
                               detail::map_type_name(info.type)),
                   "RingBuffer reads BPF_MAP_TYPE_RINGBUF maps; for BPF_MAP_TYPE_PERF_EVENT_ARRAY "
                   "use PerfBuffer");
+    }
+    if (drops_fd_) {
+      // drops() reads 8 bytes per possible CPU into its buffer: anything else under the
+      // <name>_drops name would overflow it.
+      const bpf_map_info d = detail::map_info(drops_fd_.get(), fmt::format("'{}_drops'", name_));
+      if (d.type != BPF_MAP_TYPE_PERCPU_ARRAY || d.key_size != 4 || d.value_size != 8)
+        throw Error(EINVAL,
+                    fmt::format("open ring buffer '{}': its drop counter '{}' is a {} map with "
+                                "{}-byte keys and {}-byte values, not a per-CPU array of u64",
+                                name_, d.name, detail::map_type_name(d.type), d.key_size,
+                                d.value_size),
+                    "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>, or "
+                    "rename the other map");
     }
     if constexpr (!variable_size) {
       if (sizeof(Event) + 8 > info.max_entries)

@@ -250,3 +250,21 @@ TEST_CASE("a pinned ring buffer and its drop counter open by path") {
   CHECK_THROWS_WITH_AS(RingBuffer<stream_event>::open_pinned(fs.dir / "nope"),
                        doctest::Contains("open pinned ring buffer"), ebpfpp::Error);
 }
+
+TEST_CASE("a map under the drop counter's name that is not a per-CPU u64 counter is refused") {
+  if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+  test::BpffsMount fs;
+  auto skel = test::load_streams();
+  REQUIRE(bpf_map__pin(skel->maps.test_ring, (fs.dir / "ring").c_str()) == 0);
+  // drops() would read 8 bytes per CPU into a map with 32-byte per-CPU values: an overflow.
+  const int wrong = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "wrong_drops", 4, 32, 1, nullptr);
+  REQUIRE(wrong >= 0);
+  REQUIRE(bpf_obj_pin(wrong, (fs.dir / "ring_drops").c_str()) == 0);
+  ::close(wrong);
+  const std::size_t fds = test::open_fd_count();
+  CHECK_THROWS_WITH_AS(RingBuffer<stream_event>::open_pinned(fs.dir / "ring"),
+                       doctest::Contains("its drop counter 'wrong_drops' is a percpu_array map with "
+                                         "4-byte keys and 32-byte values"),
+                       ebpfpp::Error);
+  CHECK(test::open_fd_count() == fds);
+}
