@@ -39,6 +39,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
+#include <map>
+#include <mutex>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -140,6 +143,23 @@ inline std::vector<int> online_cpus() {
   return parse_cpu_list(line);
 }
 
+
+// Which PerfBuffer of this process last stored its ring in each (map id, CPU) slot. Only that
+// one clears the slot when it closes: a buffer replaced by a newer one on the same map (say
+// `pb = PerfBuffer(skel, "events")`) must not take the newer one's rings out of the map.
+inline std::mutex& perf_slot_mutex() {
+  static std::mutex m;
+  return m;
+}
+inline std::map<std::pair<std::uint32_t, int>, std::uint64_t>& perf_slot_owners() {
+  static std::map<std::pair<std::uint32_t, int>, std::uint64_t> owners;
+  return owners;
+}
+inline std::uint64_t new_perf_buffer_id() noexcept {
+  static std::atomic<std::uint64_t> next{0};
+  return ++next;
+}
+
 } // namespace detail
 
 /// A typed consumer of a BPF perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY, kernel 4.4+), as
@@ -184,6 +204,8 @@ public:
       cur_ = other.cur_;
       burst_ = other.burst_;
       lost_ = other.lost_;
+      id_ = std::exchange(other.id_, 0);
+      map_id_ = other.map_id_;
       run_buf_ = std::move(other.run_buf_);
       run_ = std::exchange(other.run_, nullptr);
       run_ring_ = std::exchange(other.run_ring_, nullptr);
@@ -423,6 +445,7 @@ private:
       : map_fd_(std::move(map_fd)), name_(std::move(name)), options_(options),
         waiter_(fmt::format("perf buffer '{}'", name_)) {
     const bpf_map_info info = detail::map_info(map_fd_.get(), fmt::format("'{}'", name_));
+    map_id_ = info.id;
     if (info.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
       throw Error(EINVAL,
                   fmt::format("open perf buffer '{}': the map is a {} map, not a perf event array",
@@ -487,10 +510,14 @@ private:
       throw Error(errno, fmt::format("enable the perf event of '{}' on CPU {}", name_, cpu));
     const std::uint32_t key = static_cast<std::uint32_t>(cpu);
     const int value = ring.fd.get();
-    if (bpf_map_update_elem(map_fd_.get(), &key, &value, BPF_ANY) != 0) {
-      const int err = errno;
-      throw Error(err, fmt::format("store the CPU {} ring in perf event array '{}'", cpu, name_),
-                  detail::hint_for(err));
+    {
+      std::lock_guard lock(detail::perf_slot_mutex());
+      if (bpf_map_update_elem(map_fd_.get(), &key, &value, BPF_ANY) != 0) {
+        const int err = errno;
+        throw Error(err, fmt::format("store the CPU {} ring in perf event array '{}'", cpu, name_),
+                    detail::hint_for(err));
+      }
+      detail::perf_slot_owners()[{map_id_, cpu}] = id_;
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -502,11 +529,19 @@ private:
 
   void reset() noexcept {
     publish_all();
-    for (Ring& r : rings_) {
-      const std::uint32_t key = static_cast<std::uint32_t>(r.cpu);
-      // A closed perf event stays in the map until the map goes: take it out now, so the BPF side
-      // stops writing into a ring no one reads (and the memory is freed).
-      if (map_fd_) bpf_map_delete_elem(map_fd_.get(), &key);
+    if (!rings_.empty()) {
+      std::lock_guard lock(detail::perf_slot_mutex());
+      auto& owners = detail::perf_slot_owners();
+      for (Ring& r : rings_) {
+        const std::uint32_t key = static_cast<std::uint32_t>(r.cpu);
+        // A closed perf event stays in the map until the map goes: take it out now, so the BPF
+        // side stops writing into a ring no one reads (and the memory is freed), unless a newer
+        // PerfBuffer has put its own ring there since.
+        const auto owner = owners.find({map_id_, r.cpu});
+        if (owner == owners.end() || owner->second != id_) continue;
+        owners.erase(owner);
+        if (map_fd_) bpf_map_delete_elem(map_fd_.get(), &key);
+      }
     }
     rings_.clear();
     epoll_.reset();
@@ -657,6 +692,8 @@ private:
   detail::UniqueFd map_fd_;
   detail::UniqueFd epoll_;
   std::string name_;
+  std::uint64_t id_ = detail::new_perf_buffer_id();
+  std::uint32_t map_id_ = 0;
   std::vector<Ring> rings_;
   std::size_t data_size_ = 0;
   std::size_t page_ = 0;

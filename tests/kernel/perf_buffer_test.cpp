@@ -2,6 +2,8 @@
 // (bpf_perf_event_output with BPF_F_CURRENT_CPU: the CPU the test run happens on).
 #include <doctest/doctest.h>
 
+#include <memory>
+
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -197,4 +199,25 @@ TEST_CASE("breaking out of PerfBuffer::events() consumes exactly the samples see
   SUBCASE("alignof 4: in place") {
     check(words_event{});
   }
+}
+
+TEST_CASE("replacing a PerfBuffer with a newer one on the same map keeps the newer one's rings") {
+  auto skel = test::load_streams();
+  auto opts = PerfBufferOptions().wakeup_events(1);
+  PerfBuffer<stream_event> pb(skel, "test_perf", opts);
+  test::run_raw_tp(skel.program("emit_perf"), {10, 0, 0});
+  CHECK(pb.consume([](const stream_event&) {}) == 10);
+  {
+    PerfBuffer<stream_event> newer(skel, "test_perf", opts);
+    pb = std::move(newer); // the old buffer closes after the newer one took the slots
+  }
+  test::run_raw_tp(skel.program("emit_perf"), {10, 0, 0});
+  CHECK(pb.poll(1s, [](const stream_event&) {}) == 10);
+
+  // An older buffer destroyed after a newer one opened leaves the newer one working too.
+  auto older = std::make_unique<PerfBuffer<stream_event>>(skel, "test_perf", opts);
+  PerfBuffer<stream_event> newest(skel, "test_perf", opts);
+  older.reset();
+  test::run_raw_tp(skel.program("emit_perf"), {10, 0, 0});
+  CHECK(newest.poll(1s, [](const stream_event&) {}) == 10);
 }
