@@ -22,6 +22,12 @@
  * latency. Set skel->rodata-><name>_wakeup_divisor = 0 before load for the kernel's policy
  * (lowest latency, one wake-up per event when the consumer is idle).
  *
+ * Known limit: the crossing test reads the unread amount at submit time, so two producers on
+ * different CPUs that both reserve before either submits can each see the threshold already
+ * crossed, and neither wakes the consumer. It then wakes at its bounded wait (max_latency): a
+ * burst can fill a small ring meanwhile, and those drops are counted, never silent. A fix that
+ * wakes once per consumer position needs BPF compare-and-swap (clang -mcpu=v3, kernel 5.12+).
+ *
  * Needs: BPF_MAP_TYPE_RINGBUF (5.8+). Include after vmlinux.h (or linux/bpf.h) and
  * bpf/bpf_helpers.h. */
 #ifndef EBPFPP_RING_BUFFER_BPF_H
