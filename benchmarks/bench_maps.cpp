@@ -69,8 +69,8 @@ Result compare(std::string metric, std::size_t ops, double target, Base&& base, 
 } // namespace
 
 int main() try {
-  auto map = ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, entries,
-                                                              "bench_maps");
+  auto map =
+      ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, entries, "bench_maps");
   const int fd = map.fd();
   std::vector<std::uint32_t> keys(entries);
   std::vector<std::uint64_t> values(entries);

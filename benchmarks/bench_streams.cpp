@@ -36,8 +36,12 @@
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-struct ev32 { std::uint64_t seq, a, b, c; };
-struct ev256 { std::uint64_t seq, rest[31]; };
+struct ev32 {
+  std::uint64_t seq, a, b, c;
+};
+struct ev256 {
+  std::uint64_t seq, rest[31];
+};
 
 constexpr int rounds = 7;
 
@@ -314,7 +318,8 @@ void live() {
       auto skel = ebpfpp::Skeleton<bench_streams_bpf>::open();
       skel->rodata->target_tgid = ::getpid();
       skel.load();
-      ebpfpp::Tracepoint tp(skel.program(mine ? "live_ebpfpp" : "live_plain"), "syscalls", "sys_enter_getpid");
+      ebpfpp::Tracepoint tp(skel.program(mine ? "live_ebpfpp" : "live_plain"), "syscalls",
+                            "sys_enter_getpid");
       std::atomic<bool> done{false};
       std::uint64_t delivered = 0, drops = 0;
       std::thread consumer;
@@ -322,7 +327,8 @@ void live() {
         ebpfpp::RingBuffer<ev32> rb(skel, "live_ring");
         consumer = std::thread([&] {
           pin(1);
-          for (const ev32& e : rb.events(ebpfpp::StreamOptions().timeout(std::chrono::seconds(5)))) {
+          for (const ev32& e :
+               rb.events(ebpfpp::StreamOptions().timeout(std::chrono::seconds(5)))) {
             g_sum += e.seq;
             ++delivered;
             if (done.load(std::memory_order_relaxed) && !rb.has_data()) break;
@@ -338,7 +344,8 @@ void live() {
         ours.push_back(static_cast<double>(delivered) / s);
       } else {
         std::uint64_t count = 0;
-        ring_buffer* rb = ring_buffer__new(bpf_map__fd(skel->maps.plain_ring), libbpf_ring_cb<ev32>, &count, nullptr);
+        ring_buffer* rb = ring_buffer__new(bpf_map__fd(skel->maps.plain_ring), libbpf_ring_cb<ev32>,
+                                           &count, nullptr);
         consumer = std::thread([&] {
           pin(1);
           while (!done.load(std::memory_order_relaxed)) ring_buffer__poll(rb, 100);
@@ -354,8 +361,9 @@ void live() {
         ring_buffer__free(rb);
         lib.push_back(static_cast<double>(delivered) / s);
       }
-      fmt::print("live 32 B  {:7}: {:6.2f} M events/s delivered, {} drops{}\n", mine ? "ebpfpp" : "libbpf",
-                 static_cast<double>(delivered) / 1e6, drops, drops ? "  (NOT zero-drop)" : "");
+      fmt::print("live 32 B  {:7}: {:6.2f} M events/s delivered, {} drops{}\n",
+                 mine ? "ebpfpp" : "libbpf", static_cast<double>(delivered) / 1e6, drops,
+                 drops ? "  (NOT zero-drop)" : "");
     }
   }
   print_ratio("live_ring_32", ours, lib);

@@ -19,7 +19,8 @@ int hello_ringbuf(struct trace_event_raw_sys_enter *ctx)
 	if (!e)
 		return 0;
 	bpf_get_current_comm(e->command, sizeof(e->command));
-	if (bpf_probe_read_user_str(e->filename, sizeof(e->filename), (const char *)ctx->args[1]) < 0)
+	if (bpf_probe_read_user_str(e->filename, sizeof(e->filename), (const char *)ctx->args[1]) <
+	    0)
 		e->filename[0] = '\0';
 	e->dfd = (int)ctx->args[0];
 	EBPFPP_RINGBUF_SUBMIT(output, e);

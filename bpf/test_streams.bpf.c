@@ -61,7 +61,8 @@ static long emit_ring_one(__u32 i, struct loop_ctx *lc)
 SEC("raw_tp")
 int emit_ring(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct loop_ctx lc = {.prog_ctx = ctx, .first = ctx->args[1], .discard_every = ctx->args[2]};
+	struct loop_ctx lc = {
+	    .prog_ctx = ctx, .first = ctx->args[1], .discard_every = ctx->args[2]};
 
 	bpf_loop((__u32)ctx->args[0], emit_ring_one, &lc, 0);
 	return 0;

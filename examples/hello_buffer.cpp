@@ -78,7 +78,8 @@ int main(int argc, char** argv) try {
     fmt::print("{} {} {} {}\n", e.pid, e.uid, example::field(e.command), example::field(e.message));
 
   if (events.lost() > 0) {
-    fmt::print(stderr, "hello-buffer: the kernel lost {} events (perf buffer full):", events.lost());
+    fmt::print(stderr,
+               "hello-buffer: the kernel lost {} events (perf buffer full):", events.lost());
     for (int cpu : events.cpus())
       if (events.lost_on(cpu)) fmt::print(stderr, " cpu {}: {}", cpu, events.lost_on(cpu));
     fmt::print(stderr, "\n");

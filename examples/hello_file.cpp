@@ -57,7 +57,8 @@ int main(int argc, char** argv) try {
   for (const ebpfpp::TraceLine& line :
        pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd())))
     fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
-  if (pipe.lost() > 0) fmt::print(stderr, "hello-file: the kernel lost {} trace lines\n", pipe.lost());
+  if (pipe.lost() > 0)
+    fmt::print(stderr, "hello-file: the kernel lost {} trace lines\n", pipe.lost());
   return 0;
 } catch (const std::exception& e) {
   fmt::print(stderr, "hello-file: {}\n", e.what());

@@ -8,8 +8,8 @@
 //
 //   sudo ./hello-map                               # execve per uid, until Ctrl-C
 //   sudo ./hello-map --syscalls execve,openat,write  # several syscalls, one shared map
-//   sudo ./hello-map --raw-tp                      # every syscall, through raw tracepoint sys_enter
-//   sudo ./hello-map --by-syscall --raw-tp         # system-wide counts per syscall, by name
+//   sudo ./hello-map --raw-tp                 # every syscall (raw tracepoint sys_enter)
+//   sudo ./hello-map --by-syscall --raw-tp    # system-wide counts per syscall, by name
 //
 // What it shows: a typed Map<uint32_t, uint64_t> over a skeleton's map read with items(),
 // .rodata set before load, several links to one program, and a poll loop that ends on Ctrl-C.
@@ -35,7 +35,8 @@
 
 namespace {
 
-constexpr std::string_view usage = R"(usage: hello-map [--syscalls LIST | --raw-tp] [--by-syscall] [-i SECONDS] [-d SECONDS] [-h]
+constexpr std::string_view usage =
+    R"(usage: hello-map [--syscalls LIST | --raw-tp] [--by-syscall] [-i SECONDS] [-d SECONDS] [-h]
 
 Counts syscalls per user id in a BPF hash map and prints the counts every 2 seconds, one line of
 tab-separated `ID <uid>: <count>` entries (cumulative, as the chapter's program does).
@@ -147,8 +148,9 @@ int main(int argc, char** argv) try {
   const bool kprobes = ebpfpp::kernel::has_kprobes();
   // Load only the program we attach: the others would be verified for nothing (and the kprobe
   // one needs bpf_get_attach_cookie, which older kernels lack).
-  const std::string_view used =
-      options.raw_tp ? "count_raw_tp" : kprobes ? "count_kprobe" : "count_tracepoint";
+  const std::string_view used = options.raw_tp ? "count_raw_tp"
+                                : kprobes      ? "count_kprobe"
+                                               : "count_tracepoint";
   for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.name() == used);
   skel.load();
 
@@ -158,8 +160,8 @@ int main(int argc, char** argv) try {
   } else {
     for (const std::string& name : options.syscalls) {
       if (kprobes)
-        links.push_back(ebpfpp::SyscallKprobe(skel.program(used), name, false,
-                                              *syscall_number(name)));
+        links.push_back(
+            ebpfpp::SyscallKprobe(skel.program(used), name, false, *syscall_number(name)));
       else
         links.push_back(ebpfpp::Tracepoint(skel.program(used), "syscalls", "sys_enter_" + name));
     }

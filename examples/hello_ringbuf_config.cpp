@@ -30,7 +30,8 @@
 
 namespace {
 
-constexpr std::string_view usage = R"(usage: hello-ringbuf-config [--message UID=TEXT]... [-d SECONDS] [-h]
+constexpr std::string_view usage =
+    R"(usage: hello-ringbuf-config [--message UID=TEXT]... [-d SECONDS] [-h]
 
 Prints "<pid> <uid> <command> <message>" for every execve on the machine; the message comes
 from a uid -> message map that this program fills (uid 0: "Hey root!"; others: "Hello World").
@@ -67,13 +68,14 @@ Options parse_args(int argc, char** argv) {
                              fmt::format("bad --message '{}' (want UID=TEXT)", spec), usage);
       const std::string_view text = spec.substr(eq + 1);
       if (text.size() >= HELLO_MESSAGE_LEN)
-        example::usage_error("hello-ringbuf-config",
-                             fmt::format("message '{}' is longer than {} characters", text,
-                                         HELLO_MESSAGE_LEN - 1),
-                             usage);
+        example::usage_error(
+            "hello-ringbuf-config",
+            fmt::format("message '{}' is longer than {} characters", text, HELLO_MESSAGE_LEN - 1),
+            usage);
       options.messages[static_cast<std::uint32_t>(uid)] = std::string(text);
     } else {
-      example::usage_error("hello-ringbuf-config", fmt::format("unknown argument '{}'", arg), usage);
+      example::usage_error("hello-ringbuf-config", fmt::format("unknown argument '{}'", arg),
+                           usage);
     }
   }
   return options;

@@ -94,8 +94,9 @@ int main(int argc, char** argv) try {
 
   // Only now: an event before the table was filled would have fallen through.
   ebpfpp::RawTracepoint link(skel.program("hello"), "sys_enter");
-  fmt::print(stderr, "hello-tail: attached {}; prog array '{}': execve ({}) -> hello_exec, "
-                     "timer_create..timer_delete ({}..{}) -> hello_timer, {}\n",
+  fmt::print(stderr,
+             "hello-tail: attached {}; prog array '{}': execve ({}) -> hello_exec, "
+             "timer_create..timer_delete ({}..{}) -> hello_timer, {}\n",
              link.description(), table.name(), SYS_execve, SYS_timer_create, SYS_timer_delete,
              options.show_others ? "others empty (fall through)" : "others -> ignore_opcode");
 

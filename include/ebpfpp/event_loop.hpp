@@ -26,14 +26,14 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
-#include <csignal>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <coroutine>
-#include <exception>
+#include <csignal>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -54,7 +54,7 @@ class EventLoop;
 /// A stream EventLoop::next can await: RingBuffer<Event> and PerfBuffer<Event>.
 template <class S>
 concept AwaitableStream = requires(S& s) {
-  { *s.try_next() };
+  {*s.try_next()};
   { s.fd() } -> std::same_as<int>;
   { s.options().max_latency() } -> std::same_as<std::chrono::milliseconds>;
 };
@@ -96,7 +96,8 @@ public:
     if (!epoll_ || !timer_ || !signals_ || !wake_) {
       const int err = errno;
       pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-      throw Error(err, "create the event loop's epoll, timerfd, signalfd and eventfd", detail::hint_for(err));
+      throw Error(err, "create the event loop's epoll, timerfd, signalfd and eventfd",
+                  detail::hint_for(err));
     }
     for (int fd : {timer_.get(), signals_.get(), wake_.get()}) {
       epoll_event ev{};

@@ -106,8 +106,8 @@ inline FentryProbe probe_fentry() {
   if (fd) return {true, 0, {}};
   const int err = errno;
   return {false, err,
-          fmt::format("loading a minimal fentry program failed: {} (errno {})",
-                      std::strerror(err), err)};
+          fmt::format("loading a minimal fentry program failed: {} (errno {})", std::strerror(err),
+                      err)};
 }
 
 } // namespace detail
@@ -120,10 +120,14 @@ inline const FentryProbe& fentry_probe() {
 } // namespace detail
 
 /// Whether fentry/fexit (BPF trampoline) programs can be loaded here (5.5+ on x86-64).
-inline bool has_fentry() { return detail::fentry_probe().ok; }
+inline bool has_fentry() {
+  return detail::fentry_probe().ok;
+}
 
 /// Why has_fentry() is false ("" when it is true).
-inline const std::string& fentry_unavailable_reason() { return detail::fentry_probe().reason; }
+inline const std::string& fentry_unavailable_reason() {
+  return detail::fentry_probe().reason;
+}
 
 /// Where trace_pipe is: /sys/kernel/tracing (4.1+) or /sys/kernel/debug/tracing; nullopt when
 /// tracefs is mounted in neither place. Not cached: tracefs may be mounted later.

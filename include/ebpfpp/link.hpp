@@ -198,9 +198,9 @@ inline std::string syscall_symbol(std::string_view syscall) {
 /// "kprobe/do_unlinkat", ...), as the skeleton's attach() does for all programs.
 [[nodiscard]] inline Link attach(Program prog) {
   const std::string description = fmt::format("program by its section '{}'", prog.section());
-  return Link(detail::attach_or_throw(prog, description,
-                                      [&] { return bpf_program__attach(prog.get()); }),
-              description);
+  return Link(
+      detail::attach_or_throw(prog, description, [&] { return bpf_program__attach(prog.get()); }),
+      description);
 }
 
 /// A kprobe: runs the program at a kernel function's entry (plus `offset`). Needs kprobes
@@ -253,8 +253,9 @@ private:
     auto opts = detail::make_opts<bpf_ksyscall_opts>();
     opts.retprobe = retprobe;
     opts.bpf_cookie = cookie;
-    std::string description = fmt::format("{} '{}' ({})", retprobe ? "syscall kretprobe" : "syscall kprobe",
-                                          syscall, syscall_symbol_for(syscall, compiled_arch()));
+    std::string description =
+        fmt::format("{} '{}' ({})", retprobe ? "syscall kretprobe" : "syscall kprobe", syscall,
+                    syscall_symbol_for(syscall, compiled_arch()));
     bpf_link* l = detail::attach_or_throw(
         prog, description,
         [&] { return bpf_program__attach_ksyscall(prog.get(), syscall.c_str(), &opts); },
@@ -322,9 +323,10 @@ private:
     auto opts = detail::make_opts<bpf_uprobe_opts>();
     opts.retprobe = retprobe;
     opts.func_name = symbol.empty() ? nullptr : symbol.c_str();
-    std::string where = symbol.empty() ? fmt::format("offset {:#x}", offset) : fmt::format("'{}'", symbol);
-    std::string description = fmt::format("{} {} in '{}'", retprobe ? "uretprobe" : "uprobe",
-                                          where, binary.string());
+    std::string where =
+        symbol.empty() ? fmt::format("offset {:#x}", offset) : fmt::format("'{}'", symbol);
+    std::string description =
+        fmt::format("{} {} in '{}'", retprobe ? "uretprobe" : "uprobe", where, binary.string());
     bpf_link* l = detail::attach_or_throw(
         prog, description,
         [&] {
@@ -350,12 +352,12 @@ public:
 namespace detail {
 inline Link attach_trace(Program prog, std::string_view kind) {
   const std::string description = fmt::format("{} program '{}'", kind, prog.name());
-  return Link(attach_or_throw(prog, description,
-                              [&] { return bpf_program__attach_trace(prog.get()); },
-                              kernel::has_fentry(), "fentry",
-                              fmt::format("this kernel cannot run fentry/fexit programs ({}); use "
-                                          "a kprobe/kretprobe or a tracepoint instead",
-                                          kernel::fentry_unavailable_reason())),
+  return Link(attach_or_throw(
+                  prog, description, [&] { return bpf_program__attach_trace(prog.get()); },
+                  kernel::has_fentry(), "fentry",
+                  fmt::format("this kernel cannot run fentry/fexit programs ({}); use "
+                              "a kprobe/kretprobe or a tracepoint instead",
+                              kernel::fentry_unavailable_reason())),
               description);
 }
 } // namespace detail

@@ -51,12 +51,12 @@
 namespace ebpfpp {
 
 /// What a map key or value type may be: plain bytes the kernel copies in and out (trivially
-/// copyable, default-constructible), and not a pointer (a user-space address means nothing to the kernel) nor a C array
-/// (use std::array). Using another type with a map is a compile error.
+/// copyable, default-constructible), and not a pointer (a user-space address means nothing to the
+/// kernel) nor a C array (use std::array). Using another type with a map is a compile error.
 template <class T>
-concept MapData = std::is_trivially_copyable_v<T> && std::default_initializable<T> &&
-                  !std::is_pointer_v<T> && !std::is_array_v<T> && !std::is_const_v<T> &&
-                  !std::is_volatile_v<T>;
+concept MapData =
+    std::is_trivially_copyable_v<T> && std::default_initializable<T> && !std::is_pointer_v<T> &&
+    !std::is_array_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T>;
 
 /// How update() treats the key's presence: BPF_ANY (insert or overwrite), BPF_NOEXIST (insert
 /// only; fails if present), BPF_EXIST (overwrite only; fails if absent).
@@ -107,9 +107,7 @@ public:
   const std::vector<V>& values() const noexcept { return values_; }
 
   /// The sum over all CPUs: the total of a per-CPU counter.
-  V sum() const noexcept
-    requires std::is_arithmetic_v<V>
-  {
+  V sum() const noexcept requires std::is_arithmetic_v<V> {
     V total{};
     for (const V& v : values_) total += v;
     return total;
@@ -273,8 +271,8 @@ inline std::string btf_mismatch(const btf* b, std::uint32_t type_id, const CppSh
     const bool is_signed = enc & BTF_INT_SIGNED;
     btf_kind = is_bool   ? "a bool"
                : is_char ? "a char"
-               : fmt::format("a{} {}-bit integer", is_signed ? " signed" : "n unsigned",
-                             btf_int_bits(t));
+                         : fmt::format("a{} {}-bit integer", is_signed ? " signed" : "n unsigned",
+                                       btf_int_bits(t));
     if (cpp.kind != CppShape::integer) {
       compatible = false;
     } else if (check_sign && !is_bool && !is_char && !cpp.is_bool && is_signed != cpp.is_signed) {
@@ -303,8 +301,8 @@ inline std::string btf_mismatch(const btf* b, std::uint32_t type_id, const CppSh
   std::string btf_name = shown.empty() ? resolved : shown;
   if (!resolved.empty() && resolved != btf_name) btf_name += fmt::format(" = {}", resolved);
   if (btf_name.empty()) btf_name = "(anonymous)";
-  return fmt::format("BTF says '{}', {}, but the C++ type '{}' is {}", btf_name, btf_kind,
-                     cpp_name, describe_cpp_shape(cpp));
+  return fmt::format("BTF says '{}', {}, but the C++ type '{}' is {}", btf_name, btf_kind, cpp_name,
+                     describe_cpp_shape(cpp));
 }
 
 /// Which typed view fits a map type, for the hint when the wrong one was used.
@@ -333,13 +331,13 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
 
 /// What a typed view requires of a map.
 struct ViewSpec {
-  std::string_view view_name;                 // "Map<unsigned int, unsigned long>"
-  std::span<const bpf_map_type> accepted;     // map types it works with
-  std::uint32_t key_size;                     // sizeof(K), 0 for queues and stacks
-  std::uint32_t value_size;                   // sizeof(V)
-  std::string_view key_name, value_name;      // the C++ type names
+  std::string_view view_name;             // "Map<unsigned int, unsigned long>"
+  std::span<const bpf_map_type> accepted; // map types it works with
+  std::uint32_t key_size;                 // sizeof(K), 0 for queues and stacks
+  std::uint32_t value_size;               // sizeof(V)
+  std::string_view key_name, value_name;  // the C++ type names
   CppShape key_shape, value_shape;
-  bool key_sign_matters;                      // false for array indexes (BPF code often uses int)
+  bool key_sign_matters; // false for array indexes (BPF code often uses int)
 };
 
 // Checks a map against a view: type, sizes, then BTF. Throws Error (EINVAL) naming the map and
@@ -358,8 +356,8 @@ inline void validate(const MapInfo& info, std::string_view name, const ViewSpec&
                 fmt::format("{} works with maps of type {}; {}", spec.view_name, accepted,
                             fits.empty() ? std::string("ebpfpp has no typed view of this map type "
                                                        "yet: use its fd() with libbpf")
-                                         : fmt::format("use ebpfpp::{} for maps of type {}",
-                                                       fits, map_type_str(info.type))));
+                                         : fmt::format("use ebpfpp::{} for maps of type {}", fits,
+                                                       map_type_str(info.type))));
   }
   const auto size_error = [&](std::string_view what, std::uint32_t kernel, std::uint32_t cpp,
                               std::string_view cpp_name) {
@@ -415,9 +413,10 @@ inline UniqueFd fd_of(bpf_map* map) {
   if (!map) throw Error(EINVAL, "make a typed map view: the bpf_map is null");
   const int fd = bpf_map__fd(map);
   if (fd < 0)
-    throw Error(EBADF, fmt::format("make a typed view of map '{}': it is not created yet",
-                                   bpf_map__name(map)),
-                "load() the Object or Skeleton first (maps are created in the kernel by load)");
+    throw Error(
+        EBADF,
+        fmt::format("make a typed view of map '{}': it is not created yet", bpf_map__name(map)),
+        "load() the Object or Skeleton first (maps are created in the kernel by load)");
   return dup_fd(fd, fmt::format("'{}'", bpf_map__name(map)));
 }
 
@@ -441,12 +440,14 @@ inline UniqueFd open_pinned_fd(const std::filesystem::path& path) {
              "that the bpffs mount is the same one";
     else if (err == EINVAL || err == EPERM)
       hint = "the path must be on a bpffs mount (mount -t bpf bpf /sys/fs/bpf)";
-    throw Error(err, fmt::format("open pinned map '{}'", path.string()), std::move(hint), log.take());
+    throw Error(err, fmt::format("open pinned map '{}'", path.string()), std::move(hint),
+                log.take());
   }
   if (!fd_is_map(fd.get()))
-    throw Error(EINVAL, fmt::format("open pinned map '{}': the object pinned there is not a map",
-                                    path.string()),
-                "it is a program or a link: open it with the matching type (e.g. Link::open_pinned)");
+    throw Error(
+        EINVAL,
+        fmt::format("open pinned map '{}': the object pinned there is not a map", path.string()),
+        "it is a program or a link: open it with the matching type (e.g. Link::open_pinned)");
   return fd;
 }
 
@@ -637,7 +638,9 @@ public:
     size_ = n;
   }
   std::byte* data() noexcept { return reinterpret_cast<std::byte*>(words_.data()); }
-  const std::byte* data() const noexcept { return reinterpret_cast<const std::byte*>(words_.data()); }
+  const std::byte* data() const noexcept {
+    return reinterpret_cast<const std::byte*>(words_.data());
+  }
   std::size_t size() const noexcept { return size_; }
 
 private:
@@ -661,9 +664,10 @@ public:
   ChunkReader(int fd, std::string_view map_name, std::uint32_t max_entries, ReadMethod method,
               std::uint32_t chunk = default_chunk)
       : fd_(fd), map_name_(map_name), max_entries_(max_entries),
-        chunk_(std::max<std::uint32_t>(1, std::min(chunk, std::max<std::uint32_t>(max_entries, 1)))),
-        stride_(Codec::stride()), method_(method == ReadMethod::per_key ? ReadMethod::per_key
-                                                                         : ReadMethod::batch),
+        chunk_(
+            std::max<std::uint32_t>(1, std::min(chunk, std::max<std::uint32_t>(max_entries, 1)))),
+        stride_(Codec::stride()),
+        method_(method == ReadMethod::per_key ? ReadMethod::per_key : ReadMethod::batch),
         strict_batch_(method == ReadMethod::batch) {
     // Batch tokens: a u32 bucket index for hash maps, a key for arrays and the generic code.
     token_in_.resize(std::max<std::size_t>(sizeof(K), 8));
@@ -674,8 +678,10 @@ public:
   bool next() {
     keys_.clear();
     while (!done_ && keys_.empty()) {
-      if (method_ == ReadMethod::batch) read_batch();
-      else read_per_key();
+      if (method_ == ReadMethod::batch)
+        read_batch();
+      else
+        read_per_key();
     }
     return !keys_.empty();
   }
@@ -690,9 +696,9 @@ private:
     auto opts = make_opts<bpf_map_batch_opts>();
     for (;;) {
       __u32 count = chunk_;
-      const int ret = bpf_map_lookup_batch(fd_, started_ ? token_in_.data() : nullptr,
-                                           token_out_.data(), keys_.data(), values_.data(), &count,
-                                           &opts);
+      const int ret =
+          bpf_map_lookup_batch(fd_, started_ ? token_in_.data() : nullptr, token_out_.data(),
+                               keys_.data(), values_.data(), &count, &opts);
       const int err = ret < 0 ? errno : 0;
       if (ret < 0 && err == ENOSPC && count == 0 && chunk_ < (1u << 24)) {
         // One hash bucket holds more entries than the chunk: grow until the bucket fits.
@@ -783,8 +789,7 @@ public:
   /// The end state.
   MapIterator() = default;
   /// Starts reading with `reader`.
-  explicit MapIterator(std::unique_ptr<ChunkReader<K, Codec>> reader)
-      : reader_(std::move(reader)) {
+  explicit MapIterator(std::unique_ptr<ChunkReader<K, Codec>> reader) : reader_(std::move(reader)) {
     if (!reader_->next()) reader_.reset();
   }
   /// Move-only: it owns the chunk it reads from.
@@ -1098,8 +1103,8 @@ protected:
   void check_index(std::uint32_t index, std::string_view what) const {
     if (index >= size())
       throw Error(ERANGE,
-                  fmt::format("{} index {} of array map '{}': out of bounds (max_entries {})",
-                              what, index, this->name_, size()),
+                  fmt::format("{} index {} of array map '{}': out of bounds (max_entries {})", what,
+                              index, this->name_, size()),
                   size() == 0 ? std::string("the map has no elements")
                               : fmt::format("valid indexes are 0..{}", size() - 1));
   }
@@ -1167,14 +1172,14 @@ inline constexpr bpf_map_type stack_types[] = {BPF_MAP_TYPE_STACK};
 template <MapData K, MapData V>
 ViewSpec key_value_spec(const std::string& view_name, std::span<const bpf_map_type> types,
                         bool key_sign_matters) {
-  return {view_name, types, sizeof(K), sizeof(V), type_name<K>(), type_name<V>(),
-          cpp_shape<K>(), cpp_shape<V>(), key_sign_matters};
+  return {view_name,      types,          sizeof(K),      sizeof(V),       type_name<K>(),
+          type_name<V>(), cpp_shape<K>(), cpp_shape<V>(), key_sign_matters};
 }
 
 template <MapData V>
 ViewSpec keyless_spec(const std::string& view_name, std::span<const bpf_map_type> types) {
-  return {view_name, types, 0, sizeof(V), "(none)", type_name<V>(), CppShape{}, cpp_shape<V>(),
-          false};
+  return {view_name,  types,          0,    sizeof(V), "(none)", type_name<V>(),
+          CppShape{}, cpp_shape<V>(), false};
 }
 
 } // namespace detail

@@ -208,9 +208,10 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
                        failure.log.empty() ? std::move(text) : std::move(failure.log));
   }
   std::string hint = (err == EACCES || err == EINVAL)
-                          ? "the verifier rejected the program; the log's last lines say why"
-                          : hint_for(err);
-  throw Error(err, std::move(action), std::move(hint), failure.log.empty() ? std::move(text) : std::move(failure.log));
+                         ? "the verifier rejected the program; the log's last lines say why"
+                         : hint_for(err);
+  throw Error(err, std::move(action), std::move(hint),
+              failure.log.empty() ? std::move(text) : std::move(failure.log));
 }
 
 } // namespace detail
@@ -252,7 +253,9 @@ public:
     detail::LibbpfLog log;
     return Object(detail::check_ptr(
         bpf_object__open_mem(elf.data(), elf.size(), &opts),
-        [&] { return fmt::format("open BPF object '{}' from memory ({} bytes)", name, elf.size()); },
+        [&] {
+          return fmt::format("open BPF object '{}' from memory ({} bytes)", name, elf.size());
+        },
         &log));
   }
 

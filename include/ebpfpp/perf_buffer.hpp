@@ -35,16 +35,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <atomic>
-#include <map>
-#include <mutex>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
@@ -143,7 +143,6 @@ inline std::vector<int> online_cpus() {
   return parse_cpu_list(line);
 }
 
-
 // Which PerfBuffer of this process last stored its ring in each (map id, CPU) slot. Only that
 // one clears the slot when it closes: a buffer replaced by a newer one on the same map (say
 // `pb = PerfBuffer(skel, "events")`) must not take the newer one's rings out of the map.
@@ -169,7 +168,7 @@ inline std::uint64_t new_perf_buffer_id() noexcept {
 /// else reading it throws an Error naming both sizes. Move-only; do not move it while a loop
 /// runs. One consumer thread at a time. Destroying it removes its rings from the map.
 template <class Event>
-  requires std::is_trivially_copyable_v<Event>
+requires std::is_trivially_copyable_v<Event>
 class PerfBuffer {
 public:
   /// An empty PerfBuffer.
@@ -375,9 +374,13 @@ public:
     for (;;) {
       if (const std::size_t n = consume(f); n > 0) return n;
       switch (wait_for_data(deadline, -1)) {
-      case detail::StreamWaiter::Result::data: continue;
-      case detail::StreamWaiter::Result::stop: waiter_.clear_stop(); return 0;
-      case detail::StreamWaiter::Result::timeout: return 0;
+      case detail::StreamWaiter::Result::data:
+        continue;
+      case detail::StreamWaiter::Result::stop:
+        waiter_.clear_stop();
+        return 0;
+      case detail::StreamWaiter::Result::timeout:
+        return 0;
       }
     }
   }
@@ -493,13 +496,13 @@ private:
       throw Error(err, fmt::format("open the perf event of perf buffer '{}' on CPU {}", name_, cpu),
                   detail::hint_for(err));
     }
-    void* p = ::mmap(nullptr, page_ + data_size_, PROT_READ | PROT_WRITE, MAP_SHARED,
-                     ring.fd.get(), 0);
+    void* p =
+        ::mmap(nullptr, page_ + data_size_, PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd.get(), 0);
     if (p == MAP_FAILED) {
       const int err = errno;
       throw Error(err,
-                  fmt::format("mmap the {} KiB ring of perf buffer '{}' on CPU {}", data_size_ / 1024,
-                              name_, cpu),
+                  fmt::format("mmap the {} KiB ring of perf buffer '{}' on CPU {}",
+                              data_size_ / 1024, name_, cpu),
                   err == EPERM ? "perf rings beyond /proc/sys/kernel/perf_event_mlock_kb need "
                                  "CAP_IPC_LOCK: use fewer pages, or raise the limit"
                                : detail::hint_for(err));
@@ -673,16 +676,17 @@ private:
   }
 
   [[noreturn]] void throw_size_mismatch(std::uint32_t raw_size, std::uint32_t expected) const {
-    throw Error(EMSGSIZE,
-                fmt::format("read perf buffer '{}': a sample of {} bytes (padded) is not an event of "
-                            "{} bytes (sizeof(Event), {} padded)",
-                            name_, raw_size, sizeof(Event), expected),
-                "the BPF program and the user side disagree on the event struct: share one "
-                "header between them");
+    throw Error(
+        EMSGSIZE,
+        fmt::format("read perf buffer '{}': a sample of {} bytes (padded) is not an event of "
+                    "{} bytes (sizeof(Event), {} padded)",
+                    name_, raw_size, sizeof(Event), expected),
+        "the BPF program and the user side disagree on the event struct: share one "
+        "header between them");
   }
 
-  detail::StreamWaiter::Result wait_for_data(std::optional<detail::StreamWaiter::clock::time_point> deadline,
-                                             int stop_fd) {
+  detail::StreamWaiter::Result
+  wait_for_data(std::optional<detail::StreamWaiter::clock::time_point> deadline, int stop_fd) {
     return waiter_.wait(
         epoll_.get(), [this] { return has_data(); }, [this] { publish_all(); }, options_.spin(),
         options_.max_latency().count() > 0 ? options_.max_latency() : std::chrono::milliseconds(-1),

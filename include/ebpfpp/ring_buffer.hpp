@@ -59,7 +59,7 @@ using Bytes = std::span<const std::byte>;
 /// size) or Bytes (records of any size). Alignment is at most 8: records start 8-byte aligned.
 template <class T>
 concept RingEvent = std::same_as<T, Bytes> ||
-                    (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && alignof(T) <= 8);
+    (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && alignof(T) <= 8);
 
 /// Consumer-side tuning of RingBuffer (and PerfBuffer) waits.
 class RingBufferOptions {
@@ -387,25 +387,25 @@ public:
     for (;;) {
       if (const std::size_t n = consume(f); n > 0) return n;
       switch (wait_for_data(deadline, -1)) {
-      case detail::StreamWaiter::Result::data: continue;
-      case detail::StreamWaiter::Result::stop: waiter_.clear_stop(); return 0;
-      case detail::StreamWaiter::Result::timeout: return 0;
+      case detail::StreamWaiter::Result::data:
+        continue;
+      case detail::StreamWaiter::Result::stop:
+        waiter_.clear_stop();
+        return 0;
+      case detail::StreamWaiter::Result::timeout:
+        return 0;
       }
     }
   }
 
   /// The next record if one is ready, else nullptr, without waiting. The record handed out by
   /// the previous call is consumed first. For event loops (EventLoop::next uses it).
-  const std::remove_reference_t<reference>* try_next()
-    requires(!variable_size)
-  {
+  const std::remove_reference_t<reference>* try_next() requires(!variable_size) {
     const std::byte* rec = next();
     return rec ? &as_reference(rec, current_size_) : nullptr;
   }
   /// As above, for Bytes: an empty optional when no record is ready.
-  std::optional<Bytes> try_next_bytes()
-    requires variable_size
-  {
+  std::optional<Bytes> try_next_bytes() requires variable_size {
     const std::byte* rec = next();
     return rec ? std::optional<Bytes>(as_reference(rec, current_size_)) : std::nullopt;
   }
@@ -452,13 +452,13 @@ public:
 private:
   RingBuffer(detail::UniqueFd fd, std::string name, detail::UniqueFd drops,
              RingBufferOptions options)
-      : fd_(std::move(fd)), drops_fd_(std::move(drops)), name_(std::move(name)),
-        options_(options), waiter_(fmt::format("ring buffer '{}'", name_)) {
+      : fd_(std::move(fd)), drops_fd_(std::move(drops)), name_(std::move(name)), options_(options),
+        waiter_(fmt::format("ring buffer '{}'", name_)) {
     const bpf_map_info info = detail::map_info(fd_.get(), fmt::format("'{}'", name_));
     if (info.type != BPF_MAP_TYPE_RINGBUF) {
       throw Error(EINVAL,
-                  fmt::format("open ring buffer '{}': the map is a {} map, not a ring buffer", name_,
-                              detail::map_type_name(info.type)),
+                  fmt::format("open ring buffer '{}': the map is a {} map, not a ring buffer",
+                              name_, detail::map_type_name(info.type)),
                   "RingBuffer reads BPF_MAP_TYPE_RINGBUF maps; for BPF_MAP_TYPE_PERF_EVENT_ARRAY "
                   "use PerfBuffer");
     }
@@ -570,8 +570,8 @@ private:
     return options.stop().stop_requested();
   }
 
-  detail::StreamWaiter::Result wait_for_data(std::optional<detail::StreamWaiter::clock::time_point> deadline,
-                                             int stop_fd) {
+  detail::StreamWaiter::Result
+  wait_for_data(std::optional<detail::StreamWaiter::clock::time_point> deadline, int stop_fd) {
     return waiter_.wait(
         fd_.get(), [this] { return has_data(); }, [this] { release(); }, options_.spin(),
         options_.max_latency().count() > 0 ? options_.max_latency() : std::chrono::milliseconds(-1),
@@ -587,7 +587,7 @@ private:
   const unsigned long* producer_pos_ = nullptr;
   const std::byte* data_ = nullptr;
   unsigned long mask_ = 0;
-  unsigned long pos_ = 0;       // our consumer position, ahead of the published one by at most a record
+  unsigned long pos_ = 0; // our consumer position, ahead of the published one by at most a record
   unsigned long published_ = 0; // what the kernel last saw in the consumer page
   std::uint32_t current_size_ = 0;
   const detail::YieldRun* run_ = nullptr; // the run events() has out, if one is running

@@ -159,8 +159,8 @@ inline std::optional<TraceLine> parse_trace_line(std::string_view line) {
   if (colon != std::string_view::npos) {
     const std::string_view source = rest.substr(0, colon);
     const bool is_printk = source == "bpf_trace_printk";
-    const bool is_ip = !source.empty() && source.find_first_not_of("0123456789abcdefx") ==
-                                              std::string_view::npos;
+    const bool is_ip =
+        !source.empty() && source.find_first_not_of("0123456789abcdefx") == std::string_view::npos;
     if (is_printk || is_ip) rest.remove_prefix(colon + 2);
   }
   out.message = std::string(rest);

@@ -58,14 +58,18 @@ Run run_example(const std::string& exe, std::vector<std::string> args,
   args.insert(args.begin(), (test::examples_dir() / exe).string());
   auto child = test::spawn(exe, args, true);
   Run r;
-  r.err = test::read_until(child.err, [](const std::string& t) { return t.find('\n') != std::string::npos; }, 10s);
+  r.err = test::read_until(
+      child.err, [](const std::string& t) { return t.find('\n') != std::string::npos; }, 10s);
   cause();
   const std::vector<std::string> expected = want();
-  r.out = test::read_until(child.out, [&](const std::string& t) {
-    for (const auto& e : expected)
-      if (t.find(e) == std::string::npos) return false;
-    return true;
-  }, 10s);
+  r.out = test::read_until(
+      child.out,
+      [&](const std::string& t) {
+        for (const auto& e : expected)
+          if (t.find(e) == std::string::npos) return false;
+        return true;
+      },
+      10s);
   ::kill(child.pid, SIGINT);
   r.status = child.wait(5s);
   return r;
@@ -76,7 +80,8 @@ void check_execve_note(const std::string& err, std::string_view exe) {
     CHECK(err.find(fmt::format("{}: attached syscall kprobe 'execve'", exe)) != std::string::npos);
   else
     CHECK(err.find(fmt::format("{}: attached tracepoint syscalls/sys_enter_execve (this kernel has "
-                               "no kprobes)", exe)) != std::string::npos);
+                               "no kprobes)",
+                               exe)) != std::string::npos);
 }
 
 } // namespace
@@ -84,10 +89,12 @@ void check_execve_note(const std::string& err, std::string_view exe) {
 TEST_CASE("hello-buffer prints pid, uid, command and message of a process it saw exec" *
           doctest::test_suite("vm")) {
   pid_t pid = -1;
-  auto r = run_example("hello-buffer", {"-d", "20"}, [&] { pid = named_child("ebpfpp-hb", exec_true); },
-                       [&] { return std::vector{fmt::format("{} 0 ebpfpp-hb Hello World\n", pid)}; });
+  auto r = run_example(
+      "hello-buffer", {"-d", "20"}, [&] { pid = named_child("ebpfpp-hb", exec_true); },
+      [&] { return std::vector{fmt::format("{} 0 ebpfpp-hb Hello World\n", pid)}; });
   check_execve_note(r.err, "hello-buffer");
-  CHECK_MESSAGE(r.out.find(fmt::format("{} 0 ebpfpp-hb Hello World\n", pid)) != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find(fmt::format("{} 0 ebpfpp-hb Hello World\n", pid)) != std::string::npos,
+                r.out);
   CHECK(r.status == std::optional<int>(0));
 }
 
@@ -96,14 +103,18 @@ TEST_CASE("hello-buffer --odd-even picks the message by pid parity") {
   auto line = [](pid_t p) {
     return fmt::format("{} 0 ebpfpp-oe {}\n", p, p % 2 ? "Odd pid" : "Even pid");
   };
-  auto r = run_example("hello-buffer", {"--odd-even"}, [&] {
-    // Until both parities are covered.
-    while (pids.size() < 2 || pids[0] % 2 == pids.back() % 2) pids.push_back(named_child("ebpfpp-oe", exec_true));
-  }, [&] {
-    std::vector<std::string> lines;
-    for (pid_t p : pids) lines.push_back(line(p));
-    return lines;
-  });
+  auto r = run_example(
+      "hello-buffer", {"--odd-even"},
+      [&] {
+        // Until both parities are covered.
+        while (pids.size() < 2 || pids[0] % 2 == pids.back() % 2)
+          pids.push_back(named_child("ebpfpp-oe", exec_true));
+      },
+      [&] {
+        std::vector<std::string> lines;
+        for (pid_t p : pids) lines.push_back(line(p));
+        return lines;
+      });
   for (pid_t p : pids) CHECK_MESSAGE(r.out.find(line(p)) != std::string::npos, r.out);
   CHECK(r.status == std::optional<int>(0));
 }
@@ -112,22 +123,30 @@ TEST_CASE("hello-file prints the command and the file name of an openat") {
   REQUIRE_MESSAGE(ebpfpp::kernel::tracefs(), "tracefs is not mounted");
   const std::string path = unique_path("hf");
   pid_t pid = -1;
-  auto r = run_example("hello-file", {}, [&] {
-    pid = named_child("ebpfpp-hf", [&] { ::open(path.c_str(), O_RDONLY); });
-  }, [&] { return std::vector{fmt::format("ebpfpp-hf opened {}\n", path)}; });
-  CHECK(r.err.find("hello-file: attached tracepoint syscalls/sys_enter_openat") != std::string::npos);
-  // The task column is the kernel's pid -> comm cache, read late; the pid and the message are exact.
-  CHECK_MESSAGE(r.out.find(fmt::format("{:>7} ebpfpp-hf opened {}\n", pid, path)) != std::string::npos, r.out);
+  auto r = run_example(
+      "hello-file", {},
+      [&] { pid = named_child("ebpfpp-hf", [&] { ::open(path.c_str(), O_RDONLY); }); },
+      [&] { return std::vector{fmt::format("ebpfpp-hf opened {}\n", path)}; });
+  CHECK(r.err.find("hello-file: attached tracepoint syscalls/sys_enter_openat") !=
+        std::string::npos);
+  // The task column is the kernel's pid -> comm cache, read late; the pid and the message are
+  // exact.
+  CHECK_MESSAGE(r.out.find(fmt::format("{:>7} ebpfpp-hf opened {}\n", pid, path)) !=
+                    std::string::npos,
+                r.out);
   CHECK(r.status == std::optional<int>(0));
 }
 
 TEST_CASE("hello-ringbuf prints '<command> - <filename>' of an openat") {
   const std::string path = unique_path("hr");
-  auto r = run_example("hello-ringbuf", {}, [&] {
-    named_child("ebpfpp-hr", [&] { ::open(path.c_str(), O_RDONLY); });
-  }, [&] { return std::vector{fmt::format("ebpfpp-hr - {}\n", path)}; });
-  CHECK(r.err.find("hello-ringbuf: attached tracepoint syscalls/sys_enter_openat") != std::string::npos);
-  CHECK_MESSAGE(("\n" + r.out).find(fmt::format("\nebpfpp-hr - {}\n", path)) != std::string::npos, r.out);
+  auto r = run_example(
+      "hello-ringbuf", {},
+      [&] { named_child("ebpfpp-hr", [&] { ::open(path.c_str(), O_RDONLY); }); },
+      [&] { return std::vector{fmt::format("ebpfpp-hr - {}\n", path)}; });
+  CHECK(r.err.find("hello-ringbuf: attached tracepoint syscalls/sys_enter_openat") !=
+        std::string::npos);
+  CHECK_MESSAGE(("\n" + r.out).find(fmt::format("\nebpfpp-hr - {}\n", path)) != std::string::npos,
+                r.out);
   CHECK(r.status == std::optional<int>(0));
 }
 
@@ -141,31 +160,42 @@ TEST_CASE("hello-ringbuf-config: 'Hey root!' for uid 0, --message for another ui
       exec_true();
     };
   };
-  auto r = run_example("hello-ringbuf-config", {"--message", "65534=Hi nobody"}, [&] {
-    root = named_child("ebpfpp-hc", exec_true);
-    nobody = named_child("ebpfpp-hc", as_uid(65534));
-    other = named_child("ebpfpp-hc", as_uid(4242));
-  }, [&] {
-    return std::vector{fmt::format("{} 0 ebpfpp-hc Hey root!\n", root),
-                       fmt::format("{} 65534 ebpfpp-hc Hi nobody\n", nobody),
-                       fmt::format("{} 4242 ebpfpp-hc Hello World\n", other)};
-  });
+  auto r = run_example(
+      "hello-ringbuf-config", {"--message", "65534=Hi nobody"},
+      [&] {
+        root = named_child("ebpfpp-hc", exec_true);
+        nobody = named_child("ebpfpp-hc", as_uid(65534));
+        other = named_child("ebpfpp-hc", as_uid(4242));
+      },
+      [&] {
+        return std::vector{fmt::format("{} 0 ebpfpp-hc Hey root!\n", root),
+                           fmt::format("{} 65534 ebpfpp-hc Hi nobody\n", nobody),
+                           fmt::format("{} 4242 ebpfpp-hc Hello World\n", other)};
+      });
   check_execve_note(r.err, "hello-ringbuf-config");
-  CHECK_MESSAGE(r.out.find(fmt::format("{} 0 ebpfpp-hc Hey root!\n", root)) != std::string::npos, r.out);
-  CHECK_MESSAGE(r.out.find(fmt::format("{} 65534 ebpfpp-hc Hi nobody\n", nobody)) != std::string::npos, r.out);
-  CHECK_MESSAGE(r.out.find(fmt::format("{} 4242 ebpfpp-hc Hello World\n", other)) != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find(fmt::format("{} 0 ebpfpp-hc Hey root!\n", root)) != std::string::npos,
+                r.out);
+  CHECK_MESSAGE(r.out.find(fmt::format("{} 65534 ebpfpp-hc Hi nobody\n", nobody)) !=
+                    std::string::npos,
+                r.out);
+  CHECK_MESSAGE(r.out.find(fmt::format("{} 4242 ebpfpp-hc Hello World\n", other)) !=
+                    std::string::npos,
+                r.out);
   CHECK(r.status == std::optional<int>(0));
 }
 
 TEST_CASE("the buffer examples print usage on -h and exit 2 on a bad argument") {
   for (const char* exe : {"hello-buffer", "hello-file", "hello-ringbuf", "hello-ringbuf-config"}) {
     auto help = test::spawn(exe, {(test::examples_dir() / exe).string(), "-h"}, true);
-    const std::string out = test::read_until(help.out, [](const std::string&) { return false; }, 3s);
+    const std::string out = test::read_until(
+        help.out, [](const std::string&) { return false; }, 3s);
     CHECK(help.wait() == 0);
     CHECK(out.find(fmt::format("usage: {}", exe)) != std::string::npos);
     auto bad = test::spawn(exe, {(test::examples_dir() / exe).string(), "--bogus"}, true);
     CHECK(bad.wait() == 2);
   }
-  auto bad = test::spawn("x", {(test::examples_dir() / "hello-ringbuf-config").string(), "-m", "0=far too long text"}, true);
+  auto bad = test::spawn(
+      "x", {(test::examples_dir() / "hello-ringbuf-config").string(), "-m", "0=far too long text"},
+      true);
   CHECK(bad.wait() == 2);
 }

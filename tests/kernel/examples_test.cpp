@@ -29,14 +29,16 @@ TEST_CASE("hello prints a Hello World! line for a program exec'd while it runs" 
     pids.push_back(c.pid);
     CHECK(c.wait() == 0);
   }
-  const std::string out = test::read_until(hello.out, [](const std::string&) { return false; }, 8s);
+  const std::string out = test::read_until(
+      hello.out, [](const std::string&) { return false; }, 8s);
   CHECK(hello.wait(5s) == 0);
   // The kernel names the task when the line is read, from a pid -> comm cache: the name before
   // exec, after it ("true"), or "<...>" for a pid it has not cached. The pid and message are exact.
   for (pid_t pid : pids) {
     bool found = false;
     for (const char* task : {"ebpfpp-e2e", "true", "<...>"})
-      found = found || out.find(fmt::format("{:<16} {:>7} Hello World!\n", task, pid)) != std::string::npos;
+      found = found ||
+              out.find(fmt::format("{:<16} {:>7} Hello World!\n", task, pid)) != std::string::npos;
     CHECK_MESSAGE(found, "no line for pid " << pid << " in:\n" << out);
   }
 }
@@ -45,18 +47,21 @@ TEST_CASE("hello exits 0 on SIGTERM and on SIGINT, having detached") {
   REQUIRE(ebpfpp::kernel::tracefs());
   for (int sig : {SIGTERM, SIGINT}) {
     auto hello = test::spawn("hello", {(test::examples_dir() / "hello").string()}, true);
-    test::read_until(hello.err, [](const std::string& t) { return t.find('\n') != std::string::npos; }, 10s);
+    test::read_until(
+        hello.err, [](const std::string& t) { return t.find('\n') != std::string::npos; }, 10s);
     ::kill(hello.pid, sig);
     const auto status = hello.wait(5s);
     CHECK_MESSAGE(status == std::optional<int>(0),
                   "exit " << status.value_or(-1) << ", stderr: "
-                          << test::read_until(hello.err, [](const std::string&) { return false; }, 100ms));
+                          << test::read_until(
+                                 hello.err, [](const std::string&) { return false; }, 100ms));
   }
 }
 
 TEST_CASE("hello --help prints usage and exits 0; a bad argument exits 2") {
   auto help = test::spawn("hello", {(test::examples_dir() / "hello").string(), "--help"}, true);
-  const std::string out = test::read_until(help.out, [](const std::string&) { return false; }, 5s);
+  const std::string out = test::read_until(
+      help.out, [](const std::string&) { return false; }, 5s);
   CHECK(help.wait() == 0);
   CHECK(out.find("usage: hello") != std::string::npos);
   auto bad = test::spawn("hello", {(test::examples_dir() / "hello").string(), "--bogus"}, true);

@@ -16,7 +16,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string hello_map() { return (test::examples_dir() / "hello-map").string(); }
+std::string hello_map() {
+  return (test::examples_dir() / "hello-map").string();
+}
 
 // Forks a child that becomes `uid` and then runs `/bin/true`; waits for it.
 void exec_true_as(uid_t uid) {
@@ -42,8 +44,8 @@ std::map<std::string, unsigned long> last_counts(const std::string& out) {
   const std::string line = out.substr(start == std::string::npos ? 0 : start + 1,
                                       end - (start == std::string::npos ? 0 : start + 1));
   static const std::regex entry(R"(([^\t:]+): (\d+))");
-  for (auto it = std::sregex_iterator(line.begin(), line.end(), entry); it != std::sregex_iterator();
-       ++it)
+  for (auto it = std::sregex_iterator(line.begin(), line.end(), entry);
+       it != std::sregex_iterator(); ++it)
     counts[(*it)[1]] = std::stoul((*it)[2]);
   return counts;
 }
@@ -70,7 +72,8 @@ TEST_CASE("hello-map counts execs per uid: >= N for uid 65534, exactly M for an 
   const uid_t unused = 3000000 + static_cast<uid_t>(::getpid() % 100000);
   for (int i = 0; i < n; ++i) exec_true_as(65534);
   for (int i = 0; i < m; ++i) exec_true_as(unused);
-  const std::string out = test::read_until(tool.out, [](const std::string&) { return false; }, 6s);
+  const std::string out = test::read_until(
+      tool.out, [](const std::string&) { return false; }, 6s);
   CHECK(tool.wait(5s) == 0);
   const auto counts = last_counts(out);
   CAPTURE(out);
@@ -87,12 +90,13 @@ TEST_CASE("hello-map --by-syscall --syscalls counts several syscalls in one map,
   auto tool = test::spawn(
       "hello-map", {hello_map(), "--syscalls", "execve,getppid", "--by-syscall", "-d", "3"}, true);
   const std::string note = wait_attached(tool);
-  CHECK(note.find(ebpfpp::kernel::has_kprobes() ? "syscall kprobe 'getppid'"
-                                                : "tracepoint syscalls/sys_enter_getppid") !=
-        std::string::npos);
+  CHECK(note.find(ebpfpp::kernel::has_kprobes()
+                      ? "syscall kprobe 'getppid'"
+                      : "tracepoint syscalls/sys_enter_getppid") != std::string::npos);
   test::call_getppid(1000);
   exec_true_as(65534);
-  const std::string out = test::read_until(tool.out, [](const std::string&) { return false; }, 6s);
+  const std::string out = test::read_until(
+      tool.out, [](const std::string&) { return false; }, 6s);
   CHECK(tool.wait(5s) == 0);
   const auto counts = last_counts(out);
   CAPTURE(out);
@@ -118,7 +122,8 @@ TEST_CASE("hello-map --raw-tp counts every syscall of a uid") {
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  const std::string out = test::read_until(tool.out, [](const std::string&) { return false; }, 6s);
+  const std::string out = test::read_until(
+      tool.out, [](const std::string&) { return false; }, 6s);
   CHECK(tool.wait(5s) == 0);
   const auto counts = last_counts(out);
   CAPTURE(out);
@@ -136,7 +141,8 @@ TEST_CASE("hello-map exits 0 on SIGINT; --help documents the flags; bad argument
   CHECK(tool.wait(5s) == 0);
 
   auto help = test::spawn("hello-map", {hello_map(), "--help"}, true);
-  const std::string usage = test::read_until(help.out, [](const std::string&) { return false; }, 5s);
+  const std::string usage = test::read_until(
+      help.out, [](const std::string&) { return false; }, 5s);
   CHECK(help.wait() == 0);
   for (const char* flag : {"--syscalls LIST", "--raw-tp", "--by-syscall", "-d, --duration"})
     CHECK_MESSAGE(usage.find(flag) != std::string::npos, flag);

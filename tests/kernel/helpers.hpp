@@ -25,7 +25,7 @@
 #include <fmt/format.h>
 
 // Skips the rest of a test case for a kernel limit that a run-time probe found; says why.
-#define EBPFPP_SKIP(reason)                                                                         \
+#define EBPFPP_SKIP(reason)                                                                        \
   do {                                                                                             \
     MESSAGE("SKIPPED: " << (reason));                                                              \
     std::fprintf(stderr, "SKIPPED: %s\n", std::string(reason).c_str());                            \
@@ -50,8 +50,12 @@ inline bool expected(std::string_view feature) {
   return false;
 }
 
-inline std::filesystem::path bpf_dir() { return EBPFPP_TEST_BPF_DIR; }
-inline std::filesystem::path examples_dir() { return EBPFPP_TEST_EXAMPLES_DIR; }
+inline std::filesystem::path bpf_dir() {
+  return EBPFPP_TEST_BPF_DIR;
+}
+inline std::filesystem::path examples_dir() {
+  return EBPFPP_TEST_EXAMPLES_DIR;
+}
 
 inline std::size_t open_fd_count() {
   std::size_t n = 0;
@@ -59,7 +63,9 @@ inline std::size_t open_fd_count() {
   return n;
 }
 
-inline std::filesystem::path self_exe() { return std::filesystem::read_symlink("/proc/self/exe"); }
+inline std::filesystem::path self_exe() {
+  return std::filesystem::read_symlink("/proc/self/exe");
+}
 
 // getppid through syscall(2): the libc wrapper may not enter the kernel every time.
 inline void call_getppid(int times) {

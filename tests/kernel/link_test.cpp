@@ -74,8 +74,8 @@ TEST_CASE("a uprobe at a file offset fires like one at the symbol") {
   bool found = false;
   for (std::string line; std::getline(maps, line);) {
     std::uintptr_t start = 0, end = 0, file_off = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx %*s %lx", &start, &end, &file_off) == 3 && addr >= start &&
-        addr < end) {
+    if (std::sscanf(line.c_str(), "%lx-%lx %*s %lx", &start, &end, &file_off) == 3 &&
+        addr >= start && addr < end) {
       offset = addr - start + file_off;
       found = true;
       break;
@@ -113,14 +113,17 @@ TEST_CASE("kprobes: attach and observe where the kernel has them, a clear Featur
       CHECK(e.hint().find("no kprobes") != std::string::npos);
       CHECK(e.hint().find("Tracepoint(") != std::string::npos);
     }
-    CHECK_THROWS_AS(ebpfpp::Kretprobe(skel.program("count_kretprobe"), getppid), ebpfpp::FeatureError);
+    CHECK_THROWS_AS(ebpfpp::Kretprobe(skel.program("count_kretprobe"), getppid),
+                    ebpfpp::FeatureError);
     try {
       ebpfpp::SyscallKprobe ks(skel.program("count_ksyscall"), "execve");
       FAIL("attached a syscall kprobe on a kernel without kprobes");
     } catch (const ebpfpp::FeatureError& e) {
-      CHECK(e.hint().find("Tracepoint(prog, \"syscalls\", \"sys_enter_execve\")") != std::string::npos);
+      CHECK(e.hint().find("Tracepoint(prog, \"syscalls\", \"sys_enter_execve\")") !=
+            std::string::npos);
     }
-    EBPFPP_SKIP("this kernel has no kprobes: asserted the Error; attach+observe runs where kprobes exist");
+    EBPFPP_SKIP(
+        "this kernel has no kprobes: asserted the Error; attach+observe runs where kprobes exist");
   }
   ebpfpp::Kprobe kp(skel.program("count_kprobe"), getppid);
   ebpfpp::Kretprobe kret(skel.program("count_kretprobe"), getppid);
@@ -144,8 +147,9 @@ TEST_CASE("fentry/fexit: attach and observe where the kernel loads them, a Featu
   REQUIRE(bpf_program__set_attach_target(skel->progs.count_fentry, 0, target.c_str()) == 0);
   REQUIRE(bpf_program__set_attach_target(skel->progs.count_fexit, 0, target.c_str()) == 0);
   if (!ebpfpp::kernel::has_fentry()) {
-    REQUIRE_FALSE_MESSAGE(test::expected("fentry"), "this kernel was expected to load fentry programs: "
-                                                        << ebpfpp::kernel::fentry_unavailable_reason());
+    REQUIRE_FALSE_MESSAGE(test::expected("fentry"),
+                          "this kernel was expected to load fentry programs: "
+                              << ebpfpp::kernel::fentry_unavailable_reason());
     try {
       skel.load();
       FAIL("loaded fentry on a kernel whose probe says it cannot");
@@ -154,7 +158,8 @@ TEST_CASE("fentry/fexit: attach and observe where the kernel loads them, a Featu
       CHECK(std::string(e.what()).find("load program 'count_f") != std::string::npos);
       CHECK(e.hint().find("cannot load fentry/fexit") != std::string::npos);
     }
-    EBPFPP_SKIP("this kernel cannot load fentry programs (" + ebpfpp::kernel::fentry_unavailable_reason() +
+    EBPFPP_SKIP("this kernel cannot load fentry programs (" +
+                ebpfpp::kernel::fentry_unavailable_reason() +
                 "): asserted the Error; attach+observe runs where fentry works");
   }
   skel.load();
@@ -172,7 +177,8 @@ TEST_CASE("a tracepoint that does not exist gives an Error naming it") {
     FAIL("attached a tracepoint that does not exist");
   } catch (const ebpfpp::Error& e) {
     CHECK(e.errnum() == ENOENT);
-    CHECK(e.action() == "attach tracepoint syscalls/sys_enter_execvee (program 'count_tracepoint')");
+    CHECK(e.action() ==
+          "attach tracepoint syscalls/sys_enter_execvee (program 'count_tracepoint')");
     CHECK(e.hint().find("does not exist") != std::string::npos);
   }
 }

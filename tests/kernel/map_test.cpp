@@ -181,7 +181,8 @@ TEST_CASE("BTF mismatches throw an Error saying exactly what differs") {
                           "int' is an unsigned integer") != std::string::npos,
                 kind);
   // and the other way round
-  const std::string rev = what_of([&] { ebpfpp::Map<std::uint32_t, Pair> m(skel->maps.hash_u32_u64); });
+  const std::string rev =
+      what_of([&] { ebpfpp::Map<std::uint32_t, Pair> m(skel->maps.hash_u32_u64); });
   CHECK_MESSAGE(rev.find("the value: BTF says '__u64 = unsigned long long', an unsigned 64-bit "
                          "integer, but the C++ type '") != std::string::npos,
                 rev);
@@ -206,11 +207,13 @@ TEST_CASE("the wrong view for a map type, or a map not loaded yet, throws an Err
     CHECK(e.action().find("view map 'array_u64' (array)") != std::string::npos);
     CHECK(e.hint().find("use ebpfpp::ArrayMap<V> for maps of type array") != std::string::npos);
   }
-  CHECK(what_of([&] { ebpfpp::ArrayMap<std::uint64_t> a(skel->maps.pcpu_array); })
-            .find("use ebpfpp::PerCpuArrayMap<V>") != std::string::npos);
+  CHECK(what_of([&] {
+          ebpfpp::ArrayMap<std::uint64_t> a(skel->maps.pcpu_array);
+        }).find("use ebpfpp::PerCpuArrayMap<V>") != std::string::npos);
   auto unloaded = Skel::open();
-  CHECK(what_of([&] { ebpfpp::Map<std::uint32_t, std::uint64_t> m(unloaded->maps.hash_u32_u64); })
-            .find("make a typed view of map 'hash_u32_u64': it is not created yet") !=
+  CHECK(what_of([&] {
+          ebpfpp::Map<std::uint32_t, std::uint64_t> m(unloaded->maps.hash_u32_u64);
+        }).find("make a typed view of map 'hash_u32_u64': it is not created yet") !=
         std::string::npos);
 }
 
@@ -264,7 +267,8 @@ TEST_CASE("range-for yields every entry once, also when the loop body erases ent
   CHECK(seen.size() < 3000);
 }
 
-TEST_CASE("iteration while another thread erases: no key twice, no survivor missed, either method") {
+TEST_CASE(
+    "iteration while another thread erases: no key twice, no survivor missed, either method") {
   for (auto method : {ebpfpp::ReadMethod::batch, ebpfpp::ReadMethod::per_key}) {
     CAPTURE(static_cast<int>(method));
     constexpr std::uint32_t n = 10000;
@@ -371,14 +375,18 @@ TEST_CASE("per-CPU values written by a BPF program on a chosen CPU come back per
   hash.update(5, std::uint64_t{7});
   CHECK(hash.lookup(5)->sum() == 7 * cpus);
   // and the wrong number of CPUs is an Error, not a short write
-  CHECK(what_of([&] { hash.update(6, ebpfpp::PerCpuValues<std::uint64_t>({1})); })
-            .find("1 values given, one per possible CPU is") != std::string::npos);
+  CHECK(what_of([&] {
+          hash.update(6, ebpfpp::PerCpuValues<std::uint64_t>({1}));
+        }).find("1 values given, one per possible CPU is") != std::string::npos);
 
   // iteration and batch reads carry all CPUs
   std::map<std::uint32_t, std::uint64_t> sums;
   for (auto [k, vals] : hash) sums[k] = vals.sum();
-  CHECK(sums == std::map<std::uint32_t, std::uint64_t>{{3, 116}, {4, 2000 + 1000 * (cpus - 2) + cpus * (cpus - 1) / 2}, {5, 7 * cpus}});
-  CHECK(sorted(hash.items(ebpfpp::ReadMethod::batch)) == sorted(hash.items(ebpfpp::ReadMethod::per_key)));
+  CHECK(sums ==
+        std::map<std::uint32_t, std::uint64_t>{
+            {3, 116}, {4, 2000 + 1000 * (cpus - 2) + cpus * (cpus - 1) / 2}, {5, 7 * cpus}});
+  CHECK(sorted(hash.items(ebpfpp::ReadMethod::batch)) ==
+        sorted(hash.items(ebpfpp::ReadMethod::per_key)));
   const auto array_items = array.items();
   REQUIRE(array_items.size() == 4);
   CHECK(array_items[3].second.sum() == 116u);
@@ -435,7 +443,8 @@ TEST_CASE("QueueMap and StackMap: push, pop, peek, full, overwrite, values from 
   }
   const std::string full = what_of([&] { q.push(4); });
   CHECK_MESSAGE(full.find("queue 'queue' is full (max_entries 4)") != std::string::npos, full);
-  CHECK(what_of([&] { s.push(4); }).find("stack 'stack' is full (max_entries 4)") != std::string::npos);
+  CHECK(what_of([&] { s.push(4); }).find("stack 'stack' is full (max_entries 4)") !=
+        std::string::npos);
   CHECK(q.peek() == 41u);
   CHECK(s.peek() == 3u);
   q.push(4, true); // drops the oldest, 41
@@ -466,7 +475,8 @@ TEST_CASE("a pinned map reopens by path, from the pin alone, and unpins") {
     m.pin(path);
     CHECK(m.pin_path() == path);
     CHECK(std::filesystem::exists(path));
-    CHECK(what_of([&] { m.pin(path); }).find("something is already pinned there") != std::string::npos);
+    CHECK(what_of([&] { m.pin(path); }).find("something is already pinned there") !=
+          std::string::npos);
   } // the object and the view are gone; the pin keeps the map
   auto reopened = ebpfpp::Map<std::uint32_t, std::uint64_t>::open_pinned(path);
   CHECK(reopened.name() == "hash_u32_u64");
@@ -475,14 +485,16 @@ TEST_CASE("a pinned map reopens by path, from the pin alone, and unpins") {
   auto again = ebpfpp::Map<std::uint32_t, std::uint64_t>::open_pinned(path);
   CHECK(again.lookup(2) == 22u);
   // BTF travels with the map: the check still applies to a pinned map
-  CHECK(what_of([&] { (void)ebpfpp::Map<std::int32_t, std::uint64_t>::open_pinned(path); })
-            .find("is a signed integer") != std::string::npos);
+  CHECK(what_of([&] {
+          (void)ebpfpp::Map<std::int32_t, std::uint64_t>::open_pinned(path);
+        }).find("is a signed integer") != std::string::npos);
 
   // a pinned program is not a map
   auto skel = Skel::open_and_load();
   REQUIRE(bpf_obj_pin(skel.program("add_on_cpu").fd(), (bpffs.dir / "prog").c_str()) == 0);
-  CHECK(what_of([&] { (void)ebpfpp::Map<std::uint32_t, std::uint64_t>::open_pinned(bpffs.dir / "prog"); })
-            .find("the object pinned there is not a map") != std::string::npos);
+  CHECK(what_of([&] {
+          (void)ebpfpp::Map<std::uint32_t, std::uint64_t>::open_pinned(bpffs.dir / "prog");
+        }).find("the object pinned there is not a map") != std::string::npos);
 
   auto m = ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, 4, "mine");
   m.pin(bpffs.dir / "mine");
@@ -517,14 +529,16 @@ TEST_CASE("update_batch honours no_exist and exist, which the kernel's batch cal
         std::vector<std::pair<std::uint32_t, std::uint64_t>>{{1, 10}, {2, 20}, {3, 30}});
 
   const std::vector<std::uint64_t> doubled{100, 200, 300};
-  CHECK(what_of([&] { m.update_batch(keys, doubled, ebpfpp::UpdateFlag::no_exist); })
-            .find("add key 1 to map 'flags': it is already there") != std::string::npos);
+  CHECK(what_of([&] {
+          m.update_batch(keys, doubled, ebpfpp::UpdateFlag::no_exist);
+        }).find("add key 1 to map 'flags': it is already there") != std::string::npos);
   m.update_batch(keys, doubled, ebpfpp::UpdateFlag::exist);
   CHECK(m.lookup(3) == 300u);
 
   const std::vector<std::uint32_t> absent{7};
   const std::vector<std::uint64_t> one{1};
-  CHECK(what_of([&] { m.update_batch(absent, one, ebpfpp::UpdateFlag::exist); })
-            .find("update key 7 in map 'flags': it is not there") != std::string::npos);
+  CHECK(what_of([&] {
+          m.update_batch(absent, one, ebpfpp::UpdateFlag::exist);
+        }).find("update key 7 in map 'flags': it is not there") != std::string::npos);
   CHECK(m.items().size() == 3);
 }

@@ -35,9 +35,9 @@ TEST_CASE("an object file opens, loads, and its programs and maps are found by n
 
 TEST_CASE("a missing program or map name throws an Error listing the names that exist") {
   auto obj = ebpfpp::Object::open_file(test::bpf_dir() / "test_fixtures.bpf.o");
-  CHECK_THROWS_WITH_AS(obj.program("count_tracepont"),
-                       doctest::Contains("find program 'count_tracepont' in object 'test_fixtures'"),
-                       ebpfpp::Error);
+  CHECK_THROWS_WITH_AS(
+      obj.program("count_tracepont"),
+      doctest::Contains("find program 'count_tracepont' in object 'test_fixtures'"), ebpfpp::Error);
   try {
     (void)obj.program("nope");
     FAIL("no throw");
@@ -46,14 +46,16 @@ TEST_CASE("a missing program or map name throws an Error listing the names that 
     CHECK(e.hint().find("'count_tracepoint'") != std::string::npos);
     CHECK(e.hint().find("'count_uprobe'") != std::string::npos);
   }
-  CHECK_THROWS_WITH_AS(obj.map("counts"), doctest::Contains("maps are: 'test_fix.rodata', 'test_fix.bss'"),
+  CHECK_THROWS_WITH_AS(obj.map("counts"),
+                       doctest::Contains("maps are: 'test_fix.rodata', 'test_fix.bss'"),
                        ebpfpp::Error);
 }
 
 TEST_CASE("opening a file that does not exist names it") {
-  CHECK_THROWS_WITH_AS(ebpfpp::Object::open_file("/nonexistent/x.bpf.o"),
-                       doctest::Contains("open BPF object file '/nonexistent/x.bpf.o': No such file"),
-                       ebpfpp::Error);
+  CHECK_THROWS_WITH_AS(
+      ebpfpp::Object::open_file("/nonexistent/x.bpf.o"),
+      doctest::Contains("open BPF object file '/nonexistent/x.bpf.o': No such file"),
+      ebpfpp::Error);
 }
 
 TEST_CASE("a program the verifier rejects throws an Error carrying the verifier's log") {
@@ -66,7 +68,7 @@ TEST_CASE("a program the verifier rejects throws an Error carrying the verifier'
     CHECK(e.errnum() == EACCES);
     CHECK(e.log().find("invalid mem access 'map_value_or_null'") != std::string::npos);
     // whole: the log starts where the verifier starts, at instruction 0
-    CHECK(e.log().find("\n0: (b7)") != std::string::npos); // instruction 0 is there
+    CHECK(e.log().find("\n0: (b7)") != std::string::npos);  // instruction 0 is there
     CHECK(e.log().find("processed ") != std::string::npos); // the verifier's last line
     CHECK(std::string(e.what()).find("invalid mem access") != std::string::npos);
     CHECK(e.hint().find("verifier rejected") != std::string::npos);
@@ -109,8 +111,9 @@ TEST_CASE("failed loads and attaches leave nothing behind") {
     auto bad = ebpfpp::Object::open_file(test::bpf_dir() / "test_bad.bpf.o");
     CHECK_THROWS_AS(bad.load(), ebpfpp::Error);
     auto skel = ebpfpp::Skeleton<test_fixtures_bpf>::open_and_load();
-    CHECK_THROWS_AS(ebpfpp::Tracepoint(skel.program("count_tracepoint"), "syscalls", "sys_enter_nope"),
-                    ebpfpp::Error);
+    CHECK_THROWS_AS(
+        ebpfpp::Tracepoint(skel.program("count_tracepoint"), "syscalls", "sys_enter_nope"),
+        ebpfpp::Error);
     CHECK_THROWS_AS(ebpfpp::Kprobe(skel.program("count_kprobe"), "no_such_function_ebpfpp"),
                     ebpfpp::Error);
   }

@@ -59,15 +59,18 @@ TEST_CASE("RingBuffer under a concurrent producer: nothing lost beyond counted d
   static_assert(total * record_bytes > 100 * ring_bytes, "must wrap around the ring many times");
 
   std::thread producer([&] {
-    for (std::uint64_t c = 0; c < calls; ++c) test::run_raw_tp(skel.program("emit_ring"), {per_call, c * per_call, 0});
+    for (std::uint64_t c = 0; c < calls; ++c)
+      test::run_raw_tp(skel.program("emit_ring"), {per_call, c * per_call, 0});
     rb.request_stop();
   });
   std::uint64_t seen = 0, torn = 0, out_of_order = 0, missing = 0;
   std::int64_t last = -1;
   auto check = [&](const stream_event& e) {
     if (!test::intact(e)) ++torn;
-    if (static_cast<std::int64_t>(e.seq) <= last) ++out_of_order; // a duplicate is out of order
-    else missing += e.seq - static_cast<std::uint64_t>(last + 1);
+    if (static_cast<std::int64_t>(e.seq) <= last)
+      ++out_of_order; // a duplicate is out of order
+    else
+      missing += e.seq - static_cast<std::uint64_t>(last + 1);
     last = static_cast<std::int64_t>(e.seq);
     ++seen;
   };
@@ -262,9 +265,10 @@ TEST_CASE("a map under the drop counter's name that is not a per-CPU u64 counter
   REQUIRE(bpf_obj_pin(wrong, (fs.dir / "ring_drops").c_str()) == 0);
   ::close(wrong);
   const std::size_t fds = test::open_fd_count();
-  CHECK_THROWS_WITH_AS(RingBuffer<stream_event>::open_pinned(fs.dir / "ring"),
-                       doctest::Contains("its drop counter 'wrong_drops' is a percpu_array map with "
-                                         "4-byte keys and 32-byte values"),
-                       ebpfpp::Error);
+  CHECK_THROWS_WITH_AS(
+      RingBuffer<stream_event>::open_pinned(fs.dir / "ring"),
+      doctest::Contains("its drop counter 'wrong_drops' is a percpu_array map with "
+                        "4-byte keys and 32-byte values"),
+      ebpfpp::Error);
   CHECK(test::open_fd_count() == fds);
 }

@@ -108,7 +108,8 @@ TEST_CASE("a stop token already stopped ends one loop, not the next") {
   ebpfpp::RingBuffer<stream_event> rb(skel, "test_ring");
   std::stop_source source;
   source.request_stop();
-  for ([[maybe_unused]] const auto& e : rb.events(ebpfpp::StreamOptions().stop(source.get_token()))) {
+  for ([[maybe_unused]] const auto& e :
+       rb.events(ebpfpp::StreamOptions().stop(source.get_token()))) {
   }
   const auto start = std::chrono::steady_clock::now();
   for ([[maybe_unused]] const auto& e : rb.events(300ms)) {

@@ -7,8 +7,8 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 
-#include "helpers.hpp"
 #include "hello.skel.h"
+#include "helpers.hpp"
 
 using namespace std::chrono_literals;
 
@@ -51,7 +51,8 @@ TEST_CASE("hello's tracepoint program prints Hello World! with the exec'ing chil
 TEST_CASE("lines() ends at its timeout") {
   auto pipe = open_pipe();
   const auto start = std::chrono::steady_clock::now();
-  for ([[maybe_unused]] const auto& line : pipe.lines(300ms)) {}
+  for ([[maybe_unused]] const auto& line : pipe.lines(300ms)) {
+  }
   const auto took = std::chrono::steady_clock::now() - start;
   CHECK(took >= 300ms);
   CHECK(took < 3s);
@@ -65,7 +66,8 @@ TEST_CASE("request_stop() from another thread and a stop token end lines()") {
       pipe.request_stop();
     });
     const auto start = std::chrono::steady_clock::now();
-    for ([[maybe_unused]] const auto& line : pipe.lines(10s)) {}
+    for ([[maybe_unused]] const auto& line : pipe.lines(10s)) {
+    }
     stopper.join();
     CHECK(std::chrono::steady_clock::now() - start < 5s);
   }
@@ -76,13 +78,16 @@ TEST_CASE("request_stop() from another thread and a stop token end lines()") {
       source.request_stop();
     });
     const auto start = std::chrono::steady_clock::now();
-    for ([[maybe_unused]] const auto& line : pipe.lines(ebpfpp::StreamOptions().timeout(10s).stop(source.get_token()))) {}
+    for ([[maybe_unused]] const auto& line :
+         pipe.lines(ebpfpp::StreamOptions().timeout(10s).stop(source.get_token()))) {
+    }
     stopper.join();
     CHECK(std::chrono::steady_clock::now() - start < 5s);
   }
   // A stop ends one sequence, not the pipe: the next lines() runs to its own timeout.
   const auto start = std::chrono::steady_clock::now();
-  for ([[maybe_unused]] const auto& line : pipe.lines(200ms)) {}
+  for ([[maybe_unused]] const auto& line : pipe.lines(200ms)) {
+  }
   CHECK(std::chrono::steady_clock::now() - start >= 200ms);
 }
 
@@ -102,8 +107,9 @@ TEST_CASE("without tracefs mounted, TracePipe says how to mount it") {
       ::_exit(13);
     } catch (const ebpfpp::Error& e) {
       const std::string what = e.what();
-      const bool ok = e.errnum() == ENOENT &&
-                      what.find("mount -t tracefs tracefs /sys/kernel/tracing") != std::string::npos;
+      const bool ok =
+          e.errnum() == ENOENT &&
+          what.find("mount -t tracefs tracefs /sys/kernel/tracing") != std::string::npos;
       ::_exit(ok ? 0 : 14);
     }
   }

@@ -85,13 +85,15 @@ TEST_CASE("sleeps on one thread end in deadline order and take at least their ti
 TEST_CASE("a task awaiting a signal gets its number") {
   EventLoop loop;
   int got = 0;
-  loop.spawn([](EventLoop& loop, int& got) -> Task<> { got = co_await loop.signal(SIGUSR1); }(loop, got));
+  loop.spawn(
+      [](EventLoop& loop, int& got) -> Task<> { got = co_await loop.signal(SIGUSR1); }(loop, got));
   loop.spawn(send_after(loop, 20ms, SIGUSR1));
   CHECK(loop.run() == std::nullopt);
   CHECK(got == SIGUSR1);
 }
 
-TEST_CASE("SIGINT and SIGTERM end run() cleanly; the unfinished tasks are destroyed with the loop") {
+TEST_CASE(
+    "SIGINT and SIGTERM end run() cleanly; the unfinished tasks are destroyed with the loop") {
   for (int signo : {SIGINT, SIGTERM}) {
     bool destroyed = false;
     {

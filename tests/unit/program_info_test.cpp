@@ -21,8 +21,8 @@ const bpf_insn mov_r0 = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0);
 } // namespace
 
 TEST_CASE("a subprogram call (src_reg BPF_PSEUDO_CALL) counts as a BPF-to-BPF call") {
-  const std::vector<bpf_insn> prog = {
-      insn(BPF_JMP | BPF_CALL, BPF_PSEUDO_CALL, 3), exit_insn, mov_r0, exit_insn};
+  const std::vector<bpf_insn> prog = {insn(BPF_JMP | BPF_CALL, BPF_PSEUDO_CALL, 3), exit_insn,
+                                      mov_r0, exit_insn};
   const auto c = ebpfpp::detail::count_calls(prog);
   CHECK(c.bpf_to_bpf == 1);
   CHECK(c.tail_calls == 0);
@@ -30,10 +30,10 @@ TEST_CASE("a subprogram call (src_reg BPF_PSEUDO_CALL) counts as a BPF-to-BPF ca
 }
 
 TEST_CASE("the kernel's dump of a tail call is a call of helper BPF_FUNC_tail_call") {
-  const std::vector<bpf_insn> prog = {
-      insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_tail_call),
-      insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_trace_printk),
-      insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_tail_call), mov_r0, exit_insn};
+  const std::vector<bpf_insn> prog = {insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_tail_call),
+                                      insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_trace_printk),
+                                      insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_tail_call), mov_r0,
+                                      exit_insn};
   const auto c = ebpfpp::detail::count_calls(prog);
   CHECK(c.tail_calls == 2);
   CHECK(c.bpf_to_bpf == 0);

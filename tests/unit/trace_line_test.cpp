@@ -6,7 +6,8 @@ using ebpfpp::parse_trace_line;
 using namespace std::chrono_literals;
 
 TEST_CASE("a 5.9+ trace line parses into task, pid, cpu, flags, timestamp and message") {
-  auto l = parse_trace_line("            bash-1234    [001] d..31  5678.123456: bpf_trace_printk: Hello World!");
+  auto l = parse_trace_line(
+      "            bash-1234    [001] d..31  5678.123456: bpf_trace_printk: Hello World!");
   REQUIRE(l);
   CHECK(l->task == "bash");
   CHECK(l->pid == 1234);
@@ -33,32 +34,37 @@ TEST_CASE("a pre-5.9 trace line drops the address before the message") {
 }
 
 TEST_CASE("task names keep their spaces and dashes") {
-  auto spaced = parse_trace_line(" Web Content-4242    [000] d..2.    12.500000: bpf_trace_printk: hi");
+  auto spaced =
+      parse_trace_line(" Web Content-4242    [000] d..2.    12.500000: bpf_trace_printk: hi");
   REQUIRE(spaced);
   CHECK(spaced->task == "Web Content");
   CHECK(spaced->pid == 4242);
 
-  auto dashed = parse_trace_line("  my-tool-v2-x-9-77    [001] ....     1.000000: bpf_trace_printk: a-b");
+  auto dashed =
+      parse_trace_line("  my-tool-v2-x-9-77    [001] ....     1.000000: bpf_trace_printk: a-b");
   REQUIRE(dashed);
   CHECK(dashed->task == "my-tool-v2-x-9");
   CHECK(dashed->pid == 77);
   CHECK(dashed->message == "a-b");
 
   // A 15-character comm fills the 16 columns but for one space.
-  auto full = parse_trace_line(" kworker/u8:2-ev-123     [001] .N...    3.141592: bpf_trace_printk: x");
+  auto full =
+      parse_trace_line(" kworker/u8:2-ev-123     [001] .N...    3.141592: bpf_trace_printk: x");
   REQUIRE(full);
   CHECK(full->task == "kworker/u8:2-ev");
   CHECK(full->pid == 123);
 }
 
 TEST_CASE("messages keep colons and brackets") {
-  auto l = parse_trace_line("            bash-1 [000] d..31 1.000000: bpf_trace_printk: a: [1] b: c");
+  auto l =
+      parse_trace_line("            bash-1 [000] d..31 1.000000: bpf_trace_printk: a: [1] b: c");
   REQUIRE(l);
   CHECK(l->message == "a: [1] b: c");
 }
 
 TEST_CASE("the tgid column is read when the kernel prints it") {
-  auto l = parse_trace_line("            bash-1234    (   1200) [002] d..31  5.000000: bpf_trace_printk: x");
+  auto l = parse_trace_line(
+      "            bash-1234    (   1200) [002] d..31  5.000000: bpf_trace_printk: x");
   REQUIRE(l);
   CHECK(l->pid == 1234);
   REQUIRE(l->tgid);

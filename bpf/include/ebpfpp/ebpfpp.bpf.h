@@ -8,7 +8,7 @@
  * skel->rodata->ebpfpp_target_tgid = pid before load. 0 means every process. */
 #define EBPFPP_DECLARE_TGID_FILTER() const volatile int ebpfpp_target_tgid = 0
 
-#define EBPFPP_TGID_MATCHES() \
+#define EBPFPP_TGID_MATCHES()                                                                      \
 	(ebpfpp_target_tgid == 0 || (bpf_get_current_pid_tgid() >> 32) == (__u64)ebpfpp_target_tgid)
 
 #include "ring_buffer.bpf.h"

@@ -67,7 +67,7 @@ static __always_inline void ebpfpp_ringbuf_count_drop_(void *drops)
 /* Flags for submitting a record of `record_bytes` (header included) when `avail` bytes,
  * this record included, are unread: wake only the producer whose record crossed the threshold. */
 static __always_inline __u64 ebpfpp_ringbuf_wakeup_flags_(void *ring, __u32 divisor, __u64 avail,
-							   __u64 record_bytes)
+							  __u64 record_bytes)
 {
 	__u64 threshold;
 
@@ -99,10 +99,10 @@ static __always_inline void *ebpfpp_ringbuf_reserve_(void *ring, void *drops, __
  * position already includes the reserved record, so the unread amount read now is what the
  * consumer will see once it is committed. */
 #define EBPFPP_RINGBUF_SUBMIT(name, rec)                                                           \
-	bpf_ringbuf_submit(rec, ebpfpp_ringbuf_wakeup_flags_(                                      \
-					&name, name##_wakeup_divisor,                              \
-					bpf_ringbuf_query(&name, BPF_RB_AVAIL_DATA),               \
-					EBPFPP_RINGBUF_RECORD_BYTES(sizeof(*(rec)))))
+	bpf_ringbuf_submit(                                                                        \
+	    rec, ebpfpp_ringbuf_wakeup_flags_(&name, name##_wakeup_divisor,                        \
+					      bpf_ringbuf_query(&name, BPF_RB_AVAIL_DATA),         \
+					      EBPFPP_RINGBUF_RECORD_BYTES(sizeof(*(rec)))))
 
 /* Discards a reserved record (the consumer skips it; not a drop). */
 #define EBPFPP_RINGBUF_DISCARD(name, rec) bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP)

@@ -10,9 +10,7 @@ EBPFPP_DECLARE_TGID_FILTER();
 __u64 calls = 0;
 
 SEC("tracepoint/syscalls/sys_enter_getppid")
-int count_getppid(void *ctx)
-{
-	if (EBPFPP_TGID_MATCHES())
-		__sync_fetch_and_add(&calls, 1);
-	return 0;
+int count_getppid(void* ctx) {
+  if (EBPFPP_TGID_MATCHES()) __sync_fetch_and_add(&calls, 1);
+  return 0;
 }
