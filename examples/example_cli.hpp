@@ -35,6 +35,38 @@ inline std::chrono::milliseconds parse_duration(std::string_view prog, const cha
   return parse_seconds(prog, "duration", text, usage);
 }
 
+// The command line every example takes: -h/--help (prints `usage`, exits 0) and -d/--duration
+// SECONDS, which it returns. `flag(arg, value)` handles the example's own flags: it returns how
+// many arguments it used (1, or 2 with `value`, which is nullptr after the last argument), or 0
+// for one that is not its own: that is a usage error (exit 2).
+template <class Flag>
+std::optional<std::chrono::milliseconds> parse_command_line(int argc, char** argv,
+                                                            std::string_view prog,
+                                                            std::string_view usage, Flag&& flag) {
+  std::optional<std::chrono::milliseconds> duration;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (arg == "-h" || arg == "--help") {
+      fmt::print("{}", usage);
+      std::exit(0);
+    } else if ((arg == "-d" || arg == "--duration") && value) {
+      duration = parse_duration(prog, value, usage);
+      ++i;
+    } else if (const int used = flag(arg, value); used > 0) {
+      i += used - 1;
+    } else {
+      usage_error(prog, fmt::format("unknown argument '{}'", arg), usage);
+    }
+  }
+  return duration;
+}
+
+// For examples with no flags of their own.
+inline int no_flags(std::string_view, const char*) {
+  return 0;
+}
+
 // Loads the skeleton with only the execve program attach_execve will attach: the other would be
 // verified for nothing.
 template <class Skel>

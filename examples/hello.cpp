@@ -43,17 +43,7 @@ struct Options {
 
 Options parse_args(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      fmt::print("{}", usage);
-      std::exit(0);
-    } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      options.duration = example::parse_duration("hello", argv[++i], usage);
-    } else {
-      example::usage_error("hello", fmt::format("unknown argument '{}'", arg), usage);
-    }
-  }
+  options.duration = example::parse_command_line(argc, argv, "hello", usage, example::no_flags);
   return options;
 }
 

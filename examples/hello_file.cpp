@@ -34,18 +34,8 @@ Needs root (or CAP_BPF + CAP_PERFMON) and tracefs mounted at /sys/kernel/tracing
 } // namespace
 
 int main(int argc, char** argv) try {
-  std::optional<std::chrono::milliseconds> duration;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      fmt::print("{}", usage);
-      return 0;
-    } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      duration = example::parse_duration("hello-file", argv[++i], usage);
-    } else {
-      example::usage_error("hello-file", fmt::format("unknown argument '{}'", arg), usage);
-    }
-  }
+  const auto duration =
+      example::parse_command_line(argc, argv, "hello-file", usage, example::no_flags);
   ebpfpp::SignalFd signals;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 

@@ -50,19 +50,12 @@ struct Options {
 
 Options parse_args(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      fmt::print("{}", usage);
-      std::exit(0);
-    } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      options.duration = example::parse_duration("hello-func", argv[++i], usage);
-    } else if (arg == "--inline") {
-      options.use_inline = true;
-    } else {
-      example::usage_error("hello-func", fmt::format("unknown argument '{}'", arg), usage);
-    }
-  }
+  options.duration = example::parse_command_line(argc, argv, "hello-func", usage,
+                                                 [&](std::string_view arg, const char*) {
+                                                   if (arg != "--inline") return 0;
+                                                   options.use_inline = true;
+                                                   return 1;
+                                                 });
   return options;
 }
 

@@ -85,38 +85,37 @@ std::string syscall_name(std::uint32_t nr) {
 Options parse_args(int argc, char** argv) {
   Options options;
   bool syscalls_given = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (arg == "-h" || arg == "--help") {
-      fmt::print("{}", usage);
-      std::exit(0);
-    } else if ((arg == "-d" || arg == "--duration") && has_value) {
-      options.duration = parse_seconds(arg, argv[++i]);
-    } else if ((arg == "-i" || arg == "--interval") && has_value) {
-      options.interval = parse_seconds(arg, argv[++i]);
-      if (options.interval.count() == 0) bad_usage("the interval must be more than 0");
-    } else if (arg == "--syscalls" && has_value) {
-      syscalls_given = true;
-      std::string_view list = argv[++i];
-      while (!list.empty()) {
-        const auto comma = list.find(',');
-        const std::string_view name = list.substr(0, comma);
-        if (!name.empty()) {
-          if (!syscall_number(name)) bad_usage(fmt::format("unknown syscall '{}'", name));
-          options.syscalls.emplace_back(name);
+  options.duration = example::parse_command_line(
+      argc, argv, "hello-map", usage, [&](std::string_view arg, const char* value) {
+        if ((arg == "-i" || arg == "--interval") && value) {
+          options.interval = parse_seconds(arg, value);
+          if (options.interval.count() == 0) bad_usage("the interval must be more than 0");
+          return 2;
         }
-        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-      }
-      if (options.syscalls.empty()) bad_usage("--syscalls needs at least one name");
-    } else if (arg == "--raw-tp") {
-      options.raw_tp = true;
-    } else if (arg == "--by-syscall") {
-      options.by_syscall = true;
-    } else {
-      bad_usage(fmt::format("unknown argument '{}'", arg));
-    }
-  }
+        if (arg == "--syscalls" && value) {
+          syscalls_given = true;
+          for (std::string_view list = value; !list.empty();) {
+            const auto comma = list.find(',');
+            const std::string_view name = list.substr(0, comma);
+            if (!name.empty()) {
+              if (!syscall_number(name)) bad_usage(fmt::format("unknown syscall '{}'", name));
+              options.syscalls.emplace_back(name);
+            }
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+          }
+          if (options.syscalls.empty()) bad_usage("--syscalls needs at least one name");
+          return 2;
+        }
+        if (arg == "--raw-tp") {
+          options.raw_tp = true;
+          return 1;
+        }
+        if (arg == "--by-syscall") {
+          options.by_syscall = true;
+          return 1;
+        }
+        return 0;
+      });
   if (options.raw_tp && syscalls_given)
     bad_usage("--raw-tp counts every syscall; it does not take --syscalls");
   if (options.syscalls.empty()) options.syscalls = {"execve"};

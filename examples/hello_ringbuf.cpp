@@ -36,18 +36,8 @@ Needs root (or CAP_BPF + CAP_PERFMON).
 } // namespace
 
 int main(int argc, char** argv) try {
-  std::optional<std::chrono::milliseconds> duration;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      fmt::print("{}", usage);
-      return 0;
-    } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      duration = example::parse_duration("hello-ringbuf", argv[++i], usage);
-    } else {
-      example::usage_error("hello-ringbuf", fmt::format("unknown argument '{}'", arg), usage);
-    }
-  }
+  const auto duration =
+      example::parse_command_line(argc, argv, "hello-ringbuf", usage, example::no_flags);
   ebpfpp::SignalFd signals;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 

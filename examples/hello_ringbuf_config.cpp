@@ -50,34 +50,26 @@ struct Options {
 
 Options parse_args(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      fmt::print("{}", usage);
-      std::exit(0);
-    } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      options.duration = example::parse_duration("hello-ringbuf-config", argv[++i], usage);
-    } else if ((arg == "-m" || arg == "--message") && i + 1 < argc) {
-      const std::string_view spec = argv[++i];
-      const auto eq = spec.find('=');
-      char* end = nullptr;
-      const std::string uid_text(spec.substr(0, eq));
-      const unsigned long uid = std::strtoul(uid_text.c_str(), &end, 10);
-      if (eq == std::string_view::npos || uid_text.empty() || *end != '\0' || uid > 0xFFFFFFFFul)
-        example::usage_error("hello-ringbuf-config",
-                             fmt::format("bad --message '{}' (want UID=TEXT)", spec), usage);
-      const std::string_view text = spec.substr(eq + 1);
-      if (text.size() >= HELLO_MESSAGE_LEN)
-        example::usage_error(
-            "hello-ringbuf-config",
-            fmt::format("message '{}' is longer than {} characters", text, HELLO_MESSAGE_LEN - 1),
-            usage);
-      options.messages[static_cast<std::uint32_t>(uid)] = std::string(text);
-    } else {
-      example::usage_error("hello-ringbuf-config", fmt::format("unknown argument '{}'", arg),
-                           usage);
-    }
-  }
+  options.duration = example::parse_command_line(
+      argc, argv, "hello-ringbuf-config", usage, [&](std::string_view arg, const char* value) {
+        if ((arg != "-m" && arg != "--message") || !value) return 0;
+        const std::string_view spec = value;
+        const auto eq = spec.find('=');
+        char* end = nullptr;
+        const std::string uid_text(spec.substr(0, eq));
+        const unsigned long uid = std::strtoul(uid_text.c_str(), &end, 10);
+        if (eq == std::string_view::npos || uid_text.empty() || *end != '\0' || uid > 0xFFFFFFFFul)
+          example::usage_error("hello-ringbuf-config",
+                               fmt::format("bad --message '{}' (want UID=TEXT)", spec), usage);
+        const std::string_view text = spec.substr(eq + 1);
+        if (text.size() >= HELLO_MESSAGE_LEN)
+          example::usage_error(
+              "hello-ringbuf-config",
+              fmt::format("message '{}' is longer than {} characters", text, HELLO_MESSAGE_LEN - 1),
+              usage);
+        options.messages[static_cast<std::uint32_t>(uid)] = std::string(text);
+        return 2;
+      });
   return options;
 }
 

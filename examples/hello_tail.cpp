@@ -55,19 +55,12 @@ struct Options {
 
 Options parse_args(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      fmt::print("{}", usage);
-      std::exit(0);
-    } else if ((arg == "-d" || arg == "--duration") && i + 1 < argc) {
-      options.duration = example::parse_duration("hello-tail", argv[++i], usage);
-    } else if (arg == "--show-others") {
-      options.show_others = true;
-    } else {
-      example::usage_error("hello-tail", fmt::format("unknown argument '{}'", arg), usage);
-    }
-  }
+  options.duration = example::parse_command_line(argc, argv, "hello-tail", usage,
+                                                 [&](std::string_view arg, const char*) {
+                                                   if (arg != "--show-others") return 0;
+                                                   options.show_others = true;
+                                                   return 1;
+                                                 });
   return options;
 }
 
