@@ -370,19 +370,9 @@ public:
   /// Waits up to `timeout` for samples, then consume(f); returns how many f saw.
   template <std::invocable<const Event&> F>
   std::size_t poll(std::chrono::milliseconds timeout, F&& f) {
-    const auto deadline = detail::StreamWaiter::clock::now() + timeout;
-    for (;;) {
-      if (const std::size_t n = consume(f); n > 0) return n;
-      switch (wait_for_data(deadline, -1)) {
-      case detail::StreamWaiter::Result::data:
-        continue;
-      case detail::StreamWaiter::Result::stop:
-        waiter_.clear_stop();
-        return 0;
-      case detail::StreamWaiter::Result::timeout:
-        return 0;
-      }
-    }
+    return waiter_.poll(
+        timeout, [&] { return consume(f); },
+        [this](auto deadline) { return wait_for_data(deadline, -1); });
   }
 
   /// The next sample if one is ready, else nullptr, without waiting (loss notices are counted

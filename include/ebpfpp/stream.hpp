@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stop_token>
@@ -165,6 +166,26 @@ public:
     if (n > 0 && (fds[1].revents || (stop_fd >= 0 && fds[2].revents))) return Result::stop;
     if (deadline && clock::now() >= *deadline && !ready()) return Result::timeout;
     return Result::data; // or a bounded wake-up: the caller looks again
+  }
+
+  /// What every stream's poll(timeout, f) does: `consume()` what is there; while that is
+  /// nothing, `wait(deadline)` (the stream's wait_for_data) and try again. Returns how many
+  /// records were consumed: 0 on the timeout or a stop request (which it then forgets).
+  template <class Consume, class Wait>
+  std::size_t poll(std::chrono::milliseconds timeout, Consume&& consume, Wait&& wait) {
+    const auto deadline = clock::now() + timeout;
+    for (;;) {
+      if (const std::size_t n = consume(); n > 0) return n;
+      switch (wait(std::optional<clock::time_point>(deadline))) {
+      case Result::data:
+        continue;
+      case Result::stop:
+        clear_stop();
+        return 0;
+      case Result::timeout:
+        return 0;
+      }
+    }
   }
 
 private:
