@@ -1,16 +1,14 @@
 #pragma once
 /// @file
-/// ebpfpp::Error, the one exception type of the library, and the helpers every libbpf call
-/// result passes through.
+/// ebpfpp::Error, the one exception type of the library, FeatureError for a kernel that lacks
+/// what an operation needs, and the helpers every libbpf and system call result passes through.
 ///
 /// An Error says what was attempted and on which name ("attach tracepoint
 /// syscalls/sys_enter_execvee"), the errno and its text, and, when one helps, what to try. Load
 /// failures also carry the verifier log, whole; other failures carry what libbpf printed while
-/// the call ran (libbpf's messages go into the Error instead of stderr).
+/// the call ran (libbpf's messages go into the Error instead of stderr; see log.hpp).
 
 #include <cerrno>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -20,6 +18,10 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include "detail/hints.hpp"
+#include "detail/libbpf_log.hpp"
+#include "kernel_version.hpp"
 
 namespace ebpfpp {
 
@@ -36,7 +38,7 @@ public:
   Error(int errnum, std::string action, std::string hint = {}, std::string log = {})
       : std::system_error(errnum, std::generic_category()), action_(std::move(action)),
         hint_(std::move(hint)), log_(std::move(log)) {
-    message_ = fmt::format("{}: {} (errno {})", action_, std::strerror(errnum), errnum);
+    message_ = fmt::format("{}: {} (errno {})", action_, error_text(errnum), errnum);
     if (!hint_.empty()) message_ += fmt::format("\n  hint: {}", hint_);
     if (!log_.empty()) message_ += format_log_tail(log_);
   }
@@ -50,6 +52,16 @@ public:
   const std::string& hint() const noexcept { return hint_; }
   /// The whole verifier log (load failures) or what libbpf printed during the call; may be empty.
   const std::string& log() const noexcept { return log_; }
+
+  /// The text of an errno, including libbpf's own codes (4000 and up: "Relocation failed").
+  static std::string error_text(int errnum) {
+    if (errnum >= __LIBBPF_ERRNO__START) {
+      char buf[128];
+      libbpf_strerror(errnum, buf, sizeof buf);
+      return buf;
+    }
+    return std::strerror(errnum);
+  }
 
 private:
   // what() stays readable on a terminal: the last lines of the log are where the verifier says
@@ -86,109 +98,29 @@ private:
   std::string message_;
 };
 
-/// The kernel lacks a feature the operation needs (kprobes, fentry, ring buffers...).
+/// The kernel lacks a feature the operation needs (kprobes, fentry, tcx...).
 ///
-/// Thrown instead of a bare Error when a run-time probe (kernel.hpp) confirms the absence, so
-/// callers can fall back: `catch (const ebpfpp::FeatureError&) { use a tracepoint }`.
+/// Thrown instead of a bare Error when a run-time probe (kernel.hpp's feature table) confirms the
+/// absence, so callers can fall back: `catch (const ebpfpp::FeatureError&) { use a tracepoint }`.
+/// It names the feature, the first upstream kernel that has it and, where one explains the
+/// absence, the kernel configuration option that is off.
 class FeatureError : public Error {
 public:
-  FeatureError(int errnum, std::string feature, std::string action, std::string hint,
-               std::string log = {})
+  FeatureError(int errnum, std::string feature, KernelVersion min_kernel, std::string action,
+               std::string hint, std::string log = {})
       : Error(errnum, std::move(action), std::move(hint), std::move(log)),
-        feature_(std::move(feature)) {}
-  /// The missing feature's name: "kprobes", "fentry", ...
+        feature_(std::move(feature)), min_kernel_(min_kernel) {}
+  /// The missing feature's name, as in the feature table: "kprobes", "fentry", "tcx", ...
   const std::string& feature() const noexcept { return feature_; }
+  /// The first upstream kernel with the feature ({0, 0, 0} when not known).
+  KernelVersion min_kernel() const noexcept { return min_kernel_; }
 
 private:
   std::string feature_;
+  KernelVersion min_kernel_;
 };
 
 namespace detail {
-
-// --- libbpf's messages ------------------------------------------------------------------------
-//
-// libbpf reports details (the verifier log, why an attach failed) only through its print
-// callback. While an ebpfpp call runs, a LibbpfLog on the stack collects them for the Error; at
-// other times they go to the callback that was installed before ours (libbpf's default prints
-// warnings to stderr).
-
-inline thread_local std::string* libbpf_log_sink = nullptr;
-
-inline libbpf_print_fn_t& previous_libbpf_print() {
-  static libbpf_print_fn_t fn = nullptr;
-  return fn;
-}
-
-inline int libbpf_print_hook(enum libbpf_print_level level, const char* format, va_list args) {
-  if (std::string* sink = libbpf_log_sink) {
-    if (level == LIBBPF_DEBUG) return 0;
-    va_list copy;
-    va_copy(copy, args);
-    const int n = std::vsnprintf(nullptr, 0, format, copy);
-    va_end(copy);
-    if (n > 0) {
-      const std::size_t old = sink->size();
-      sink->resize(old + static_cast<std::size_t>(n) + 1);
-      std::vsnprintf(sink->data() + old, static_cast<std::size_t>(n) + 1, format, args);
-      sink->resize(old + static_cast<std::size_t>(n));
-    }
-    return n;
-  }
-  if (auto prev = previous_libbpf_print()) return prev(level, format, args);
-  return 0;
-}
-
-inline void install_libbpf_print_hook() {
-  static const bool installed = [] {
-    previous_libbpf_print() = libbpf_set_print(&libbpf_print_hook);
-    return true;
-  }();
-  (void)installed;
-}
-
-/// Collects libbpf's messages on this thread for as long as it lives.
-class LibbpfLog {
-public:
-  LibbpfLog() : outer_(libbpf_log_sink) {
-    install_libbpf_print_hook();
-    libbpf_log_sink = &text_;
-  }
-  ~LibbpfLog() { libbpf_log_sink = outer_; }
-  LibbpfLog(const LibbpfLog&) = delete;
-  LibbpfLog& operator=(const LibbpfLog&) = delete;
-
-  std::string take() { return std::exchange(text_, {}); }
-  const std::string& text() const noexcept { return text_; }
-
-private:
-  std::string text_;
-  std::string* outer_;
-};
-
-// --- hints ------------------------------------------------------------------------------------
-
-/// What to try for an errno that has a usual cause; empty when there is none.
-inline std::string hint_for(int errnum) {
-  switch (errnum) {
-  case EPERM:
-  case EACCES:
-    if (::geteuid() != 0)
-      return "BPF needs root, or CAP_BPF + CAP_PERFMON (CAP_NET_ADMIN too for network programs; "
-             "CAP_SYS_ADMIN on kernels before 5.8): run with sudo or grant them, e.g. "
-             "setcap cap_bpf,cap_perfmon+ep <binary>";
-    return "running as root, so no capability is missing: the kernel refused for another reason "
-           "(kernel lockdown, an LSM such as SELinux or AppArmor, or this program type is not "
-           "permitted by this kernel's configuration); see dmesg";
-  case ENOMEM:
-    return "the kernel could not allocate memory for the object; before 5.11 BPF memory is "
-           "charged to RLIMIT_MEMLOCK: raise it (ulimit -l unlimited, or setrlimit)";
-  case E2BIG:
-    return "the object is larger than the kernel allows (map size, program size, or a newer "
-           "struct than this kernel knows)";
-  default:
-    return {};
-  }
-}
 
 /// A zeroed libbpf options struct with its size set. (LIBBPF_OPTS is a C compound literal,
 /// which ISO C++ lacks.)
@@ -199,25 +131,38 @@ Opts make_opts() noexcept {
   return o;
 }
 
-// --- the two helpers every libbpf result passes through ------------------------------------
+// --- the helpers every libbpf and system call result passes through --------------------------
 
-/// For libbpf calls that return a negative errno: throws an Error made by `describe()` (a string
-/// action, or an Error) when `ret < 0`, else returns ret.
+/// The errno of a failed call: libbpf returns -errno (and sets errno); system calls return -1 and
+/// set errno. A -1 from libbpf is -EPERM, and errno says EPERM too, so both read the same way.
+inline int errno_of(long ret) noexcept {
+  return ret == -1 ? (errno ? errno : EPERM) : static_cast<int>(-ret);
+}
+
+/// Throws an Error for a failed `op`: `describe()` says what was attempted, the hint table what
+/// to try, `log` what libbpf printed meanwhile.
 template <class Describe>
-int check(int ret, Describe&& describe, LibbpfLog* log = nullptr) {
-  if (ret >= 0) return ret;
-  const int err = -ret;
-  throw Error(err, std::forward<Describe>(describe)(), hint_for(err),
+[[noreturn]] void fail(int err, Describe&& describe, Op op = Op::generic, LibbpfLog* log = nullptr,
+                       std::string_view subject = {}) {
+  throw Error(err, std::forward<Describe>(describe)(), hint_for(err, op, subject),
               log ? log->take() : std::string{});
 }
 
-/// For libbpf calls that return NULL and set errno: throws when `p` is null, else returns p.
+/// For calls that return a negative value on failure (libbpf's -errno, a system call's -1 with
+/// errno): throws as fail() does when `ret < 0`, else returns ret.
+template <class Describe>
+long check(long ret, Describe&& describe, Op op = Op::generic, LibbpfLog* log = nullptr,
+           std::string_view subject = {}) {
+  if (ret >= 0) return ret;
+  fail(errno_of(ret), std::forward<Describe>(describe), op, log, subject);
+}
+
+/// For calls that return NULL and set errno (libbpf's constructors): throws when `p` is null,
+/// else returns p.
 template <class T, class Describe>
-T* check_ptr(T* p, Describe&& describe, LibbpfLog* log = nullptr) {
+T* check_ptr(T* p, Describe&& describe, Op op = Op::generic, LibbpfLog* log = nullptr) {
   if (p) return p;
-  const int err = errno ? errno : EINVAL;
-  throw Error(err, std::forward<Describe>(describe)(), hint_for(err),
-              log ? log->take() : std::string{});
+  fail(errno ? errno : EINVAL, std::forward<Describe>(describe), op, log);
 }
 
 } // namespace detail

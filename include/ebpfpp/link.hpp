@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,7 @@
 #include <fmt/format.h>
 #include <sys/types.h>
 
+#include "detail/fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "object.hpp"
@@ -51,27 +53,33 @@ public:
   ~Link() { reset(); }
 
   /// Opens a link pinned in bpffs (it stays attached after this process exits until unpinned).
+  /// Throws Error when nothing, or something other than a link, is pinned there.
   [[nodiscard]] static Link open_pinned(const std::filesystem::path& path) {
+    const auto action = [&] { return fmt::format("open pinned link '{}'", path.string()); };
+    detail::require_pinned_kind(path, detail::FdKind::link, action);
     detail::LibbpfLog log;
-    bpf_link* l = detail::check_ptr(
-        bpf_link__open(path.c_str()),
-        [&] { return fmt::format("open pinned link '{}'", path.string()); }, &log);
+    bpf_link* l =
+        detail::check_ptr(bpf_link__open(path.c_str()), action, detail::Op::open_pinned, &log);
     return Link(l, fmt::format("pinned link '{}'", path.string()));
   }
 
   /// Pins the link at `path` (on a bpffs mount, e.g. /sys/fs/bpf/...): it then survives this
   /// process, and destroying this Link only drops our reference.
+  /// Throws Error: an empty Link, a path not on bpffs, a path already taken (EEXIST), a link
+  /// already pinned (EBUSY).
   void pin(const std::filesystem::path& path) {
+    const auto action = [&] { return fmt::format("pin {} at '{}'", what(), path.string()); };
+    require_not_empty(action);
     detail::LibbpfLog log;
-    detail::check(
-        bpf_link__pin(link_, path.c_str()),
-        [&] { return fmt::format("pin {} at '{}'", description_, path.string()); }, &log);
+    detail::check(bpf_link__pin(link_, path.c_str()), action, detail::Op::pin, &log, path.native());
   }
-  /// Removes the pin; the link detaches when the last reference goes.
+  /// Removes the pin; the link detaches when the last reference goes. Throws Error on an empty
+  /// Link.
   void unpin() {
+    const auto action = [&] { return fmt::format("unpin {}", what()); };
+    require_not_empty(action);
     detail::LibbpfLog log;
-    detail::check(
-        bpf_link__unpin(link_), [&] { return fmt::format("unpin {}", description_); }, &log);
+    detail::check(bpf_link__unpin(link_), action, detail::Op::pin, &log);
   }
 
   /// Detaches now (and destroys the link). Safe on an empty Link.
@@ -89,6 +97,12 @@ public:
   explicit operator bool() const noexcept { return link_ != nullptr; }
 
 private:
+  std::string what() const { return description_.empty() ? std::string("link") : description_; }
+  template <class Action>
+  void require_not_empty(const Action& action) const {
+    if (!link_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
+  }
+
   bpf_link* link_ = nullptr;
   std::string description_;
 };
@@ -97,40 +111,46 @@ namespace detail {
 
 inline void require_loaded(Program prog, std::string_view what) {
   if (prog && prog.fd() >= 0) return;
-  throw Error(EINVAL,
+  throw Error(prog ? EINVAL : EBADF,
               prog ? fmt::format("{}: program '{}' is not loaded", what, prog.name())
-                   : fmt::format("{}: empty Program", what),
-              "call load() on the Object or Skeleton before attaching");
+                   : fmt::format("{}: the Program is empty", what),
+              std::string(prog ? hint::not_loaded : hint::empty_view));
 }
 
 inline std::string no_kprobes_hint(std::string_view syscall) {
   return fmt::format(
-      "this kernel has no kprobes (CONFIG_KPROBES is off: /sys/bus/event_source/devices/kprobe "
-      "is absent); attach a tracepoint program instead, e.g. "
-      "Tracepoint(prog, \"syscalls\", \"sys_enter_{}\") with SEC(\"tracepoint/syscalls/"
-      "sys_enter_{}\") on the BPF side",
+      "attach a tracepoint program instead, e.g. Tracepoint(prog, \"syscalls\", "
+      "\"sys_enter_{}\") with SEC(\"tracepoint/syscalls/sys_enter_{}\") on the BPF side",
       syscall.empty() ? "<name>" : syscall, syscall.empty() ? "<name>" : syscall);
 }
 
-/// Attaches with `attach()` (a libbpf call returning bpf_link* or NULL + errno); on failure,
-/// throws a FeatureError when `feature_present` says the mechanism is missing, else an Error
-/// with libbpf's explanation.
+/// What an attach needs beyond a loaded program: the kernel feature (FeatureError when the
+/// table says it is missing) and the Op that picks the hint when the kernel says no.
+struct AttachNeeds {
+  std::optional<kernel::Feature> feature;
+  std::string feature_hint; // what to use instead when the feature is missing
+  Op op = Op::attach_tracing;
+};
+
+/// The one attach helper: runs `attach()` (a libbpf call returning bpf_link* or NULL + errno)
+/// and wraps the result in a Link described by `description`. On failure it throws a
+/// FeatureError when the feature is missing, else an Error with libbpf's explanation and the
+/// hint for `needs.op`.
 template <class AttachFn>
-bpf_link* attach_or_throw(Program prog, const std::string& description, AttachFn&& attach,
-                          bool feature_present = true, std::string_view feature = {},
-                          std::string feature_hint = {}) {
-  const std::string action = fmt::format("attach {} (program '{}')", description, prog.name());
+Link attach_link(Program prog, std::string description, AttachFn&& attach, AttachNeeds needs = {}) {
+  const std::string action =
+      fmt::format("attach {} (program '{}')", description, prog ? prog.name() : "<empty>");
   require_loaded(prog, action);
+  if (needs.feature && !kernel::has(*needs.feature))
+    throw kernel::missing(*needs.feature, action, needs.feature_hint);
   LibbpfLog log;
   errno = 0;
-  if (bpf_link* l = std::forward<AttachFn>(attach)()) return l;
+  if (bpf_link* l = std::forward<AttachFn>(attach)()) return Link(l, std::move(description));
   const int err = errno ? errno : EINVAL;
-  if (!feature_present)
-    throw FeatureError(err, std::string(feature), action, std::move(feature_hint), log.take());
-  std::string hint = hint_for(err);
-  if (hint.empty() && err == ENOENT)
-    hint = "the attach target does not exist on this kernel (check its name, e.g. in "
-           "/sys/kernel/tracing/available_events or /proc/kallsyms)";
+  std::string hint = hint_for(err, needs.op);
+  if (err == ENOENT && needs.op == Op::attach_tracefs && !kernel::tracefs())
+    hint = "tracefs is not mounted, and this attach reads it: mount it (mount -t tracefs tracefs "
+           "/sys/kernel/tracing) and try again";
   if (hint.empty() && err == EINVAL)
     hint = fmt::format("does the program type ({}) match the hook? SEC() decides the type",
                        prog.type_name());
@@ -197,10 +217,8 @@ inline std::string syscall_symbol(std::string_view syscall) {
 /// Attaches a program the way its SEC() says ("tracepoint/syscalls/sys_enter_execve",
 /// "kprobe/do_unlinkat", ...), as the skeleton's attach() does for all programs.
 [[nodiscard]] inline Link attach(Program prog) {
-  const std::string description = fmt::format("program by its section '{}'", prog.section());
-  return Link(
-      detail::attach_or_throw(prog, description, [&] { return bpf_program__attach(prog.get()); }),
-      description);
+  return detail::attach_link(prog, fmt::format("program by its section '{}'", prog.section()),
+                             [&] { return bpf_program__attach(prog.get()); });
 }
 
 /// A kprobe: runs the program at a kernel function's entry (plus `offset`). Needs kprobes
@@ -223,12 +241,10 @@ private:
     opts.offset = offset;
     opts.bpf_cookie = cookie;
     opts.retprobe = retprobe;
-    std::string description = fmt::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", function);
-    bpf_link* l = detail::attach_or_throw(
-        prog, description,
+    return detail::attach_link(
+        prog, fmt::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", function),
         [&] { return bpf_program__attach_kprobe_opts(prog.get(), function.c_str(), &opts); },
-        kernel::has_kprobes(), "kprobes", detail::no_kprobes_hint({}));
-    return Link(l, std::move(description));
+        {kernel::Feature::kprobes, detail::no_kprobes_hint({})});
   }
 };
 
@@ -253,14 +269,12 @@ private:
     auto opts = detail::make_opts<bpf_ksyscall_opts>();
     opts.retprobe = retprobe;
     opts.bpf_cookie = cookie;
-    std::string description =
+    return detail::attach_link(
+        prog,
         fmt::format("{} '{}' ({})", retprobe ? "syscall kretprobe" : "syscall kprobe", syscall,
-                    syscall_symbol_for(syscall, compiled_arch()));
-    bpf_link* l = detail::attach_or_throw(
-        prog, description,
+                    syscall_symbol_for(syscall, compiled_arch())),
         [&] { return bpf_program__attach_ksyscall(prog.get(), syscall.c_str(), &opts); },
-        kernel::has_kprobes(), "kprobes", detail::no_kprobes_hint(syscall));
-    return Link(l, std::move(description));
+        {kernel::Feature::kprobes, detail::no_kprobes_hint(syscall)});
   }
 };
 
@@ -273,11 +287,10 @@ public:
 
 private:
   static Link make(Program prog, const std::string& category, const std::string& name) {
-    std::string description = fmt::format("tracepoint {}/{}", category, name);
-    bpf_link* l = detail::attach_or_throw(prog, description, [&] {
-      return bpf_program__attach_tracepoint(prog.get(), category.c_str(), name.c_str());
-    });
-    return Link(l, std::move(description));
+    return detail::attach_link(
+        prog, fmt::format("tracepoint {}/{}", category, name),
+        [&] { return bpf_program__attach_tracepoint(prog.get(), category.c_str(), name.c_str()); },
+        {std::nullopt, {}, detail::Op::attach_tracefs});
   }
 };
 
@@ -290,11 +303,9 @@ public:
 
 private:
   static Link make(Program prog, const std::string& name) {
-    std::string description = fmt::format("raw tracepoint {}", name);
-    bpf_link* l = detail::attach_or_throw(prog, description, [&] {
+    return detail::attach_link(prog, fmt::format("raw tracepoint {}", name), [&] {
       return bpf_program__attach_raw_tracepoint(prog.get(), name.c_str());
     });
-    return Link(l, std::move(description));
   }
 };
 
@@ -325,16 +336,13 @@ private:
     opts.func_name = symbol.empty() ? nullptr : symbol.c_str();
     std::string where =
         symbol.empty() ? fmt::format("offset {:#x}", offset) : fmt::format("'{}'", symbol);
-    std::string description =
-        fmt::format("{} {} in '{}'", retprobe ? "uretprobe" : "uprobe", where, binary.string());
-    bpf_link* l = detail::attach_or_throw(
-        prog, description,
+    return detail::attach_link(
+        prog,
+        fmt::format("{} {} in '{}'", retprobe ? "uretprobe" : "uprobe", where, binary.string()),
         [&] {
           return bpf_program__attach_uprobe_opts(prog.get(), pid, binary.c_str(), offset, &opts);
         },
-        kernel::has_uprobes(), "uprobes",
-        "this kernel has no uprobes (CONFIG_UPROBE_EVENTS is off)");
-    return Link(l, std::move(description));
+        {kernel::Feature::uprobes, {}, detail::Op::attach_tracefs});
   }
 };
 
@@ -351,14 +359,9 @@ public:
 
 namespace detail {
 inline Link attach_trace(Program prog, std::string_view kind) {
-  const std::string description = fmt::format("{} program '{}'", kind, prog.name());
-  return Link(attach_or_throw(
-                  prog, description, [&] { return bpf_program__attach_trace(prog.get()); },
-                  kernel::has_fentry(), "fentry",
-                  fmt::format("this kernel cannot run fentry/fexit programs ({}); use "
-                              "a kprobe/kretprobe or a tracepoint instead",
-                              kernel::fentry_unavailable_reason())),
-              description);
+  return attach_link(prog, fmt::format("{} program '{}'", kind, prog.name()),
+                     [&] { return bpf_program__attach_trace(prog.get()); },
+                     {kernel::Feature::fentry, "use a kprobe/kretprobe or a tracepoint instead"});
 }
 } // namespace detail
 

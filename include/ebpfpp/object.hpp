@@ -34,25 +34,35 @@ public:
   explicit Program(bpf_program* prog) noexcept : prog_(prog) {}
 
   /// The function name in the .bpf.c file.
-  std::string_view name() const noexcept { return bpf_program__name(prog_); }
-  /// The ELF section, e.g. "tracepoint/syscalls/sys_enter_execve".
-  std::string_view section() const noexcept { return bpf_program__section_name(prog_); }
-  /// The program fd; -1 before load.
-  int fd() const noexcept { return bpf_program__fd(prog_); }
-  bpf_prog_type type() const noexcept { return bpf_program__type(prog_); }
+  /// "" for an empty Program.
+  std::string_view name() const noexcept { return prog_ ? bpf_program__name(prog_) : ""; }
+  /// The ELF section, e.g. "tracepoint/syscalls/sys_enter_execve"; "" for an empty Program.
+  std::string_view section() const noexcept {
+    return prog_ ? bpf_program__section_name(prog_) : "";
+  }
+  /// The program fd; -1 before load (and for an empty Program).
+  int fd() const noexcept { return prog_ ? bpf_program__fd(prog_) : -1; }
+  /// BPF_PROG_TYPE_*; BPF_PROG_TYPE_UNSPEC for an empty Program.
+  bpf_prog_type type() const noexcept {
+    return prog_ ? bpf_program__type(prog_) : BPF_PROG_TYPE_UNSPEC;
+  }
   /// "kprobe", "tracepoint", ... as bpftool spells it.
   std::string_view type_name() const noexcept {
     const char* s = libbpf_bpf_prog_type_str(type());
     return s ? s : "unknown";
   }
   /// Whether load() loads this program (default: yes). Only before load.
-  bool autoload() const noexcept { return bpf_program__autoload(prog_); }
+  bool autoload() const noexcept { return prog_ && bpf_program__autoload(prog_); }
+  /// Throws Error after load, or on an empty Program.
   void set_autoload(bool on) {
-    detail::check(bpf_program__set_autoload(prog_, on),
-                  [&] { return fmt::format("set autoload of program '{}'", name()); });
+    const auto action = [&] { return fmt::format("set autoload of program '{}'", name()); };
+    if (!prog_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
+    detail::check(bpf_program__set_autoload(prog_, on), action);
   }
-  /// Number of BPF instructions before load (what clang emitted).
-  std::size_t instruction_count() const noexcept { return bpf_program__insn_cnt(prog_); }
+  /// Number of BPF instructions before load (what clang emitted); 0 for an empty Program.
+  std::size_t instruction_count() const noexcept {
+    return prog_ ? bpf_program__insn_cnt(prog_) : 0;
+  }
 
   /// What the kernel says about the loaded program: id, tag, sizes, BPF-to-BPF calls and
   /// tail-call sites in its xlated instructions, map ids (see ProgramInfo). Kernel 4.13+.
@@ -91,18 +101,20 @@ public:
   MapRef() noexcept = default;
   explicit MapRef(bpf_map* map) noexcept : map_(map) {}
 
-  std::string_view name() const noexcept { return bpf_map__name(map_); }
-  /// The map fd; -1 before load.
-  int fd() const noexcept { return bpf_map__fd(map_); }
-  bpf_map_type type() const noexcept { return bpf_map__type(map_); }
+  /// "" for an empty MapRef.
+  std::string_view name() const noexcept { return map_ ? bpf_map__name(map_) : ""; }
+  /// The map fd; -1 before load (and for an empty MapRef).
+  int fd() const noexcept { return map_ ? bpf_map__fd(map_) : -1; }
+  /// BPF_MAP_TYPE_*; BPF_MAP_TYPE_UNSPEC for an empty MapRef.
+  bpf_map_type type() const noexcept { return map_ ? bpf_map__type(map_) : BPF_MAP_TYPE_UNSPEC; }
   /// "hash", "ringbuf", ... as bpftool spells it.
   std::string_view type_name() const noexcept {
     const char* s = libbpf_bpf_map_type_str(type());
     return s ? s : "unknown";
   }
-  std::uint32_t key_size() const noexcept { return bpf_map__key_size(map_); }
-  std::uint32_t value_size() const noexcept { return bpf_map__value_size(map_); }
-  std::uint32_t max_entries() const noexcept { return bpf_map__max_entries(map_); }
+  std::uint32_t key_size() const noexcept { return map_ ? bpf_map__key_size(map_) : 0; }
+  std::uint32_t value_size() const noexcept { return map_ ? bpf_map__value_size(map_) : 0; }
+  std::uint32_t max_entries() const noexcept { return map_ ? bpf_map__max_entries(map_) : 0; }
 
   bpf_map* get() const noexcept { return map_; }
   explicit operator bool() const noexcept { return map_ != nullptr; }
@@ -192,25 +204,21 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
   LoadFailure failure = parse_load_failure(text);
   if (failure.program.empty()) {
     // Not a verifier rejection: a map, BTF or relocation problem; libbpf said which.
-    throw Error(err, fmt::format("load BPF object '{}'", object_name), hint_for(err),
+    throw Error(err, fmt::format("load BPF object '{}'", object_name), hint_for(err, Op::load),
                 std::move(text));
   }
   std::string action =
       fmt::format("load program '{}' of BPF object '{}'", failure.program, object_name);
-  // fentry/fexit need the BPF trampoline, which some kernels refuse even to root.
+  // fentry/fexit (and LSM, fmod_ret) need the BPF trampoline, which some kernels refuse even to
+  // root: say which feature is missing rather than show a verifier log that has no answer.
   const bpf_program* prog = bpf_object__find_program_by_name(obj, failure.program.c_str());
-  if (prog && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING && !kernel::has_fentry()) {
-    throw FeatureError(err, "fentry", std::move(action),
-                       fmt::format("this kernel cannot load fentry/fexit programs ({}); use a "
-                                   "kprobe/kretprobe or a tracepoint, or leave this program out "
-                                   "with set_autoload(false)",
-                                   kernel::fentry_unavailable_reason()),
-                       failure.log.empty() ? std::move(text) : std::move(failure.log));
-  }
-  std::string hint = (err == EACCES || err == EINVAL)
-                         ? "the verifier rejected the program; the log's last lines say why"
-                         : hint_for(err);
-  throw Error(err, std::move(action), std::move(hint),
+  if (prog && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+      !kernel::has(kernel::Feature::fentry))
+    throw kernel::missing(kernel::Feature::fentry, std::move(action),
+                          "use a kprobe/kretprobe or a tracepoint, or leave this program out with "
+                          "set_autoload(false)",
+                          failure.log.empty() ? std::move(text) : std::move(failure.log));
+  throw Error(err, std::move(action), hint_for(err, Op::load),
               failure.log.empty() ? std::move(text) : std::move(failure.log));
 }
 
@@ -241,7 +249,8 @@ public:
     detail::LibbpfLog log;
     return Object(detail::check_ptr(
         bpf_object__open_file(path.c_str(), nullptr),
-        [&] { return fmt::format("open BPF object file '{}'", path.string()); }, &log));
+        [&] { return fmt::format("open BPF object file '{}'", path.string()); },
+        detail::Op::generic, &log));
   }
 
   /// Opens (parses) a BPF ELF image in memory, e.g. one embedded in the binary. The bytes are
@@ -256,26 +265,36 @@ public:
         [&] {
           return fmt::format("open BPF object '{}' from memory ({} bytes)", name, elf.size());
         },
-        &log));
+        detail::Op::generic, &log));
   }
 
   /// Creates the maps and loads the programs into the kernel. A verifier rejection throws an
   /// Error naming the program whose log() is the whole verifier log.
   void load() {
+    require_open("load");
     detail::load_with_log(obj_, [&] { return bpf_object__load(obj_); });
   }
 
-  /// The object's name (the file name without .o, or the name given to open_memory).
-  std::string_view name() const noexcept { return bpf_object__name(obj_); }
+  /// The object's name (the file name without .o, or the name given to open_memory); "" when
+  /// empty.
+  std::string_view name() const noexcept { return obj_ ? bpf_object__name(obj_) : ""; }
 
   /// The program with this function name; throws an Error listing the programs that exist.
-  Program program(std::string_view name) const { return detail::find_program(obj_, name); }
+  Program program(std::string_view name) const {
+    require_open("find a program in");
+    return detail::find_program(obj_, name);
+  }
   /// The map with this name; throws an Error listing the maps that exist.
-  MapRef map(std::string_view name) const { return detail::find_map(obj_, name); }
-  /// All programs, in ELF order.
-  std::vector<Program> programs() const { return detail::programs_of(obj_); }
-  /// All maps, including the internal .rodata/.data/.bss ones.
-  std::vector<MapRef> maps() const { return detail::maps_of(obj_); }
+  MapRef map(std::string_view name) const {
+    require_open("find a map in");
+    return detail::find_map(obj_, name);
+  }
+  /// All programs, in ELF order (none for an empty Object).
+  std::vector<Program> programs() const {
+    return obj_ ? detail::programs_of(obj_) : std::vector<Program>{};
+  }
+  /// All maps, including the internal .rodata/.data/.bss ones (none for an empty Object).
+  std::vector<MapRef> maps() const { return obj_ ? detail::maps_of(obj_) : std::vector<MapRef>{}; }
 
   bpf_object* get() const noexcept { return obj_; }
   explicit operator bool() const noexcept { return obj_ != nullptr; }
@@ -287,6 +306,12 @@ public:
   }
 
 private:
+  void require_open(std::string_view what) const {
+    if (!obj_)
+      throw Error(EBADF, fmt::format("{} an empty Object", what),
+                  std::string(detail::hint::empty_view));
+  }
+
   bpf_object* obj_ = nullptr;
 };
 
@@ -333,7 +358,8 @@ public:
     detail::LibbpfLog log;
     errno = 0;
     return Skeleton(detail::check_ptr(
-        T::open(nullptr), [] { return std::string("open BPF skeleton"); }, &log));
+        T::open(nullptr), [] { return std::string("open BPF skeleton"); }, detail::Op::generic,
+        &log));
   }
   /// open() then load().
   static Skeleton open_and_load() {
@@ -344,24 +370,42 @@ public:
 
   /// Loads into the kernel; a verifier rejection carries the program's log (see Object::load).
   void load() {
+    require_open("load");
     detail::load_with_log(skel_->obj, [&] { return T::load(skel_); });
   }
   /// Attaches every program that has an auto-attachable SEC() (the links are the skeleton's).
   void attach() {
+    require_open("attach the programs of");
     detail::LibbpfLog log;
     detail::check(
         T::attach(skel_), [&] { return fmt::format("attach programs of skeleton '{}'", name()); },
-        &log);
+        detail::Op::attach_tracing, &log);
   }
   /// Detaches what attach() attached.
-  void detach() noexcept { T::detach(skel_); }
+  void detach() noexcept {
+    if (skel_) T::detach(skel_);
+  }
 
-  std::string_view name() const noexcept { return bpf_object__name(skel_->obj); }
-  Program program(std::string_view name) const { return detail::find_program(skel_->obj, name); }
-  MapRef map(std::string_view name) const { return detail::find_map(skel_->obj, name); }
-  std::vector<Program> programs() const { return detail::programs_of(skel_->obj); }
-  std::vector<MapRef> maps() const { return detail::maps_of(skel_->obj); }
-  bpf_object* object() const noexcept { return skel_->obj; }
+  /// The object's name; "" when empty.
+  std::string_view name() const noexcept { return skel_ ? bpf_object__name(skel_->obj) : ""; }
+  /// The program with this function name; throws an Error listing those that exist.
+  Program program(std::string_view name) const {
+    require_open("find a program in");
+    return detail::find_program(skel_->obj, name);
+  }
+  /// The map with this name; throws an Error listing those that exist.
+  MapRef map(std::string_view name) const {
+    require_open("find a map in");
+    return detail::find_map(skel_->obj, name);
+  }
+  std::vector<Program> programs() const {
+    return skel_ ? detail::programs_of(skel_->obj) : std::vector<Program>{};
+  }
+  std::vector<MapRef> maps() const {
+    return skel_ ? detail::maps_of(skel_->obj) : std::vector<MapRef>{};
+  }
+  /// The bpf_object; nullptr when empty.
+  bpf_object* object() const noexcept { return skel_ ? skel_->obj : nullptr; }
 
   T* operator->() const noexcept { return skel_; }
   T& operator*() const noexcept { return *skel_; }
@@ -373,6 +417,12 @@ public:
   }
 
 private:
+  void require_open(std::string_view what) const {
+    if (!skel_)
+      throw Error(EBADF, fmt::format("{} an empty Skeleton", what),
+                  std::string(detail::hint::empty_view));
+  }
+
   T* skel_ = nullptr;
 };
 

@@ -53,11 +53,12 @@
 #include <utility>
 #include <vector>
 
+#include "detail/fd.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "generator.hpp"
+#include "map_base.hpp"
 #include "object.hpp"
-#include "ring_buffer.hpp"
 #include "stream.hpp"
 
 namespace ebpfpp {
@@ -169,7 +170,10 @@ inline std::uint64_t new_perf_buffer_id() noexcept {
 /// runs. One consumer thread at a time. Destroying it removes its rings from the map.
 template <class Event>
 requires std::is_trivially_copyable_v<Event>
-class PerfBuffer {
+class PerfBuffer : public detail::MapBase<PerfBuffer<Event>> {
+  using Base = detail::MapBase<PerfBuffer<Event>>;
+  using Base::name_;
+
 public:
   /// An empty PerfBuffer.
   PerfBuffer() noexcept = default;
@@ -177,26 +181,39 @@ public:
   /// Opens a ring on every online CPU for `map` (a loaded BPF_MAP_TYPE_PERF_EVENT_ARRAY).
   /// Throws Error when the map has another type or is not created, or when perf_event_open or
   /// mmap fail (large rings need CAP_IPC_LOCK or a higher perf_event_mlock_kb).
-  explicit PerfBuffer(MapRef map, PerfBufferOptions options = {})
-      : PerfBuffer(detail::dup_map_fd(map, "perf buffer"), std::string(map.name()), options) {}
+  /// `map` is any MapSource (skel->maps.output, obj.map("output"), MapSource::pinned(path)...);
+  /// PerfBuffer::open_pinned(path, options) works too.
+  explicit PerfBuffer(MapSource map, PerfBufferOptions options = {})
+      : Base(std::move(map), TypeCheck::size_only), options_(options),
+        waiter_(fmt::format("perf buffer '{}'", name_)) {
+    setup();
+  }
 
   /// The perf event array `name` of an Object or Skeleton.
-  template <detail::MapSource Source>
-  PerfBuffer(const Source& source, std::string_view name, PerfBufferOptions options = {})
+  template <MapContainer Container>
+  PerfBuffer(const Container& source, std::string_view name, PerfBufferOptions options = {})
       : PerfBuffer(source.map(name), options) {}
 
-  /// A perf event array pinned in bpffs at `path`.
-  static PerfBuffer open_pinned(const std::filesystem::path& path, PerfBufferOptions options = {}) {
-    return PerfBuffer(detail::open_pinned_map(path, "perf buffer"), path.string(), options);
+  /// What this view requires of a map (used by the checks): a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_PERF_EVENT_ARRAY};
+    return {fmt::format("PerfBuffer<{}>", detail::type_name<Event>()),
+            types,
+            4,
+            4,
+            "(cpu)",
+            "(perf event fd)",
+            {},
+            {},
+            false};
   }
 
   PerfBuffer(PerfBuffer&& other) noexcept { *this = std::move(other); }
   PerfBuffer& operator=(PerfBuffer&& other) noexcept {
     if (this != &other) {
       reset();
-      map_fd_ = std::move(other.map_fd_);
+      Base::operator=(std::move(other));
       epoll_ = std::move(other.epoll_);
-      name_ = std::move(other.name_);
       rings_ = std::move(other.rings_);
       data_size_ = other.data_size_;
       page_ = other.page_;
@@ -411,7 +428,6 @@ public:
   void request_stop() const noexcept { waiter_.request_stop(); }
   /// An epoll fd that is readable when the kernel woke a CPU ring (see wakeup_events).
   int fd() const noexcept { return epoll_.get(); }
-  const std::string& name() const noexcept { return name_; }
   const PerfBufferOptions& options() const noexcept { return options_; }
   explicit operator bool() const noexcept { return !rings_.empty(); }
 
@@ -434,18 +450,9 @@ private:
     }
   };
 
-  PerfBuffer(detail::UniqueFd map_fd, std::string name, PerfBufferOptions options)
-      : map_fd_(std::move(map_fd)), name_(std::move(name)), options_(options),
-        waiter_(fmt::format("perf buffer '{}'", name_)) {
-    const bpf_map_info info = detail::map_info(map_fd_.get(), fmt::format("'{}'", name_));
+  void setup() {
+    const MapInfo& info = this->info_;
     map_id_ = info.id;
-    if (info.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
-      throw Error(EINVAL,
-                  fmt::format("open perf buffer '{}': the map is a {} map, not a perf event array",
-                              name_, detail::map_type_name(info.type)),
-                  "PerfBuffer reads BPF_MAP_TYPE_PERF_EVENT_ARRAY maps; for "
-                  "BPF_MAP_TYPE_RINGBUF use RingBuffer");
-    }
     const std::size_t pages = options_.pages();
     if (pages == 0 || (pages & (pages - 1)) != 0)
       throw Error(EINVAL, fmt::format("open perf buffer '{}' with {} pages per CPU", name_, pages),
@@ -505,7 +512,7 @@ private:
     const int value = ring.fd.get();
     {
       std::lock_guard lock(detail::perf_slot_mutex());
-      if (bpf_map_update_elem(map_fd_.get(), &key, &value, BPF_ANY) != 0) {
+      if (bpf_map_update_elem(this->fd_.get(), &key, &value, BPF_ANY) != 0) {
         const int err = errno;
         throw Error(err, fmt::format("store the CPU {} ring in perf event array '{}'", cpu, name_),
                     detail::hint_for(err));
@@ -533,12 +540,12 @@ private:
         const auto owner = owners.find({map_id_, r.cpu});
         if (owner == owners.end() || owner->second != id_) continue;
         owners.erase(owner);
-        if (map_fd_) bpf_map_delete_elem(map_fd_.get(), &key);
+        if (this->fd_) bpf_map_delete_elem(this->fd_.get(), &key);
       }
     }
     rings_.clear();
     epoll_.reset();
-    map_fd_.reset();
+    this->fd_.reset();
   }
 
   void publish(Ring& r) noexcept {
@@ -683,9 +690,7 @@ private:
         deadline, stop_fd);
   }
 
-  detail::UniqueFd map_fd_;
   detail::UniqueFd epoll_;
-  std::string name_;
   std::uint64_t id_ = detail::new_perf_buffer_id();
   std::uint32_t map_id_ = 0;
   std::vector<Ring> rings_;

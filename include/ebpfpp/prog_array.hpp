@@ -6,15 +6,15 @@
 /// and never returns; when the slot is empty (or out of range) the call falls through to the
 /// next instruction. User space fills the slots:
 ///
-///     ebpfpp::ProgArray table(skel.map("syscall"));
+///     ebpfpp::ProgArray table(skel, "syscall");
 ///     table.fill(skel.program("ignore_opcode"));           // every slot
 ///     table.set(SYS_execve, skel.program("hello_exec"));   // one slot
 ///
 /// Fill the table before attaching the program that jumps through it, so no event sees a
 /// half-filled table. A prog array accepts only programs of the type of those that use it (a
 /// raw tracepoint program tail-calls only into raw tracepoint programs); set() says so instead
-/// of the kernel's bare EINVAL. The slots are emptied when the last user-space reference to the
-/// map is closed (usually when the Object or Skeleton is destroyed). Kernel 4.2+.
+/// of the kernel's bare EINVAL. The kernel empties the slots when the last user-space reference
+/// to the map is closed: the ProgArray and the Object or Skeleton both hold one.
 
 #include <cerrno>
 #include <cstdint>
@@ -26,8 +26,10 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
+#include "detail/map_ops.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
+#include "map_base.hpp"
 #include "object.hpp"
 #include "program_info.hpp"
 
@@ -62,30 +64,25 @@ inline std::optional<ProgArrayOwner> find_prog_array_user(std::uint32_t map_id) 
 } // namespace detail
 
 /// A typed view of a BPF_MAP_TYPE_PROG_ARRAY map: slots 0..size()-1, each empty or holding a
-/// program. Non-owning, like MapRef: valid while its Object or Skeleton lives. Kernel 4.2+;
+/// program. Made from any MapSource (see map_base.hpp): ProgArray(skel.map("table")),
+/// ProgArray(skel, "table"), ProgArray::open_pinned(path). It owns a duplicate of the map's fd,
+/// so the slots stay filled while it lives, even after the Object is gone. Kernel 4.2+;
 /// contains() and program_id() read slots back, which needs 4.13+.
-class ProgArray {
+class ProgArray : public detail::MapBase<ProgArray> {
 public:
-  /// Views `map`. Throws Error (EINVAL) when it is not a prog array, naming its real type.
-  explicit ProgArray(MapRef map) : map_(map) {
-    if (!map_)
-      throw Error(EINVAL, "make a ProgArray of an empty MapRef",
-                  "pass a map of the Object or Skeleton, e.g. skel.map(\"name\")");
-    if (map_.type() != BPF_MAP_TYPE_PROG_ARRAY)
-      throw Error(EINVAL,
-                  fmt::format("make a ProgArray of map '{}': it is a {} map, not a prog_array",
-                              map_.name(), map_.type_name()),
-                  "declare it with __uint(type, BPF_MAP_TYPE_PROG_ARRAY) in the .bpf.c");
-  }
+  using MapBase::MapBase;
 
   /// The number of slots (the map's max_entries).
-  std::uint32_t size() const noexcept { return map_.max_entries(); }
-  /// The map's name.
-  std::string_view name() const noexcept { return map_.name(); }
-  /// The map's fd; -1 before load.
-  int fd() const noexcept { return map_.fd(); }
-  /// The underlying map.
-  MapRef map() const noexcept { return map_; }
+  std::uint32_t size() const noexcept { return max_entries(); }
+
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_PROG_ARRAY};
+    // Keys are slot indexes, values program fds (ids when read back): both u32.
+    auto spec = detail::key_value_spec<std::uint32_t, std::uint32_t>("ProgArray", types, true);
+    spec.view_name = "ProgArray";
+    return spec;
+  }
 
   /// Puts `prog` in slot `index`, replacing what was there. Throws Error: index out of range
   /// (ERANGE, naming the map and its size), the map or the program not loaded (EINVAL), a
@@ -170,11 +167,7 @@ private:
 
   template <class Action>
   void require_map_loaded(const Action& action) const {
-    if (fd() >= 0) return;
-    throw Error(EINVAL, action(),
-                fmt::format("prog array '{}' is not loaded: call load() on the Object or "
-                            "Skeleton first",
-                            name()));
+    require_not_empty(action);
   }
 
   template <class Action>
@@ -192,7 +185,7 @@ private:
     const std::uint32_t prog_fd = static_cast<std::uint32_t>(prog.fd());
     const int ret = bpf_map_update_elem(fd(), &index, &prog_fd, BPF_ANY);
     if (ret >= 0) return;
-    const int err = -ret;
+    const int err = detail::errno_of(ret);
     throw Error(err, action(), err == EINVAL ? incompatible_hint(prog) : detail::hint_for(err));
   }
 
@@ -232,8 +225,6 @@ private:
                        "flags",
                        prog.name(), prog.type_name());
   }
-
-  MapRef map_;
 };
 
 } // namespace ebpfpp

@@ -43,11 +43,14 @@
 #include <utility>
 #include <vector>
 
+#include "detail/fd.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "generator.hpp"
 #include "kernel.hpp"
+#include "map_base.hpp"
 #include "object.hpp"
+#include "per_cpu_array_map.hpp"
 #include "stream.hpp"
 
 namespace ebpfpp {
@@ -87,116 +90,6 @@ private:
   std::chrono::microseconds spin_{50};
 };
 
-namespace detail {
-
-/// The kernel's description of a map fd.
-inline bpf_map_info map_info(int fd, std::string_view what) {
-  bpf_map_info info{};
-  __u32 len = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
-    const int err = errno;
-    throw Error(err, fmt::format("get map info for {}", what), hint_for(err));
-  }
-  return info;
-}
-
-inline std::string map_type_name(std::uint32_t type) {
-  const char* s = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(type));
-  return s ? s : fmt::format("type {}", type);
-}
-
-/// A fd of our own for a map: RingBuffer/PerfBuffer outlive the Object they came from safely.
-inline UniqueFd dup_map_fd(MapRef map, std::string_view what) {
-  if (!map) throw Error(EINVAL, fmt::format("open {}: empty map", what));
-  if (map.fd() < 0)
-    throw Error(EBADF, fmt::format("open {} '{}': the map is not created yet", what, map.name()),
-                "call load() on the Object or Skeleton first");
-  UniqueFd fd(::fcntl(map.fd(), F_DUPFD_CLOEXEC, 0));
-  if (!fd) throw Error(errno, fmt::format("duplicate the fd of map '{}'", map.name()));
-  return fd;
-}
-
-inline UniqueFd open_pinned_map(const std::filesystem::path& path, std::string_view what) {
-  UniqueFd fd(bpf_obj_get(path.c_str()));
-  if (!fd) {
-    const int err = errno;
-    throw Error(err, fmt::format("open pinned {} '{}'", what, path.string()),
-                err == ENOENT ? "nothing is pinned there: is bpffs mounted and the map pinned?"
-                              : hint_for(err));
-  }
-  return fd;
-}
-
-/// A MapRef, an Object or a Skeleton: anything that finds maps by name.
-template <class T>
-concept MapSource = requires(const T& t, std::string_view name) {
-  { t.map(name) } -> std::same_as<MapRef>;
-  { t.maps() } -> std::same_as<std::vector<MapRef>>;
-};
-
-template <MapSource Source>
-MapRef find_map_if(const Source& source, std::string_view name) {
-  for (MapRef m : source.maps())
-    if (m.name() == name) return m;
-  return {};
-}
-
-/// An mmap'ed region, unmapped on destruction.
-class Mapping {
-public:
-  Mapping() noexcept = default;
-  Mapping(void* addr, std::size_t len) noexcept : addr_(addr), len_(len) {}
-  Mapping(Mapping&& o) noexcept
-      : addr_(std::exchange(o.addr_, nullptr)), len_(std::exchange(o.len_, 0)) {}
-  Mapping& operator=(Mapping&& o) noexcept {
-    if (this != &o) {
-      reset();
-      addr_ = std::exchange(o.addr_, nullptr);
-      len_ = std::exchange(o.len_, 0);
-    }
-    return *this;
-  }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() { reset(); }
-  void reset() noexcept {
-    if (addr_) ::munmap(addr_, len_);
-    addr_ = nullptr;
-  }
-  std::byte* get() const noexcept { return static_cast<std::byte*>(addr_); }
-
-private:
-  void* addr_ = nullptr;
-  std::size_t len_ = 0;
-};
-
-inline Mapping map_memory(int fd, std::size_t len, int prot, off_t offset, std::string_view what) {
-  void* p = ::mmap(nullptr, len, prot, MAP_SHARED, fd, offset);
-  if (p == MAP_FAILED) {
-    const int err = errno;
-    throw Error(err, fmt::format("mmap {} ({} bytes at offset {})", what, len, offset),
-                hint_for(err));
-  }
-  return Mapping(p, len);
-}
-
-/// Sums a per-CPU u64 counter at key 0 (one syscall).
-inline std::uint64_t sum_percpu_counter(int fd, std::string_view what) {
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) throw Error(-cpus, "count possible CPUs");
-  std::vector<std::uint64_t> values(static_cast<std::size_t>(cpus));
-  const std::uint32_t zero = 0;
-  if (bpf_map_lookup_elem(fd, &zero, values.data()) != 0) {
-    const int err = errno;
-    throw Error(err, fmt::format("read the drop counter {}", what), hint_for(err));
-  }
-  std::uint64_t sum = 0;
-  for (auto v : values) sum += v;
-  return sum;
-}
-
-} // namespace detail
-
 /// A typed consumer of a BPF ring buffer (BPF_MAP_TYPE_RINGBUF, kernel 5.8+).
 ///
 /// `Event` is the record type the BPF program writes (a trivially copyable struct; every record
@@ -204,7 +97,9 @@ inline std::uint64_t sum_percpu_counter(int fd, std::string_view what) {
 /// for records of varying size. Move-only; do not move it while an events() loop runs.
 /// Not thread-safe: one consumer thread at a time.
 template <RingEvent Event>
-class RingBuffer {
+class RingBuffer : public detail::MapBase<RingBuffer<Event>> {
+  using Base = detail::MapBase<RingBuffer<Event>>;
+
 public:
   static constexpr bool variable_size = std::same_as<Event, Bytes>;
   /// What events() yields and callbacks receive: `const Event&`, or `Bytes` by value.
@@ -213,41 +108,41 @@ public:
   /// An empty RingBuffer (reads nothing); assign a real one to it.
   RingBuffer() noexcept = default;
 
-  /// Reads `map`, a BPF_MAP_TYPE_RINGBUF of a loaded object. `drops` is the per-CPU drop
-  /// counter ring_buffer.bpf.h declares beside it (`<name>_drops`), if any. Throws Error when
-  /// the map is not a ring buffer or not created, or on mmap failure.
-  explicit RingBuffer(MapRef map, MapRef drops = {}, RingBufferOptions options = {})
-      : RingBuffer(detail::dup_map_fd(map, "ring buffer"), std::string(map.name()),
-                   drops ? detail::dup_map_fd(drops, "drop counter") : detail::UniqueFd(),
-                   options) {}
+  /// Reads `map` (any MapSource: skel->maps.events, obj.map("events"), ...), a
+  /// BPF_MAP_TYPE_RINGBUF. `drops` is the per-CPU drop counter ring_buffer.bpf.h declares beside
+  /// it (`<name>_drops`), if any. Throws Error when the map is not a ring buffer or not created,
+  /// or on mmap failure.
+  explicit RingBuffer(MapSource map, MapSource drops = {}, RingBufferOptions options = {})
+      : Base(std::move(map), TypeCheck::size_only), options_(options),
+        waiter_(fmt::format("ring buffer '{}'", this->name_)) {
+    if (!drops.empty()) drops_ = PerCpuArrayMap<std::uint64_t>(std::move(drops));
+    setup();
+  }
 
   /// The ring buffer map `name` of an Object or Skeleton, with its `<name>_drops` counter when
   /// the BPF side declared the ring with EBPFPP_RINGBUF. Throws Error listing the maps that exist
   /// when there is no such map.
-  template <detail::MapSource Source>
-  RingBuffer(const Source& source, std::string_view name, RingBufferOptions options = {})
-      : RingBuffer(source.map(name), detail::find_map_if(source, fmt::format("{}_drops", name)),
-                   options) {}
+  template <MapContainer Container>
+  RingBuffer(const Container& source, std::string_view name, RingBufferOptions options = {})
+      : RingBuffer(source.map(name), find_map(source, fmt::format("{}_drops", name)), options) {}
 
   /// A ring buffer pinned in bpffs at `path` (with `<path>_drops` if that is pinned too).
   static RingBuffer open_pinned(const std::filesystem::path& path, RingBufferOptions options = {}) {
-    auto fd = detail::open_pinned_map(path, "ring buffer");
-    detail::UniqueFd drops;
     std::filesystem::path drops_path = path;
     drops_path += "_drops";
     std::error_code ec;
-    if (std::filesystem::exists(drops_path, ec))
-      drops = detail::open_pinned_map(drops_path, "drop counter");
-    return RingBuffer(std::move(fd), path.string(), std::move(drops), options);
+    return RingBuffer(MapSource::pinned(path),
+                      std::filesystem::exists(drops_path, ec) ? MapSource::pinned(drops_path)
+                                                              : MapSource(),
+                      options);
   }
 
   RingBuffer(RingBuffer&& other) noexcept { *this = std::move(other); }
   RingBuffer& operator=(RingBuffer&& other) noexcept {
     if (this != &other) {
       release();
-      fd_ = std::move(other.fd_);
-      drops_fd_ = std::move(other.drops_fd_);
-      name_ = std::move(other.name_);
+      Base::operator=(std::move(other));
+      drops_ = std::move(other.drops_);
       consumer_map_ = std::move(other.consumer_map_);
       producer_map_ = std::move(other.producer_map_);
       consumer_pos_ = std::exchange(other.consumer_pos_, nullptr);
@@ -417,8 +312,22 @@ public:
   /// nullopt when no counter is known (the BPF side does not use ring_buffer.bpf.h's
   /// EBPFPP_RINGBUF, or the counter was not passed). Throws Error if the lookup fails.
   std::optional<std::uint64_t> drops() const {
-    if (!drops_fd_) return std::nullopt;
-    return detail::sum_percpu_counter(drops_fd_.get(), fmt::format("of ring buffer '{}'", name_));
+    if (!drops_) return std::nullopt;
+    return drops_.get(0).sum();
+  }
+
+  /// What this view requires of a map (used by the checks): a BPF_MAP_TYPE_RINGBUF.
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_RINGBUF};
+    return {fmt::format("RingBuffer<{}>", detail::type_name<Event>()),
+            types,
+            0,
+            0,
+            "(none)",
+            "(records)",
+            {},
+            {},
+            false};
   }
 
   /// Ends the running (or the next) events() loop or poll(). Async-signal-safe, any thread.
@@ -427,44 +336,27 @@ public:
   /// The ring buffer map's fd: readable (poll/epoll) when records are unread. Note the BPF
   /// side's wake-up policy: with ring_buffer.bpf.h's threshold, a few records may sit unread
   /// without the fd being signalled; look again at least every options().max_latency().
-  int fd() const noexcept { return fd_.get(); }
+  int fd() const noexcept { return this->fd_.get(); }
   /// The ring's data size in bytes.
   std::size_t size() const noexcept { return data_ ? mask_ + 1 : 0; }
   /// Bytes written by producers and not consumed yet (reserved records included).
   std::size_t unread_bytes() const noexcept {
     return data_ ? static_cast<std::size_t>(load_acquire(producer_pos_) - consumed_pos()) : 0;
   }
-  /// The map's name (or the pinned path).
-  const std::string& name() const noexcept { return name_; }
   const RingBufferOptions& options() const noexcept { return options_; }
   explicit operator bool() const noexcept { return data_ != nullptr; }
 
 private:
-  RingBuffer(detail::UniqueFd fd, std::string name, detail::UniqueFd drops,
-             RingBufferOptions options)
-      : fd_(std::move(fd)), drops_fd_(std::move(drops)), name_(std::move(name)), options_(options),
-        waiter_(fmt::format("ring buffer '{}'", name_)) {
-    const bpf_map_info info = detail::map_info(fd_.get(), fmt::format("'{}'", name_));
-    if (info.type != BPF_MAP_TYPE_RINGBUF) {
-      throw Error(EINVAL,
-                  fmt::format("open ring buffer '{}': the map is a {} map, not a ring buffer",
-                              name_, detail::map_type_name(info.type)),
-                  "RingBuffer reads BPF_MAP_TYPE_RINGBUF maps; for BPF_MAP_TYPE_PERF_EVENT_ARRAY "
-                  "use PerfBuffer");
-    }
-    if (drops_fd_) {
-      // drops() reads 8 bytes per possible CPU into its buffer: anything else under the
-      // <name>_drops name would overflow it.
-      const bpf_map_info d = detail::map_info(drops_fd_.get(), fmt::format("'{}_drops'", name_));
-      if (d.type != BPF_MAP_TYPE_PERCPU_ARRAY || d.key_size != 4 || d.value_size != 8)
-        throw Error(EINVAL,
-                    fmt::format("open ring buffer '{}': its drop counter '{}' is a {} map with "
-                                "{}-byte keys and {}-byte values, not a per-CPU array of u64",
-                                name_, d.name, detail::map_type_name(d.type), d.key_size,
-                                d.value_size),
-                    "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>, or "
-                    "rename the other map");
-    }
+  template <class Container>
+  static MapSource find_map(const Container& source, const std::string& name) {
+    for (MapRef m : source.maps())
+      if (m.name() == name) return m;
+    return {};
+  }
+
+  void setup() {
+    const MapInfo& info = this->info_;
+    const std::string& name_ = this->name_;
     if constexpr (!variable_size) {
       if (sizeof(Event) + 8 > info.max_entries)
         throw Error(EINVAL,
@@ -476,10 +368,10 @@ private:
     const std::size_t size = info.max_entries;
     // The consumer page is ours to write; the producer page and the data are read-only. The data
     // area is mapped twice back to back by the kernel: map 2x to read wrapped records in one go.
-    consumer_map_ = detail::map_memory(fd_.get(), page, PROT_READ | PROT_WRITE, 0,
+    consumer_map_ = detail::map_memory(this->fd_.get(), page, PROT_READ | PROT_WRITE, 0,
                                        fmt::format("consumer page of ring buffer '{}'", name_));
     producer_map_ =
-        detail::map_memory(fd_.get(), page + 2 * size, PROT_READ, static_cast<off_t>(page),
+        detail::map_memory(this->fd_.get(), page + 2 * size, PROT_READ, static_cast<off_t>(page),
                            fmt::format("data of ring buffer '{}'", name_));
     consumer_pos_ = reinterpret_cast<unsigned long*>(consumer_map_.get());
     producer_pos_ = reinterpret_cast<const unsigned long*>(producer_map_.get());
@@ -551,7 +443,7 @@ private:
     throw Error(EMSGSIZE,
                 fmt::format("read ring buffer '{}': a record of {} bytes is not an event of {} "
                             "bytes (sizeof(Event))",
-                            name_, size, sizeof(Event)),
+                            this->name_, size, sizeof(Event)),
                 "the BPF program and the user side disagree on the event struct: share one "
                 "header between them, or read records of varying size with RingBuffer<Bytes>");
   }
@@ -563,14 +455,12 @@ private:
   detail::StreamWaiter::Result
   wait_for_data(std::optional<detail::StreamWaiter::clock::time_point> deadline, int stop_fd) {
     return waiter_.wait(
-        fd_.get(), [this] { return has_data(); }, [this] { release(); }, options_.spin(),
+        this->fd_.get(), [this] { return has_data(); }, [this] { release(); }, options_.spin(),
         options_.max_latency().count() > 0 ? options_.max_latency() : std::chrono::milliseconds(-1),
         deadline, stop_fd);
   }
 
-  detail::UniqueFd fd_;
-  detail::UniqueFd drops_fd_;
-  std::string name_;
+  PerCpuArrayMap<std::uint64_t> drops_;
   detail::Mapping consumer_map_;
   detail::Mapping producer_map_;
   unsigned long* consumer_pos_ = nullptr;

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ebpfpp/kernel.hpp>
 #include <fmt/format.h>
 
 // Skips the rest of a test case for a kernel limit that a run-time probe found; says why.
@@ -48,6 +49,28 @@ inline bool expected(std::string_view feature) {
     list.remove_prefix(comma + 1);
   }
   return false;
+}
+
+// Why a test of `feature` may skip on this kernel, or nullopt when it must run (cilium/ebpf's
+// rule): the feature is absent AND either the kernel is older than the feature's minimum or its
+// configuration (or a policy that refuses even a fully privileged process) explains the absence.
+// An absence on a new enough kernel with no explanation is a failure, never a skip; so is any
+// absence of a feature named in EBPFPP_EXPECT_FEATURES.
+inline std::optional<std::string> skip_reason(ebpfpp::kernel::Feature feature) {
+  namespace kernel = ebpfpp::kernel;
+  const kernel::FeatureStatus& s = kernel::probe(feature);
+  if (s.available) return std::nullopt;
+  const kernel::FeatureInfo& info = kernel::info(feature);
+  const auto running = ebpfpp::KernelVersion::running();
+  REQUIRE_FALSE_MESSAGE(expected(info.name),
+                        "this kernel was expected to have " << info.name << ": " << s.reason);
+  if (running < info.min_kernel)
+    return fmt::format("{} needs kernel {}+, this is {}", info.name, info.min_kernel.str(),
+                       running.str());
+  REQUIRE_MESSAGE(!s.explained_by.empty(), info.name << " is missing on kernel " << running.str()
+                                                     << " (minimum " << info.min_kernel.str()
+                                                     << ") and nothing explains it: " << s.reason);
+  return fmt::format("{} is missing on this kernel: {}", info.name, s.explained_by);
 }
 
 inline std::filesystem::path bpf_dir() {

@@ -102,15 +102,15 @@ TEST_CASE("kprobes: attach and observe where the kernel has them, a clear Featur
           doctest::test_suite("vm")) {
   auto skel = fixtures();
   const std::string getppid = ebpfpp::syscall_symbol("getppid");
-  if (!ebpfpp::kernel::has_kprobes()) {
-    REQUIRE_FALSE_MESSAGE(test::expected("kprobes"), "this kernel was expected to have kprobes");
+  if (const auto skip = test::skip_reason(ebpfpp::kernel::Feature::kprobes)) {
     try {
       ebpfpp::Kprobe kp(skel.program("count_kprobe"), getppid);
       FAIL("attached a kprobe on a kernel without kprobes");
     } catch (const ebpfpp::FeatureError& e) {
       CHECK(e.feature() == "kprobes");
       CHECK(std::string(e.what()).find("attach kprobe '" + getppid + "'") != std::string::npos);
-      CHECK(e.hint().find("no kprobes") != std::string::npos);
+      CHECK(e.hint().find("lacks kprobes and kretprobes (4.1+") != std::string::npos);
+      CHECK(e.min_kernel() == ebpfpp::KernelVersion{4, 1, 0});
       CHECK(e.hint().find("Tracepoint(") != std::string::npos);
     }
     CHECK_THROWS_AS(ebpfpp::Kretprobe(skel.program("count_kretprobe"), getppid),
@@ -122,8 +122,7 @@ TEST_CASE("kprobes: attach and observe where the kernel has them, a clear Featur
       CHECK(e.hint().find("Tracepoint(prog, \"syscalls\", \"sys_enter_execve\")") !=
             std::string::npos);
     }
-    EBPFPP_SKIP(
-        "this kernel has no kprobes: asserted the Error; attach+observe runs where kprobes exist");
+    EBPFPP_SKIP(*skip + ": asserted the Error; attach+observe runs where kprobes exist");
   }
   ebpfpp::Kprobe kp(skel.program("count_kprobe"), getppid);
   ebpfpp::Kretprobe kret(skel.program("count_kretprobe"), getppid);
@@ -146,21 +145,18 @@ TEST_CASE("fentry/fexit: attach and observe where the kernel loads them, a Featu
   const std::string target = "do_nanosleep";
   REQUIRE(bpf_program__set_attach_target(skel->progs.count_fentry, 0, target.c_str()) == 0);
   REQUIRE(bpf_program__set_attach_target(skel->progs.count_fexit, 0, target.c_str()) == 0);
-  if (!ebpfpp::kernel::has_fentry()) {
-    REQUIRE_FALSE_MESSAGE(test::expected("fentry"),
-                          "this kernel was expected to load fentry programs: "
-                              << ebpfpp::kernel::fentry_unavailable_reason());
+  if (const auto skip = test::skip_reason(ebpfpp::kernel::Feature::fentry)) {
     try {
       skel.load();
       FAIL("loaded fentry on a kernel whose probe says it cannot");
     } catch (const ebpfpp::FeatureError& e) {
       CHECK(e.feature() == "fentry");
       CHECK(std::string(e.what()).find("load program 'count_f") != std::string::npos);
-      CHECK(e.hint().find("cannot load fentry/fexit") != std::string::npos);
+      CHECK(e.hint().find("lacks fentry/fexit programs (BPF trampoline) (5.5+") !=
+            std::string::npos);
+      CHECK(e.min_kernel() == ebpfpp::KernelVersion{5, 5, 0});
     }
-    EBPFPP_SKIP("this kernel cannot load fentry programs (" +
-                ebpfpp::kernel::fentry_unavailable_reason() +
-                "): asserted the Error; attach+observe runs where fentry works");
+    EBPFPP_SKIP(*skip + ": asserted the Error; attach+observe runs where fentry works");
   }
   skel.load();
   ebpfpp::Fentry fentry(skel.program("count_fentry"));

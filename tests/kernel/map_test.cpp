@@ -211,10 +211,9 @@ TEST_CASE("the wrong view for a map type, or a map not loaded yet, throws an Err
           ebpfpp::ArrayMap<std::uint64_t> a(skel->maps.pcpu_array);
         }).find("use ebpfpp::PerCpuArrayMap<V>") != std::string::npos);
   auto unloaded = Skel::open();
-  CHECK(what_of([&] {
-          ebpfpp::Map<std::uint32_t, std::uint64_t> m(unloaded->maps.hash_u32_u64);
-        }).find("make a typed view of map 'hash_u32_u64': it is not created yet") !=
-        std::string::npos);
+  CHECK(what_of([&] { ebpfpp::Map<std::uint32_t, std::uint64_t> m(unloaded->maps.hash_u32_u64); })
+            .find("make a typed view of map 'hash_u32_u64' (ebpfpp::Map<unsigned int, long "
+                  "unsigned int>): it is not created yet") != std::string::npos);
 }
 
 TEST_CASE("failed constructions and operations leave no fds behind") {

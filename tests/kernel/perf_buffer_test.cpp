@@ -160,7 +160,9 @@ TEST_CASE("PerfBuffer refuses other map types and bad page counts, leaking no fd
   auto skel = test::load_streams();
   const std::size_t fds = test::open_fd_count();
   CHECK_THROWS_WITH_AS(PerfBuffer<stream_event>(skel, "test_ring"),
-                       doctest::Contains("open perf buffer 'test_ring': the map is a ringbuf map"),
+                       doctest::Contains("view map 'test_ring' (ringbuf) as "
+                                         "ebpfpp::PerfBuffer<stream_event>: the map type does not "
+                                         "fit"),
                        ebpfpp::Error);
   CHECK_THROWS_WITH_AS(PerfBuffer<stream_event>(skel, "test_perf", PerfBufferOptions().pages(3)),
                        doctest::Contains("power of two"), ebpfpp::Error);

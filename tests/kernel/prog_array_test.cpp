@@ -145,13 +145,14 @@ TEST_CASE("a program of another type is refused with an Error naming both types"
 TEST_CASE("ProgArray refuses a map of another type, an unloaded map and an unloaded program") {
   auto skel = fixture();
   CHECK_THROWS_WITH_AS(ebpfpp::ProgArray(skel.map("hits")),
-                       doctest::Contains("map 'hits': it is a array map, not a prog_array"),
+                       doctest::Contains("view map 'hits' (array) as ebpfpp::ProgArray: the map "
+                                         "type does not fit"),
                        ebpfpp::Error);
 
   auto unloaded = ebpfpp::Skeleton<test_tail_bpf>::open();
-  ebpfpp::ProgArray before_load(unloaded.map("jump_table"));
-  CHECK_THROWS_WITH_AS(before_load.set(0, skel.program("target_a")),
-                       doctest::Contains("is not loaded"), ebpfpp::Error);
+  // A ProgArray owns the map's fd, so it can only be made once the map exists.
+  CHECK_THROWS_WITH_AS(ebpfpp::ProgArray(unloaded.map("jump_table")),
+                       doctest::Contains("it is not created yet"), ebpfpp::Error);
 
   auto partial = ebpfpp::Skeleton<test_tail_bpf>::open();
   partial.program("target_b").set_autoload(false);

@@ -222,11 +222,14 @@ TEST_CASE("RingBuffer refuses maps that are not ring buffers, naming the map and
   auto skel = test::load_streams();
   const std::size_t fds = test::open_fd_count();
   CHECK_THROWS_WITH_AS(RingBuffer<stream_event>(skel, "not_a_stream"),
-                       doctest::Contains("open ring buffer 'not_a_stream': the map is a hash map, "
-                                         "not a ring buffer"),
+                       doctest::Contains("view map 'not_a_stream' (hash) as "
+                                         "ebpfpp::RingBuffer<stream_event>: the map type does not "
+                                         "fit"),
                        ebpfpp::Error);
   CHECK_THROWS_WITH_AS(RingBuffer<stream_event>(skel, "test_perf"),
-                       doctest::Contains("perf_event_array map"), ebpfpp::Error);
+                       doctest::Contains("use ebpfpp::PerfBuffer<Event> for maps of type "
+                                         "perf_event_array"),
+                       ebpfpp::Error);
   CHECK_THROWS_WITH_AS(RingBuffer<stream_event>(skel, "test_rnig"),
                        doctest::Contains("find map 'test_rnig'"), ebpfpp::Error);
   CHECK(test::open_fd_count() == fds);
@@ -251,7 +254,7 @@ TEST_CASE("a pinned ring buffer and its drop counter open by path") {
   const std::size_t n = rb.consume([](const stream_event&) {});
   CHECK(rb.drops() == std::optional<std::uint64_t>(2000 - n));
   CHECK_THROWS_WITH_AS(RingBuffer<stream_event>::open_pinned(fs.dir / "nope"),
-                       doctest::Contains("open pinned ring buffer"), ebpfpp::Error);
+                       doctest::Contains("open pinned map"), ebpfpp::Error);
 }
 
 TEST_CASE("a map under the drop counter's name that is not a per-CPU u64 counter is refused") {
@@ -267,8 +270,8 @@ TEST_CASE("a map under the drop counter's name that is not a per-CPU u64 counter
   const std::size_t fds = test::open_fd_count();
   CHECK_THROWS_WITH_AS(
       RingBuffer<stream_event>::open_pinned(fs.dir / "ring"),
-      doctest::Contains("its drop counter 'wrong_drops' is a percpu_array map with "
-                        "4-byte keys and 32-byte values"),
+      doctest::Contains("view map 'wrong_drops' (percpu_array) as "
+                        "ebpfpp::PerCpuArrayMap<long unsigned int>: the value size is 32 bytes"),
       ebpfpp::Error);
   CHECK(test::open_fd_count() == fds);
 }

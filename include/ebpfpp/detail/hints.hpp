@@ -1,0 +1,182 @@
+#pragma once
+// The hint table: what to try when an operation fails with an errno. The one place hints are
+// written; every Error that carries a hint gets it from here.
+//
+// The same errno has different usual causes in different operations (EACCES from a load is the
+// verifier, from a tracepoint attach often tracefs's mode), so a hint is chosen by the errno AND
+// the operation (Op). Privilege hints look at the process's effective capabilities, not at its
+// uid: root with capabilities dropped is told what it lacks.
+
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <linux/capability.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace ebpfpp::detail {
+
+/// What was being attempted when the errno came back.
+enum class Op {
+  generic,
+  load,           // programs verified, maps created (bpf_object__load, BPF_PROG_LOAD)
+  map_create,     // BPF_MAP_CREATE
+  attach_tracing, // kprobe, fentry, raw tracepoint, perf event, iterator: CAP_BPF + CAP_PERFMON
+  attach_tracefs, // tracepoint, uprobe: the above, and tracefs must be readable
+  attach_network, // XDP, TC, cgroup, socket hooks: CAP_BPF + CAP_NET_ADMIN
+  pin,            // BPF_OBJ_PIN: the path must be on bpffs
+  open_pinned,    // BPF_OBJ_GET
+  mmap,           // mmap of a map or a perf ring
+};
+
+// --- capabilities -----------------------------------------------------------------------------
+
+// Older uapi headers (before 5.8) do not name the BPF capabilities.
+inline constexpr int cap_perfmon = 38;
+inline constexpr int cap_bpf = 39;
+
+/// Whether the calling thread has capability `cap` in its effective set.
+inline bool has_capability(int cap) noexcept {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return ::geteuid() == 0;
+  return (data[cap / 32].effective >> (cap % 32)) & 1u;
+}
+
+/// "CAP_BPF + CAP_PERFMON": the capabilities `op` needs that the process lacks (CAP_SYS_ADMIN
+/// stands in for all of them); empty when none is missing.
+inline std::string missing_capabilities(Op op) {
+  if (has_capability(CAP_SYS_ADMIN)) return {};
+  std::string missing;
+  const auto need = [&](int cap, std::string_view name) {
+    if (!has_capability(cap)) missing += fmt::format("{}{}", missing.empty() ? "" : " + ", name);
+  };
+  need(cap_bpf, "CAP_BPF");
+  if (op == Op::attach_tracing || op == Op::attach_tracefs || op == Op::load)
+    need(cap_perfmon, "CAP_PERFMON");
+  if (op == Op::attach_network) need(CAP_NET_ADMIN, "CAP_NET_ADMIN");
+  return missing;
+}
+
+/// Whether `dir` is on a bpffs mount (where pins live).
+inline bool on_bpffs(const std::filesystem::path& path) noexcept {
+  constexpr long bpf_fs_magic = 0xcafe4a11;
+  std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : path;
+  struct statfs st {};
+  return ::statfs(dir.c_str(), &st) == 0 && st.f_type == bpf_fs_magic;
+}
+
+/// Kernel lockdown mode ("integrity", "confidentiality"), or "" when none or unknown.
+inline std::string lockdown_mode() {
+  std::ifstream in("/sys/kernel/security/lockdown");
+  std::string line;
+  std::getline(in, line);
+  const auto open = line.find('['), close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos) return {};
+  std::string mode = line.substr(open + 1, close - open - 1);
+  return mode == "none" ? std::string() : mode;
+}
+
+// --- the table --------------------------------------------------------------------------------
+
+inline std::string privilege_hint(Op op) {
+  if (const std::string missing = missing_capabilities(op); !missing.empty()) {
+    const char* caps = op == Op::attach_network   ? "cap_bpf,cap_net_admin"
+                       : op == Op::attach_tracefs ? "cap_bpf,cap_perfmon,cap_dac_read_search"
+                                                  : "cap_bpf,cap_perfmon";
+    return fmt::format("this process lacks {} (CAP_SYS_ADMIN on kernels before 5.8): run it as "
+                       "root, or grant them, e.g. setcap {}+ep <binary>",
+                       missing, caps);
+  }
+  if (op == Op::attach_tracefs && ::access("/sys/kernel/tracing/events", R_OK | X_OK) != 0 &&
+      std::filesystem::exists("/sys/kernel/tracing/events"))
+    return "tracefs (/sys/kernel/tracing) is not readable by this process (its mode is usually "
+           "0700): add CAP_DAC_READ_SEARCH (setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep "
+           "<binary>) or run as root";
+  const std::string lockdown = lockdown_mode();
+  if (!lockdown.empty())
+    return fmt::format("no capability is missing, but the kernel is locked down ({}), which "
+                       "refuses some BPF uses (e.g. bpf_probe_read_kernel with "
+                       "confidentiality); see dmesg",
+                       lockdown);
+  return "no capability is missing: the kernel refused for another reason (an LSM such as "
+         "SELinux or AppArmor, a sysctl such as kernel.unprivileged_bpf_disabled, or a program "
+         "type this kernel does not permit); see dmesg";
+}
+
+/// What to try after `op` failed with `err`; empty when there is nothing useful to say.
+/// `subject` is the path for pin and open_pinned.
+inline std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}) {
+  if ((op == Op::pin || op == Op::open_pinned) &&
+      (err == EPERM || err == EINVAL || err == EACCES) && !subject.empty() &&
+      !on_bpffs(std::filesystem::path(subject)))
+    return fmt::format("'{}' is not on a bpffs mount: pins live on one (mount -t bpf bpf "
+                       "/sys/fs/bpf), and its directory must exist",
+                       subject);
+  switch (err) {
+  case EPERM:
+  case EACCES:
+    if (op == Op::load && err == EACCES)
+      return "the verifier rejected the program; the log's last lines say why";
+    return privilege_hint(op);
+  case ENOENT:
+    if (op == Op::open_pinned)
+      return "nothing is pinned there: pin it first (pin(), bpftool ... pin) and check that it "
+             "is the same bpffs mount";
+    if (op == Op::pin)
+      return "the directory of the pin path does not exist: create it on the bpffs mount first";
+    if (op == Op::attach_tracefs)
+      return "the tracepoint, binary or symbol does not exist (tracepoints are listed in "
+             "/sys/kernel/tracing/available_events; a uprobe's symbol must be in the binary's "
+             "symbol table: nm -D <binary>)";
+    if (op == Op::attach_tracing)
+      return "the attach target does not exist on this kernel (kernel functions are listed in "
+             "/proc/kallsyms, tracepoints in /sys/kernel/tracing/available_events)";
+    return {};
+  case EEXIST:
+    if (op == Op::pin) return "something is already pinned there: unpin it or choose another path";
+    return {};
+  case EBUSY:
+    if (op == Op::pin)
+      return "this object is already pinned (a link is pinned at one path at a time): unpin it "
+             "first";
+    if (op == Op::attach_network)
+      return "another program is attached there: detach it, or ask to replace it";
+    return {};
+  case ENOMEM:
+    return "the kernel could not allocate memory for the object; before 5.11 BPF memory is "
+           "charged to RLIMIT_MEMLOCK: raise it (ulimit -l unlimited, or setrlimit)";
+  case E2BIG:
+    return "the object is larger than the kernel allows (map size, program size, or a newer "
+           "struct than this kernel knows)";
+  case EINVAL:
+    if (op == Op::map_create)
+      return "check max_entries (> 0), the flags, the key/value sizes the map type requires, and "
+             "the name (letters, digits, '_' and '.' only)";
+    if (op == Op::mmap) return "the map was not created mmap-able (BPF_F_MMAPABLE)";
+    return {};
+  case ENODEV:
+    if (op == Op::attach_network) return "no such network interface";
+    return {};
+  default:
+    return {};
+  }
+}
+
+// Fixed hints, for situations that are not an errno from the kernel.
+namespace hint {
+inline constexpr std::string_view not_loaded =
+    "call load() on the Object or Skeleton first (programs and maps reach the kernel at load)";
+inline constexpr std::string_view empty_view =
+    "it is empty (default-constructed or moved-from): assign a real one first";
+inline constexpr std::string_view share_struct =
+    "the BPF program and the user side disagree on the struct: share one header between them";
+} // namespace hint
+
+} // namespace ebpfpp::detail

@@ -1,0 +1,120 @@
+#pragma once
+// libbpf's messages: collected into the Error of the ebpfpp call that was running, and handed to
+// the application's log handler (log.hpp) or to the print function it gave libbpf itself.
+//
+// libbpf reports details (the verifier log, why an attach failed) only through one global print
+// callback. ebpfpp needs it during its own calls, and an application may install its own with
+// libbpf_set_print before or after ebpfpp's first call. So ebpfpp (re)installs its hook at the
+// start of each call that captures (LibbpfLog), remembering any other function it displaced as
+// the "outer" one: messages outside ebpfpp's calls still reach it, whatever the order.
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <bpf/libbpf.h>
+
+namespace ebpfpp {
+
+/// The level of a libbpf message.
+enum class LogLevel { warn = LIBBPF_WARN, info = LIBBPF_INFO, debug = LIBBPF_DEBUG };
+
+/// Receives libbpf's messages (one call per message, text without the final newline). Called on
+/// the thread libbpf logs from; must not throw (an exception is swallowed).
+using LogHandler = std::function<void(LogLevel, std::string_view)>;
+
+namespace detail {
+
+struct LogState {
+  std::mutex mutex;
+  std::shared_ptr<const LogHandler> handler; // set_log_handler's, or none
+  LogLevel max_level = LogLevel::info;
+  std::atomic<libbpf_print_fn_t> outer{nullptr}; // the function our hook displaced
+};
+
+inline LogState& log_state() {
+  static LogState state;
+  return state;
+}
+
+inline thread_local std::string* libbpf_log_sink = nullptr;
+
+inline std::string format_message(const char* format, va_list args) {
+  va_list copy;
+  va_copy(copy, args);
+  const int n = std::vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  std::string out;
+  if (n > 0) {
+    out.resize(static_cast<std::size_t>(n) + 1);
+    std::vsnprintf(out.data(), out.size(), format, args);
+    out.resize(static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+inline int libbpf_print_hook(enum libbpf_print_level level, const char* format, va_list args) {
+  LogState& state = log_state();
+  std::shared_ptr<const LogHandler> handler;
+  LogLevel max_level;
+  {
+    std::lock_guard lock(state.mutex);
+    handler = state.handler;
+    max_level = state.max_level;
+  }
+  std::string* sink = libbpf_log_sink;
+  const bool to_sink = sink && level != LIBBPF_DEBUG; // an Error wants the why, not the how
+  const bool to_handler = handler && static_cast<int>(level) <= static_cast<int>(max_level);
+  if (!to_sink && !to_handler) {
+    // Outside ebpfpp's calls, with no handler: as if ebpfpp were not there.
+    if (auto outer = state.outer.load(std::memory_order_acquire); outer && !sink)
+      return outer(level, format, args);
+    return 0;
+  }
+  std::string text = format_message(format, args);
+  if (to_sink) *sink += text;
+  if (to_handler) {
+    std::string_view shown = text;
+    while (!shown.empty() && shown.back() == '\n') shown.remove_suffix(1);
+    try {
+      (*handler)(static_cast<LogLevel>(level), shown);
+    } catch (...) {
+      // libbpf is C: nothing may unwind through it.
+    }
+  }
+  return static_cast<int>(text.size());
+}
+
+/// Makes sure ebpfpp's hook is libbpf's print function; remembers what it displaced.
+inline void install_libbpf_print_hook() noexcept {
+  const libbpf_print_fn_t previous = libbpf_set_print(&libbpf_print_hook);
+  if (previous != &libbpf_print_hook) log_state().outer.store(previous, std::memory_order_release);
+}
+
+/// Collects libbpf's messages on this thread for as long as it lives.
+class LibbpfLog {
+public:
+  LibbpfLog() noexcept : outer_(libbpf_log_sink) {
+    install_libbpf_print_hook();
+    libbpf_log_sink = &text_;
+  }
+  ~LibbpfLog() { libbpf_log_sink = outer_; }
+  LibbpfLog(const LibbpfLog&) = delete;
+  LibbpfLog& operator=(const LibbpfLog&) = delete;
+
+  std::string take() { return std::exchange(text_, {}); }
+  const std::string& text() const noexcept { return text_; }
+
+private:
+  std::string text_;
+  std::string* outer_;
+};
+
+} // namespace detail
+} // namespace ebpfpp

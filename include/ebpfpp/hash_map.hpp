@@ -1,0 +1,51 @@
+#pragma once
+/// @file
+/// Map<K,V>: a typed hash map (BPF_MAP_TYPE_HASH, kernel 3.19+) or LRU hash map
+/// (BPF_MAP_TYPE_LRU_HASH, 4.10+).
+///
+///     ebpfpp::Map<std::uint32_t, std::uint64_t> counts(skel->maps.counts);
+///     if (auto n = counts.lookup(uid)) fmt::print("{}\n", *n);
+///     for (auto [uid, n] : counts) fmt::print("ID {}: {}\n", uid, n);
+///
+/// This file is also the pattern for a map kind: pick the operations (detail/map_ops.hpp), name
+/// the map types it accepts in spec(), and add a create().
+
+#include "detail/map_ops.hpp"
+
+namespace ebpfpp {
+
+/// A typed view of a hash map (BPF_MAP_TYPE_HASH) or an LRU hash map (BPF_MAP_TYPE_LRU_HASH,
+/// which evicts the least recently used entry instead of failing when full). K and V must have
+/// the BPF side's layout: construction checks the sizes and, with BTF, the kinds and integer
+/// signedness (see TypeCheck), and throws an Error naming the map and what differs. Made from
+/// any MapSource (see map_base.hpp); lookups return std::optional and are noexcept; writes throw
+/// an Error naming the map and the key.
+///
+/// Move-only; owns a duplicate of the map's fd, so it outlives the Object it came from. Thread
+/// safety: every operation is one or a few syscalls on the fd, which the kernel serialises per
+/// element; one Map may be used from several threads at once, except that moving or assigning it
+/// must not race with other use.
+template <MapData K, MapData V>
+class Map : public detail::HashOps<Map<K, V>, K, detail::PlainValue<V>> {
+public:
+  using detail::HashOps<Map<K, V>, K, detail::PlainValue<V>>::HashOps;
+
+  /// Creates a new map in the kernel, owned by this view alone: for user-space use, tests, or to
+  /// hand to an object before load (bpf_map__reuse_fd). `type` is BPF_MAP_TYPE_HASH or
+  /// BPF_MAP_TYPE_LRU_HASH; the kernel keeps the first 15 characters of `name`. Throws Error.
+  static Map create(bpf_map_type type, std::uint32_t max_entries, std::string_view name,
+                    std::uint32_t map_flags = 0) {
+    return Map(MapSource::adopt(
+                   detail::create_map_fd(type, name, sizeof(K), sizeof(V), max_entries, map_flags),
+                   std::string(name)),
+               TypeCheck::size_only);
+  }
+
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH};
+    return detail::key_value_spec<K, V>("Map", types);
+  }
+};
+
+} // namespace ebpfpp

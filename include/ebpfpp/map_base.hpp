@@ -1,0 +1,293 @@
+#pragma once
+/// @file
+/// MapSource and MapBase: how every typed map and stream (Map<K,V>, ArrayMap, RingBuffer,
+/// PerfBuffer, ProgArray, ...) gets hold of its kernel map, and the part of each that is not about
+/// its kind: the owned fd, the kernel's description, pinning.
+///
+/// Every such type is made the same ways, and owns a duplicate of the map's fd, so it stays valid
+/// after the Object or Skeleton it came from is gone (the kernel keeps a map while any fd or pin
+/// refers to it):
+///
+///     ebpfpp::Map<u32, u64> a(skel->maps.counts);               // a skeleton's bpf_map*
+///     ebpfpp::Map<u32, u64> b(obj.map("counts"));               // a MapRef
+///     ebpfpp::Map<u32, u64> c(skel, "counts");                  // an Object or Skeleton + name
+///     auto d = ebpfpp::Map<u32, u64>::open_pinned("/sys/fs/bpf/counts");
+///     auto e = ebpfpp::Map<u32, u64>::from_fd(fd, "counts");    // an fd from elsewhere (dup'ed)
+///     auto f = ebpfpp::Map<u32, u64>::from_id(42);              // by id (bpftool map show)
+///
+/// Making one checks the map against the view (Self::spec()): the map type, the key and value
+/// sizes, and what the map's BTF says. A mismatch throws an Error naming the map and what
+/// differs, and nothing is leaked.
+///
+/// A new map kind is a small class over MapBase (or one of the *Ops bases in detail/map_ops.hpp)
+/// with a static spec(); see hash_map.hpp for the pattern.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "detail/fd.hpp"
+#include "detail/map_check.hpp"
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "map_data.hpp"
+#include "map_info.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// Where a typed map or stream finds its kernel map. It converts implicitly from a skeleton's
+/// `bpf_map*` and from a MapRef; the static functions name the other sources. Opening happens
+/// when the typed view is made.
+class MapSource {
+public:
+  /// No map: making a view from it throws an Error.
+  MapSource() noexcept = default;
+  /// A map of an Object or Skeleton (skel->maps.counts); it must be loaded by then.
+  MapSource(bpf_map* map) noexcept : source_(map) {}
+  /// A map of an Object or Skeleton (obj.map("counts")); it must be loaded by then.
+  MapSource(MapRef map) noexcept : source_(map.get()) {}
+  /// The map pinned at `path` on bpffs (BPF_OBJ_GET, kernel 4.4+).
+  static MapSource pinned(std::filesystem::path path) {
+    MapSource s;
+    s.source_ = std::move(path);
+    return s;
+  }
+  /// A map fd from elsewhere (your own libbpf code, another process through SCM_RIGHTS). The
+  /// view owns a duplicate; the caller keeps `fd`. `name` names it in errors (default: the
+  /// kernel's name).
+  static MapSource fd(int fd, std::string name = {}) {
+    MapSource s;
+    s.source_ = Borrowed{fd, std::move(name)};
+    return s;
+  }
+  /// The map with this id (BPF_MAP_GET_FD_BY_ID, kernel 4.13+; needs CAP_SYS_ADMIN).
+  static MapSource id(std::uint32_t id) {
+    MapSource s;
+    s.source_ = Id{id};
+    return s;
+  }
+  /// A map fd the view takes over (what create() functions use).
+  static MapSource adopt(detail::UniqueFd fd, std::string name) {
+    MapSource s;
+    s.source_ = Owned{std::move(fd), std::move(name)};
+    return s;
+  }
+
+  /// An owned fd for the map and its name; `view` ("Map<u32, u64>") names the view in errors.
+  /// Throws Error: an empty source, a map not created yet, nothing or no map pinned at the path,
+  /// a bad fd or id.
+  std::pair<detail::UniqueFd, std::string> open(std::string_view view) && {
+    const auto action = [&](std::string_view what) {
+      return fmt::format("make ebpfpp::{} of {}", view, what);
+    };
+    if (auto* map = std::get_if<bpf_map*>(&source_)) {
+      if (!*map)
+        throw Error(EINVAL, action("a null bpf_map*"), "pass a map of a loaded Object or Skeleton");
+      const std::string name = bpf_map__name(*map);
+      const int fd = bpf_map__fd(*map);
+      if (fd < 0)
+        throw Error(EBADF,
+                    fmt::format("make a typed view of map '{}' (ebpfpp::{}): it is not created yet",
+                                name, view),
+                    std::string(detail::hint::not_loaded));
+      return {detail::dup_fd(fd, fmt::format("map '{}'", name)), name};
+    }
+    if (auto* path = std::get_if<std::filesystem::path>(&source_)) {
+      auto fd = detail::open_pinned(*path, detail::FdKind::map, [&] {
+        return fmt::format("open pinned map '{}' as ebpfpp::{}", path->string(), view);
+      });
+      return {std::move(fd), std::string()};
+    }
+    if (auto* b = std::get_if<Borrowed>(&source_)) {
+      auto fd = detail::dup_fd(b->fd, fmt::format("map fd {}", b->fd));
+      if (detail::fd_kind(fd.get()) != detail::FdKind::map)
+        throw Error(
+            EINVAL, action(fmt::format("fd {}: it is not a map", b->fd)),
+            fmt::format("fd {} is {}", b->fd, detail::fd_kind_name(detail::fd_kind(fd.get()))));
+      return {std::move(fd), std::move(b->name)};
+    }
+    if (auto* i = std::get_if<Id>(&source_)) {
+      detail::UniqueFd fd(bpf_map_get_fd_by_id(i->id));
+      if (!fd) detail::fail(errno, [&] { return action(fmt::format("map id {}", i->id)); });
+      return {std::move(fd), std::string()};
+    }
+    if (auto* o = std::get_if<Owned>(&source_)) return {std::move(o->fd), std::move(o->name)};
+    throw Error(EINVAL, action("an empty map source"),
+                "pass a map: skel->maps.x, obj.map(\"x\"), MapSource::pinned(path), ...");
+  }
+
+  /// Whether no map is named (default-constructed).
+  bool empty() const noexcept { return std::holds_alternative<std::monostate>(source_); }
+
+  /// Where it came from, for messages: "/sys/fs/bpf/x" for a pinned map, else "".
+  std::string path() const {
+    auto* p = std::get_if<std::filesystem::path>(&source_);
+    return p ? p->string() : std::string();
+  }
+
+private:
+  struct Borrowed {
+    int fd;
+    std::string name;
+  };
+  struct Id {
+    std::uint32_t id;
+  };
+  struct Owned {
+    detail::UniqueFd fd;
+    std::string name;
+  };
+  std::variant<std::monostate, bpf_map*, std::filesystem::path, Borrowed, Id, Owned> source_;
+};
+
+/// An Object or Skeleton: anything that finds its maps by name.
+template <class T>
+concept MapContainer = requires(const T& t, std::string_view name) {
+  { t.map(name) } -> std::same_as<MapRef>;
+  { t.maps() } -> std::same_as<std::vector<MapRef>>;
+};
+
+namespace detail {
+
+/// Creates a map in the kernel for a view's create(). Throws Error.
+inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uint32_t key_size,
+                              std::uint32_t value_size, std::uint32_t max_entries,
+                              std::uint32_t map_flags) {
+  const std::string kernel_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  auto opts = make_opts<bpf_map_create_opts>();
+  opts.map_flags = map_flags;
+  LibbpfLog log;
+  UniqueFd fd(bpf_map_create(type, kernel_name.c_str(), key_size, value_size, max_entries, &opts));
+  if (!fd)
+    fail(
+        errno,
+        [&] {
+          return fmt::format("create {} map '{}' (key {} B, value {} B, max_entries {})",
+                             map_type_str(type), name, key_size, value_size, max_entries);
+        },
+        Op::map_create, &log);
+  return fd;
+}
+
+/// The part of every typed map and stream that is not about its kind: the owned fd, the
+/// kernel's view of the map, pinning, and the ways to make one. `Self` (CRTP) says with its
+/// static spec() what it requires of a map. Move-only.
+template <class Self>
+class MapBase {
+public:
+  /// An empty view (fd() == -1): assign a real one to use it.
+  MapBase() noexcept = default;
+  /// A view of the map `source` names, checked against Self::spec() (see TypeCheck). Throws
+  /// Error when it cannot be opened or does not fit.
+  explicit MapBase(MapSource source, TypeCheck check = TypeCheck::btf) {
+    const ViewSpec spec = Self::spec();
+    const std::string pinned = source.path();
+    auto [fd, name] = std::move(source).open(spec.view_name);
+    fd_ = std::move(fd);
+    info_ = query_map_info(fd_.get(),
+                           name.empty() ? fmt::format("'{}'", pinned) : fmt::format("'{}'", name));
+    name_ = !name.empty() ? std::move(name) : !info_.name.empty() ? info_.name : pinned;
+    validate(info_, name_, spec, check);
+  }
+  /// The map `name` of an Object or Skeleton: Map<u32, u64>(skel, "counts"). Throws Error
+  /// listing the maps that exist when there is none of that name, or as above.
+  template <MapContainer Container>
+  MapBase(const Container& container, std::string_view name, TypeCheck check = TypeCheck::btf)
+      : MapBase(MapSource(container.map(name)), check) {}
+
+  MapBase(MapBase&&) noexcept = default;
+  MapBase& operator=(MapBase&&) noexcept = default;
+  MapBase(const MapBase&) = delete;
+  MapBase& operator=(const MapBase&) = delete;
+  ~MapBase() = default;
+
+  /// The map pinned at `path` on bpffs (kernel 4.4+), as a Self; `args` are Self's other
+  /// constructor arguments. Throws Error when nothing, or no map, is pinned there, or it does
+  /// not fit.
+  template <class... Args>
+  static Self open_pinned(const std::filesystem::path& path, Args&&... args) {
+    return Self(MapSource::pinned(path), std::forward<Args>(args)...);
+  }
+  /// A view of a map fd from elsewhere; the view owns a duplicate, the caller keeps `fd`.
+  template <class... Args>
+  static Self from_fd(int fd, std::string name, Args&&... args) {
+    return Self(MapSource::fd(fd, std::move(name)), std::forward<Args>(args)...);
+  }
+  /// A view of the map with this id (kernel 4.13+, CAP_SYS_ADMIN).
+  template <class... Args>
+  static Self from_id(std::uint32_t id, Args&&... args) {
+    return Self(MapSource::id(id), std::forward<Args>(args)...);
+  }
+
+  /// The map fd (owned by this view); -1 when empty (default-constructed or moved-from).
+  int fd() const noexcept { return fd_.get(); }
+  /// The map's name: the ELF name for maps from an object, the name given to create(), the pin
+  /// path for pinned maps, else the kernel's (at most 15 characters).
+  const std::string& name() const noexcept { return name_; }
+  /// What the kernel says about the map (as read when the view was made).
+  const MapInfo& info() const noexcept { return info_; }
+  /// BPF_MAP_TYPE_*.
+  bpf_map_type type() const noexcept { return info_.type; }
+  /// "hash", "array", ... as bpftool spells it.
+  std::string type_name() const { return info_.type_name(); }
+  /// The kernel's key size in bytes.
+  std::uint32_t key_size() const noexcept { return info_.key_size; }
+  /// The kernel's value size in bytes (per CPU for per-CPU maps).
+  std::uint32_t value_size() const noexcept { return info_.value_size; }
+  /// The capacity set when the map was created.
+  std::uint32_t max_entries() const noexcept { return info_.max_entries; }
+  /// The BPF_F_* flags the map was created with.
+  std::uint32_t map_flags() const noexcept { return info_.map_flags; }
+  /// False for an empty view.
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+
+  /// Pins the map at `path` on a bpffs mount: it then outlives this process until unpinned, and
+  /// open_pinned(path) reaches it from any process. Throws Error (EEXIST if the path exists;
+  /// a path not on bpffs or a missing directory; an empty view). Kernel 4.4+.
+  void pin(const std::filesystem::path& path) {
+    const auto action = [&] { return fmt::format("pin map '{}' at '{}'", name_, path.string()); };
+    require_not_empty(action);
+    LibbpfLog log;
+    check(bpf_obj_pin(fd_.get(), path.c_str()), action, Op::pin, &log, path.native());
+    pin_path_ = path;
+  }
+
+  /// Removes the pin made by pin(); the map itself goes when its last fd and pin are gone.
+  /// Throws Error when this view made no pin or it cannot be removed.
+  void unpin() {
+    if (pin_path_.empty())
+      throw Error(ENOENT, fmt::format("unpin map '{}'", name_),
+                  "it was not pinned through this view; remove another pin with "
+                  "std::filesystem::remove(path)");
+    std::error_code ec;
+    if (!std::filesystem::remove(pin_path_, ec) || ec)
+      throw Error(ec ? ec.value() : ENOENT,
+                  fmt::format("unpin map '{}' from '{}'", name_, pin_path_.string()));
+    pin_path_.clear();
+  }
+
+  /// Where pin() pinned the map; empty when not pinned through this view.
+  const std::filesystem::path& pin_path() const noexcept { return pin_path_; }
+
+protected:
+  template <class Action>
+  void require_not_empty(const Action& action) const {
+    if (!fd_) throw Error(EBADF, action(), std::string(hint::empty_view));
+  }
+
+  UniqueFd fd_;
+  std::string name_;
+  MapInfo info_;
+  std::filesystem::path pin_path_;
+};
+
+} // namespace detail
+} // namespace ebpfpp
