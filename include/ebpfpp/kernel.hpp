@@ -7,6 +7,8 @@
 /// Examples use these to pick a hook (kprobe where there are kprobes, else a tracepoint) and
 /// tests to skip only what the kernel really lacks.
 
+#include "detail/config.hpp"
+
 #include <cstring>
 #include <filesystem>
 #include <optional>

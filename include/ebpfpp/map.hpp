@@ -18,6 +18,8 @@
 /// Lookups return std::optional (absence is not an error) and are noexcept where the value is
 /// a plain V; writes throw an Error that names the map and the key.
 
+#include "detail/config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <concepts>

@@ -16,6 +16,8 @@
 /// of the kernel's bare EINVAL. The slots are emptied when the last user-space reference to the
 /// map is closed (usually when the Object or Skeleton is destroyed). Kernel 4.2+.
 
+#include "detail/config.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <optional>
