@@ -18,6 +18,7 @@
 #include "ring_buffer.hpp"  // IWYU pragma: export
 #include "signal.hpp"       // IWYU pragma: export
 #include "stream.hpp"       // IWYU pragma: export
+#include "strings.hpp"      // IWYU pragma: export
 #include "task.hpp"         // IWYU pragma: export
 #include "test_run.hpp"     // IWYU pragma: export
 #include "trace_pipe.hpp"   // IWYU pragma: export
