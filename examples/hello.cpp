@@ -37,47 +37,36 @@ Prints "Hello World!" trace lines from a BPF program that runs on every execve.
 Needs root (or CAP_BPF + CAP_PERFMON) and tracefs mounted at /sys/kernel/tracing.
 )";
 
-struct Options {
-  std::optional<std::chrono::milliseconds> duration;
-};
-
-Options parse_args(int argc, char** argv) {
-  Options options;
-  options.duration = example::parse_command_line(argc, argv, "hello", usage, example::no_flags);
-  return options;
-}
-
 } // namespace
 
-int main(int argc, char** argv) try {
-  const Options options = parse_args(argc, argv);
-  // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
-  ebpfpp::SignalFd signals;
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+int main(int argc, char** argv) {
+  return example::run(
+      argc, argv, "hello", usage, example::no_flags, [](example::Duration duration) {
+        // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
+        ebpfpp::SignalFd signals;
 
-  auto skel = ebpfpp::Skeleton<hello_bpf>::open();
-  // Load only the program we will attach: the other one would be verified for nothing.
-  const bool kprobes = ebpfpp::kernel::has_kprobes();
-  skel.program(kprobes ? "hello_tracepoint" : "hello_kprobe").set_autoload(false);
-  skel.load();
+        auto skel = ebpfpp::Skeleton<hello_bpf>::open();
+        // Load only the program we will attach: the other one would be verified for nothing.
+        const bool kprobes = ebpfpp::kernel::has_kprobes();
+        skel.program(kprobes ? "hello_tracepoint" : "hello_kprobe").set_autoload(false);
+        skel.load();
 
-  ebpfpp::Link link;
-  if (kprobes) {
-    link = ebpfpp::SyscallKprobe(skel.program("hello_kprobe"), "execve");
-  } else {
-    link = ebpfpp::Tracepoint(skel.program("hello_tracepoint"), "syscalls", "sys_enter_execve");
-  }
-  fmt::print(stderr, "hello: attached {}{}\n", link.description(),
-             kprobes ? "" : " (this kernel has no kprobes)");
+        ebpfpp::Link link;
+        if (kprobes) {
+          link = ebpfpp::SyscallKprobe(skel.program("hello_kprobe"), "execve");
+        } else {
+          link =
+              ebpfpp::Tracepoint(skel.program("hello_tracepoint"), "syscalls", "sys_enter_execve");
+        }
+        fmt::print(stderr, "hello: attached {}{}\n", link.description(),
+                   kprobes ? "" : " (this kernel has no kprobes)");
 
-  ebpfpp::TracePipe pipe;
-  for (const ebpfpp::TraceLine& line :
-       pipe.lines(ebpfpp::StreamOptions().timeout(options.duration).stop_fd(signals.fd()))) {
-    fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
-  }
-  if (pipe.lost() > 0) fmt::print(stderr, "hello: the kernel lost {} trace lines\n", pipe.lost());
-  return 0;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "hello: {}\n", e.what());
-  return 1;
+        ebpfpp::TracePipe pipe;
+        for (const ebpfpp::TraceLine& line :
+             pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd()))) {
+          fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
+        }
+        if (pipe.lost() > 0)
+          fmt::print(stderr, "hello: the kernel lost {} trace lines\n", pipe.lost());
+      });
 }

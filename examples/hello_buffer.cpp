@@ -37,48 +37,32 @@ program through a perf buffer.
 Needs root (or CAP_BPF + CAP_PERFMON).
 )";
 
-struct Options {
-  std::optional<std::chrono::milliseconds> duration;
-  bool odd_even = false;
-};
-
-Options parse_args(int argc, char** argv) {
-  Options options;
-  options.duration = example::parse_command_line(argc, argv, "hello-buffer", usage,
-                                                 [&](std::string_view arg, const char*) {
-                                                   if (arg != "--odd-even") return 0;
-                                                   options.odd_even = true;
-                                                   return 1;
-                                                 });
-  return options;
-}
-
 } // namespace
 
-int main(int argc, char** argv) try {
-  const Options options = parse_args(argc, argv);
-  // Blocked before anything else, so Ctrl-C ends the loop and the destructors detach.
-  ebpfpp::SignalFd signals;
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+int main(int argc, char** argv) {
+  bool odd_even = false;
+  auto flags = example::switch_flag("--odd-even", odd_even);
+  return example::run(argc, argv, "hello-buffer", usage, flags, [&](example::Duration duration) {
+    // Blocked before anything else, so Ctrl-C ends the loop and the destructors detach.
+    ebpfpp::SignalFd signals;
 
-  auto skel = ebpfpp::Skeleton<hello_buffer_bpf>::open();
-  skel->rodata->odd_even = options.odd_even;
-  example::load_execve(skel);
-  ebpfpp::PerfBuffer<hello_event> events(skel, "output");
-  ebpfpp::Link link = example::attach_execve("hello-buffer", skel);
+    auto skel = ebpfpp::Skeleton<hello_buffer_bpf>::open();
+    skel->rodata->odd_even = odd_even;
+    example::load_execve(skel);
+    ebpfpp::PerfBuffer<hello_event> events(skel, "output");
+    ebpfpp::Link link = example::attach_execve("hello-buffer", skel);
 
-  for (const hello_event& e : events.events(example::until(options.duration, signals)))
-    fmt::print("{} {} {} {}\n", e.pid, e.uid, example::field(e.command), example::field(e.message));
+    auto until = ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd());
+    for (const hello_event& e : events.events(until))
+      fmt::print("{} {} {} {}\n", e.pid, e.uid, ebpfpp::to_string_view(e.command),
+                 ebpfpp::to_string_view(e.message));
 
-  if (events.lost() > 0) {
-    fmt::print(stderr,
-               "hello-buffer: the kernel lost {} events (perf buffer full):", events.lost());
-    for (int cpu : events.cpus())
-      if (events.lost_on(cpu)) fmt::print(stderr, " cpu {}: {}", cpu, events.lost_on(cpu));
-    fmt::print(stderr, "\n");
-  }
-  return 0;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "hello-buffer: {}\n", e.what());
-  return 1;
+    if (events.lost() > 0) {
+      fmt::print(stderr,
+                 "hello-buffer: the kernel lost {} events (perf buffer full):", events.lost());
+      for (int cpu : events.cpus())
+        if (events.lost_on(cpu)) fmt::print(stderr, " cpu {}: {}", cpu, events.lost_on(cpu));
+      fmt::print(stderr, "\n");
+    }
+  });
 }

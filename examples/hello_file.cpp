@@ -33,24 +33,20 @@ Needs root (or CAP_BPF + CAP_PERFMON) and tracefs mounted at /sys/kernel/tracing
 
 } // namespace
 
-int main(int argc, char** argv) try {
-  const auto duration =
-      example::parse_command_line(argc, argv, "hello-file", usage, example::no_flags);
-  ebpfpp::SignalFd signals;
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+int main(int argc, char** argv) {
+  return example::run(
+      argc, argv, "hello-file", usage, example::no_flags, [](example::Duration duration) {
+        ebpfpp::SignalFd signals;
 
-  auto skel = ebpfpp::Skeleton<hello_file_bpf>::open_and_load();
-  ebpfpp::Tracepoint link(skel.program("hello_file"), "syscalls", "sys_enter_openat");
-  fmt::print(stderr, "hello-file: attached {}\n", link.description());
+        auto skel = ebpfpp::Skeleton<hello_file_bpf>::open_and_load();
+        ebpfpp::Tracepoint link(skel.program("hello_file"), "syscalls", "sys_enter_openat");
+        fmt::print(stderr, "hello-file: attached {}\n", link.description());
 
-  ebpfpp::TracePipe pipe;
-  for (const ebpfpp::TraceLine& line :
-       pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd())))
-    fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
-  if (pipe.lost() > 0)
-    fmt::print(stderr, "hello-file: the kernel lost {} trace lines\n", pipe.lost());
-  return 0;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "hello-file: {}\n", e.what());
-  return 1;
+        ebpfpp::TracePipe pipe;
+        for (const ebpfpp::TraceLine& line :
+             pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd())))
+          fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
+        if (pipe.lost() > 0)
+          fmt::print(stderr, "hello-file: the kernel lost {} trace lines\n", pipe.lost());
+      });
 }

@@ -43,22 +43,6 @@ then "Syscall: N" trace lines from the one attached to every syscall's entry.
 Needs root (or CAP_BPF + CAP_PERFMON) and tracefs mounted at /sys/kernel/tracing.
 )";
 
-struct Options {
-  std::optional<std::chrono::milliseconds> duration;
-  bool use_inline = false;
-};
-
-Options parse_args(int argc, char** argv) {
-  Options options;
-  options.duration = example::parse_command_line(argc, argv, "hello-func", usage,
-                                                 [&](std::string_view arg, const char*) {
-                                                   if (arg != "--inline") return 0;
-                                                   options.use_inline = true;
-                                                   return 1;
-                                                 });
-  return options;
-}
-
 void print_introspection(ebpfpp::Program prog) {
   const ebpfpp::ProgramInfo info = prog.info();
   fmt::print("{:<12} {} BPF-to-BPF call{}, {} instructions loaded, {} after verification "
@@ -70,32 +54,30 @@ void print_introspection(ebpfpp::Program prog) {
 
 } // namespace
 
-int main(int argc, char** argv) try {
-  const Options options = parse_args(argc, argv);
-  // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
-  ebpfpp::SignalFd signals;
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+int main(int argc, char** argv) {
+  bool use_inline = false;
+  auto flags = example::switch_flag("--inline", use_inline);
+  return example::run(argc, argv, "hello-func", usage, flags, [&](example::Duration duration) {
+    // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
+    ebpfpp::SignalFd signals;
 
-  auto skel = ebpfpp::Skeleton<hello_func_bpf>::open();
-  skel->rodata->ignore_tgid = ::getpid();
-  skel.load();
-  print_introspection(skel.program("hello_func"));
-  print_introspection(skel.program("hello_inline"));
+    auto skel = ebpfpp::Skeleton<hello_func_bpf>::open();
+    skel->rodata->ignore_tgid = ::getpid();
+    skel.load();
+    print_introspection(skel.program("hello_func"));
+    print_introspection(skel.program("hello_inline"));
 
-  ebpfpp::RawTracepoint link(skel.program(options.use_inline ? "hello_inline" : "hello_func"),
-                             "sys_enter");
-  fmt::print(stderr, "hello-func: attached {} (program '{}')\n", link.description(),
-             options.use_inline ? "hello_inline" : "hello_func");
+    ebpfpp::RawTracepoint link(skel.program(use_inline ? "hello_inline" : "hello_func"),
+                               "sys_enter");
+    fmt::print(stderr, "hello-func: attached {} (program '{}')\n", link.description(),
+               use_inline ? "hello_inline" : "hello_func");
 
-  ebpfpp::TracePipe pipe;
-  for (const ebpfpp::TraceLine& line :
-       pipe.lines(ebpfpp::StreamOptions().timeout(options.duration).stop_fd(signals.fd()))) {
-    fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
-  }
-  if (pipe.lost() > 0)
-    fmt::print(stderr, "hello-func: the kernel lost {} trace lines\n", pipe.lost());
-  return 0;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "hello-func: {}\n", e.what());
-  return 1;
+    ebpfpp::TracePipe pipe;
+    for (const ebpfpp::TraceLine& line :
+         pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd()))) {
+      fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
+    }
+    if (pipe.lost() > 0)
+      fmt::print(stderr, "hello-func: the kernel lost {} trace lines\n", pipe.lost());
+  });
 }

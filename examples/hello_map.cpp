@@ -12,7 +12,8 @@
 //   sudo ./hello-map --by-syscall --raw-tp    # system-wide counts per syscall, by name
 //
 // What it shows: a typed Map<uint32_t, uint64_t> over a skeleton's map read with items(),
-// .rodata set before load, several links to one program, and a poll loop that ends on Ctrl-C.
+// .rodata set before load, several links to one program, and an EventLoop whose timer task prints
+// every 2 seconds and which ends on Ctrl-C.
 
 #include <algorithm>
 #include <chrono>
@@ -28,7 +29,6 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include <poll.h>
 
 #include "hello_map.skel.h"
 #include "syscall_table.h"
@@ -58,8 +58,8 @@ struct Options {
   std::vector<std::string> syscalls;
   bool raw_tp = false;
   bool by_syscall = false;
+  bool syscalls_given = false;
   std::chrono::milliseconds interval{2000};
-  std::optional<std::chrono::milliseconds> duration;
 };
 
 [[noreturn]] void bad_usage(const std::string& message) {
@@ -82,44 +82,38 @@ std::string syscall_name(std::uint32_t nr) {
   return fmt::format("syscall {}", nr);
 }
 
-Options parse_args(int argc, char** argv) {
-  Options options;
-  bool syscalls_given = false;
-  options.duration = example::parse_command_line(
-      argc, argv, "hello-map", usage, [&](std::string_view arg, const char* value) {
-        if ((arg == "-i" || arg == "--interval") && value) {
-          options.interval = parse_seconds(arg, value);
-          if (options.interval.count() == 0) bad_usage("the interval must be more than 0");
-          return 2;
+// hello-map's own flags, for example::run.
+auto flags(Options& options) {
+  return [&options](std::string_view arg, const char* value) {
+    if ((arg == "-i" || arg == "--interval") && value) {
+      options.interval = parse_seconds(arg, value);
+      if (options.interval.count() == 0) bad_usage("the interval must be more than 0");
+      return 2;
+    }
+    if (arg == "--syscalls" && value) {
+      options.syscalls_given = true;
+      for (std::string_view list = value; !list.empty();) {
+        const auto comma = list.find(',');
+        const std::string_view name = list.substr(0, comma);
+        if (!name.empty()) {
+          if (!syscall_number(name)) bad_usage(fmt::format("unknown syscall '{}'", name));
+          options.syscalls.emplace_back(name);
         }
-        if (arg == "--syscalls" && value) {
-          syscalls_given = true;
-          for (std::string_view list = value; !list.empty();) {
-            const auto comma = list.find(',');
-            const std::string_view name = list.substr(0, comma);
-            if (!name.empty()) {
-              if (!syscall_number(name)) bad_usage(fmt::format("unknown syscall '{}'", name));
-              options.syscalls.emplace_back(name);
-            }
-            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-          }
-          if (options.syscalls.empty()) bad_usage("--syscalls needs at least one name");
-          return 2;
-        }
-        if (arg == "--raw-tp") {
-          options.raw_tp = true;
-          return 1;
-        }
-        if (arg == "--by-syscall") {
-          options.by_syscall = true;
-          return 1;
-        }
-        return 0;
-      });
-  if (options.raw_tp && syscalls_given)
-    bad_usage("--raw-tp counts every syscall; it does not take --syscalls");
-  if (options.syscalls.empty()) options.syscalls = {"execve"};
-  return options;
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      }
+      if (options.syscalls.empty()) bad_usage("--syscalls needs at least one name");
+      return 2;
+    }
+    if (arg == "--raw-tp") {
+      options.raw_tp = true;
+      return 1;
+    }
+    if (arg == "--by-syscall") {
+      options.by_syscall = true;
+      return 1;
+    }
+    return 0;
+  };
 }
 
 void print_counts(const ebpfpp::Map<std::uint32_t, std::uint64_t>& counts, bool by_syscall) {
@@ -134,63 +128,69 @@ void print_counts(const ebpfpp::Map<std::uint32_t, std::uint64_t>& counts, bool 
   fmt::print("{}\n", line);
 }
 
+// Prints the counts every `interval`, for as long as the loop runs it.
+ebpfpp::Task<> print_every(ebpfpp::EventLoop& loop, std::chrono::milliseconds interval,
+                           const ebpfpp::Map<std::uint32_t, std::uint64_t>& counts,
+                           bool by_syscall) {
+  for (;;) {
+    co_await loop.sleep(interval);
+    print_counts(counts, by_syscall);
+  }
+}
+
+// Ends the loop after `duration` (-d).
+ebpfpp::Task<> stop_after(ebpfpp::EventLoop& loop, std::chrono::milliseconds duration) {
+  co_await loop.sleep(duration);
+  loop.stop();
+}
+
 } // namespace
 
-int main(int argc, char** argv) try {
-  const Options options = parse_args(argc, argv);
-  // Blocked before anything else, so Ctrl-C ends the loop and the destructors detach.
-  ebpfpp::SignalFd signals;
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+int main(int argc, char** argv) {
+  Options options;
+  return example::run(
+      argc, argv, "hello-map", usage, flags(options), [&](example::Duration duration) {
+        if (options.raw_tp && options.syscalls_given)
+          bad_usage("--raw-tp counts every syscall; it does not take --syscalls");
+        if (options.syscalls.empty()) options.syscalls = {"execve"};
+        // First, before anything else: the loop blocks SIGINT and SIGTERM and takes them through a
+        // signalfd, so Ctrl-C ends loop.run() below and the destructors detach.
+        ebpfpp::EventLoop loop;
 
-  auto skel = ebpfpp::Skeleton<hello_map_bpf>::open();
-  skel->rodata->by_syscall = options.by_syscall;
-  const bool kprobes = ebpfpp::kernel::has_kprobes();
-  // Load only the program we attach: the others would be verified for nothing (and the kprobe
-  // one needs bpf_get_attach_cookie, which older kernels lack).
-  const std::string_view used = options.raw_tp ? "count_raw_tp"
-                                : kprobes      ? "count_kprobe"
-                                               : "count_tracepoint";
-  for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.name() == used);
-  skel.load();
+        auto skel = ebpfpp::Skeleton<hello_map_bpf>::open();
+        skel->rodata->by_syscall = options.by_syscall;
+        const bool kprobes = ebpfpp::kernel::has_kprobes();
+        // Load only the program we attach: the others would be verified for nothing (and the kprobe
+        // one needs bpf_get_attach_cookie, which older kernels lack).
+        const std::string_view used = options.raw_tp ? "count_raw_tp"
+                                      : kprobes      ? "count_kprobe"
+                                                     : "count_tracepoint";
+        for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.name() == used);
+        skel.load();
 
-  std::vector<ebpfpp::Link> links;
-  if (options.raw_tp) {
-    links.push_back(ebpfpp::RawTracepoint(skel.program(used), "sys_enter"));
-  } else {
-    for (const std::string& name : options.syscalls) {
-      if (kprobes)
-        links.push_back(
-            ebpfpp::SyscallKprobe(skel.program(used), name, false, *syscall_number(name)));
-      else
-        links.push_back(ebpfpp::Tracepoint(skel.program(used), "syscalls", "sys_enter_" + name));
-    }
-  }
-  std::string attached;
-  for (const auto& l : links) attached += (attached.empty() ? "" : ", ") + l.description();
-  fmt::print(stderr, "hello-map: attached {}{}\n", attached,
-             options.raw_tp || kprobes ? "" : " (this kernel has no kprobes)");
+        std::vector<ebpfpp::Link> links;
+        if (options.raw_tp) {
+          links.push_back(ebpfpp::RawTracepoint(skel.program(used), "sys_enter"));
+        } else {
+          for (const std::string& name : options.syscalls) {
+            if (kprobes)
+              links.push_back(
+                  ebpfpp::SyscallKprobe(skel.program(used), name, false, *syscall_number(name)));
+            else
+              links.push_back(
+                  ebpfpp::Tracepoint(skel.program(used), "syscalls", "sys_enter_" + name));
+          }
+        }
+        std::string attached;
+        for (const auto& l : links) attached += (attached.empty() ? "" : ", ") + l.description();
+        fmt::print(stderr, "hello-map: attached {}{}\n", attached,
+                   options.raw_tp || kprobes ? "" : " (this kernel has no kprobes)");
 
-  ebpfpp::Map<std::uint32_t, std::uint64_t> counts(skel->maps.counter_table);
-  using clock = std::chrono::steady_clock;
-  const auto start = clock::now();
-  auto next_print = start + options.interval;
-  for (;;) {
-    auto wake = next_print;
-    if (options.duration) wake = std::min(wake, start + *options.duration);
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - clock::now());
-    pollfd p{signals.fd(), POLLIN, 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(wait.count(), 0)));
-    if (ready > 0) break; // Ctrl-C or SIGTERM
-    if (options.duration && clock::now() >= start + *options.duration) break;
-    if (clock::now() >= next_print) {
-      print_counts(counts, options.by_syscall);
-      next_print += options.interval;
-    }
-  }
-  // One last line, so a short run (-d) still reports what it counted.
-  print_counts(counts, options.by_syscall);
-  return 0;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "hello-map: {}\n", e.what());
-  return 1;
+        ebpfpp::Map<std::uint32_t, std::uint64_t> counts(skel->maps.counter_table);
+        loop.spawn(print_every(loop, options.interval, counts, options.by_syscall));
+        if (duration) loop.spawn(stop_after(loop, *duration));
+        loop.run(); // until -d's time is up, or Ctrl-C or SIGTERM
+        // One last line, so a short run (-d) still reports what it counted.
+        print_counts(counts, options.by_syscall);
+      });
 }

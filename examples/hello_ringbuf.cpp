@@ -35,24 +35,22 @@ Needs root (or CAP_BPF + CAP_PERFMON).
 
 } // namespace
 
-int main(int argc, char** argv) try {
-  const auto duration =
-      example::parse_command_line(argc, argv, "hello-ringbuf", usage, example::no_flags);
-  ebpfpp::SignalFd signals;
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+int main(int argc, char** argv) {
+  return example::run(
+      argc, argv, "hello-ringbuf", usage, example::no_flags, [](example::Duration duration) {
+        ebpfpp::SignalFd signals;
 
-  auto skel = ebpfpp::Skeleton<hello_ringbuf_bpf>::open_and_load();
-  ebpfpp::Tracepoint link(skel.program("hello_ringbuf"), "syscalls", "sys_enter_openat");
-  fmt::print(stderr, "hello-ringbuf: attached {}\n", link.description());
+        auto skel = ebpfpp::Skeleton<hello_ringbuf_bpf>::open_and_load();
+        ebpfpp::Tracepoint link(skel.program("hello_ringbuf"), "syscalls", "sys_enter_openat");
+        fmt::print(stderr, "hello-ringbuf: attached {}\n", link.description());
 
-  ebpfpp::RingBuffer<hello_file_event> events(skel, "output");
-  for (const hello_file_event& e : events.events(example::until(duration, signals)))
-    fmt::print("{} - {}\n", example::field(e.command), example::field(e.filename));
+        ebpfpp::RingBuffer<hello_file_event> events(skel, "output");
+        auto until = ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd());
+        for (const hello_file_event& e : events.events(until))
+          fmt::print("{} - {}\n", ebpfpp::to_string_view(e.command),
+                     ebpfpp::to_string_view(e.filename));
 
-  if (const auto drops = events.drops(); drops && *drops > 0)
-    fmt::print(stderr, "hello-ringbuf: {} events dropped (ring buffer full)\n", *drops);
-  return 0;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "hello-ringbuf: {}\n", e.what());
-  return 1;
+        if (const auto drops = events.drops(); drops && *drops > 0)
+          fmt::print(stderr, "hello-ringbuf: {} events dropped (ring buffer full)\n", *drops);
+      });
 }

@@ -43,62 +43,57 @@ from a uid -> message map that this program fills (uid 0: "Hey root!"; others: "
 Needs root (or CAP_BPF + CAP_PERFMON).
 )";
 
-struct Options {
-  std::optional<std::chrono::milliseconds> duration;
-  std::map<std::uint32_t, std::string> messages{{0, "Hey root!"}};
-};
-
-Options parse_args(int argc, char** argv) {
-  Options options;
-  options.duration = example::parse_command_line(
-      argc, argv, "hello-ringbuf-config", usage, [&](std::string_view arg, const char* value) {
-        if ((arg != "-m" && arg != "--message") || !value) return 0;
-        const std::string_view spec = value;
-        const auto eq = spec.find('=');
-        char* end = nullptr;
-        const std::string uid_text(spec.substr(0, eq));
-        const unsigned long uid = std::strtoul(uid_text.c_str(), &end, 10);
-        if (eq == std::string_view::npos || uid_text.empty() || *end != '\0' || uid > 0xFFFFFFFFul)
-          example::usage_error("hello-ringbuf-config",
-                               fmt::format("bad --message '{}' (want UID=TEXT)", spec), usage);
-        const std::string_view text = spec.substr(eq + 1);
-        if (text.size() >= HELLO_MESSAGE_LEN)
-          example::usage_error(
-              "hello-ringbuf-config",
-              fmt::format("message '{}' is longer than {} characters", text, HELLO_MESSAGE_LEN - 1),
-              usage);
-        options.messages[static_cast<std::uint32_t>(uid)] = std::string(text);
-        return 2;
-      });
-  return options;
+// --message UID=TEXT, repeatable: messages[uid] = text.
+auto message_flag(std::map<std::uint32_t, std::string>& messages) {
+  return [&messages](std::string_view arg, const char* value) {
+    if ((arg != "-m" && arg != "--message") || !value) return 0;
+    const std::string_view spec = value;
+    const auto eq = spec.find('=');
+    char* end = nullptr;
+    const std::string uid_text(spec.substr(0, eq));
+    const unsigned long uid = std::strtoul(uid_text.c_str(), &end, 10);
+    if (eq == std::string_view::npos || uid_text.empty() || *end != '\0' || uid > 0xFFFFFFFFul)
+      example::usage_error("hello-ringbuf-config",
+                           fmt::format("bad --message '{}' (want UID=TEXT)", spec), usage);
+    const std::string_view text = spec.substr(eq + 1);
+    if (text.size() >= HELLO_MESSAGE_LEN)
+      example::usage_error(
+          "hello-ringbuf-config",
+          fmt::format("message '{}' is longer than {} characters", text, HELLO_MESSAGE_LEN - 1),
+          usage);
+    messages[static_cast<std::uint32_t>(uid)] = std::string(text);
+    return 2;
+  };
 }
 
 } // namespace
 
-int main(int argc, char** argv) try {
-  const Options options = parse_args(argc, argv);
-  ebpfpp::SignalFd signals;
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+int main(int argc, char** argv) {
+  std::map<std::uint32_t, std::string> messages{{0, "Hey root!"}};
+  return example::run(
+      argc, argv, "hello-ringbuf-config", usage, message_flag(messages),
+      [&](example::Duration duration) {
+        ebpfpp::SignalFd signals;
 
-  auto skel = ebpfpp::Skeleton<hello_ringbuf_config_bpf>::open();
-  example::load_execve(skel);
-  // The typed view checks the key and value against the map's BTF before the first write.
-  ebpfpp::Map<std::uint32_t, hello_config> config(skel.map("uid_config"));
-  for (const auto& [uid, text] : options.messages) {
-    hello_config value{};
-    std::memcpy(value.message, text.data(), text.size());
-    config.update(uid, value);
-  }
+        auto skel = ebpfpp::Skeleton<hello_ringbuf_config_bpf>::open();
+        example::load_execve(skel);
+        // The typed view checks the key and value against the map's BTF before the first write.
+        ebpfpp::Map<std::uint32_t, hello_config> config(skel.map("uid_config"));
+        for (const auto& [uid, text] : messages) {
+          hello_config value{};
+          std::memcpy(value.message, text.data(), text.size());
+          config.update(uid, value);
+        }
 
-  ebpfpp::RingBuffer<hello_event> events(skel, "output");
-  ebpfpp::Link link = example::attach_execve("hello-ringbuf-config", skel);
-  for (const hello_event& e : events.events(example::until(options.duration, signals)))
-    fmt::print("{} {} {} {}\n", e.pid, e.uid, example::field(e.command), example::field(e.message));
+        ebpfpp::RingBuffer<hello_event> events(skel, "output");
+        ebpfpp::Link link = example::attach_execve("hello-ringbuf-config", skel);
+        auto until = ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd());
+        for (const hello_event& e : events.events(until))
+          fmt::print("{} {} {} {}\n", e.pid, e.uid, ebpfpp::to_string_view(e.command),
+                     ebpfpp::to_string_view(e.message));
 
-  if (const auto drops = events.drops(); drops && *drops > 0)
-    fmt::print(stderr, "hello-ringbuf-config: {} events dropped (ring buffer full)\n", *drops);
-  return 0;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "hello-ringbuf-config: {}\n", e.what());
-  return 1;
+        if (const auto drops = events.drops(); drops && *drops > 0)
+          fmt::print(stderr, "hello-ringbuf-config: {} events dropped (ring buffer full)\n",
+                     *drops);
+      });
 }

@@ -48,60 +48,42 @@ chosen by syscall number: "Executing a program" for execve, "Creating a timer",
 Needs root (or CAP_BPF + CAP_PERFMON) and tracefs mounted at /sys/kernel/tracing.
 )";
 
-struct Options {
-  std::optional<std::chrono::milliseconds> duration;
-  bool show_others = false;
-};
-
-Options parse_args(int argc, char** argv) {
-  Options options;
-  options.duration = example::parse_command_line(argc, argv, "hello-tail", usage,
-                                                 [&](std::string_view arg, const char*) {
-                                                   if (arg != "--show-others") return 0;
-                                                   options.show_others = true;
-                                                   return 1;
-                                                 });
-  return options;
-}
-
 } // namespace
 
-int main(int argc, char** argv) try {
-  const Options options = parse_args(argc, argv);
-  // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
-  ebpfpp::SignalFd signals;
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+int main(int argc, char** argv) {
+  bool show_others = false;
+  auto flags = example::switch_flag("--show-others", show_others);
+  return example::run(argc, argv, "hello-tail", usage, flags, [&](example::Duration duration) {
+    // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
+    ebpfpp::SignalFd signals;
 
-  auto skel = ebpfpp::Skeleton<hello_tail_bpf>::open();
-  skel->rodata->nr_timer_create = SYS_timer_create;
-  skel->rodata->nr_timer_delete = SYS_timer_delete;
-  skel->rodata->ignore_tgid = ::getpid();
-  skel.load();
+    auto skel = ebpfpp::Skeleton<hello_tail_bpf>::open();
+    skel->rodata->nr_timer_create = SYS_timer_create;
+    skel->rodata->nr_timer_delete = SYS_timer_delete;
+    skel->rodata->ignore_tgid = ::getpid();
+    skel.load();
 
-  ebpfpp::ProgArray table(skel.map("syscall"));
-  if (!options.show_others) table.fill(skel.program("ignore_opcode"));
-  table.set(SYS_execve, skel.program("hello_exec"));
-  for (long nr : {SYS_timer_create, SYS_timer_settime, SYS_timer_gettime, SYS_timer_getoverrun,
-                  SYS_timer_delete})
-    table.set(static_cast<std::uint32_t>(nr), skel.program("hello_timer"));
+    ebpfpp::ProgArray table(skel.map("syscall"));
+    if (!show_others) table.fill(skel.program("ignore_opcode"));
+    table.set(SYS_execve, skel.program("hello_exec"));
+    for (long nr : {SYS_timer_create, SYS_timer_settime, SYS_timer_gettime, SYS_timer_getoverrun,
+                    SYS_timer_delete})
+      table.set(static_cast<std::uint32_t>(nr), skel.program("hello_timer"));
 
-  // Only now: an event before the table was filled would have fallen through.
-  ebpfpp::RawTracepoint link(skel.program("hello"), "sys_enter");
-  fmt::print(stderr,
-             "hello-tail: attached {}; prog array '{}': execve ({}) -> hello_exec, "
-             "timer_create..timer_delete ({}..{}) -> hello_timer, {}\n",
-             link.description(), table.name(), SYS_execve, SYS_timer_create, SYS_timer_delete,
-             options.show_others ? "others empty (fall through)" : "others -> ignore_opcode");
+    // Only now: an event before the table was filled would have fallen through.
+    ebpfpp::RawTracepoint link(skel.program("hello"), "sys_enter");
+    fmt::print(stderr,
+               "hello-tail: attached {}; prog array '{}': execve ({}) -> hello_exec, "
+               "timer_create..timer_delete ({}..{}) -> hello_timer, {}\n",
+               link.description(), table.name(), SYS_execve, SYS_timer_create, SYS_timer_delete,
+               show_others ? "others empty (fall through)" : "others -> ignore_opcode");
 
-  ebpfpp::TracePipe pipe;
-  for (const ebpfpp::TraceLine& line :
-       pipe.lines(ebpfpp::StreamOptions().timeout(options.duration).stop_fd(signals.fd()))) {
-    fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
-  }
-  if (pipe.lost() > 0)
-    fmt::print(stderr, "hello-tail: the kernel lost {} trace lines\n", pipe.lost());
-  return 0;
-} catch (const std::exception& e) {
-  fmt::print(stderr, "hello-tail: {}\n", e.what());
-  return 1;
+    ebpfpp::TracePipe pipe;
+    for (const ebpfpp::TraceLine& line :
+         pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd()))) {
+      fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);
+    }
+    if (pipe.lost() > 0)
+      fmt::print(stderr, "hello-tail: the kernel lost {} trace lines\n", pipe.lost());
+  });
 }

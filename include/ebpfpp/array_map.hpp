@@ -2,6 +2,8 @@
 /// @file
 /// ArrayMap<V>: a typed array map (BPF_MAP_TYPE_ARRAY, kernel 3.19+).
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

@@ -3,6 +3,8 @@
 /// ebpfpp: a header-only C++20 library over libbpf. This umbrella includes every header; include
 /// the single ones to compile less.
 
+#include "detail/config.hpp"
+
 #include "error.hpp"          // IWYU pragma: export
 #include "event_loop.hpp"     // IWYU pragma: export
 #include "generator.hpp"      // IWYU pragma: export
@@ -18,6 +20,7 @@
 #include "ring_buffer.hpp"    // IWYU pragma: export
 #include "signal.hpp"         // IWYU pragma: export
 #include "stream.hpp"         // IWYU pragma: export
+#include "strings.hpp"        // IWYU pragma: export
 #include "task.hpp"           // IWYU pragma: export
 #include "test_run.hpp"       // IWYU pragma: export
 #include "trace_pipe.hpp"     // IWYU pragma: export

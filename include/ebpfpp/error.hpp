@@ -8,6 +8,8 @@
 /// failures also carry the verifier log, whole; other failures carry what libbpf printed while
 /// the call ran (libbpf's messages go into the Error instead of stderr; see log.hpp).
 
+#include "detail/config.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <string>

@@ -21,6 +21,8 @@
 /// A coroutine lambda must not capture (the lambda object dies before the coroutine runs): pass
 /// what it needs as parameters, as above.
 
+#include "detail/config.hpp"
+
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>

@@ -16,6 +16,8 @@
 ///   memory, which the loop steps through without resuming the coroutine (an event stream's
 ///   batch of records: one resume per batch instead of one per record).
 
+#include "detail/config.hpp"
+
 #include <coroutine>
 #include <cstddef>
 #include <exception>

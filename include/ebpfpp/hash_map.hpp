@@ -10,6 +10,8 @@
 /// This file is also the pattern for a map kind: pick the operations (detail/map_ops.hpp), name
 /// the map types it accepts in spec(), and add a create().
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

@@ -16,6 +16,8 @@
 /// older than the feature's minimum, or when the kernel's own configuration explains the absence
 /// (a CONFIG_ option that is off, a policy that refuses it to a fully privileged process).
 
+#include "detail/config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>

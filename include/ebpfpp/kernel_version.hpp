@@ -3,6 +3,8 @@
 /// KernelVersion: a Linux version as major.minor.patch, for the feature table's minimum kernels
 /// and for FeatureError ("needs kernel 6.6+, this is 6.1").
 
+#include "detail/config.hpp"
+
 #include <compare>
 #include <string>
 #include <string_view>

@@ -11,6 +11,8 @@
 /// meant. On a kernel without the hook's mechanism (no kprobes, no fentry) attaching throws a
 /// FeatureError naming what is missing and what to use instead.
 
+#include "detail/config.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>

@@ -14,6 +14,8 @@
 /// after ebpfpp's first call. Messages during an ebpfpp call go into its Error instead (and to the
 /// handler, if there is one).
 
+#include "detail/config.hpp"
+
 #include "detail/libbpf_log.hpp"
 
 namespace ebpfpp {

@@ -14,6 +14,8 @@
 ///
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
+#include "detail/config.hpp"
+
 #include "array_map.hpp"
 #include "hash_map.hpp"
 #include "map_base.hpp"

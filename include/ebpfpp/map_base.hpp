@@ -22,6 +22,8 @@
 /// A new map kind is a small class over MapBase (or one of the *Ops bases in detail/map_ops.hpp)
 /// with a static spec(); see hash_map.hpp for the pattern.
 
+#include "detail/config.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>

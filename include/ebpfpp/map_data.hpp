@@ -4,6 +4,8 @@
 /// treats presence (UpdateFlag), how strictly a view is checked against the kernel's map
 /// (TypeCheck), and how a whole map is read (ReadMethod).
 
+#include "detail/config.hpp"
+
 #include <concepts>
 #include <cstdint>
 #include <type_traits>

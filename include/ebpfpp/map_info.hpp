@@ -3,6 +3,8 @@
 /// MapInfo: what the kernel says about a map (BPF_OBJ_GET_INFO_BY_FD): its type, sizes, flags,
 /// id, name and BTF ids. Every typed map and stream has one (`info()`).
 
+#include "detail/config.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -7,6 +7,8 @@
 /// .rodata constants, autoload, map sizes), load (maps created, programs verified), then attach
 /// programs with the link types of link.hpp. Views stay valid while their Object lives.
 
+#include "detail/config.hpp"
+
 #include <concepts>
 #include <cstddef>
 #include <filesystem>

@@ -2,6 +2,8 @@
 /// @file
 /// PerCpuArrayMap<V>: a typed per-CPU array map (BPF_MAP_TYPE_PERCPU_ARRAY, kernel 4.6+).
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

@@ -3,6 +3,8 @@
 /// PerCpuHashMap<K,V>: a typed per-CPU hash map (BPF_MAP_TYPE_PERCPU_HASH, kernel 4.6+, or
 /// BPF_MAP_TYPE_LRU_PERCPU_HASH, 4.10+).
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

@@ -3,6 +3,8 @@
 /// PerCpuValues<V>: the values of one key of a per-CPU map (PerCpuHashMap, PerCpuArrayMap), one
 /// V per possible CPU, with sum().
 
+#include "detail/config.hpp"
+
 #include <cstddef>
 #include <cstring>
 #include <type_traits>

@@ -24,6 +24,8 @@
 /// `const Event&` is valid until the loop moves on: the ring space is given back to the kernel
 /// only after that.
 
+#include "detail/config.hpp"
+
 #include <linux/perf_event.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>

@@ -16,6 +16,8 @@
 /// of the kernel's bare EINVAL. The kernel empties the slots when the last user-space reference
 /// to the map is closed: the ProgArray and the Object or Skeleton both hold one.
 
+#include "detail/config.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <optional>

@@ -11,6 +11,8 @@
 /// Program::info() (object.hpp) is the usual entry point; program_info(fd) serves fds from
 /// elsewhere (bpf_prog_get_fd_by_id, a pinned program).
 
+#include "detail/config.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>

@@ -2,6 +2,8 @@
 /// @file
 /// QueueMap<V>: a typed queue (BPF_MAP_TYPE_QUEUE, kernel 4.20+): first in, first out; no keys.
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

@@ -18,6 +18,8 @@
 /// and wakes the consumer only when the unread data crosses a threshold; RingBufferOptions
 /// bounds how long a consumer sleeps without a wake-up (the latency of a trickle of events).
 
+#include "detail/config.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>

@@ -10,6 +10,8 @@
 /// construct it first in main) and unblocked again on destruction. Children started with
 /// fork/exec while it lives inherit the block; unblock in the child if they need the signals.
 
+#include "detail/config.hpp"
+
 #include <csignal>
 #include <initializer_list>
 #include <optional>

@@ -2,6 +2,8 @@
 /// @file
 /// StackMap<V>: a typed stack (BPF_MAP_TYPE_STACK, kernel 4.20+): last in, first out; no keys.
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

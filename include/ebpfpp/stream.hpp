@@ -8,6 +8,8 @@
 /// Options are set with chained setters rather than designated initializers: g++ 12 -Wextra
 /// warns on designated initializers that leave members out.
 
+#include "detail/config.hpp"
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>

@@ -14,6 +14,8 @@
 /// comes out of the co_await that awaited it, or out of EventLoop::run() for a spawned task.
 /// Destroying a Task destroys its coroutine wherever it is suspended (locals are destroyed).
 
+#include "detail/config.hpp"
+
 #include <coroutine>
 #include <exception>
 #include <optional>

@@ -17,6 +17,8 @@
 /// fentry/fexit (5.10+), sk_lookup (5.14+), syscall (5.14+). Others (kprobe, tracepoint, ...)
 /// fail with an Error that says so.
 
+#include "detail/config.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <concepts>

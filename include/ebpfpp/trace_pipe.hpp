@@ -11,6 +11,8 @@
 /// channel; for data, use a map or a ring buffer. The library mounts nothing: when tracefs is
 /// not mounted the Error says how to mount it.
 
+#include "detail/config.hpp"
+
 #include <poll.h>
 
 #include <cerrno>
