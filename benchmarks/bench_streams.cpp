@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -311,9 +312,85 @@ std::uint64_t produce(std::chrono::milliseconds d) {
   return n;
 }
 
+// Voluntary context switches of the calling thread so far: each sleep it was woken from.
+long voluntary_switches() {
+  std::ifstream in("/proc/thread-self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("voluntary_ctxt_switches:")) return std::stol(line.substr(24));
+  return -1;
+}
+
+// An idle consumer's wake-ups per second, and the latency of a lone event from the BPF
+// program's bpf_ktime_get_ns() to the loop body (the consumer asleep when it is produced).
+void wakeups() {
+  auto skel = ebpfpp::Skeleton<bench_streams_bpf>::open();
+  skel->rodata->target_tgid = ::getpid();
+  skel.load();
+  ebpfpp::Tracepoint tp(skel.program("live_ebpfpp"), "syscalls", "sys_enter_getpid");
+  const auto idle_rate = [&](ebpfpp::RingBuffer<ev32>& rb) {
+    double per_s = 0;
+    std::thread([&] {
+      pin(1);
+      const long before = voluntary_switches();
+      for (const ev32& e : rb.events(std::chrono::seconds(2))) g_sum += e.seq;
+      per_s = static_cast<double>(voluntary_switches() - before) / 2.0;
+    }).join();
+    return per_s;
+  };
+  ebpfpp::RingBuffer<ev32> flagged(skel, "live_ring");
+  const double ours = idle_rate(flagged);
+  double bounded = 0;
+  {
+    // The same ring read without its need-wakeup flag: the bounded-wait fallback (10 ms).
+    ebpfpp::RingBuffer<ev32> fallback(skel->maps.live_ring, skel->maps.live_ring_drops);
+    bounded = idle_rate(fallback);
+  }
+  fmt::print("idle consumer: {:.1f} wake-ups/s with the need-wakeup flag, {:.1f} with the "
+             "bounded-wait fallback (target 0)\n",
+             ours, bounded);
+  fmt::print("figure idle_wakeups_per_s {:.1f}\n", ours);
+
+  constexpr int lone = 200;
+  std::vector<double> us;
+  std::thread consumer([&] {
+    pin(1);
+    for (const ev32& e : flagged.events(std::chrono::seconds(10))) {
+      timespec now{};
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      const auto ns = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ull +
+                      static_cast<std::uint64_t>(now.tv_nsec);
+      us.push_back(static_cast<double>(ns - e.a) / 1e3);
+      if (us.size() == lone) break;
+    }
+  });
+  pin(0);
+  for (int i = 0; i < lone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5)); // the consumer is asleep by now
+    ::syscall(SYS_getpid);
+  }
+  consumer.join();
+  std::sort(us.begin(), us.end());
+  if (us.empty()) return;
+  fmt::print("lone event: bpf_ktime_get_ns() to the loop body {:.1f} us median, p90 {:.1f} us, "
+             "max {:.1f} us over {} events (target <= 100 us median)\n",
+             us[us.size() / 2], us[us.size() * 9 / 10], us.back(), us.size());
+  fmt::print("figure lone_event_latency_us {:.1f}\n", us[us.size() / 2]);
+}
+
 void live() {
-  std::vector<double> lib, ours;
+  std::vector<double> lib, ours, only;
   for (int r = 0; r < rounds; ++r) {
+    {
+      // The physical floor: the same producer with nobody consuming.
+      auto skel = ebpfpp::Skeleton<bench_streams_bpf>::open();
+      skel->rodata->target_tgid = ::getpid();
+      skel.load();
+      ebpfpp::Tracepoint tp(skel.program("live_ebpfpp"), "syscalls", "sys_enter_getpid");
+      const auto t0 = clock_type::now();
+      const std::uint64_t made = produce(std::chrono::milliseconds(1000));
+      only.push_back(static_cast<double>(made) /
+                     std::chrono::duration<double>(clock_type::now() - t0).count());
+    }
     for (bool mine : {false, true}) {
       auto skel = ebpfpp::Skeleton<bench_streams_bpf>::open();
       skel->rodata->target_tgid = ::getpid();
@@ -367,6 +444,7 @@ void live() {
     }
   }
   print_ratio("live_ring_32", ours, lib);
+  print_ratio("live_delivery_vs_producer_only", ours, only);
 }
 
 } // namespace
@@ -375,6 +453,7 @@ int main() try {
   auto skel = ebpfpp::Skeleton<bench_streams_bpf>::open_and_load();
   consumer_only<ev32>(skel, "fill_ring32", "fill_perf32", "32B");
   consumer_only<ev256>(skel, "fill_ring256", "fill_perf256", "256B");
+  wakeups();
   live();
   fmt::print(stderr, "(checksum {})\n", g_sum);
   return 0;

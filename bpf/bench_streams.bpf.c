@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Producers for benchmarks/bench_streams.cpp: fill a ring buffer or a perf buffer on demand
 // (raw_tp + test_run + bpf_loop), and a live getpid tracepoint producer emitting through
-// ebpfpp's helper (threshold wake-ups) or plain bpf_ringbuf_output (the kernel's policy).
+// ebpfpp's helper (need-wakeup) or plain bpf_ringbuf_output (the kernel's policy).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <ebpfpp/ring_buffer.bpf.h>
@@ -101,6 +101,7 @@ int live_ebpfpp(void *ctx)
 	e = EBPFPP_RINGBUF_RESERVE(live_ring, struct ev32);
 	if (e) {
 		e->seq = __sync_fetch_and_add(&live_seq, 1);
+		e->a = bpf_ktime_get_ns(); /* the lone-event latency starts here */
 		EBPFPP_RINGBUF_SUBMIT(live_ring, e);
 	}
 	return 0;

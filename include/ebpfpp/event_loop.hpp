@@ -53,13 +53,32 @@ namespace ebpfpp {
 
 class EventLoop;
 
-/// A stream EventLoop::next can await: RingBuffer<Event> and PerfBuffer<Event>.
+/// A stream EventLoop::next can await: RingBuffer<Event> (Bytes too), PerfBuffer<Event>,
+/// TracePipe. It hands out its next record without waiting (try_next(), nullptr when none), has
+/// an fd that polls readable when records come, and says how long the loop may sleep on that fd
+/// before looking again (wait_bound(), negative: no bound). A stream whose producers wake it only
+/// on request (a ring buffer with EBPFPP_RINGBUF's need-wakeup flag) also has prepare_wait() and
+/// end_wait(), which the loop calls around its sleep.
 template <class S>
 concept AwaitableStream = requires(S& s) {
   {*s.try_next()};
   { s.fd() } -> std::same_as<int>;
-  { s.options().max_latency() } -> std::same_as<std::chrono::milliseconds>;
+  { s.wait_bound() } -> std::same_as<std::chrono::milliseconds>;
 };
+
+namespace detail {
+template <class S>
+bool prepare_wait(S& s) noexcept {
+  if constexpr (requires { s.prepare_wait(); })
+    return s.prepare_wait();
+  else
+    return false;
+}
+template <class S>
+void end_wait(S& s) noexcept {
+  if constexpr (requires { s.end_wait(); }) s.end_wait();
+}
+} // namespace detail
 
 namespace detail {
 
@@ -280,11 +299,14 @@ public:
     void await_suspend(std::coroutine_handle<> h) {
       handle_ = h;
       if (!rec_) rec_ = stream_->try_next();
+      // About to sleep: ask to be woken, then look once more (a record may have come between).
+      if (!rec_ && detail::prepare_wait(*stream_)) rec_ = stream_->try_next();
       if (rec_) { // only here to give the other tasks their turn
+        detail::end_wait(*stream_);
         loop_->ready_.push_back(h);
         return;
       }
-      loop_->add_stream_waiter(this, fd_, stream_->options().max_latency());
+      loop_->add_stream_waiter(this, fd_, stream_->wait_bound());
       registered_ = true;
     }
     const record_type& await_resume() const {
@@ -303,7 +325,8 @@ public:
       } catch (...) {
         error_ = std::current_exception();
       }
-      if (!rec_ && !error_) return;
+      if (!rec_ && !error_) return; // still asleep: the wake-up request stands
+      detail::end_wait(*stream_);
       loop_->remove_stream_waiter(this, fd_);
       registered_ = false;
       loop_->ready_.push_back(handle_);

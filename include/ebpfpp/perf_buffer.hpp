@@ -430,6 +430,12 @@ public:
   void request_stop() const noexcept { waiter_.request_stop(); }
   /// An epoll fd that is readable when the kernel woke a CPU ring (see wakeup_events).
   int fd() const noexcept { return epoll_.get(); }
+  /// The longest an event loop should sleep on fd() before looking again: max_latency (a
+  /// trickle below wakeup_events wakes no one).
+  std::chrono::milliseconds wait_bound() const noexcept {
+    return options_.max_latency().count() > 0 ? options_.max_latency()
+                                               : std::chrono::milliseconds(-1);
+  }
   const PerfBufferOptions& options() const noexcept { return options_; }
   explicit operator bool() const noexcept { return !rings_.empty(); }
 

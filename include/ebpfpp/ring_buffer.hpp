@@ -45,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "array_map.hpp"
 #include "detail/fd.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
@@ -56,6 +57,14 @@
 #include "stream.hpp"
 
 namespace ebpfpp {
+
+namespace detail {
+/// The need-wakeup flag shared with the producers (struct ebpfpp_ringbuf_ctl).
+struct RingCtl {
+  std::uint32_t need_wakeup;
+  std::uint32_t pad;
+};
+} // namespace detail
 
 /// A record of any size, as the bytes the BPF program wrote: `RingBuffer<Bytes>`.
 using Bytes = std::span<const std::byte>;
@@ -69,10 +78,11 @@ concept RingEvent = std::same_as<T, Bytes> ||
 /// Consumer-side tuning of RingBuffer (and PerfBuffer) waits.
 class RingBufferOptions {
 public:
-  /// The longest the consumer sleeps without being woken before it looks at the ring again:
-  /// the worst-case latency of an event that wakes no one (below the producer's wake-up
-  /// threshold). Default 10 ms, so an idle consumer wakes 100 times a second. Zero or negative
-  /// means no bound (only right when the producer uses the kernel's wake-up policy).
+  /// For rings WITHOUT a need-wakeup flag only (the BPF side does not declare the ring with
+  /// EBPFPP_RINGBUF): the longest the consumer sleeps without being woken before it looks at
+  /// the ring again, for producers that submit with BPF_RB_NO_WAKEUP. Default 10 ms. Zero or
+  /// negative: no bound (right for the kernel's default wake-up policy). Rings with the flag
+  /// never need a bound: an idle consumer sleeps until a producer wakes it.
   RingBufferOptions& max_latency(std::chrono::milliseconds d) noexcept {
     max_latency_ = d;
     return *this;
@@ -114,10 +124,16 @@ public:
   /// BPF_MAP_TYPE_RINGBUF. `drops` is the per-CPU drop counter ring_buffer.bpf.h declares beside
   /// it (`<name>_drops`), if any. Throws Error when the map is not a ring buffer or not created,
   /// or on mmap failure.
-  explicit RingBuffer(MapSource map, MapSource drops = {}, RingBufferOptions options = {})
+  ///
+  /// `ctl` is the need-wakeup flag EBPFPP_RINGBUF declares beside it (`<name>_ctl`): with it the
+  /// consumer sleeps without a timer and producers wake it only when it sleeps (see
+  /// ring_buffer.bpf.h). Without it, waits are bounded by RingBufferOptions::max_latency.
+  explicit RingBuffer(MapSource map, MapSource drops = {}, RingBufferOptions options = {},
+                      MapSource ctl = {})
       : Base(std::move(map), TypeCheck::size_only), options_(options),
         waiter_(fmt::format("ring buffer '{}'", this->name_)) {
     if (!drops.empty()) drops_ = PerCpuArrayMap<std::uint64_t>(std::move(drops));
+    if (!ctl.empty()) open_ctl(std::move(ctl));
     setup();
   }
 
@@ -126,17 +142,18 @@ public:
   /// when there is no such map.
   template <MapContainer Container>
   RingBuffer(const Container& source, std::string_view name, RingBufferOptions options = {})
-      : RingBuffer(source.map(name), find_map(source, fmt::format("{}_drops", name)), options) {}
+      : RingBuffer(source.map(name), find_map(source, fmt::format("{}_drops", name)), options,
+                   find_map(source, fmt::format("{}_ctl", name))) {}
 
   /// A ring buffer pinned in bpffs at `path` (with `<path>_drops` if that is pinned too).
   static RingBuffer open_pinned(const std::filesystem::path& path, RingBufferOptions options = {}) {
-    std::filesystem::path drops_path = path;
-    drops_path += "_drops";
-    std::error_code ec;
-    return RingBuffer(MapSource::pinned(path),
-                      std::filesystem::exists(drops_path, ec) ? MapSource::pinned(drops_path)
-                                                              : MapSource(),
-                      options);
+    const auto beside = [&](std::string_view suffix) {
+      std::filesystem::path p = path;
+      p += suffix;
+      std::error_code ec;
+      return std::filesystem::exists(p, ec) ? MapSource::pinned(p) : MapSource();
+    };
+    return RingBuffer(MapSource::pinned(path), beside("_drops"), options, beside("_ctl"));
   }
 
   RingBuffer(RingBuffer&& other) noexcept { *this = std::move(other); }
@@ -145,6 +162,9 @@ public:
       release();
       Base::operator=(std::move(other));
       drops_ = std::move(other.drops_);
+      ctl_ = std::move(other.ctl_);
+      ctl_map_ = std::move(other.ctl_map_);
+      need_wakeup_ = std::exchange(other.need_wakeup_, nullptr);
       consumer_map_ = std::move(other.consumer_map_);
       producer_map_ = std::move(other.producer_map_);
       consumer_pos_ = std::exchange(other.consumer_pos_, nullptr);
@@ -186,50 +206,32 @@ public:
     run_ = &run;
     for (bool end = false; !end;) {
       // Batches: the records committed when the producer position was read, handed out in place
-      // with no atomic read-modify-write, clock read or stop check between them. pos_ steps past
-      // a record before it is handed out, less the records of a run the loop has not reached
-      // (consumed_pos()), so a break publishes exactly the records seen. The consumer position
-      // is published when the batch ends (and every publish_span() bytes), always after the
-      // loop has moved past the records it covers.
+      // with no atomic read-modify-write, clock read or stop check between them. step() moves
+      // pos_ past a record (or a run) before it is handed out, less the records of a run the loop
+      // has not reached (consumed_pos()), so a break publishes exactly the records seen. The
+      // consumer position is published when the batch ends (and every publish_span() bytes),
+      // always after the loop has moved past the records it covers.
       for (unsigned long prod = data_ ? load_acquire(producer_pos_) : 0; pos_ < prod;
            prod = load_acquire(producer_pos_)) {
-        bool busy = false;
-        while (pos_ < prod) {
-          const std::byte* hdr = data_ + (pos_ & mask_);
-          const std::uint32_t len = read_header(hdr);
-          if (len & BPF_RINGBUF_BUSY_BIT) {
-            busy = true; // the oldest record is still being written: nothing after it is ours
-            break;
-          }
-          pos_ += record_span(len);
-          if (len & BPF_RINGBUF_DISCARD_BIT) continue;
+        Step st;
+        while ((st = step(prod, true)).count != 0) {
           if constexpr (!variable_size) {
-            if (len == sizeof(Event)) {
-              // The committed records of the same size that follow it (their length word is
-              // exactly sizeof(Event): not busy, not discarded) form a run, contiguous in memory
-              // because the data area is mapped twice; bounded by the batch, publish_span() and
-              // max_run_bytes (the loop must find the run's lines still in the L1 cache).
-              constexpr unsigned long span = record_span(sizeof(Event));
-              const unsigned long end =
-                  std::min({prod, pos_ + publish_span(), pos_ + max_run_bytes});
-              std::size_t more = 0;
-              while (pos_ < end && read_header(data_ + (pos_ & mask_)) == sizeof(Event)) {
-                pos_ += span;
-                ++more;
-              }
-              run.first = hdr + BPF_RINGBUF_HDR_SZ;
-              run.stride = span;
-              run.remaining = more;
+            if (st.len == sizeof(Event)) {
+              // A run of same-size records the loop steps through without resuming us.
+              run.first = st.hdr + BPF_RINGBUF_HDR_SZ;
+              run.stride = st.stride;
+              run.remaining = st.count - 1;
               co_yield run;
-              if (pos_ - published_ >= publish_span()) release();
-              continue;
+            } else {
+              co_yield as_reference(st.hdr, st.len); // throws: the wrong size for Event
             }
+          } else {
+            co_yield as_reference(st.hdr, st.len);
           }
-          co_yield as_reference(hdr, len); // throws for a fixed-size Event of the wrong size
           if (pos_ - published_ >= publish_span()) release();
         }
         release();
-        if (busy) break;
+        if (st.busy) break; // the oldest record is still being written: wait for it
         // A producer that never lets the ring run dry must not keep the loop from its timeout
         // or a stop: checked per batch, not per record.
         if ((end = waiter_.should_end(options, deadline))) break;
@@ -261,17 +263,14 @@ public:
     // As events(): one producer-position read and one consumer-position store per batch.
     for (unsigned long prod = load_acquire(producer_pos_); pos_ < prod;
          prod = load_acquire(producer_pos_)) {
-      while (pos_ < prod) {
-        const std::byte* hdr = data_ + (pos_ & mask_);
-        const std::uint32_t len = read_header(hdr);
-        if (len & BPF_RINGBUF_BUSY_BIT) return n;
-        pos_ += record_span(len);
-        if (len & BPF_RINGBUF_DISCARD_BIT) continue;
-        std::forward<F>(f)(as_reference(hdr, len));
+      Step st;
+      while ((st = step(prod, false)).count != 0) {
+        std::forward<F>(f)(as_reference(st.hdr, st.len));
         ++n;
         if (pos_ - published_ >= publish_span()) release();
       }
       release();
+      if (st.busy) break;
     }
     return n;
   }
@@ -287,15 +286,45 @@ public:
 
   /// The next record if one is ready, else nullptr, without waiting. The record handed out by
   /// the previous call is consumed first. For event loops (EventLoop::next uses it).
-  const std::remove_reference_t<reference>* try_next() requires(!variable_size) {
+  /// For RingBuffer<Bytes>, a pointer to the record's Bytes (valid until the next call).
+  const std::remove_cvref_t<reference>* try_next() {
     const std::byte* rec = next();
-    return rec ? &as_reference(rec, current_size_) : nullptr;
+    if (!rec) return nullptr;
+    if constexpr (variable_size) {
+      current_bytes_ = as_reference(rec, current_size_);
+      return &current_bytes_;
+    } else {
+      return &as_reference(rec, current_size_);
+    }
   }
-  /// As above, for Bytes: an empty optional when no record is ready.
+  /// As try_next(), for Bytes: an empty optional when no record is ready.
   std::optional<Bytes> try_next_bytes() requires variable_size {
-    const std::byte* rec = next();
-    return rec ? std::optional<Bytes>(as_reference(rec, current_size_)) : std::nullopt;
+    const Bytes* b = try_next();
+    return b ? std::optional<Bytes>(*b) : std::nullopt;
   }
+
+  /// For event loops that sleep on fd(): call before sleeping. Publishes what was handed out and,
+  /// on a ring with a need-wakeup flag, asks producers to wake this consumer; returns true when a
+  /// record arrived meanwhile (then do not sleep). Call end_wait() once awake.
+  bool prepare_wait() noexcept {
+    release();
+    if (need_wakeup_) __atomic_store_n(need_wakeup_, 1u, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); // the flag store before the ring load (Dekker)
+    return has_data();
+  }
+  /// Takes back prepare_wait()'s request to be woken.
+  void end_wait() noexcept {
+    if (need_wakeup_) __atomic_store_n(need_wakeup_, 0u, __ATOMIC_RELAXED);
+  }
+  /// The longest an event loop should sleep on fd() before looking again: none (-1) with a
+  /// need-wakeup flag, else RingBufferOptions::max_latency.
+  std::chrono::milliseconds wait_bound() const noexcept {
+    if (need_wakeup_ || options_.max_latency().count() <= 0) return std::chrono::milliseconds(-1);
+    return options_.max_latency();
+  }
+  /// Whether producers wake this consumer only when it sleeps (the ring has EBPFPP_RINGBUF's
+  /// need-wakeup flag).
+  bool has_need_wakeup() const noexcept { return need_wakeup_ != nullptr; }
 
   /// Whether an unread record may be there (a cheap check of the producer position).
   bool has_data() const noexcept { return data_ && load_acquire(producer_pos_) != consumed_pos(); }
@@ -349,6 +378,20 @@ public:
   explicit operator bool() const noexcept { return data_ != nullptr; }
 
 private:
+  // The need-wakeup flag's map: an mmap-able array of one ebpfpp_ringbuf_ctl (ring_buffer.bpf.h).
+  void open_ctl(MapSource source) {
+    ctl_ = ArrayMap<detail::RingCtl>(std::move(source));
+    if (!(ctl_.map_flags() & BPF_F_MMAPABLE))
+      throw Error(EINVAL,
+                  fmt::format("open ring buffer '{}': its need-wakeup flag '{}' is not mmap-able",
+                              this->name_, ctl_.name()),
+                  "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>");
+    ctl_map_ = detail::map_memory(ctl_.fd(), static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)),
+                                  PROT_READ | PROT_WRITE, 0,
+                                  fmt::format("need-wakeup flag of ring buffer '{}'", this->name_));
+    need_wakeup_ = reinterpret_cast<std::uint32_t*>(ctl_map_.get());
+  }
+
   template <class Container>
   static MapSource find_map(const Container& source, const std::string& name) {
     for (MapRef m : source.maps())
@@ -415,17 +458,55 @@ private:
   const std::byte* next() noexcept {
     release();
     if (!data_) return nullptr;
-    const unsigned long prod = load_acquire(producer_pos_);
+    const Step st = step(load_acquire(producer_pos_), false);
+    if (st.count == 0) return nullptr;
+    current_size_ = st.len;
+    return st.hdr;
+  }
+
+  // What step() found: `count` committed records from `hdr` on (0: none ready), `stride` bytes
+  // apart, each of `len` bytes; `busy` when it stopped at a record still being written.
+  struct Step {
+    const std::byte* hdr = nullptr;
+    std::uint32_t len = 0;
+    std::size_t count = 0;
+    unsigned long stride = 0;
+    bool busy = false;
+  };
+
+  // The one walk over the ring, under events(), consume() and try_next(): from pos_ up to
+  // `prod`, steps over discarded records and stops at a busy one. With `runs`, a fixed-size
+  // Event's record is extended by the committed records of the same size that follow it (their
+  // length word is exactly sizeof(Event): not busy, not discarded): a run, contiguous in memory
+  // because the data area is mapped twice, bounded by publish_span() and max_run_bytes (the loop
+  // must find the run's lines still in the L1 cache). pos_ moves past everything returned.
+  Step step(unsigned long prod, bool runs) noexcept {
+    Step st;
     while (pos_ < prod) {
       const std::byte* hdr = data_ + (pos_ & mask_);
       const std::uint32_t len = read_header(hdr);
-      if (len & BPF_RINGBUF_BUSY_BIT) return nullptr;
+      if (len & BPF_RINGBUF_BUSY_BIT) {
+        st.busy = true;
+        return st;
+      }
       pos_ += record_span(len);
       if (len & BPF_RINGBUF_DISCARD_BIT) continue;
-      current_size_ = len;
-      return hdr;
+      st.hdr = hdr;
+      st.len = len;
+      st.count = 1;
+      st.stride = record_span(len);
+      if constexpr (!variable_size) {
+        if (runs && len == sizeof(Event)) {
+          const unsigned long end = std::min({prod, pos_ + publish_span(), pos_ + max_run_bytes});
+          while (pos_ < end && read_header(data_ + (pos_ & mask_)) == sizeof(Event)) {
+            pos_ += st.stride;
+            ++st.count;
+          }
+        }
+      }
+      return st;
     }
-    return nullptr;
+    return st;
   }
 
   // The record whose header is at `hdr` and whose data is `size` bytes (a committed record's
@@ -456,13 +537,24 @@ private:
 
   detail::StreamWaiter::Result
   wait_for_data(std::optional<detail::StreamWaiter::clock::time_point> deadline, int stop_fd) {
-    return waiter_.wait(
-        this->fd_.get(), [this] { return has_data(); }, [this] { release(); }, options_.spin(),
-        options_.max_latency().count() > 0 ? options_.max_latency() : std::chrono::milliseconds(-1),
-        deadline, stop_fd);
+    // arm(): publish our position and, with a need-wakeup flag, ask to be woken; the waiter's
+    // full fence then orders both stores before its last look at the ring.
+    const auto result = waiter_.wait(
+        this->fd_.get(), [this] { return has_data(); },
+        [this] {
+          release();
+          if (need_wakeup_) __atomic_store_n(need_wakeup_, 1u, __ATOMIC_RELAXED);
+        },
+        options_.spin(), wait_bound(), deadline, stop_fd);
+    end_wait();
+    return result;
   }
 
   PerCpuArrayMap<std::uint64_t> drops_;
+  ArrayMap<detail::RingCtl> ctl_;
+  detail::Mapping ctl_map_;
+  std::uint32_t* need_wakeup_ = nullptr; // in ctl_map_: 1 while we sleep or are about to
+  Bytes current_bytes_;                  // try_next()'s record for RingBuffer<Bytes>
   detail::Mapping consumer_map_;
   detail::Mapping producer_map_;
   unsigned long* consumer_pos_ = nullptr;
