@@ -219,8 +219,7 @@ public:
       rings_ = std::move(other.rings_);
       data_size_ = other.data_size_;
       page_ = other.page_;
-      cur_ = other.cur_;
-      burst_ = other.burst_;
+      cursor_ = other.cursor_;
       lost_ = other.lost_;
       id_ = std::exchange(other.id_, 0);
       map_id_ = other.map_id_;
@@ -254,49 +253,40 @@ public:
       }
     } publish_on_exit{this};
     run_ = &run;
+    Cursor c;
     for (;;) {
-      // One batch per CPU ring in turn: the records below the head read at its start (a busy
-      // CPU cannot starve the others for more than a ring's worth). r.tail steps past a record
-      // before it is yielded, less the records of a run the loop has not reached
-      // (consumed_tail()); data_tail is published after the loop has moved past the records it
-      // covers: at the end of the batch, every publish_span() bytes, and on exit.
+      // Rounds over the CPU rings (see step()). r.tail steps past a record before it is
+      // yielded, less the records of a run the loop has not reached (consumed_tail()), so
+      // data_tail, published as the walk goes on, never covers a record the loop has not left.
       bool any = false;
-      for (Ring& r : rings_) {
-        const std::uint64_t head = load_head(r);
-        if (r.tail == head) continue;
+      while (Item* item = step(c)) {
         any = true;
+        const Event* e = item->event;
+        if (!e) continue; // a loss notice: counted in lost()
+        Ring& r = rings_[c.ring];
         run_ring_ = &r;
-        while (r.tail != head) {
-          std::uint64_t lost;
-          if (const Event* e = decode(r, lost)) {
-            // The plain samples that follow, up to the head, form a run: in place in the ring
-            // (alignof(Event) <= 4, none wraps the end) or copied to run_buf_.
-            run.remaining = 0;
-            if constexpr (alignof(Event) <= 4) {
-              if (reinterpret_cast<const std::byte*>(e) != event_) {
-                run.first = e;
-                run.stride = record_bytes;
-                run.remaining = extend_run(r, head, max_run, nullptr);
-              } else {
-                run.first = e;
-              }
-            } else {
-              if (run_buf_.empty()) run_buf_.resize(max_run);
-              std::memcpy(&run_buf_[0], e, sizeof(Event));
-              run.first = &run_buf_[0];
-              run.stride = sizeof(Slot);
-              run.remaining = extend_run(r, head, max_run - 1, &run_buf_[1]);
-            }
-            co_yield run;
-            if (r.tail - r.published >= publish_span()) publish(r);
+        // The plain samples that follow, up to the head, form a run: in place in the ring
+        // (alignof(Event) <= 4, none wraps the end) or copied to run_buf_.
+        run.remaining = 0;
+        if constexpr (alignof(Event) <= 4) {
+          run.first = e;
+          if (reinterpret_cast<const std::byte*>(e) != event_) {
+            run.stride = record_bytes;
+            run.remaining = extend_run(r, c.head, max_run, nullptr);
           }
+        } else {
+          if (run_buf_.empty()) run_buf_.resize(max_run);
+          std::memcpy(&run_buf_[0], e, sizeof(Event));
+          run.first = &run_buf_[0];
+          run.stride = sizeof(Slot);
+          run.remaining = extend_run(r, c.head, max_run - 1, &run_buf_[1]);
         }
-        publish(r);
-        run_ring_ = nullptr;
+        co_yield run;
       }
+      run_ring_ = nullptr;
       if (any) {
-        // Busy rings must not keep the loop from its timeout or a stop: checked per round of
-        // batches, not per record.
+        // Busy rings must not keep the loop from its timeout or a stop: checked per round,
+        // not per record.
         if (waiter_.should_end(options, deadline)) break;
         continue;
       }
@@ -319,26 +309,14 @@ public:
       PerfBuffer* pb;
       ~Publish() { pb->publish_all(); }
     } publish_on_exit{this};
+    Cursor c;
     for (;;) {
-      bool any = false; // batches as in events()
-      for (Ring& r : rings_) {
-        const std::uint64_t head = load_head(r);
-        if (r.tail == head) continue;
+      bool any = false; // rounds as in events()
+      while (Item* item = step(c)) {
         any = true;
-        while (r.tail != head) {
-          Item item;
-          item.cpu = r.cpu;
-          item.event = decode(r, item.lost);
-          if (item.event || item.lost) {
-            co_yield item;
-            if (r.tail - r.published >= publish_span()) publish(r);
-          }
-        }
-        publish(r);
+        co_yield *item;
       }
       if (any) {
-        // Busy rings must not keep the loop from its timeout or a stop: checked per round of
-        // batches, not per record.
         if (waiter_.should_end(options, deadline)) break;
         continue;
       }
@@ -366,21 +344,15 @@ public:
       ~Publish() { pb->publish_all(); }
     } publish_on_exit{this};
     std::size_t n = 0;
-    for (bool any = true; any;) { // batches as in events(), until every ring is empty
+    Cursor c;
+    for (bool any = true; any;) { // rounds as in events(), until every ring is empty
       any = false;
-      for (Ring& r : rings_) {
-        const std::uint64_t head = load_head(r);
-        if (r.tail == head) continue;
+      while (Item* item = step(c)) {
         any = true;
-        while (r.tail != head) {
-          std::uint64_t lost;
-          if (const Event* e = decode(r, lost)) {
-            std::forward<F>(f)(*e);
-            ++n;
-            if (r.tail - r.published >= publish_span()) publish(r);
-          }
+        if (item->event) {
+          std::forward<F>(f)(*item->event);
+          ++n;
         }
-        publish(r);
       }
     }
     return n;
@@ -397,9 +369,10 @@ public:
   /// The next sample if one is ready, else nullptr, without waiting (loss notices are counted
   /// and skipped). For event loops.
   const Event* try_next() {
-    while (const Item* item = next())
-      if (item->event) return item->event;
-    publish_all();
+    // Two rounds at most: the first may start in the middle of the rings.
+    for (int round = 0; round < 2; ++round)
+      while (const Item* item = step(cursor_))
+        if (item->event) return item->event;
     return nullptr;
   }
 
@@ -434,7 +407,7 @@ public:
   /// trickle below wakeup_events wakes no one).
   std::chrono::milliseconds wait_bound() const noexcept {
     return options_.max_latency().count() > 0 ? options_.max_latency()
-                                               : std::chrono::milliseconds(-1);
+                                              : std::chrono::milliseconds(-1);
   }
   const PerfBufferOptions& options() const noexcept { return options_; }
   explicit operator bool() const noexcept { return !rings_.empty(); }
@@ -656,27 +629,37 @@ private:
     return nullptr;
   }
 
-  // The next record over all CPU rings, taking up to a burst from one ring before moving on so
-  // that a busy CPU cannot starve the others (try_next's path: one record at a time).
-  const Item* next() {
-    constexpr unsigned max_burst = 256;
-    for (std::size_t tried = 0; tried <= rings_.size() && !rings_.empty(); ++tried) {
-      Ring& r = rings_[cur_];
-      if (burst_ < max_burst) {
-        const std::uint64_t head = load_head(r);
-        while (r.tail != head) {
-          item_.cpu = r.cpu;
-          item_.event = decode(r, item_.lost);
-          if (item_.event || item_.lost) {
-            ++burst_;
-            return &item_;
-          }
-        }
+  // Where the walk over the CPU rings is: the ring it reads and the head it read there.
+  struct Cursor {
+    std::size_t ring = 0;
+    std::uint64_t head = 0;
+    bool open = false; // head was read for rings_[ring]
+  };
+
+  // The one walk over the CPU rings, under events(), records(), consume() and try_next(): the
+  // next sample or loss notice. Each ring is read up to the head read when the walk came to it
+  // (a busy CPU cannot starve the others), its tail published every publish_span() bytes and
+  // when the walk leaves it, always after the caller has moved past the records it covers.
+  // nullptr at the end of a round of the rings; the next call starts the next round.
+  Item* step(Cursor& c) {
+    while (c.ring < rings_.size()) {
+      Ring& r = rings_[c.ring];
+      if (!c.open) {
+        c.head = load_head(r);
+        c.open = true;
+      } else if (r.tail - r.published >= publish_span()) {
+        publish(r);
+      }
+      while (r.tail != c.head) {
+        item_.cpu = r.cpu;
+        item_.event = decode(r, item_.lost);
+        if (item_.event || item_.lost) return &item_;
       }
       publish(r);
-      burst_ = 0;
-      cur_ = (cur_ + 1) % rings_.size();
+      c.open = false;
+      ++c.ring;
     }
+    c.ring = 0;
     return nullptr;
   }
 
@@ -704,8 +687,7 @@ private:
   std::vector<Ring> rings_;
   std::size_t data_size_ = 0;
   std::size_t page_ = 0;
-  std::size_t cur_ = 0;
-  unsigned burst_ = 0;
+  Cursor cursor_; // try_next()'s walk
   std::uint64_t lost_ = 0;
   Item item_;
   alignas(Event) std::byte event_[sizeof(Event)];
