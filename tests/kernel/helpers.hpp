@@ -184,6 +184,21 @@ std::string read_until(int fd, Done&& done, std::chrono::milliseconds timeout) {
   return text;
 }
 
+// Runs argv to its end (at most `timeout`); its exit status and what it wrote to stdout.
+struct RunResult {
+  int status = -1;
+  std::string out;
+};
+inline RunResult run_capture(const std::vector<std::string>& argv,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  Child c = spawn(std::filesystem::path(argv.at(0)).filename().string(), argv, true);
+  RunResult r;
+  r.out = read_until(
+      c.out, [](const std::string&) { return false; }, timeout);
+  r.status = c.wait(timeout).value_or(-1);
+  return r;
+}
+
 // An eventfd the test owns (a stand-in for a signalfd or any other stop fd).
 struct UniqueEventFd {
   int fd = ::eventfd(0, EFD_CLOEXEC);
