@@ -7,7 +7,6 @@
 
 #include "error.hpp"          // IWYU pragma: export
 #include "event_loop.hpp"     // IWYU pragma: export
-#include "format.hpp"         // IWYU pragma: export
 #include "generator.hpp"      // IWYU pragma: export
 #include "kernel.hpp"         // IWYU pragma: export
 #include "kernel_version.hpp" // IWYU pragma: export

@@ -7,7 +7,7 @@
 ///     ... fmt::print("{}\n", ebpfpp::kernel::features());    // the feature table, one line each
 ///     catch (const ebpfpp::Error& e) { fmt::print(stderr, "{}\n", e); }
 ///
-/// The umbrella includes it; alone: #include <ebpfpp/format.hpp>.
+/// Opt-in, to keep the umbrella cheap to compile: #include <ebpfpp/format.hpp>.
 /// Error prints what() (action, errno text, hint, log tail); the others print one line.
 
 #include "detail/config.hpp"

@@ -45,6 +45,10 @@
 #include "error.hpp"
 #include "kernel_version.hpp"
 
+// The probes and the table's functions are templates with a defaulted parameter (called as
+// plain functions): a translation unit that includes this header without probing anything
+// does not compile them. It keeps #include <ebpfpp/ebpfpp.hpp> cheap.
+
 namespace ebpfpp::kernel {
 
 /// A kernel feature ebpfpp can use. The table below gives each its name, minimum kernel, the
@@ -184,18 +188,22 @@ inline constexpr bpf_insn return_zero[] = {
     {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
 };
 
-inline FeatureStatus ok() {
+template <class = void>
+FeatureStatus ok() {
   return {true, 0, {}, {}};
 }
-inline FeatureStatus absent(int err, std::string reason) {
+template <class = void>
+FeatureStatus absent(int err, std::string reason) {
   return {false, err, std::move(reason), {}};
 }
-inline FeatureStatus from_errno(int err, std::string_view what) {
+template <class = void>
+FeatureStatus from_errno(int err, std::string_view what) {
   return absent(err, fmt::format("{}: {} (errno {})", what, std::strerror(err), err));
 }
 
-inline UniqueFd load_program(bpf_prog_type type, int expected_attach_type = 0,
-                             std::uint32_t attach_btf_id = 0, const char* license = "GPL") {
+template <class = void>
+UniqueFd load_program(bpf_prog_type type, int expected_attach_type = 0,
+                      std::uint32_t attach_btf_id = 0, const char* license = "GPL") {
   auto opts = ebpfpp::detail::make_opts<bpf_prog_load_opts>();
   opts.expected_attach_type = static_cast<bpf_attach_type>(expected_attach_type);
   opts.attach_btf_id = attach_btf_id;
@@ -203,15 +211,16 @@ inline UniqueFd load_program(bpf_prog_type type, int expected_attach_type = 0,
       static_cast<int>(bpf_prog_load(type, "ebpfpp_probe", license, return_zero, 2, &opts)));
 }
 
-inline FeatureStatus probe_load(bpf_prog_type type, std::string_view what,
-                                int expected_attach_type = 0, std::uint32_t btf_id = 0) {
+template <class = void>
+FeatureStatus probe_load(bpf_prog_type type, std::string_view what, int expected_attach_type = 0,
+                         std::uint32_t btf_id = 0) {
   if (load_program(type, expected_attach_type, btf_id)) return ok();
   return from_errno(errno, fmt::format("loading a minimal {} program failed", what));
 }
 
-inline FeatureStatus probe_map(bpf_map_type type, std::uint32_t key, std::uint32_t value,
-                               std::uint32_t max_entries, std::uint32_t flags,
-                               std::string_view what) {
+template <class = void>
+FeatureStatus probe_map(bpf_map_type type, std::uint32_t key, std::uint32_t value,
+                        std::uint32_t max_entries, std::uint32_t flags, std::string_view what) {
   auto opts = ebpfpp::detail::make_opts<bpf_map_create_opts>();
   opts.map_flags = flags;
   UniqueFd fd(bpf_map_create(type, "ebpfpp_probe", key, value, max_entries, &opts));
@@ -219,14 +228,16 @@ inline FeatureStatus probe_map(bpf_map_type type, std::uint32_t key, std::uint32
   return from_errno(errno, fmt::format("creating a {} map failed", what));
 }
 
-inline FeatureStatus probe_libbpf_map(bpf_map_type type, std::string_view what) {
+template <class = void>
+FeatureStatus probe_libbpf_map(bpf_map_type type, std::string_view what) {
   const int r = libbpf_probe_bpf_map_type(type, nullptr);
   if (r == 1) return ok();
   return r < 0 ? from_errno(-r, fmt::format("probing {} maps failed", what))
                : absent(EOPNOTSUPP, fmt::format("the kernel does not know {} maps", what));
 }
 
-inline FeatureStatus probe_helper(bpf_prog_type type, bpf_func_id helper, std::string_view what) {
+template <class = void>
+FeatureStatus probe_helper(bpf_prog_type type, bpf_func_id helper, std::string_view what) {
   const int r = libbpf_probe_bpf_helper(type, helper, nullptr);
   if (r == 1) return ok();
   return r < 0 ? from_errno(-r, fmt::format("probing {} failed", what))
@@ -235,7 +246,8 @@ inline FeatureStatus probe_helper(bpf_prog_type type, bpf_func_id helper, std::s
 
 // A probe type ("kprobe", "uprobe") is usable when the kernel has its perf PMU (4.17+) or, on
 // older kernels, its tracefs event file.
-inline FeatureStatus probe_pmu(const std::string& type) {
+template <class = void>
+FeatureStatus probe_pmu(const std::string& type) {
   std::error_code ec;
   if (std::filesystem::exists("/sys/bus/event_source/devices/" + type + "/type", ec) ||
       std::filesystem::exists("/sys/kernel/tracing/" + type + "_events", ec) ||
@@ -246,7 +258,8 @@ inline FeatureStatus probe_pmu(const std::string& type) {
 }
 
 // The BTF id of a kernel type, or 0.
-inline std::uint32_t vmlinux_btf_id(std::initializer_list<const char*> names, std::uint32_t kind) {
+template <class = void>
+std::uint32_t vmlinux_btf_id(std::initializer_list<const char*> names, std::uint32_t kind) {
   btf* vmlinux = btf__load_vmlinux_btf();
   if (!vmlinux) return 0;
   int id = 0;
@@ -258,9 +271,10 @@ inline std::uint32_t vmlinux_btf_id(std::initializer_list<const char*> names, st
   return id > 0 ? static_cast<std::uint32_t>(id) : 0;
 }
 
-inline FeatureStatus probe_tracing(int attach_type, std::initializer_list<const char*> targets,
-                                   std::uint32_t kind, std::string_view what,
-                                   bpf_prog_type type = BPF_PROG_TYPE_TRACING) {
+template <class = void>
+FeatureStatus probe_tracing(int attach_type, std::initializer_list<const char*> targets,
+                            std::uint32_t kind, std::string_view what,
+                            bpf_prog_type type = BPF_PROG_TYPE_TRACING) {
   if (!std::filesystem::exists("/sys/kernel/btf/vmlinux"))
     return absent(ENOENT, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
   const std::uint32_t id = vmlinux_btf_id(targets, kind);
@@ -271,9 +285,10 @@ inline FeatureStatus probe_tracing(int attach_type, std::initializer_list<const 
 
 // Creates a link that cannot succeed and tells by the errno whether the kernel knows the attach
 // type: EINVAL means it does not; the errno of a bad target (EBADF, ENODEV, ...) means it does.
-inline FeatureStatus probe_link_kind(bpf_prog_type prog_type, int attach_type,
-                                     std::string_view what, int supported_errno, int target = -1,
-                                     void* extra = nullptr, std::size_t extra_size = 0) {
+template <class = void>
+FeatureStatus probe_link_kind(bpf_prog_type prog_type, int attach_type, std::string_view what,
+                              int supported_errno, int target = -1, void* extra = nullptr,
+                              std::size_t extra_size = 0) {
   UniqueFd prog = load_program(prog_type, attach_type);
   if (!prog) return from_errno(errno, fmt::format("loading a minimal {} program failed", what));
   struct {
@@ -291,7 +306,8 @@ inline FeatureStatus probe_link_kind(bpf_prog_type prog_type, int attach_type,
   return from_errno(err, fmt::format("creating a {} link failed", what));
 }
 
-inline FeatureStatus probe_feature(Feature f) {
+template <class = void>
+FeatureStatus probe_feature(Feature f) {
   switch (f) {
   case Feature::btf:
     if (std::filesystem::exists("/sys/kernel/btf/vmlinux")) return ok();
@@ -421,7 +437,8 @@ inline FeatureStatus probe_feature(Feature f) {
 
 // /proc/config.gz is gzip; zlib is already in the process (libbpf links it), so its functions
 // are looked up at run time rather than linked: ebpfpp adds no link dependency for this.
-inline std::string read_kernel_config() {
+template <class = void>
+std::string read_kernel_config() {
   utsname u{};
   ::uname(&u);
   for (const std::string& path : {fmt::format("/boot/config-{}", u.release),
@@ -445,7 +462,8 @@ inline std::string read_kernel_config() {
   return out;
 }
 
-inline const std::string& kernel_config() {
+template <class = void>
+const std::string& kernel_config() {
   static const std::string config = read_kernel_config();
   return config;
 }
@@ -454,12 +472,14 @@ inline const std::string& kernel_config() {
 
 /// Whether the running kernel's configuration sets `option` ("CONFIG_KPROBES") to y or m;
 /// nullopt when the configuration cannot be read (/boot/config-*, /proc/config.gz).
-inline std::optional<bool> config_enabled(std::string_view option);
+template <class = void>
+std::optional<bool> config_enabled(std::string_view option);
 
 namespace detail {
 // The active LSMs: securityfs's list when mounted, else lsm= on the command line, else the
 // configured default (CONFIG_LSM).
-inline bool lsm_list_lacks_bpf() {
+template <class = void>
+bool lsm_list_lacks_bpf() {
   std::string list;
   if (std::ifstream in("/sys/kernel/security/lsm"); in) std::getline(in, list);
   if (list.empty()) {
@@ -479,7 +499,8 @@ inline bool lsm_list_lacks_bpf() {
 
 /// Whether the running kernel's configuration sets `option` ("CONFIG_KPROBES") to y or m;
 /// nullopt when the configuration cannot be read (/boot/config-*, /proc/config.gz).
-inline std::optional<bool> config_enabled(std::string_view option) {
+template <class>
+std::optional<bool> config_enabled(std::string_view option) {
   const std::string& config = detail::kernel_config();
   if (config.empty() || option.empty()) return std::nullopt;
   for (std::string_view rest = config; !rest.empty();) {
@@ -510,7 +531,8 @@ inline const FeatureInfo& info(Feature f) noexcept {
 }
 
 /// Probes `f` (once per process; later calls return the cached result). Thread-safe.
-inline const FeatureStatus& probe(Feature f) {
+template <class = void>
+const FeatureStatus& probe(Feature f) {
   static std::array<std::once_flag, std::size(detail::table)> once;
   static std::array<FeatureStatus, std::size(detail::table)> status;
   const auto i = static_cast<std::size_t>(f);
@@ -533,14 +555,16 @@ inline const FeatureStatus& probe(Feature f) {
 }
 
 /// Whether the running kernel has `f`.
-inline bool has(Feature f) {
+template <class = void>
+bool has(Feature f) {
   return probe(f).available;
 }
 
 /// The FeatureError for a missing `f`, for `action` ("attach kprobe 'x'"): names the feature, its
 /// minimum kernel, this kernel and what explains the absence; `hint` says what to use instead.
-inline FeatureError missing(Feature f, std::string action, std::string_view hint = {},
-                            std::string log = {}) {
+template <class = void>
+FeatureError missing(Feature f, std::string action, std::string_view hint = {},
+                     std::string log = {}) {
   const FeatureInfo& fi = info(f);
   const FeatureStatus& s = probe(f);
   std::string text =
@@ -556,7 +580,8 @@ inline FeatureError missing(Feature f, std::string action, std::string_view hint
 }
 
 /// Throws missing(f, action, hint) unless the running kernel has `f`.
-inline void require(Feature f, std::string_view action, std::string_view hint = {}) {
+template <class = void>
+void require(Feature f, std::string_view action, std::string_view hint = {}) {
   if (!has(f)) throw missing(f, std::string(action), hint);
 }
 
@@ -570,27 +595,33 @@ inline std::optional<Feature> feature_named(std::string_view name) noexcept {
 // --- shorthands -------------------------------------------------------------------------------
 
 /// has(Feature::kprobes): kprobes, kretprobes and syscall kprobes can be attached.
-inline bool has_kprobes() {
+template <class = void>
+bool has_kprobes() {
   return has(Feature::kprobes);
 }
 /// has(Feature::uprobes).
-inline bool has_uprobes() {
+template <class = void>
+bool has_uprobes() {
   return has(Feature::uprobes);
 }
 /// has(Feature::btf).
-inline bool has_btf() {
+template <class = void>
+bool has_btf() {
   return has(Feature::btf);
 }
 /// has(Feature::ring_buffer).
-inline bool has_ring_buffer() {
+template <class = void>
+bool has_ring_buffer() {
   return has(Feature::ring_buffer);
 }
 /// has(Feature::fentry): fentry/fexit programs load here.
-inline bool has_fentry() {
+template <class = void>
+bool has_fentry() {
   return has(Feature::fentry);
 }
 /// Why has_fentry() is false ("" when it is true).
-inline const std::string& fentry_unavailable_reason() {
+template <class = void>
+const std::string& fentry_unavailable_reason() {
   return probe(Feature::fentry).reason;
 }
 

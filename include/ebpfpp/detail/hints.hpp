@@ -20,6 +20,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+// Templates with a defaulted parameter (called as plain functions): compiled only in the
+// translation units that build an Error with a hint.
+
 namespace ebpfpp::detail {
 
 /// What was being attempted when the errno came back.
@@ -42,7 +45,8 @@ inline constexpr int cap_perfmon = 38;
 inline constexpr int cap_bpf = 39;
 
 /// Whether the calling thread has capability `cap` in its effective set.
-inline bool has_capability(int cap) noexcept {
+template <class = void>
+bool has_capability(int cap) noexcept {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   if (::syscall(SYS_capget, &header, data) != 0) return ::geteuid() == 0;
@@ -51,7 +55,8 @@ inline bool has_capability(int cap) noexcept {
 
 /// "CAP_BPF + CAP_PERFMON": the capabilities `op` needs that the process lacks (CAP_SYS_ADMIN
 /// stands in for all of them); empty when none is missing.
-inline std::string missing_capabilities(Op op) {
+template <class = void>
+std::string missing_capabilities(Op op) {
   if (has_capability(CAP_SYS_ADMIN)) return {};
   std::string missing;
   const auto need = [&](int cap, std::string_view name) {
@@ -65,7 +70,8 @@ inline std::string missing_capabilities(Op op) {
 }
 
 /// Whether `dir` is on a bpffs mount (where pins live).
-inline bool on_bpffs(const std::filesystem::path& path) noexcept {
+template <class = void>
+bool on_bpffs(const std::filesystem::path& path) noexcept {
   constexpr long bpf_fs_magic = 0xcafe4a11;
   std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : path;
   struct statfs st {};
@@ -73,7 +79,8 @@ inline bool on_bpffs(const std::filesystem::path& path) noexcept {
 }
 
 /// Kernel lockdown mode ("integrity", "confidentiality"), or "" when none or unknown.
-inline std::string lockdown_mode() {
+template <class = void>
+std::string lockdown_mode() {
   std::ifstream in("/sys/kernel/security/lockdown");
   std::string line;
   std::getline(in, line);
@@ -85,7 +92,8 @@ inline std::string lockdown_mode() {
 
 // --- the table --------------------------------------------------------------------------------
 
-inline std::string privilege_hint(Op op) {
+template <class = void>
+std::string privilege_hint(Op op) {
   if (const std::string missing = missing_capabilities(op); !missing.empty()) {
     const char* caps = op == Op::attach_network   ? "cap_bpf,cap_net_admin"
                        : op == Op::attach_tracefs ? "cap_bpf,cap_perfmon,cap_dac_read_search"
@@ -112,7 +120,8 @@ inline std::string privilege_hint(Op op) {
 
 /// What to try after `op` failed with `err`; empty when there is nothing useful to say.
 /// `subject` is the path for pin and open_pinned.
-inline std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}) {
+template <class = void>
+std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}) {
   if ((op == Op::pin || op == Op::open_pinned) &&
       (err == EPERM || err == EINVAL || err == EACCES) && !subject.empty() &&
       !on_bpffs(std::filesystem::path(subject)))
