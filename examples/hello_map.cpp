@@ -50,8 +50,8 @@ tab-separated `ID <uid>: <count>` entries (cumulative, as the chapter's program 
   -d, --duration SECONDS   stop after SECONDS (default: run until Ctrl-C or SIGTERM)
   -h, --help               show this help
 
-Syscalls are hooked with a kprobe where the kernel has kprobes, else with the
-syscalls/sys_enter_<name> tracepoint. Needs root (or CAP_BPF + CAP_PERFMON).
+Syscalls are hooked with a kprobe where the kernel has kprobes and BPF cookies (5.15+), else
+with the syscalls/sys_enter_<name> tracepoint. Needs root (or CAP_BPF + CAP_PERFMON).
 )";
 
 struct Options {
@@ -144,7 +144,12 @@ int main(int argc, char** argv) try {
 
   auto skel = ebpfpp::Skeleton<hello_map_bpf>::open();
   skel->rodata->by_syscall = options.by_syscall;
-  const bool kprobes = ebpfpp::kernel::has_kprobes();
+  // The kprobe program tells the syscalls apart by the link's cookie: kprobes and BPF cookies
+  // (5.15+), else the tracepoints.
+  const bool has_kprobes = ebpfpp::kernel::has_kprobes();
+  const bool has_cookies =
+      libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie, nullptr) == 1;
+  const bool kprobes = has_kprobes && has_cookies;
   // Load only the program we attach: the others would be verified for nothing (and the kprobe
   // one needs bpf_get_attach_cookie, which older kernels lack).
   const std::string_view used = options.raw_tp ? "count_raw_tp"
@@ -168,7 +173,9 @@ int main(int argc, char** argv) try {
   std::string attached;
   for (const auto& l : links) attached += (attached.empty() ? "" : ", ") + l.description();
   fmt::print(stderr, "hello-map: attached {}{}\n", attached,
-             options.raw_tp || kprobes ? "" : " (this kernel has no kprobes)");
+             options.raw_tp || kprobes ? ""
+             : has_kprobes             ? " (this kernel has no BPF cookies: 5.15+)"
+                                       : " (this kernel has no kprobes)");
 
   ebpfpp::Map<std::uint32_t, std::uint64_t> counts(skel->maps.counter_table);
   using clock = std::chrono::steady_clock;
