@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
         skel.program(kprobes ? "hello_tracepoint" : "hello_kprobe").set_autoload(false);
         skel.load();
 
+        // Opened before the attach: the pipe reads a tracefs instance of its own, which holds the
+        // lines printed from the moment it exists.
+        ebpfpp::TracePipe pipe;
         ebpfpp::Link link;
         if (kprobes) {
           link = ebpfpp::SyscallKprobe(skel.program("hello_kprobe"), "execve");
@@ -61,7 +64,6 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "hello: attached {}{}\n", link.description(),
                    kprobes ? "" : " (this kernel has no kprobes)");
 
-        ebpfpp::TracePipe pipe;
         for (const ebpfpp::TraceLine& line :
              pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd()))) {
           fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);

@@ -39,10 +39,12 @@ int main(int argc, char** argv) {
         ebpfpp::SignalFd signals;
 
         auto skel = ebpfpp::Skeleton<hello_file_bpf>::open_and_load();
+        // Opened before the attach: the pipe reads a tracefs instance of its own, which holds the
+        // lines printed from the moment it exists.
+        ebpfpp::TracePipe pipe;
         ebpfpp::Tracepoint link(skel.program("hello_file"), "syscalls", "sys_enter_openat");
         fmt::print(stderr, "hello-file: attached {}\n", link.description());
 
-        ebpfpp::TracePipe pipe;
         for (const ebpfpp::TraceLine& line :
              pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd())))
           fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);

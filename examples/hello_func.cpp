@@ -67,12 +67,14 @@ int main(int argc, char** argv) {
     print_introspection(skel.program("hello_func"));
     print_introspection(skel.program("hello_inline"));
 
+    // Opened before the attach: the pipe reads a tracefs instance of its own, which holds the
+    // lines printed from the moment it exists.
+    ebpfpp::TracePipe pipe;
     ebpfpp::RawTracepoint link(skel.program(use_inline ? "hello_inline" : "hello_func"),
                                "sys_enter");
     fmt::print(stderr, "hello-func: attached {} (program '{}')\n", link.description(),
                use_inline ? "hello_inline" : "hello_func");
 
-    ebpfpp::TracePipe pipe;
     for (const ebpfpp::TraceLine& line :
          pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd()))) {
       fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);

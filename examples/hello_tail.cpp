@@ -70,6 +70,9 @@ int main(int argc, char** argv) {
                     SYS_timer_delete})
       table.set(static_cast<std::uint32_t>(nr), skel.program("hello_timer"));
 
+    // Opened before the attach: the pipe reads a tracefs instance of its own, which holds the
+    // lines printed from the moment it exists.
+    ebpfpp::TracePipe pipe;
     // Only now: an event before the table was filled would have fallen through.
     ebpfpp::RawTracepoint link(skel.program("hello"), "sys_enter");
     fmt::print(stderr,
@@ -78,7 +81,6 @@ int main(int argc, char** argv) {
                link.description(), table.name(), SYS_execve, SYS_timer_create, SYS_timer_delete,
                show_others ? "others empty (fall through)" : "others -> ignore_opcode");
 
-    ebpfpp::TracePipe pipe;
     for (const ebpfpp::TraceLine& line :
          pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd()))) {
       fmt::print("{:<16} {:>7} {}\n", line.task, line.pid, line.message);

@@ -132,6 +132,7 @@ struct AttachNeeds {
   std::optional<kernel::Feature> feature;
   std::string feature_hint; // what to use instead when the feature is missing
   Op op = Op::attach_tracing;
+  bool cookie = false; // a non-zero BPF cookie is asked for: needs bpf_cookie (5.15)
 };
 
 /// The one attach helper: runs `attach()` (a libbpf call returning bpf_link* or NULL + errno)
@@ -145,6 +146,9 @@ Link attach_link(Program prog, std::string description, AttachFn&& attach, Attac
   require_loaded(prog, action);
   if (needs.feature && !kernel::has(*needs.feature))
     throw kernel::missing(*needs.feature, action, needs.feature_hint);
+  if (needs.cookie && !kernel::has(kernel::Feature::bpf_cookie))
+    throw kernel::missing(kernel::Feature::bpf_cookie, action,
+                          "attach with cookie 0, and tell the hooks apart in the BPF program");
   LibbpfLog log;
   errno = 0;
   if (bpf_link* l = std::forward<AttachFn>(attach)()) return Link(l, std::move(description));
@@ -246,7 +250,8 @@ private:
     return detail::attach_link(
         prog, fmt::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", function),
         [&] { return bpf_program__attach_kprobe_opts(prog.get(), function.c_str(), &opts); },
-        {kernel::Feature::kprobes, detail::no_kprobes_hint({})});
+        {kernel::Feature::kprobes, detail::no_kprobes_hint({}), detail::Op::attach_tracing,
+         cookie != 0});
   }
 };
 
@@ -276,7 +281,8 @@ private:
         fmt::format("{} '{}' ({})", retprobe ? "syscall kretprobe" : "syscall kprobe", syscall,
                     syscall_symbol_for(syscall, compiled_arch())),
         [&] { return bpf_program__attach_ksyscall(prog.get(), syscall.c_str(), &opts); },
-        {kernel::Feature::kprobes, detail::no_kprobes_hint(syscall)});
+        {kernel::Feature::kprobes, detail::no_kprobes_hint(syscall), detail::Op::attach_tracing,
+         cookie != 0});
   }
 };
 

@@ -1,22 +1,35 @@
 #pragma once
 /// @file
-/// TracePipe: the output of bpf_printk(), read from tracefs's trace_pipe as parsed lines.
+/// TracePipe: the output of bpf_printk(), read from tracefs as parsed lines.
 ///
 ///     ebpfpp::TracePipe pipe;                        // throws if tracefs is not mounted
 ///     for (const ebpfpp::TraceLine& l : pipe.lines(5s))
 ///       fmt::print("{} {} {}\n", l.task, l.pid, l.message);
 ///
-/// trace_pipe is one system-wide stream and reading consumes it: two readers split the lines
-/// between them, and lines printed before you opened it still arrive first. It is a debugging
-/// channel; for data, use a map or a ring buffer. The library mounts nothing: when tracefs is
-/// not mounted the Error says how to mount it.
+/// bpf_printk() writes the trace event `bpf_trace/bpf_trace_printk` (5.9+), which the kernel
+/// records in the top-level trace buffer and in every tracefs instance that enables it. The
+/// top-level trace_pipe is one system-wide stream: reading consumes it, and recent kernels admit
+/// one reader at a time (a second open fails with EBUSY). So by default a TracePipe makes a
+/// private tracefs instance (instances/ebpfpp-<pid>-<n>), enables that event there and reads the
+/// instance's own trace_pipe: any number of TracePipes and other tools (a `cat trace_pipe`) read
+/// side by side, each seeing every line printed after it was constructed. The instance is
+/// removed when the TracePipe is destroyed; instances left by killed processes are removed by the
+/// next TracePipe. Where instances are unavailable (no tracefs instances directory, mkdir
+/// refused, or a kernel before 5.9 without the event), it falls back to the top-level pipe and
+/// says so through uses_instance().
+///
+/// It is a debugging channel; for data, use a map or a ring buffer. The library mounts nothing:
+/// when tracefs is not mounted the Error says how to mount it.
 
 #include "detail/config.hpp"
 
 #include <poll.h>
+#include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <fcntl.h>
 #include <filesystem>
@@ -24,7 +37,9 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unistd.h>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -169,33 +184,135 @@ inline std::optional<TraceLine> parse_trace_line(std::string_view line) {
   return out;
 }
 
-/// Reads bpf_printk output from tracefs's trace_pipe. Needs root (or read access to tracefs).
+namespace detail {
+
+/// Prefix of the tracefs instances TracePipe creates: "ebpfpp-<pid>-<n>".
+inline constexpr std::string_view trace_instance_prefix = "ebpfpp-";
+
+/// The pid in an instance name "ebpfpp-<pid>-<n>"; nullopt for any other name.
+inline std::optional<pid_t> trace_instance_owner(std::string_view name) noexcept {
+  if (!name.starts_with(trace_instance_prefix)) return std::nullopt;
+  name.remove_prefix(trace_instance_prefix.size());
+  auto pid = take_number(name);
+  if (!pid || *pid <= 0 || !name.starts_with('-')) return std::nullopt;
+  name.remove_prefix(1);
+  if (!take_number(name) || !name.empty()) return std::nullopt;
+  return static_cast<pid_t>(*pid);
+}
+
+/// Writes `value` to a tracefs control file; false (errno set) on failure.
+inline bool write_trace_file(const std::filesystem::path& file, std::string_view value) noexcept {
+  const UniqueFd fd(::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  if (!fd) return false;
+  return ::write(fd.get(), value.data(), value.size()) == static_cast<ssize_t>(value.size());
+}
+
+/// Removes instances "ebpfpp-<pid>-<n>" whose process is gone (killed before its destructor
+/// ran). An instance someone still reads cannot be removed (the kernel answers EBUSY), so a live
+/// reader in another pid namespace, whose pid looks dead from here, keeps its instance. A dead
+/// pid that has been reused keeps its instance until that process is gone too.
+inline void remove_stale_trace_instances(const std::filesystem::path& instances) noexcept {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(instances, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const auto owner = trace_instance_owner(it->path().filename().native());
+    if (!owner || *owner == ::getpid()) continue;
+    if (::kill(*owner, 0) == 0 || errno != ESRCH) continue; // alive (EPERM: alive, not ours)
+    ::rmdir(it->path().c_str()); // also disables its events; ENOENT: another process was first
+  }
+}
+
+/// A tracefs instance this process made; removes it (rmdir) on destruction. The kernel refuses
+/// the rmdir while the instance's trace_pipe is open: close it first.
+class TraceInstance {
+public:
+  TraceInstance() noexcept = default;
+  explicit TraceInstance(std::filesystem::path dir) noexcept : dir_(std::move(dir)) {}
+  TraceInstance(TraceInstance&& other) noexcept : dir_(std::exchange(other.dir_, {})) {}
+  TraceInstance& operator=(TraceInstance&& other) noexcept {
+    if (this != &other) {
+      remove();
+      dir_ = std::exchange(other.dir_, {});
+    }
+    return *this;
+  }
+  ~TraceInstance() { remove(); }
+
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+  explicit operator bool() const noexcept { return !dir_.empty(); }
+
+  // rmdir disables the instance's events itself; it fails (EBUSY) while a reader has the
+  // instance's trace_pipe open.
+  void remove() noexcept {
+    if (dir_.empty()) return;
+    ::rmdir(dir_.c_str());
+    dir_.clear();
+  }
+
+private:
+  std::filesystem::path dir_;
+};
+
+} // namespace detail
+
+/// Reads bpf_printk output from tracefs: a private tracefs instance by default, the system-wide
+/// trace_pipe on request or as the fallback. Needs root (tracefs is mode 0700), or read and
+/// write access to tracefs. Movable, not copyable; one thread reads a TracePipe at a time
+/// (request_stop() may come from any thread).
 class TracePipe {
 public:
-  /// Opens trace_pipe under /sys/kernel/tracing or /sys/kernel/debug/tracing. Throws Error
-  /// (ENOENT) saying how to mount tracefs when it is mounted in neither place.
-  TracePipe() : TracePipe(locate()) {}
+  /// Which trace_pipe to read.
+  enum class Source {
+    /// A private tracefs instance (5.9+: the bpf_trace_printk event), else the top-level pipe.
+    private_instance,
+    /// The system-wide trace_pipe: one reader at a time on recent kernels, and it also shows
+    /// trace_printk() and every other event enabled at the top level.
+    top_level,
+  };
 
-  /// Opens a specific trace_pipe file (e.g. of a tracefs mounted elsewhere).
+  /// Reads a private tracefs instance made for this TracePipe (see the file comment), or the
+  /// top-level trace_pipe where instances are unavailable (uses_instance() says which). Removes
+  /// stale instances of dead ebpfpp processes first. Throws Error: ENOENT saying how to mount
+  /// tracefs when it is mounted neither at /sys/kernel/tracing nor /sys/kernel/debug/tracing;
+  /// EACCES/EPERM without access to tracefs; EBUSY only when it fell back to the top-level pipe
+  /// and another process reads that.
+  TracePipe() : TracePipe(Source::private_instance) {}
+
+  /// Reads the given source; Source::top_level opens the system-wide trace_pipe only (Error
+  /// EBUSY when another process reads it).
+  explicit TracePipe(Source source) : TracePipe(open_source(source)) {}
+
+  /// Opens a specific trace_pipe file (e.g. of a tracefs mounted elsewhere, or an instance you
+  /// manage yourself). Throws Error when it cannot be opened.
   explicit TracePipe(const std::filesystem::path& trace_pipe)
       : path_(trace_pipe), waiter_(fmt::format("trace pipe '{}'", trace_pipe.string())) {
     fd_.reset(::open(trace_pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fd_) {
-      const int err = errno;
-      // Recent kernels let one reader at a time open trace_pipe.
-      throw Error(err, fmt::format("open '{}'", trace_pipe.string()),
-                  err == EBUSY ? "another process is reading trace_pipe (only one reader at a time "
-                                 "on this kernel): stop it, e.g. a `cat trace_pipe` or "
-                                 "`bpftool prog tracelog`, or another ebpfpp tool"
-                               : detail::hint_for(err));
-    }
+    if (!fd_) throw open_error(errno, trace_pipe);
   }
+
+  TracePipe(TracePipe&&) noexcept = default;
+  TracePipe& operator=(TracePipe&& other) noexcept {
+    if (this != &other) {
+      fd_.reset(); // before the instance goes: the kernel keeps an instance whose pipe is open
+      instance_ = std::move(other.instance_);
+      fd_ = std::move(other.fd_);
+      path_ = std::move(other.path_);
+      waiter_ = std::move(other.waiter_);
+      lost_ = other.lost_;
+    }
+    return *this;
+  }
+  ~TracePipe() { fd_.reset(); } // then instance_ (declared first) removes the instance
 
   /// The parsed lines as they come; blocks (poll) while there are none. Ends on the options'
   /// timeout, stop token or stop fd, or on request_stop(). Throws Error on a read failure.
   ///
   ///     for (auto& l : pipe.lines(ebpfpp::StreamOptions().timeout(5s).stop_fd(signals.fd())))
   Generator<const TraceLine&> lines(StreamOptions options = {}) & {
+    if (!fd_) {
+      throw Error(EBADF, "read trace_pipe",
+                  "this TracePipe is empty (moved from): read the one it was moved to");
+    }
     const auto deadline = detail::deadline_of(options);
     std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
     std::string pending;
@@ -243,22 +360,83 @@ public:
   std::uint64_t lost() const noexcept { return lost_; }
   /// The trace_pipe fd, for your own poll loop.
   int fd() const noexcept { return fd_.get(); }
+  /// The trace_pipe file read: the private instance's (…/instances/ebpfpp-<pid>-<n>/trace_pipe)
+  /// or the top-level one.
   const std::filesystem::path& path() const noexcept { return path_; }
+  /// True when this TracePipe reads a private tracefs instance; false when it reads the
+  /// top-level trace_pipe (asked for, the fallback, or a path given to the constructor).
+  bool uses_instance() const noexcept { return static_cast<bool>(instance_); }
+  /// The private instance's directory; empty when uses_instance() is false.
+  const std::filesystem::path& instance_dir() const noexcept { return instance_.dir(); }
 
-  /// Where trace_pipe is; throws the "mount tracefs" Error when it is nowhere.
-  static std::filesystem::path locate() {
-    if (auto dir = kernel::tracefs()) return *dir / "trace_pipe";
+  /// Where the top-level trace_pipe is; throws the "mount tracefs" Error when it is nowhere.
+  static std::filesystem::path locate() { return tracefs_dir() / "trace_pipe"; }
+
+private:
+  struct Opened {
+    detail::TraceInstance instance;
+    std::filesystem::path path;
+  };
+
+  // On a throw from the open, `opened` (the caller's temporary) still owns and removes the
+  // instance.
+  explicit TracePipe(Opened&& opened) : TracePipe(opened.path) {
+    instance_ = std::move(opened.instance);
+  }
+
+  static std::filesystem::path tracefs_dir() {
+    if (auto dir = kernel::tracefs()) return *dir;
     throw Error(ENOENT, "find trace_pipe (bpf_printk output)",
                 "tracefs is not mounted at /sys/kernel/tracing or /sys/kernel/debug/tracing; "
                 "mount it as root: mount -t tracefs tracefs /sys/kernel/tracing");
   }
 
-private:
+  // Makes the private instance; without one (asked for, or unavailable) the top-level pipe.
+  static Opened open_source(Source source) {
+    const auto tracefs = tracefs_dir();
+    if (source == Source::top_level) return {{}, tracefs / "trace_pipe"};
+    const auto instances = tracefs / "instances";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(instances, ec)) return {{}, tracefs / "trace_pipe"};
+    detail::remove_stale_trace_instances(instances);
+    static std::atomic<unsigned> counter{0};
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto dir = instances / fmt::format("{}{}-{}", detail::trace_instance_prefix, ::getpid(),
+                                         counter.fetch_add(1, std::memory_order_relaxed));
+      if (::mkdir(dir.c_str(), 0700) != 0) {
+        if (errno == EEXIST) continue; // left by an earlier process with this pid
+        break;                         // no instances here (EACCES, ENOMEM, ...): top level
+      }
+      detail::TraceInstance instance(dir);
+      // No such event before 5.9: bpf_printk wrote to the top-level buffer only.
+      if (!detail::write_trace_file(dir / "events/bpf_trace/bpf_trace_printk/enable", "1")) break;
+      return {std::move(instance), dir / "trace_pipe"};
+    }
+    return {{}, tracefs / "trace_pipe"};
+  }
+
+  static Error open_error(int err, const std::filesystem::path& trace_pipe) {
+    std::string hint;
+    if (err == EBUSY) {
+      hint = "another process is reading this trace_pipe (recent kernels admit one reader at a "
+             "time): stop it (e.g. a `cat trace_pipe` or `bpftool prog tracelog`), or read a "
+             "private tracefs instance instead (the default TracePipe())";
+    } else if (err == EACCES || err == EPERM) {
+      hint = "tracefs is readable by root only (mode 0700) on most systems, whatever BPF "
+             "capabilities the process has: run as root";
+    } else {
+      hint = detail::hint_for(err);
+    }
+    return Error(err, fmt::format("open '{}'", trace_pipe.string()), std::move(hint));
+  }
+
   static std::uint64_t parse_lost(std::string_view text) noexcept {
     std::string_view rest = text.substr(text.find("[LOST ") + 6);
     return static_cast<std::uint64_t>(detail::take_number(rest).value_or(0));
   }
 
+  // Declared before fd_: destroyed after it, since the kernel keeps an instance with an open pipe.
+  detail::TraceInstance instance_;
   std::filesystem::path path_;
   detail::UniqueFd fd_;
   detail::StreamWaiter waiter_;

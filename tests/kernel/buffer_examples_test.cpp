@@ -112,6 +112,7 @@ TEST_CASE("hello-buffer --odd-even picks the message by pid parity") {
       },
       [&] {
         std::vector<std::string> lines;
+        lines.reserve(pids.size());
         for (pid_t p : pids) lines.push_back(line(p));
         return lines;
       });

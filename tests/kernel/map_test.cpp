@@ -240,7 +240,7 @@ TEST_CASE("failed constructions and operations leave no fds behind") {
 
 TEST_CASE("range-for yields every entry once, also when the loop body erases entries") {
   auto m = ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, 5000, "iter");
-  for (std::uint32_t k = 0; k < 3000; ++k) m.update(k, k * 10);
+  for (std::uint32_t k = 0; k < 3000; ++k) m.update(k, std::uint64_t{k} * 10);
   std::map<std::uint32_t, int> seen;
   for (auto [k, v] : m) {
     CHECK(v == k * 10);

@@ -17,7 +17,7 @@ using ebpfpp::RingBuffer;
 using ebpfpp::StreamOptions;
 
 namespace {
-constexpr std::size_t ring_bytes = 64 * 1024;
+constexpr std::size_t ring_bytes = std::size_t{64} * 1024;
 constexpr std::size_t record_bytes = 8 + sizeof(stream_event); // header + 32 B
 } // namespace
 

@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <string>
 #include <thread>
 
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <ebpfpp/ebpfpp.hpp>
 
@@ -18,6 +21,67 @@ ebpfpp::TracePipe open_pipe() {
                   "tracefs is not mounted: mount -t tracefs tracefs /sys/kernel/tracing "
                   "(scripts/test does it)");
   return ebpfpp::TracePipe();
+}
+
+// Another reader of the system-wide trace_pipe, as a user's `cat trace_pipe` would be: a child
+// process that holds it open (the kernel admits one reader at a time) until destroyed. When
+// someone else already reads it, the child's open fails with EBUSY and exits: the condition
+// holds all the same.
+struct TopLevelReader {
+  std::filesystem::path top = ebpfpp::TracePipe::locate();
+  test::Child cat =
+      test::spawn("ebpfpp-cat", {"/bin/sh", "-c", "exec cat " + top.string() + " >/dev/null 2>&1"});
+  TopLevelReader() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      // Open when one of its fds points at trace_pipe.
+      std::error_code ec;
+      for (const auto& e :
+           std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", cat.pid), ec)) {
+        if (std::filesystem::read_symlink(e.path(), ec) == top) return;
+      }
+      if (cat.wait(std::chrono::milliseconds(0))) {
+        const int fd = ::open(top.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        const int err = errno;
+        if (fd >= 0) ::close(fd);
+        REQUIRE_MESSAGE((fd < 0 && err == EBUSY),
+                        "cat could not open " << top.string() << ", yet it is not busy");
+        MESSAGE("another process already reads " << top.string());
+        return;
+      }
+      REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                      "cat did not open " << top.string() << " within 5 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+};
+
+bool present(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::exists(p, ec);
+}
+
+std::filesystem::path instances_dir() {
+  return ebpfpp::TracePipe::locate().parent_path() / "instances";
+}
+
+// hello's tracepoint program exec'ing a child; true when `pipe` shows its "Hello World!" line.
+bool hello_round_trip(ebpfpp::TracePipe& pipe) {
+  auto skel = ebpfpp::Skeleton<hello_bpf>::open();
+  skel.program("hello_kprobe").set_autoload(false);
+  skel.load();
+  ebpfpp::Tracepoint tp(skel.program("hello_tracepoint"), "syscalls", "sys_enter_execve");
+  test::Child child = test::spawn("ebpfpp-hello-i", {"/bin/true"});
+  const pid_t pid = child.pid;
+  CHECK(child.wait() == 0);
+  for (const ebpfpp::TraceLine& line : pipe.lines(5s)) {
+    if (line.pid == pid) {
+      CHECK(line.message == "Hello World!");
+      CHECK(line.timestamp.count() > 0);
+      return true;
+    }
+  }
+  return false;
 }
 } // namespace
 
@@ -117,4 +181,116 @@ TEST_CASE("without tracefs mounted, TracePipe says how to mount it") {
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("TracePipe reads a private tracefs instance while another process reads trace_pipe") {
+  REQUIRE(ebpfpp::kernel::tracefs());
+  const TopLevelReader other;
+
+  // The top-level pipe, asked for explicitly, is taken: on kernels that admit one reader
+  // (this 6.18 does) the Error says so and points at the default TracePipe.
+  try {
+    ebpfpp::TracePipe top(ebpfpp::TracePipe::Source::top_level);
+    CHECK_FALSE(top.uses_instance());
+    MESSAGE("this kernel admits several trace_pipe readers");
+  } catch (const ebpfpp::Error& e) {
+    CHECK(e.errnum() == EBUSY);
+    CHECK(std::string(e.what()).find("open '" + ebpfpp::TracePipe::locate().string() + "'") !=
+          std::string::npos);
+    CHECK(e.hint().find("another process is reading this trace_pipe") != std::string::npos);
+    CHECK(e.hint().find("private tracefs instance") != std::string::npos);
+  }
+
+  ebpfpp::TracePipe pipe;
+  REQUIRE(pipe.uses_instance());
+  const auto dir = pipe.instance_dir();
+  CHECK(dir.parent_path() == instances_dir());
+  CHECK(dir.filename().string().starts_with(fmt::format("ebpfpp-{}-", ::getpid())));
+  CHECK(pipe.path() == dir / "trace_pipe");
+  CHECK(present(dir));
+  CHECK(hello_round_trip(pipe));
+
+  // Two private pipes side by side: each sees every line.
+  ebpfpp::TracePipe second;
+  REQUIRE(second.uses_instance());
+  CHECK(second.instance_dir() != dir);
+  CHECK(hello_round_trip(second));
+}
+
+TEST_CASE("a destroyed TracePipe leaves no tracefs instance behind, moved or not") {
+  REQUIRE(ebpfpp::kernel::tracefs());
+  std::filesystem::path dir;
+  {
+    ebpfpp::TracePipe pipe;
+    REQUIRE(pipe.uses_instance());
+    dir = pipe.instance_dir();
+    REQUIRE(present(dir));
+    REQUIRE(ebpfpp::detail::trace_instance_owner(dir.filename().string()) == ::getpid());
+  }
+  CHECK_FALSE(present(dir));
+
+  std::filesystem::path moved_dir, assigned_dir;
+  {
+    ebpfpp::TracePipe a;
+    moved_dir = a.instance_dir();
+    ebpfpp::TracePipe b(std::move(a));
+    CHECK(b.instance_dir() == moved_dir);
+    CHECK(b.uses_instance());
+    CHECK_FALSE(a.uses_instance()); // NOLINT(bugprone-use-after-move): the empty state is API
+    CHECK_THROWS_AS(([&] {
+                      for ([[maybe_unused]] const auto& l : a.lines(10ms)) {
+                      }
+                    }()),
+                    ebpfpp::Error);
+    ebpfpp::TracePipe c;
+    assigned_dir = c.instance_dir();
+    c = std::move(b); // c's own instance goes now
+    CHECK_FALSE(present(assigned_dir));
+    CHECK(present(moved_dir));
+    CHECK(c.path() == moved_dir / "trace_pipe");
+  }
+  CHECK_FALSE(present(moved_dir));
+}
+
+TEST_CASE("a TracePipe removes the instances of dead ebpfpp processes, not of live ones") {
+  REQUIRE(ebpfpp::kernel::tracefs());
+  // A process killed before its destructor ran: here a child that makes a TracePipe and _exits.
+  int report[2];
+  REQUIRE(::pipe(report) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(report[0]);
+    try {
+      auto* leaked = new ebpfpp::TracePipe(); // never destroyed: what SIGKILL does
+      const std::string dir = leaked->instance_dir().string();
+      if (::write(report[1], dir.data(), dir.size()) < 0) ::_exit(2);
+    } catch (...) {
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  ::close(report[1]);
+  char buf[4096];
+  const ssize_t n = ::read(report[0], buf, sizeof buf);
+  ::close(report[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(n > 0);
+  const std::filesystem::path stale(std::string(buf, static_cast<std::size_t>(n)));
+  REQUIRE(present(stale));
+
+  // An instance named like ours whose pid is alive (pid 1) stays.
+  const auto live = instances_dir() / "ebpfpp-1-999999";
+  REQUIRE(::mkdir(live.c_str(), 0700) == 0);
+  {
+    ebpfpp::TracePipe pipe;
+    CHECK(pipe.uses_instance());
+    CHECK_FALSE(present(stale));
+    CHECK(present(live));
+  }
+  CHECK(::rmdir(live.c_str()) == 0);
+  if (present(stale)) ::rmdir(stale.c_str());
 }

@@ -86,3 +86,17 @@ TEST_CASE("lines that are not records are rejected") {
   CHECK_FALSE(parse_trace_line("garbage without fields"));
   CHECK_FALSE(parse_trace_line("            bash-x    [001] d..31  1.0: bpf_trace_printk: m"));
 }
+
+TEST_CASE("TracePipe's instance names: ebpfpp-<pid>-<n>, anything else is not ours") {
+  using ebpfpp::detail::trace_instance_owner;
+  CHECK(trace_instance_owner("ebpfpp-1234-0") == 1234);
+  CHECK(trace_instance_owner("ebpfpp-7-42") == 7);
+  CHECK_FALSE(trace_instance_owner("ebpfpp-1234"));
+  CHECK_FALSE(trace_instance_owner("ebpfpp-1234-"));
+  CHECK_FALSE(trace_instance_owner("ebpfpp-0-1"));
+  CHECK_FALSE(trace_instance_owner("ebpfpp--1-1"));
+  CHECK_FALSE(trace_instance_owner("ebpfpp-12a-1"));
+  CHECK_FALSE(trace_instance_owner("ebpfpp-12-1x"));
+  CHECK_FALSE(trace_instance_owner("other-12-1"));
+  CHECK_FALSE(trace_instance_owner("ebpfpp-bpffs"));
+}
