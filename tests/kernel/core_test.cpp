@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <ebpfpp/ebpfpp.hpp>
+#include <ebpfpp/format.hpp>
 #include <fmt/format.h>
 
 #include "hello.skel.h"

@@ -76,192 +76,164 @@ inline std::optional<std::string> skip_reason(ebpfpp::kernel::Feature feature) {
                                                      << " (minimum " << info.min_kernel.str()
                                                      << ") and nothing explains it: " << s.reason);
   return fmt::format("{} is missing on this kernel: {}", info.name, s.explained_by);
-  // The running kernel's version is at least major.minor (from uname's release, e.g. "5.10.0-46").
-  inline bool kernel_at_least(int major, int minor) {
-    utsname u{};
-    if (::uname(&u) != 0) return false;
-    int maj = 0, min = 0;
-    if (std::sscanf(u.release, "%d.%d", &maj, &min) != 2) return false;
-    return maj > major || (maj == major && min >= minor);
-  }
+}
 
-  // Kernel features the suite needs that ebpfpp::kernel does not probe yet, each with its minimum
-  // kernel: a test may skip (or take another path) below the minimum only; at or above it, the
-  // feature's absence is a failure (kernel_has() REQUIREs it). To move to
-  // include/ebpfpp/kernel.hpp's feature table when it lands.
-  struct KernelFeature {
-    const char* name;
-    int major, minor; // minimum kernel
-    bool (*probe)();
-  };
+// Whether the kernel has `f`, for tests that take another path without it (hello-map's
+// tracepoints without BPF cookies); an absence skip_reason() would not excuse fails the test.
+inline bool kernel_has(ebpfpp::kernel::Feature f) {
+  return !skip_reason(f).has_value();
+}
+inline constexpr auto bpf_cookie = ebpfpp::kernel::Feature::bpf_cookie;
 
-  // BPF cookies (bpf_get_attach_cookie, attach-time cookie on kprobes/uprobes/tracepoints): 5.15.
-  inline const KernelFeature bpf_cookie{"BPF cookies (bpf_get_attach_cookie)", 5, 15, [] {
-                                          return libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
-                                                                         BPF_FUNC_get_attach_cookie,
-                                                                         nullptr) == 1;
-                                        }};
+inline std::filesystem::path bpf_dir() {
+  return EBPFPP_TEST_BPF_DIR;
+}
+inline std::filesystem::path examples_dir() {
+  return EBPFPP_TEST_EXAMPLES_DIR;
+}
 
-  // Whether the kernel has `f`; fails the test when it lacks it at or above its minimum version.
-  inline bool kernel_has(const KernelFeature& f) {
-    const bool has = f.probe();
-    if (!has) {
-      REQUIRE_FALSE_MESSAGE(kernel_at_least(f.major, f.minor),
-                            f.name << " is missing on a kernel at or above its minimum " << f.major
-                                   << "." << f.minor);
+inline std::size_t open_fd_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+inline std::filesystem::path self_exe() {
+  return std::filesystem::read_symlink("/proc/self/exe");
+}
+
+// getppid through syscall(2): the libc wrapper may not enter the kernel every time.
+inline void call_getppid(int times) {
+  for (int i = 0; i < times; ++i) ::syscall(SYS_getppid);
+}
+
+// A child process whose comm is `name` while it runs execv(argv): the name sys_enter_execve sees.
+struct Child {
+  pid_t pid = -1;
+  int out = -1; // its stdout, when captured
+  int err = -1; // its stderr, when captured
+
+  Child() = default;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  Child(Child&& o) noexcept : pid(o.pid), out(o.out), err(o.err) { o.pid = o.out = o.err = -1; }
+  ~Child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
     }
-    return has;
+    if (out >= 0) ::close(out);
+    if (err >= 0) ::close(err);
   }
 
-  inline std::filesystem::path bpf_dir() {
-    return EBPFPP_TEST_BPF_DIR;
-  }
-  inline std::filesystem::path examples_dir() {
-    return EBPFPP_TEST_EXAMPLES_DIR;
-  }
-
-  inline std::size_t open_fd_count() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-    return n;
-  }
-
-  inline std::filesystem::path self_exe() {
-    return std::filesystem::read_symlink("/proc/self/exe");
-  }
-
-  // getppid through syscall(2): the libc wrapper may not enter the kernel every time.
-  inline void call_getppid(int times) {
-    for (int i = 0; i < times; ++i) ::syscall(SYS_getppid);
-  }
-
-  // A child process whose comm is `name` while it runs execv(argv): the name sys_enter_execve sees.
-  struct Child {
-    pid_t pid = -1;
-    int out = -1; // its stdout, when captured
-    int err = -1; // its stderr, when captured
-
-    Child() = default;
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    Child(Child&& o) noexcept : pid(o.pid), out(o.out), err(o.err) { o.pid = o.out = o.err = -1; }
-    ~Child() {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-      }
-      if (out >= 0) ::close(out);
-      if (err >= 0) ::close(err);
-    }
-
-    // Exit status (WEXITSTATUS, or 128+signal), or nullopt on timeout.
-    std::optional<int> wait(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-      const auto deadline = std::chrono::steady_clock::now() + timeout;
-      for (;;) {
-        int status = 0;
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-          pid = -1;
-          return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
-        if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-        ::usleep(5000);
-      }
-    }
-  };
-
-  inline Child spawn(const std::string& name, const std::vector<std::string>& argv,
-                     bool capture = false) {
-    int out[2] = {-1, -1}, err[2] = {-1, -1};
-    if (capture) {
-      REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-      REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-    }
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      ::prctl(PR_SET_NAME, name.c_str());
-      if (capture) {
-        ::dup2(out[1], 1);
-        ::dup2(err[1], 2);
-      }
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-    Child c;
-    c.pid = pid;
-    if (capture) {
-      ::close(out[1]);
-      ::close(err[1]);
-      c.out = out[0];
-      c.err = err[0];
-    }
-    return c;
-  }
-
-  // Reads from `fd` until `done(text)` or the timeout; returns what was read.
-  template <class Done>
-  std::string read_until(int fd, Done&& done, std::chrono::milliseconds timeout) {
-    std::string text;
+  // Exit status (WEXITSTATUS, or 128+signal), or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    char buf[4096];
-    while (!done(text)) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      text.append(buf, static_cast<std::size_t>(n));
+    for (;;) {
+      int status = 0;
+      const pid_t r = ::waitpid(pid, &status, WNOHANG);
+      if (r == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+      ::usleep(5000);
     }
-    return text;
   }
+};
 
-  // Runs argv to its end (at most `timeout`); its exit status and what it wrote to stdout.
-  struct RunResult {
-    int status = -1;
-    std::string out;
-  };
-  inline RunResult run_capture(const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    Child c = spawn(std::filesystem::path(argv.at(0)).filename().string(), argv, true);
-    RunResult r;
-    r.out = read_until(
-        c.out, [](const std::string&) { return false; }, timeout);
-    r.status = c.wait(timeout).value_or(-1);
-    return r;
+inline Child spawn(const std::string& name, const std::vector<std::string>& argv,
+                   bool capture = false) {
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (capture) {
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
   }
-
-  // An eventfd the test owns (a stand-in for a signalfd or any other stop fd).
-  struct UniqueEventFd {
-    int fd = ::eventfd(0, EFD_CLOEXEC);
-    UniqueEventFd() { REQUIRE(fd >= 0); }
-    UniqueEventFd(const UniqueEventFd&) = delete;
-    UniqueEventFd& operator=(const UniqueEventFd&) = delete;
-    ~UniqueEventFd() { ::close(fd); }
-  };
-
-  // A bpffs of the test's own in a fresh directory: pin tests do not depend on /sys/fs/bpf.
-  struct BpffsMount {
-    std::filesystem::path dir;
-    BpffsMount() {
-      char tmpl[] = "/tmp/ebpfpp-bpffs-XXXXXX";
-      REQUIRE(::mkdtemp(tmpl) != nullptr);
-      dir = tmpl;
-      REQUIRE_MESSAGE(::mount("bpf", tmpl, "bpf", 0, nullptr) == 0,
-                      "mount bpffs: " << std::strerror(errno));
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::prctl(PR_SET_NAME, name.c_str());
+    if (capture) {
+      ::dup2(out[1], 1);
+      ::dup2(err[1], 2);
     }
-    ~BpffsMount() {
-      ::umount2(dir.c_str(), MNT_DETACH);
-      std::filesystem::remove(dir);
-    }
-  };
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  Child c;
+  c.pid = pid;
+  if (capture) {
+    ::close(out[1]);
+    ::close(err[1]);
+    c.out = out[0];
+    c.err = err[0];
+  }
+  return c;
+}
+
+// Reads from `fd` until `done(text)` or the timeout; returns what was read.
+template <class Done>
+std::string read_until(int fd, Done&& done, std::chrono::milliseconds timeout) {
+  std::string text;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  while (!done(text)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+// Runs argv to its end (at most `timeout`); its exit status and what it wrote to stdout.
+struct RunResult {
+  int status = -1;
+  std::string out;
+};
+inline RunResult run_capture(const std::vector<std::string>& argv,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  Child c = spawn(std::filesystem::path(argv.at(0)).filename().string(), argv, true);
+  RunResult r;
+  r.out = read_until(
+      c.out, [](const std::string&) { return false; }, timeout);
+  r.status = c.wait(timeout).value_or(-1);
+  return r;
+}
+
+// An eventfd the test owns (a stand-in for a signalfd or any other stop fd).
+struct UniqueEventFd {
+  int fd = ::eventfd(0, EFD_CLOEXEC);
+  UniqueEventFd() { REQUIRE(fd >= 0); }
+  UniqueEventFd(const UniqueEventFd&) = delete;
+  UniqueEventFd& operator=(const UniqueEventFd&) = delete;
+  ~UniqueEventFd() { ::close(fd); }
+};
+
+// A bpffs of the test's own in a fresh directory: pin tests do not depend on /sys/fs/bpf.
+struct BpffsMount {
+  std::filesystem::path dir;
+  BpffsMount() {
+    char tmpl[] = "/tmp/ebpfpp-bpffs-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    REQUIRE_MESSAGE(::mount("bpf", tmpl, "bpf", 0, nullptr) == 0,
+                    "mount bpffs: " << std::strerror(errno));
+  }
+  ~BpffsMount() {
+    ::umount2(dir.c_str(), MNT_DETACH);
+    std::filesystem::remove(dir);
+  }
+};
 
 } // namespace test
