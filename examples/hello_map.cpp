@@ -35,6 +35,8 @@
 
 namespace {
 
+namespace kernel = ebpfpp::kernel;
+
 constexpr std::string_view usage =
     R"(usage: hello-map [--syscalls LIST | --raw-tp] [--by-syscall] [-i SECONDS] [-d SECONDS] [-h]
 
@@ -148,58 +150,54 @@ ebpfpp::Task<> stop_after(ebpfpp::EventLoop& loop, std::chrono::milliseconds dur
 
 int main(int argc, char** argv) {
   Options options;
-  return example::run(argc, argv, "hello-map", usage, flags(options),
-                      [&](example::Duration duration) {
-                        if (options.raw_tp && options.syscalls_given)
-                          bad_usage("--raw-tp counts every syscall; it does not take --syscalls");
-                        if (options.syscalls.empty()) options.syscalls = {"execve"};
-                        // First, before anything else: the loop blocks SIGINT and SIGTERM and takes
-                        // them through a signalfd, so Ctrl-C ends loop.run() below and the
-                        // destructors detach.
-                        ebpfpp::EventLoop loop;
+  return example::run(
+      argc, argv, "hello-map", usage, flags(options), [&](example::Duration duration) {
+        if (options.raw_tp && options.syscalls_given)
+          bad_usage("--raw-tp counts every syscall; it does not take --syscalls");
+        if (options.syscalls.empty()) options.syscalls = {"execve"};
+        // First, before anything else: the loop blocks SIGINT and SIGTERM and takes them through a
+        // signalfd, so Ctrl-C ends loop.run() below and the destructors detach.
+        ebpfpp::EventLoop loop;
 
-                        auto skel = ebpfpp::Skeleton<hello_map_bpf>::open();
-                        skel->rodata->by_syscall = options.by_syscall;
-                        // The kprobe program tells the syscalls apart by the link's cookie: kprobes
-                        // and BPF cookies (5.15+), else the tracepoints.
-                        const bool has_kprobes = ebpfpp::kernel::has_kprobes();
-                        const bool kprobes =
-                            has_kprobes && ebpfpp::kernel::has(ebpfpp::kernel::Feature::bpf_cookie);
-                        // Load only the program we attach: the others would be verified for nothing
-                        // (and the kprobe one needs bpf_get_attach_cookie, which older kernels
-                        // lack).
-                        const std::string_view used = options.raw_tp ? "count_raw_tp"
-                                                      : kprobes      ? "count_kprobe"
-                                                                     : "count_tracepoint";
-                        for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.name() == used);
-                        skel.load();
+        auto skel = ebpfpp::Skeleton<hello_map_bpf>::open();
+        skel->rodata->by_syscall = options.by_syscall;
+        // The kprobe program tells the syscalls apart by the link's cookie: kprobes and BPF
+        // cookies (5.15+), else the tracepoints.
+        const bool has_kprobes = ebpfpp::kernel::has_kprobes();
+        const bool kprobes = has_kprobes && ebpfpp::kernel::has(kernel::Feature::bpf_cookie);
+        // Load only the program we attach: the others would be verified for nothing (and the kprobe
+        // one needs bpf_get_attach_cookie, which older kernels lack).
+        const std::string_view used = options.raw_tp ? "count_raw_tp"
+                                      : kprobes      ? "count_kprobe"
+                                                     : "count_tracepoint";
+        for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.name() == used);
+        skel.load();
 
-                        std::vector<ebpfpp::Link> links;
-                        if (options.raw_tp) {
-                          links.push_back(ebpfpp::RawTracepoint(skel.program(used), "sys_enter"));
-                        } else {
-                          for (const std::string& name : options.syscalls) {
-                            if (kprobes)
-                              links.push_back(ebpfpp::SyscallKprobe(skel.program(used), name, false,
-                                                                    *syscall_number(name)));
-                            else
-                              links.push_back(ebpfpp::Tracepoint(skel.program(used), "syscalls",
-                                                                 "sys_enter_" + name));
-                          }
-                        }
-                        std::string attached;
-                        for (const auto& l : links)
-                          attached += (attached.empty() ? "" : ", ") + l.description();
-                        fmt::print(stderr, "hello-map: attached {}{}\n", attached,
-                                   options.raw_tp || kprobes ? ""
-                                   : has_kprobes ? " (this kernel has no BPF cookies: 5.15+)"
-                                                 : " (this kernel has no kprobes)");
+        std::vector<ebpfpp::Link> links;
+        if (options.raw_tp) {
+          links.push_back(ebpfpp::RawTracepoint(skel.program(used), "sys_enter"));
+        } else {
+          for (const std::string& name : options.syscalls) {
+            if (kprobes)
+              links.push_back(
+                  ebpfpp::SyscallKprobe(skel.program(used), name, false, *syscall_number(name)));
+            else
+              links.push_back(
+                  ebpfpp::Tracepoint(skel.program(used), "syscalls", "sys_enter_" + name));
+          }
+        }
+        std::string attached;
+        for (const auto& l : links) attached += (attached.empty() ? "" : ", ") + l.description();
+        const char* why = options.raw_tp || kprobes ? ""
+                          : has_kprobes             ? " (this kernel has no BPF cookies: 5.15+)"
+                                                    : " (this kernel has no kprobes)";
+        fmt::print(stderr, "hello-map: attached {}{}\n", attached, why);
 
-                        ebpfpp::Map<std::uint32_t, std::uint64_t> counts(skel->maps.counter_table);
-                        loop.spawn(print_every(loop, options.interval, counts, options.by_syscall));
-                        if (duration) loop.spawn(stop_after(loop, *duration));
-                        loop.run(); // until -d's time is up, or Ctrl-C or SIGTERM
-                        // One last line, so a short run (-d) still reports what it counted.
-                        print_counts(counts, options.by_syscall);
-                      });
+        ebpfpp::Map<std::uint32_t, std::uint64_t> counts(skel->maps.counter_table);
+        loop.spawn(print_every(loop, options.interval, counts, options.by_syscall));
+        if (duration) loop.spawn(stop_after(loop, *duration));
+        loop.run(); // until -d's time is up, or Ctrl-C or SIGTERM
+        // One last line, so a short run (-d) still reports what it counted.
+        print_counts(counts, options.by_syscall);
+      });
 }

@@ -299,6 +299,8 @@ public:
       path_ = std::move(other.path_);
       waiter_ = std::move(other.waiter_);
       lost_ = other.lost_;
+      pending_ = std::move(other.pending_);
+      start_ = other.start_;
     }
     return *this;
   }
@@ -315,31 +317,14 @@ public:
     }
     const auto deadline = detail::deadline_of(options);
     std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
-    std::string pending;
-    char buf[16384];
     for (;;) {
+      while (const TraceLine* line = try_next()) co_yield *line;
       // trace_pipe says nothing about what is buffered short of reading it, so: no spinning,
       // no bounded wake-ups; poll until it is readable.
       const auto why = waiter_.wait(
           fd_.get(), [] { return false; }, [] {}, std::chrono::microseconds(0),
           std::chrono::milliseconds(-1), deadline, options.stop_fd());
       if (why != detail::StreamWaiter::Result::data) break;
-      const ssize_t got = ::read(fd_.get(), buf, sizeof buf);
-      if (got < 0) {
-        if (errno == EAGAIN || errno == EINTR) continue;
-        throw Error(errno, fmt::format("read '{}'", path_.string()));
-      }
-      pending.append(buf, static_cast<std::size_t>(got));
-      std::size_t start = 0;
-      for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-        const std::string_view text(pending.data() + start, nl - start);
-        if (auto line = parse_trace_line(text)) {
-          co_yield *line;
-        } else if (text.find("[LOST ") != std::string_view::npos) {
-          lost_ += parse_lost(text);
-        }
-      }
-      pending.erase(0, start);
     }
     waiter_.clear_stop();
   }
@@ -355,6 +340,39 @@ public:
 
   /// Ends the running (or next) lines() sequence. Async-signal-safe; callable from any thread.
   void request_stop() const noexcept { waiter_.request_stop(); }
+
+  /// The next line if one is ready, else nullptr, without waiting: what lines() and
+  /// EventLoop::next (co_await loop.next(pipe)) read through. The line is valid until the next
+  /// call. Throws Error when the read fails, or on an empty (moved-from) TracePipe.
+  const TraceLine* try_next() {
+    if (!fd_)
+      throw Error(EBADF, "read trace_pipe",
+                  "this TracePipe is empty (moved from): read the one it was moved to");
+    for (;;) {
+      for (std::size_t nl; (nl = pending_.find('\n', start_)) != std::string::npos;) {
+        const std::string_view text(pending_.data() + start_, nl - start_);
+        start_ = nl + 1;
+        if (auto line = parse_trace_line(text)) {
+          current_ = std::move(*line);
+          return &current_;
+        }
+        if (text.find("[LOST ") != std::string_view::npos) lost_ += parse_lost(text);
+      }
+      pending_.erase(0, start_);
+      start_ = 0;
+      char buf[16384];
+      const ssize_t got = ::read(fd_.get(), buf, sizeof buf);
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EINTR) return nullptr;
+        throw Error(errno, fmt::format("read '{}'", path_.string()));
+      }
+      if (got == 0) return nullptr;
+      pending_.append(buf, static_cast<std::size_t>(got));
+    }
+  }
+  /// For EventLoop: how long it may sleep on fd() before looking again (no bound: the pipe polls
+  /// readable when lines come).
+  std::chrono::milliseconds wait_bound() const noexcept { return std::chrono::milliseconds(-1); }
 
   /// Trace events the kernel reported as lost ("CPU:N [LOST M EVENTS]") so far.
   std::uint64_t lost() const noexcept { return lost_; }
@@ -441,6 +459,9 @@ private:
   detail::UniqueFd fd_;
   detail::StreamWaiter waiter_;
   std::uint64_t lost_ = 0;
+  std::string pending_; // read from the pipe, not yet parsed from start_ on
+  std::size_t start_ = 0;
+  TraceLine current_; // try_next()'s line
 };
 
 } // namespace ebpfpp

@@ -8,6 +8,7 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 
+#include "hello.skel.h"
 #include "helpers.hpp"
 #include "streams_helpers.hpp"
 
@@ -140,4 +141,57 @@ TEST_CASE("a wrong-size record that arrives while a task waits goes to that task
   loop.spawn(emit_small_later(loop, skel.program("emit_small")));
   CHECK_NOTHROW(loop.run());
   CHECK(caught == 2);
+}
+
+namespace {
+Task<> count_bytes(EventLoop& loop, ebpfpp::RingBuffer<ebpfpp::Bytes>& rb, std::uint64_t want,
+                   std::uint64_t& seen, std::uint64_t& bytes) {
+  while (seen < want) {
+    const ebpfpp::Bytes& rec = co_await loop.next(rb);
+    bytes += rec.size();
+    ++seen;
+  }
+}
+
+Task<> first_line(EventLoop& loop, ebpfpp::TracePipe& pipe, pid_t pid, std::string& message) {
+  for (;;) {
+    const ebpfpp::TraceLine& line = co_await loop.next(pipe);
+    if (line.pid == pid) {
+      message = line.message;
+      co_return;
+    }
+  }
+}
+} // namespace
+
+TEST_CASE("co_await loop.next() reads a RingBuffer<Bytes> and a TracePipe") {
+  if (const auto skip = test::skip_reason(ebpfpp::kernel::Feature::ring_buffer)) EBPFPP_SKIP(*skip);
+  auto skel = test::load_streams();
+  ebpfpp::RingBuffer<ebpfpp::Bytes> rb(skel, "var_ring");
+  EventLoop loop;
+  std::uint64_t seen = 0, bytes = 0;
+  loop.spawn(count_bytes(loop, rb, 10, seen, bytes));
+  // emit_var writes records of 8 * (seq % 8 + 1) bytes: seq 0..9 make 8 * (1+2+...+8 + 1+2).
+  std::thread producer([&] {
+    std::this_thread::sleep_for(50ms);
+    test::run_raw_tp(skel.program("emit_var"), {10, 0, 0});
+  });
+  loop.run();
+  producer.join();
+  CHECK(seen == 10);
+  CHECK(bytes == 8 * (36 + 1 + 2));
+
+  // The trace pipe: hello's bpf_printk for a child's execve.
+  auto hello = ebpfpp::Skeleton<hello_bpf>::open();
+  hello.program("hello_kprobe").set_autoload(false);
+  hello.load();
+  ebpfpp::TracePipe pipe;
+  ebpfpp::Tracepoint tp(hello.program("hello_tracepoint"), "syscalls", "sys_enter_execve");
+  EventLoop loop2;
+  std::string message;
+  test::Child child = test::spawn("ebpfpp-loop", {"/bin/true"});
+  loop2.spawn(first_line(loop2, pipe, child.pid, message));
+  loop2.run();
+  CHECK(child.wait() == 0);
+  CHECK(message == "Hello World!");
 }
