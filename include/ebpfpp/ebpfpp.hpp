@@ -13,11 +13,13 @@
 #include "map.hpp"            // IWYU pragma: export
 #include "object.hpp"         // IWYU pragma: export
 #include "perf_buffer.hpp"    // IWYU pragma: export
+#include "perf_event.hpp"     // IWYU pragma: export
 #include "prog_array.hpp"     // IWYU pragma: export
 #include "program_info.hpp"   // IWYU pragma: export
 #include "ring_buffer.hpp"    // IWYU pragma: export
 #include "signal.hpp"         // IWYU pragma: export
 #include "stream.hpp"         // IWYU pragma: export
+#include "symbolizer.hpp"     // IWYU pragma: export
 #include "task.hpp"           // IWYU pragma: export
 #include "test_run.hpp"       // IWYU pragma: export
 #include "trace_pipe.hpp"     // IWYU pragma: export

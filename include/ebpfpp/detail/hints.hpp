@@ -25,14 +25,15 @@ namespace ebpfpp::detail {
 /// What was being attempted when the errno came back.
 enum class Op {
   generic,
-  load,           // programs verified, maps created (bpf_object__load, BPF_PROG_LOAD)
-  map_create,     // BPF_MAP_CREATE
-  attach_tracing, // kprobe, fentry, raw tracepoint, perf event, iterator: CAP_BPF + CAP_PERFMON
-  attach_tracefs, // tracepoint, uprobe: the above, and tracefs must be readable
-  attach_network, // XDP, TC, cgroup, socket hooks: CAP_BPF + CAP_NET_ADMIN
-  pin,            // BPF_OBJ_PIN: the path must be on bpffs
-  open_pinned,    // BPF_OBJ_GET
-  mmap,           // mmap of a map or a perf ring
+  load,            // programs verified, maps created (bpf_object__load, BPF_PROG_LOAD)
+  map_create,      // BPF_MAP_CREATE
+  attach_tracing,  // kprobe, fentry, raw tracepoint, perf event, iterator: CAP_BPF + CAP_PERFMON
+  attach_tracefs,  // tracepoint, uprobe: the above, and tracefs must be readable
+  attach_network,  // XDP, TC, cgroup, socket hooks: CAP_BPF + CAP_NET_ADMIN
+  pin,             // BPF_OBJ_PIN: the path must be on bpffs
+  open_pinned,     // BPF_OBJ_GET
+  mmap,            // mmap of a map or a perf ring
+  perf_event_open, // perf_event_open(2) for a PerfEvent (sampling, counters)
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -122,6 +123,9 @@ inline std::string hint_for(int err, Op op = Op::generic, std::string_view subje
   switch (err) {
   case EPERM:
   case EACCES:
+    if (op == Op::perf_event_open && !has_capability(CAP_SYS_ADMIN) && !has_capability(cap_perfmon))
+      return "this process lacks CAP_PERFMON (CAP_SYS_ADMIN before 5.8), and "
+             "kernel.perf_event_paranoid refuses the event without it: run as root or grant it";
     if (op == Op::load && err == EACCES)
       return "the verifier rejected the program; the log's last lines say why";
     return privilege_hint(op);
@@ -135,6 +139,9 @@ inline std::string hint_for(int err, Op op = Op::generic, std::string_view subje
       return "the tracepoint, binary or symbol does not exist (tracepoints are listed in "
              "/sys/kernel/tracing/available_events; a uprobe's symbol must be in the binary's "
              "symbol table: nm -D <binary>)";
+    if (op == Op::perf_event_open)
+      return "this machine has no PMU for this event (virtual machines often expose no hardware "
+             "counters): use a software event such as PerfEventConfig::cpu_clock()";
     if (op == Op::attach_tracing)
       return "the attach target does not exist on this kernel (kernel functions are listed in "
              "/proc/kallsyms, tracepoints in /sys/kernel/tracing/available_events)";
@@ -160,9 +167,22 @@ inline std::string hint_for(int err, Op op = Op::generic, std::string_view subje
       return "check max_entries (> 0), the flags, the key/value sizes the map type requires, and "
              "the name (letters, digits, '_' and '.' only)";
     if (op == Op::mmap) return "the map was not created mmap-able (BPF_F_MMAPABLE)";
+    if (op == Op::perf_event_open)
+      return "a sampling frequency above kernel.perf_event_max_sample_rate (sysctl), a period or "
+             "frequency of 0, or an event config this PMU does not know";
     return {};
   case ENODEV:
     if (op == Op::attach_network) return "no such network interface";
+    if (op == Op::perf_event_open)
+      return "the CPU is offline or the PMU cannot count this event on it";
+    return {};
+  case EOPNOTSUPP:
+    if (op == Op::perf_event_open)
+      return "this PMU cannot sample this event (virtual machines often expose no hardware "
+             "counters): use a software event such as PerfEventConfig::cpu_clock()";
+    return {};
+  case ESRCH:
+    if (op == Op::perf_event_open) return "no such process or thread (it may have exited)";
     return {};
   default:
     return {};
