@@ -149,6 +149,7 @@ public:
   }
   std::size_t size() const noexcept { return entries_.size(); }
   bool empty() const noexcept { return entries_.empty(); }
+  const std::vector<Entry>& entries() const noexcept { return entries_; }
 
 private:
   std::vector<Entry> entries_;
@@ -247,6 +248,20 @@ public:
     for (const auto& l : loads_)
       if (offset >= l.offset && offset < l.offset + l.filesz) return offset - l.offset + l.vaddr;
     return std::nullopt;
+  }
+
+  /// The file offset of ELF address `vaddr` (the inverse of address_of), where uprobes attach.
+  std::optional<std::uint64_t> file_offset_of(std::uint64_t vaddr) const noexcept {
+    for (const auto& l : loads_)
+      if (vaddr >= l.vaddr && vaddr < l.vaddr + l.filesz) return vaddr - l.vaddr + l.offset;
+    return std::nullopt;
+  }
+
+  /// Calls `fn(name, address, size)` for each function symbol (raw, not demangled), in address
+  /// order; a function in both .symtab and .dynsym comes twice.
+  template <class Fn>
+  void for_each_function(Fn&& fn) const {
+    for (const auto& e : table_.entries()) fn(table_.name(e), e.start, e.size);
   }
 
   /// The function covering ELF address `addr`, demangled, and the offset into it.

@@ -34,6 +34,8 @@ enum class Op {
   open_pinned,     // BPF_OBJ_GET
   mmap,            // mmap of a map or a perf ring
   perf_event_open, // perf_event_open(2) for a PerfEvent (sampling, counters)
+  attach_usdt,     // USDT probes: uprobes at the sites a binary's stapsdt notes list
+  attach_multi,    // kprobe.multi / uprobe.multi links: symbols resolved by name or glob
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -59,7 +61,8 @@ inline std::string missing_capabilities(Op op) {
     if (!has_capability(cap)) missing += fmt::format("{}{}", missing.empty() ? "" : " + ", name);
   };
   need(cap_bpf, "CAP_BPF");
-  if (op == Op::attach_tracing || op == Op::attach_tracefs || op == Op::load)
+  if (op == Op::attach_tracing || op == Op::attach_tracefs || op == Op::load ||
+      op == Op::attach_usdt || op == Op::attach_multi)
     need(cap_perfmon, "CAP_PERFMON");
   if (op == Op::attach_network) need(CAP_NET_ADMIN, "CAP_NET_ADMIN");
   return missing;
@@ -139,6 +142,12 @@ inline std::string hint_for(int err, Op op = Op::generic, std::string_view subje
       return "the tracepoint, binary or symbol does not exist (tracepoints are listed in "
              "/sys/kernel/tracing/available_events; a uprobe's symbol must be in the binary's "
              "symbol table: nm -D <binary>)";
+    if (op == Op::attach_usdt)
+      return "the binary or the probe does not exist: `readelf -n <binary>` lists its USDT probes "
+             "(stapsdt notes: Provider and Name)";
+    if (op == Op::attach_multi)
+      return "a symbol does not exist (kernel functions are in /proc/kallsyms and "
+             "available_filter_functions; a binary's in `nm <binary>`)";
     if (op == Op::perf_event_open)
       return "this machine has no PMU for this event (virtual machines often expose no hardware "
              "counters): use a software event such as PerfEventConfig::cpu_clock()";
