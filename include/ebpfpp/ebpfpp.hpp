@@ -3,14 +3,17 @@
 /// ebpfpp: a header-only C++20 library over libbpf. This umbrella includes every header; include
 /// the single ones to compile less.
 
+#include "btf_tracing.hpp"    // IWYU pragma: export
 #include "error.hpp"          // IWYU pragma: export
 #include "event_loop.hpp"     // IWYU pragma: export
 #include "generator.hpp"      // IWYU pragma: export
+#include "iterator.hpp"       // IWYU pragma: export
 #include "kernel.hpp"         // IWYU pragma: export
 #include "kernel_version.hpp" // IWYU pragma: export
 #include "link.hpp"           // IWYU pragma: export
 #include "log.hpp"            // IWYU pragma: export
 #include "map.hpp"            // IWYU pragma: export
+#include "multi_probe.hpp"    // IWYU pragma: export
 #include "object.hpp"         // IWYU pragma: export
 #include "perf_buffer.hpp"    // IWYU pragma: export
 #include "perf_event.hpp"     // IWYU pragma: export
@@ -19,7 +22,9 @@
 #include "ring_buffer.hpp"    // IWYU pragma: export
 #include "signal.hpp"         // IWYU pragma: export
 #include "stream.hpp"         // IWYU pragma: export
+#include "struct_ops.hpp"     // IWYU pragma: export
 #include "symbolizer.hpp"     // IWYU pragma: export
 #include "task.hpp"           // IWYU pragma: export
 #include "test_run.hpp"       // IWYU pragma: export
 #include "trace_pipe.hpp"     // IWYU pragma: export
+#include "usdt.hpp"           // IWYU pragma: export
