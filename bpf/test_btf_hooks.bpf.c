@@ -18,14 +18,17 @@ static __always_inline bool mine(void)
 	return (bpf_get_current_pid_tgid() >> 32) == (__u64)target_tgid;
 }
 
-/* Error-injectable (ALLOW_ERROR_INJECTION): fmod_ret may attach here. Returning non-zero
- * would make the syscall fail; 0 lets it run. */
-SEC("fmod_ret/__x64_sys_getppid")
-int BPF_PROG(count_fmod_ret)
+/* bpf_modify_return_test (net/bpf/test_run.c) is fmod_ret-able on every kernel with fmod_ret,
+ * and BPF_PROG_TEST_RUN of this program calls it: bpf_modify_return_test(1, &b) adds 1 to b (2)
+ * and returns a + b. Returning non-zero here skips the function and becomes its return value. */
+int fmod_ret_value = 0;
+
+SEC("fmod_ret/bpf_modify_return_test")
+int BPF_PROG(count_fmod_ret, int a, int *b, int ret)
 {
 	if (mine())
 		__sync_fetch_and_add(&fmod_ret_hits, 1);
-	return 0;
+	return fmod_ret_value;
 }
 
 /* Denies nothing; counts this process's file opens. */
