@@ -289,6 +289,9 @@ inline FeatureStatus probe_link_kind(bpf_prog_type prog_type, int attach_type,
   return from_errno(err, fmt::format("creating a {} link failed", what));
 }
 
+// Defined below with the kernel-config readers it uses.
+inline bool lsm_list_lacks_bpf();
+
 inline FeatureStatus probe_feature(Feature f) {
   switch (f) {
   case Feature::btf:
@@ -373,9 +376,15 @@ inline FeatureStatus probe_feature(Feature f) {
     UniqueFd prog = load_program(BPF_PROG_TYPE_LSM, BPF_LSM_MAC,
                                  vmlinux_btf_id({"bpf_lsm_file_open"}, BTF_KIND_FUNC));
     UniqueFd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
-    if (link) return ok();
-    return from_errno(errno, "attaching a minimal LSM program failed (is bpf in the kernel's "
-                             "lsm= list?)");
+    if (!link)
+      return from_errno(errno, "attaching a minimal LSM program failed (is bpf in the kernel's "
+                               "lsm= list?)");
+    // Kernels before about 5.14 attach even when bpf is not an active LSM, and the program
+    // then never runs: ask the LSM list.
+    if (lsm_list_lacks_bpf())
+      return absent(EOPNOTSUPP, "an LSM program attaches but bpf is not in the kernel's active "
+                                "LSM list, so it would never run");
+    return ok();
   }
   case Feature::iterators:
     return probe_tracing(BPF_TRACE_ITER, {"bpf_iter_task"}, BTF_KIND_FUNC, "iterator");
