@@ -5,22 +5,29 @@
 
 #include "detail/config.hpp"
 
+#include "btf_tracing.hpp"    // IWYU pragma: export
 #include "error.hpp"          // IWYU pragma: export
 #include "event_loop.hpp"     // IWYU pragma: export
 #include "generator.hpp"      // IWYU pragma: export
+#include "iterator.hpp"       // IWYU pragma: export
 #include "kernel.hpp"         // IWYU pragma: export
 #include "kernel_version.hpp" // IWYU pragma: export
 #include "link.hpp"           // IWYU pragma: export
 #include "log.hpp"            // IWYU pragma: export
 #include "map.hpp"            // IWYU pragma: export
+#include "multi_probe.hpp"    // IWYU pragma: export
 #include "object.hpp"         // IWYU pragma: export
 #include "perf_buffer.hpp"    // IWYU pragma: export
+#include "perf_event.hpp"     // IWYU pragma: export
 #include "prog_array.hpp"     // IWYU pragma: export
 #include "program_info.hpp"   // IWYU pragma: export
 #include "ring_buffer.hpp"    // IWYU pragma: export
 #include "signal.hpp"         // IWYU pragma: export
 #include "stream.hpp"         // IWYU pragma: export
 #include "strings.hpp"        // IWYU pragma: export
+#include "struct_ops.hpp"     // IWYU pragma: export
+#include "symbolizer.hpp"     // IWYU pragma: export
 #include "task.hpp"           // IWYU pragma: export
 #include "test_run.hpp"       // IWYU pragma: export
 #include "trace_pipe.hpp"     // IWYU pragma: export
+#include "usdt.hpp"           // IWYU pragma: export

@@ -306,6 +306,10 @@ FeatureStatus probe_link_kind(bpf_prog_type prog_type, int attach_type, std::str
   return from_errno(err, fmt::format("creating a {} link failed", what));
 }
 
+// Defined below with the kernel-config readers it uses.
+template <class = void>
+bool lsm_list_lacks_bpf();
+
 template <class = void>
 FeatureStatus probe_feature(Feature f) {
   switch (f) {
@@ -391,9 +395,15 @@ FeatureStatus probe_feature(Feature f) {
     UniqueFd prog = load_program(BPF_PROG_TYPE_LSM, BPF_LSM_MAC,
                                  vmlinux_btf_id({"bpf_lsm_file_open"}, BTF_KIND_FUNC));
     UniqueFd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
-    if (link) return ok();
-    return from_errno(errno, "attaching a minimal LSM program failed (is bpf in the kernel's "
-                             "lsm= list?)");
+    if (!link)
+      return from_errno(errno, "attaching a minimal LSM program failed (is bpf in the kernel's "
+                               "lsm= list?)");
+    // Kernels before about 5.14 attach even when bpf is not an active LSM, and the program
+    // then never runs: ask the LSM list.
+    if (lsm_list_lacks_bpf())
+      return absent(EOPNOTSUPP, "an LSM program attaches but bpf is not in the kernel's active "
+                                "LSM list, so it would never run");
+    return ok();
   }
   case Feature::iterators:
     return probe_tracing(BPF_TRACE_ITER, {"bpf_iter_task"}, BTF_KIND_FUNC, "iterator");
@@ -478,7 +488,7 @@ std::optional<bool> config_enabled(std::string_view option);
 namespace detail {
 // The active LSMs: securityfs's list when mounted, else lsm= on the command line, else the
 // configured default (CONFIG_LSM).
-template <class = void>
+template <class>
 bool lsm_list_lacks_bpf() {
   std::string list;
   if (std::ifstream in("/sys/kernel/security/lsm"); in) std::getline(in, list);

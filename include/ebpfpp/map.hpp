@@ -11,6 +11,7 @@
 /// | queue_map.hpp           | QueueMap<V>         | QUEUE                          | 4.20   |
 /// | stack_map.hpp           | StackMap<V>         | STACK                          | 4.20   |
 /// | prog_array.hpp          | ProgArray           | PROG_ARRAY                     | 4.2    |
+/// | stack_trace_map.hpp     | StackTraceMap<D>    | STACK_TRACE                    | 4.6    |
 ///
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
@@ -24,3 +25,4 @@
 #include "prog_array.hpp"
 #include "queue_map.hpp"
 #include "stack_map.hpp"
+#include "stack_trace_map.hpp"

@@ -28,14 +28,17 @@ namespace ebpfpp::detail {
 /// What was being attempted when the errno came back.
 enum class Op {
   generic,
-  load,           // programs verified, maps created (bpf_object__load, BPF_PROG_LOAD)
-  map_create,     // BPF_MAP_CREATE
-  attach_tracing, // kprobe, fentry, raw tracepoint, perf event, iterator: CAP_BPF + CAP_PERFMON
-  attach_tracefs, // tracepoint, uprobe: the above, and tracefs must be readable
-  attach_network, // XDP, TC, cgroup, socket hooks: CAP_BPF + CAP_NET_ADMIN
-  pin,            // BPF_OBJ_PIN: the path must be on bpffs
-  open_pinned,    // BPF_OBJ_GET
-  mmap,           // mmap of a map or a perf ring
+  load,            // programs verified, maps created (bpf_object__load, BPF_PROG_LOAD)
+  map_create,      // BPF_MAP_CREATE
+  attach_tracing,  // kprobe, fentry, raw tracepoint, perf event, iterator: CAP_BPF + CAP_PERFMON
+  attach_tracefs,  // tracepoint, uprobe: the above, and tracefs must be readable
+  attach_network,  // XDP, TC, cgroup, socket hooks: CAP_BPF + CAP_NET_ADMIN
+  pin,             // BPF_OBJ_PIN: the path must be on bpffs
+  open_pinned,     // BPF_OBJ_GET
+  mmap,            // mmap of a map or a perf ring
+  perf_event_open, // perf_event_open(2) for a PerfEvent (sampling, counters)
+  attach_usdt,     // USDT probes: uprobes at the sites a binary's stapsdt notes list
+  attach_multi,    // kprobe.multi / uprobe.multi links: symbols resolved by name or glob
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -63,7 +66,8 @@ std::string missing_capabilities(Op op) {
     if (!has_capability(cap)) missing += fmt::format("{}{}", missing.empty() ? "" : " + ", name);
   };
   need(cap_bpf, "CAP_BPF");
-  if (op == Op::attach_tracing || op == Op::attach_tracefs || op == Op::load)
+  if (op == Op::attach_tracing || op == Op::attach_tracefs || op == Op::load ||
+      op == Op::attach_usdt || op == Op::attach_multi)
     need(cap_perfmon, "CAP_PERFMON");
   if (op == Op::attach_network) need(CAP_NET_ADMIN, "CAP_NET_ADMIN");
   return missing;
@@ -131,6 +135,9 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
   switch (err) {
   case EPERM:
   case EACCES:
+    if (op == Op::perf_event_open && !has_capability(CAP_SYS_ADMIN) && !has_capability(cap_perfmon))
+      return "this process lacks CAP_PERFMON (CAP_SYS_ADMIN before 5.8), and "
+             "kernel.perf_event_paranoid refuses the event without it: run as root or grant it";
     if (op == Op::load && err == EACCES)
       return "the verifier rejected the program; the log's last lines say why";
     return privilege_hint(op);
@@ -144,6 +151,15 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
       return "the tracepoint, binary or symbol does not exist (tracepoints are listed in "
              "/sys/kernel/tracing/available_events; a uprobe's symbol must be in the binary's "
              "symbol table: nm -D <binary>)";
+    if (op == Op::attach_usdt)
+      return "the binary or the probe does not exist: `readelf -n <binary>` lists its USDT probes "
+             "(stapsdt notes: Provider and Name)";
+    if (op == Op::attach_multi)
+      return "a symbol does not exist (kernel functions are in /proc/kallsyms and "
+             "available_filter_functions; a binary's in `nm <binary>`)";
+    if (op == Op::perf_event_open)
+      return "this machine has no PMU for this event (virtual machines often expose no hardware "
+             "counters): use a software event such as PerfEventConfig::cpu_clock()";
     if (op == Op::attach_tracing)
       return "the attach target does not exist on this kernel (kernel functions are listed in "
              "/proc/kallsyms, tracepoints in /sys/kernel/tracing/available_events)";
@@ -169,9 +185,22 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
       return "check max_entries (> 0), the flags, the key/value sizes the map type requires, and "
              "the name (letters, digits, '_' and '.' only)";
     if (op == Op::mmap) return "the map was not created mmap-able (BPF_F_MMAPABLE)";
+    if (op == Op::perf_event_open)
+      return "a sampling frequency above kernel.perf_event_max_sample_rate (sysctl), a period or "
+             "frequency of 0, or an event config this PMU does not know";
     return {};
   case ENODEV:
     if (op == Op::attach_network) return "no such network interface";
+    if (op == Op::perf_event_open)
+      return "the CPU is offline or the PMU cannot count this event on it";
+    return {};
+  case EOPNOTSUPP:
+    if (op == Op::perf_event_open)
+      return "this PMU cannot sample this event (virtual machines often expose no hardware "
+             "counters): use a software event such as PerfEventConfig::cpu_clock()";
+    return {};
+  case ESRCH:
+    if (op == Op::perf_event_open) return "no such process or thread (it may have exited)";
     return {};
   default:
     return {};

@@ -174,6 +174,8 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "QueueMap<V>";
   case BPF_MAP_TYPE_STACK:
     return "StackMap<V>";
+  case BPF_MAP_TYPE_STACK_TRACE:
+    return "StackTraceMap<Depth>";
   case BPF_MAP_TYPE_PROG_ARRAY:
     return "ProgArray";
   case BPF_MAP_TYPE_RINGBUF:

@@ -1,0 +1,79 @@
+#pragma once
+/// @file
+/// TpBtf, FmodRet and Lsm: BTF-typed tracing programs that attach by their target in SEC().
+///
+///     // SEC("tp_btf/sched_process_exec")
+///     // int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+///     ebpfpp::TpBtf exec(skel.program("on_exec"));
+///
+/// TpBtf is a raw tracepoint with typed arguments (no trampoline: works wherever BTF does).
+/// FmodRet and Lsm run through the BPF trampoline, like fentry: kernels that refuse trampolines
+/// refuse them too (FeatureError).
+
+#include <string>
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "error.hpp"
+#include "kernel.hpp"
+#include "link.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// A BTF-typed raw tracepoint (SEC("tp_btf/<tracepoint>")): the tracepoint's arguments as typed
+/// kernel pointers (read them directly, no bpf_probe_read). Needs the kernel's BTF; kernel 5.5+.
+/// Throws FeatureError without it, Error when the attach fails.
+class TpBtf : public Link {
+public:
+  [[nodiscard]] explicit TpBtf(Program prog)
+      : Link(detail::attach_link(
+            prog, fmt::format("tp_btf program '{}' ({})", prog.name(), prog.section()),
+            [&] { return bpf_program__attach_trace(prog.get()); },
+            {kernel::Feature::tp_btf,
+             "use a Tracepoint or RawTracepoint with bpf_probe_read; tp_btf needs "
+             "CONFIG_DEBUG_INFO_BTF",
+             detail::Op::attach_tracing})) {}
+};
+
+/// An fmod_ret program (SEC("fmod_ret/<function>")): runs at a kernel function's entry and may
+/// replace its return value (only for functions marked for error injection, and the
+/// security_* hooks). Needs the BPF trampoline; kernel 5.7+. Throws FeatureError where the
+/// kernel has no fmod_ret (checked before anything else: such kernels refuse even the load).
+class FmodRet : public Link {
+public:
+  [[nodiscard]] explicit FmodRet(Program prog) : Link(make(prog)) {}
+
+private:
+  static Link make(Program prog) {
+    const std::string what = fmt::format("fmod_ret program '{}' ({})", prog.name(), prog.section());
+    kernel::require(kernel::Feature::fmod_ret, fmt::format("attach {}", what),
+                    "there is no other way to change a kernel function's return value from BPF");
+    return detail::attach_link(prog, what, [&] { return bpf_program__attach_trace(prog.get()); },
+                               {kernel::Feature::fmod_ret, {}, detail::Op::attach_tracing});
+  }
+};
+
+/// A BPF LSM program (SEC("lsm/<hook>"), e.g. "lsm/file_open"): runs at a security hook and may
+/// deny the operation with a negative errno. Active only when the kernel was built with
+/// CONFIG_BPF_LSM and `bpf` is in its lsm= list (/sys/kernel/security/lsm shows the list; boot
+/// with lsm=...,bpf to add it). Needs the BPF trampoline; kernel 5.7+. Throws FeatureError
+/// where BPF LSM is not active (checked before anything else).
+class Lsm : public Link {
+public:
+  [[nodiscard]] explicit Lsm(Program prog) : Link(make(prog)) {}
+
+private:
+  static Link make(Program prog) {
+    const std::string what = fmt::format("LSM program '{}' ({})", prog.name(), prog.section());
+    constexpr const char* hint =
+        "BPF LSM runs only when the kernel has CONFIG_BPF_LSM and 'bpf' is in its lsm= list "
+        "(cat /sys/kernel/security/lsm; boot with lsm=<that list>,bpf)";
+    kernel::require(kernel::Feature::lsm, fmt::format("attach {}", what), hint);
+    return detail::attach_link(prog, what, [&] { return bpf_program__attach_lsm(prog.get()); },
+                               {kernel::Feature::lsm, hint, detail::Op::attach_tracing});
+  }
+};
+
+} // namespace ebpfpp

@@ -1,0 +1,59 @@
+#pragma once
+/// @file
+/// StructOps: a struct_ops map (a kernel ops table implemented by BPF programs, such as a TCP
+/// congestion control) registered with the kernel through a link.
+///
+///     // SEC(".struct_ops.link") struct tcp_congestion_ops my_cc = { .name = "my_cc", ... };
+///     ebpfpp::StructOps cc(skel->maps.my_cc);   // "my_cc" is now a congestion control
+///
+/// Destroying it unregisters the ops. Kernel 5.6+ (links for struct_ops: 6.4+, with the map in
+/// SEC(".struct_ops.link"); older kernels register on attach and unregister on detach alike).
+
+#include <string>
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "error.hpp"
+#include "kernel.hpp"
+#include "link.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// Registers a loaded struct_ops map (a MapRef or a skeleton's bpf_map*) with the kernel.
+/// Throws FeatureError where the kernel has no struct_ops, Error when it refuses the ops (the
+/// ops' programs are loaded when the Object is; registration can still fail, e.g. EEXIST for a
+/// congestion control name already taken).
+class StructOps : public Link {
+public:
+  [[nodiscard]] explicit StructOps(MapRef map) : Link(make(map)) {}
+  [[nodiscard]] explicit StructOps(bpf_map* map) : Link(make(MapRef(map))) {}
+
+private:
+  static Link make(MapRef map) {
+    const std::string action = fmt::format("register struct_ops map '{}'", map.name());
+    if (!map) throw Error(EBADF, action, std::string(detail::hint::empty_view));
+    if (map.type() != BPF_MAP_TYPE_STRUCT_OPS)
+      throw Error(EINVAL, action,
+                  fmt::format("it is a {} map: declare the ops in SEC(\".struct_ops\") or "
+                              "SEC(\".struct_ops.link\")",
+                              map.type_name()));
+    kernel::require(kernel::Feature::struct_ops, action);
+    if (map.fd() < 0) throw Error(EBADF, action, std::string(detail::hint::not_loaded));
+    detail::LibbpfLog log;
+    errno = 0;
+    bpf_link* l = bpf_map__attach_struct_ops(map.get());
+    if (!l) {
+      const int err = errno ? errno : EINVAL;
+      throw Error(err, action,
+                  err == EEXIST ? "an ops table of that name is already registered: give it "
+                                  "another .name"
+                                : detail::hint_for(err, detail::Op::attach_tracing),
+                  log.take());
+    }
+    return Link(l, fmt::format("struct_ops '{}'", map.name()));
+  }
+};
+
+} // namespace ebpfpp
