@@ -166,6 +166,12 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
   case BPF_MAP_TYPE_PERCPU_HASH:
   case BPF_MAP_TYPE_LRU_PERCPU_HASH:
     return "PerCpuHashMap<K, V>";
+  case BPF_MAP_TYPE_BLOOM_FILTER:
+    return "BloomFilterMap<V>";
+  case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    return "ArrayOfMaps<Inner>";
+  case BPF_MAP_TYPE_HASH_OF_MAPS:
+    return "HashOfMaps<K, Inner>";
   case BPF_MAP_TYPE_ARRAY:
     return "ArrayMap<V>";
   case BPF_MAP_TYPE_PERCPU_ARRAY:
