@@ -186,6 +186,8 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "RingBuffer<Event>";
   case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
     return "PerfBuffer<Event>";
+  case static_cast<bpf_map_type>(31): // BPF_MAP_TYPE_USER_RINGBUF, newer than some uapi headers
+    return "UserRingBuffer<Event>";
   default:
     return {};
   }
