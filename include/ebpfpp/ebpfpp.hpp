@@ -6,6 +6,7 @@
 #include "error.hpp"            // IWYU pragma: export
 #include "event_loop.hpp"       // IWYU pragma: export
 #include "generator.hpp"        // IWYU pragma: export
+#include "globals.hpp"          // IWYU pragma: export
 #include "kernel.hpp"           // IWYU pragma: export
 #include "kernel_version.hpp"   // IWYU pragma: export
 #include "link.hpp"             // IWYU pragma: export
@@ -18,6 +19,7 @@
 #include "ring_buffer.hpp"      // IWYU pragma: export
 #include "signal.hpp"           // IWYU pragma: export
 #include "stream.hpp"           // IWYU pragma: export
+#include "system.hpp"           // IWYU pragma: export
 #include "task.hpp"             // IWYU pragma: export
 #include "test_run.hpp"         // IWYU pragma: export
 #include "trace_pipe.hpp"       // IWYU pragma: export
