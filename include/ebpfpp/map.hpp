@@ -14,6 +14,8 @@
 /// | bloom_filter_map.hpp     | BloomFilterMap<V>     | BLOOM_FILTER                 | 5.16   |
 /// | map_of_maps.hpp          | ArrayOfMaps<Inner>    | ARRAY_OF_MAPS                | 4.12   |
 /// | map_of_maps.hpp          | HashOfMaps<K,Inner>   | HASH_OF_MAPS                 | 4.12   |
+/// | local_storage_map.hpp    | TaskStorageMap<V>     | TASK_STORAGE (by pidfd)      | 5.11   |
+/// | local_storage_map.hpp    | SocketStorageMap<V>   | SK_STORAGE (by socket fd)    | 5.2    |
 /// | prog_array.hpp           | ProgArray             | PROG_ARRAY                   | 4.2    |
 ///
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
@@ -21,6 +23,7 @@
 #include "array_map.hpp"
 #include "bloom_filter_map.hpp"
 #include "hash_map.hpp"
+#include "local_storage_map.hpp"
 #include "lru_per_cpu_hash_map.hpp"
 #include "map_base.hpp"
 #include "map_of_maps.hpp"

@@ -172,6 +172,10 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "ArrayOfMaps<Inner>";
   case BPF_MAP_TYPE_HASH_OF_MAPS:
     return "HashOfMaps<K, Inner>";
+  case BPF_MAP_TYPE_TASK_STORAGE:
+    return "TaskStorageMap<V>";
+  case BPF_MAP_TYPE_SK_STORAGE:
+    return "SocketStorageMap<V>";
   case BPF_MAP_TYPE_ARRAY:
     return "ArrayMap<V>";
   case BPF_MAP_TYPE_PERCPU_ARRAY:
