@@ -24,9 +24,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include "array_map.hpp"
 #include "detail/fd.hpp"
@@ -35,12 +37,17 @@
 
 namespace ebpfpp {
 
+/// What a UserRingBuffer carries: a trivially copyable struct, at most 8-byte aligned (records
+/// start 8-byte aligned).
+template <class T>
+concept UserRingEvent = std::is_trivially_copyable_v<T> && alignof(T) <= 8;
+
 /// A typed producer into a user ring buffer (BPF_MAP_TYPE_USER_RINGBUF, kernel 6.1+). `Event`
-/// is the trivially copyable struct the BPF side reads (alignment at most 8). Made from any
-/// MapSource; move-only; not thread-safe (one producer thread at a time, as the kernel assumes).
-template <class Event>
-requires std::is_trivially_copyable_v<Event> &&(alignof(Event) <= 8) class UserRingBuffer
-    : public detail::MapBase<UserRingBuffer<Event>> {
+/// is the struct the BPF side reads. Made from any MapSource; move-only. One producer per ring,
+/// as the kernel assumes: one UserRingBuffer per map (it keeps the producer position), used by
+/// one thread at a time.
+template <UserRingEvent Event>
+class UserRingBuffer : public detail::MapBase<UserRingBuffer<Event>> {
   using Base = detail::MapBase<UserRingBuffer<Event>>;
   static constexpr std::uint32_t header = 8; // BPF_RINGBUF_HDR_SZ
   static constexpr std::uint64_t record = (sizeof(Event) + header + 7) / 8 * 8;
@@ -109,8 +116,8 @@ public:
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       if (Event* e = try_reserve()) return e;
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         ++reserve_failures_;
         return nullptr;
