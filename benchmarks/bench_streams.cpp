@@ -1,7 +1,7 @@
 // bench-streams: ebpfpp's RingBuffer/PerfBuffer against hand-written libbpf C, same binary and
 // run. Prints a table and one `ratio <metric> <value>` line per comparison, value = ebpfpp
 // events/s / libbpf events/s, the median of several rounds. Not a test: run it by hand, as root,
-// on an otherwise idle machine (sudo build/benchmarks/bench-streams).
+// on an otherwise idle machine (sudo build/benchmarks/bench-streams [consume] [live] [user-ring]).
 //
 // consumer-only: the ring (or the perf ring of one CPU) is pre-filled by a raw_tp program run
 //   with bpf_prog_test_run_opts + bpf_loop, then drained; "floor" is a plain sequential read of
@@ -10,8 +10,13 @@
 //   is the median of per-round ratios, followed by a `ratio-range` line with its min and max.
 // live: a getpid tracepoint on CPU 0 emits 32 B events for 1 s while a consumer on CPU 1
 //   reads them; events/s delivered (drops are printed; a run with drops is flagged).
+// user ring buffer produce: user space fills a 4 MiB user ring buffer with 32 B records
+//   (reserve, write, submit) until it is full; only that is timed. A raw_tp program run with
+//   test_run then drains it (bpf_user_ringbuf_drain), untimed. ebpfpp's UserRingBuffer against
+//   libbpf's user_ring_buffer__reserve/submit, each on its own map, alternating.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -447,14 +452,91 @@ void live() {
   print_ratio("live_delivery_vs_producer_only", ours, only);
 }
 
+// Fills the ring with `reserve`/`submit` until reserve fails; returns the records made.
+template <class Reserve, class Submit>
+std::uint64_t produce_until_full(std::uint64_t& seq, Reserve&& reserve, Submit&& submit) {
+  std::uint64_t n = 0;
+  while (ev32* e = reserve()) {
+    e->seq = seq++;
+    e->a = e->b = e->c = n;
+    submit(e);
+    ++n;
+  }
+  return n;
+}
+
+void user_ring_produce(ebpfpp::Skeleton<bench_streams_bpf>& skel) {
+  if (!ebpfpp::kernel::has(ebpfpp::kernel::Feature::user_ring_buffer)) {
+    fmt::print("user ring buffer produce: skipped (no user ring buffers on this kernel)\n");
+    return;
+  }
+  pin(0);
+  constexpr int fills = 20; // per round: ~100k records each
+  const ebpfpp::Program drain = skel.program("drain_uring");
+  const auto drain_ring = [&](std::uint64_t which) {
+    const auto got = drain.test_run(ebpfpp::TestRun().ctx_in(std::array<std::uint64_t, 1>{which}));
+    if (got.return_value <= 0) throw ebpfpp::Error(EIO, "drain the user ring buffer");
+  };
+  ebpfpp::UserRingBuffer<ev32> ours_rb(skel, "uring_ebpfpp");
+  user_ring_buffer* lib_rb = user_ring_buffer__new(bpf_map__fd(skel->maps.uring_libbpf), nullptr);
+  if (!lib_rb) throw ebpfpp::Error(errno, "user_ring_buffer__new");
+  std::uint64_t seq = 0;
+  const auto ours_fill = [&] {
+    return produce_until_full(
+        seq, [&] { return ours_rb.reserve(); }, [&](ev32* e) { ours_rb.submit(e); });
+  };
+  const auto lib_fill = [&] {
+    return produce_until_full(
+        seq, [&] { return static_cast<ev32*>(user_ring_buffer__reserve(lib_rb, sizeof(ev32))); },
+        [&](ev32* e) { user_ring_buffer__submit(lib_rb, e); });
+  };
+  // Warm-up: one fill and drain each (faults the pages of both mappings in).
+  ours_fill();
+  drain_ring(0);
+  lib_fill();
+  drain_ring(1);
+  std::vector<double> lib, ours;
+  for (int r = 0; r < rounds; ++r) {
+    for (bool mine : {r % 2 == 0, r % 2 != 0}) {
+      std::uint64_t made = 0;
+      double seconds = 0;
+      for (int f = 0; f < fills; ++f) {
+        const auto t0 = clock_type::now();
+        made += mine ? ours_fill() : lib_fill();
+        seconds += std::chrono::duration<double>(clock_type::now() - t0).count();
+        drain_ring(mine ? 0 : 1);
+      }
+      (mine ? ours : lib).push_back(static_cast<double>(made) / seconds);
+    }
+  }
+  user_ring_buffer__free(lib_rb);
+  // Every record made was drained: the BPF side's count says so.
+  if (ours_rb.drained() != ours_rb.submitted())
+    fmt::print("  (ebpfpp: {} submitted but {} drained)\n", ours_rb.submitted(),
+               ours_rb.drained().value_or(0));
+  fmt::print("user ring produce 32 B  libbpf: {}\n", rates(lib));
+  fmt::print("user ring produce 32 B  ebpfpp: {}\n", rates(ours));
+  print_ratio("user_ringbuf_produce", ours, lib);
+}
+
 } // namespace
 
-int main() try {
+int main(int argc, char** argv) try {
+  // No argument: every section. Else only the named ones: consume, live, user-ring.
+  const auto want = [&](std::string_view section) {
+    if (argc < 2) return true;
+    for (int i = 1; i < argc; ++i)
+      if (section == argv[i]) return true;
+    return false;
+  };
   auto skel = ebpfpp::Skeleton<bench_streams_bpf>::open_and_load();
-  consumer_only<ev32>(skel, "fill_ring32", "fill_perf32", "32B");
-  consumer_only<ev256>(skel, "fill_ring256", "fill_perf256", "256B");
-  wakeups();
-  live();
+  if (want("consume")) {
+    consumer_only<ev32>(skel, "fill_ring32", "fill_perf32", "32B");
+    consumer_only<ev256>(skel, "fill_ring256", "fill_perf256", "256B");
+  }
+  if (want("wakeups")) wakeups();
+  if (want("live")) live();
+  if (want("user-ring")) user_ring_produce(skel);
   fmt::print(stderr, "(checksum {})\n", g_sum);
   return 0;
 } catch (const std::exception& e) {

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 // Producers for benchmarks/bench_streams.cpp: fill a ring buffer or a perf buffer on demand
 // (raw_tp + test_run + bpf_loop), and a live getpid tracepoint producer emitting through
-// ebpfpp's helper (need-wakeup) or plain bpf_ringbuf_output (the kernel's policy).
+// ebpfpp's helper (need-wakeup) or plain bpf_ringbuf_output (the kernel's policy); and
+// a consumer of two user ring buffers (one per user-space producer, ebpfpp and libbpf).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <ebpfpp/ring_buffer.bpf.h>
+#include <ebpfpp/user_ring_buffer.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -120,4 +122,28 @@ int live_plain(void *ctx)
 	if (bpf_ringbuf_output(&plain_ring, &e, sizeof(e), 0))
 		__sync_fetch_and_add(&plain_drops, 1);
 	return 0;
+}
+
+// User ring buffers for the produce benchmark: user space fills one, then drain_uring (raw_tp,
+// test_run; args[0] 0 = uring_ebpfpp, 1 = uring_libbpf) empties it, summing the seqs.
+EBPFPP_USER_RINGBUF(uring_ebpfpp, 4 * 1024 * 1024);
+EBPFPP_USER_RINGBUF(uring_libbpf, 4 * 1024 * 1024);
+__u64 uring_sum = 0;
+
+static long on_user_record(struct bpf_dynptr *d, void *ctx)
+{
+	struct ev32 e;
+
+	if (bpf_dynptr_read(&e, sizeof(e), d, 0, 0))
+		return 1;
+	uring_sum += e.seq;
+	return 0;
+}
+
+SEC("raw_tp")
+int drain_uring(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (ctx->args[0] == 0)
+		return EBPFPP_USER_RINGBUF_DRAIN(uring_ebpfpp, on_user_record, NULL, 0);
+	return EBPFPP_USER_RINGBUF_DRAIN(uring_libbpf, on_user_record, NULL, 0);
 }

@@ -84,6 +84,7 @@ enum class Feature {
   sk_lookup,        ///< BPF_PROG_TYPE_SK_LOOKUP
   netfilter,        ///< BPF_PROG_TYPE_NETFILTER links
   bpf_token,        ///< BPF tokens (delegated BPF rights from a bpffs mount)
+  run_stats,        ///< BPF_ENABLE_STATS: per-program run_cnt / run_time_ns while an fd is held
 };
 
 /// What the table knows of a feature.
@@ -167,6 +168,7 @@ inline constexpr FeatureInfo table[] = {
     {Feature::sk_lookup, "sk_lookup", {5, 9, 0}, "", "sk_lookup programs"},
     {Feature::netfilter, "netfilter", {6, 4, 0}, "CONFIG_NETFILTER_BPF_LINK", "netfilter programs"},
     {Feature::bpf_token, "bpf_token", {6, 9, 0}, "", "BPF tokens"},
+    {Feature::run_stats, "run_stats", {5, 8, 0}, "", "BPF_ENABLE_STATS run-time statistics"},
 };
 
 // info() indexes the table by the enum's value.
@@ -438,6 +440,11 @@ FeatureStatus probe_feature(Feature f) {
     UniqueFd fd(static_cast<int>(sys_bpf(cmd_token_create, &attr, sizeof attr)));
     if (fd || errno == EBADF) return ok();
     return from_errno(errno, "BPF_TOKEN_CREATE failed");
+  }
+  case Feature::run_stats: {
+    UniqueFd fd(bpf_enable_stats(BPF_STATS_RUN_TIME));
+    if (fd) return ok();
+    return from_errno(errno, "BPF_ENABLE_STATS failed");
   }
   }
   return absent(EINVAL, "unknown feature");

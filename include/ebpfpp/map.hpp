@@ -2,24 +2,34 @@
 /// @file
 /// Typed views of BPF maps, one header per kind over one base (map_base.hpp):
 ///
-/// | header                  | view                | BPF_MAP_TYPE_*                 | kernel |
-/// |-------------------------|---------------------|--------------------------------|--------|
-/// | hash_map.hpp            | Map<K,V>            | HASH, LRU_HASH                 | 3.19   |
-/// | per_cpu_hash_map.hpp    | PerCpuHashMap<K,V>  | PERCPU_HASH, LRU_PERCPU_HASH   | 4.6    |
-/// | array_map.hpp           | ArrayMap<V>         | ARRAY                          | 3.19   |
-/// | per_cpu_array_map.hpp   | PerCpuArrayMap<V>   | PERCPU_ARRAY                   | 4.6    |
-/// | queue_map.hpp           | QueueMap<V>         | QUEUE                          | 4.20   |
-/// | stack_map.hpp           | StackMap<V>         | STACK                          | 4.20   |
-/// | prog_array.hpp          | ProgArray           | PROG_ARRAY                     | 4.2    |
-/// | stack_trace_map.hpp     | StackTraceMap<D>    | STACK_TRACE                    | 4.6    |
+/// | header                   | view                  | BPF_MAP_TYPE_*               | kernel |
+/// |--------------------------|-----------------------|------------------------------|--------|
+/// | hash_map.hpp             | Map<K,V>              | HASH, LRU_HASH               | 3.19   |
+/// | per_cpu_hash_map.hpp     | PerCpuHashMap<K,V>    | PERCPU_HASH, LRU_PERCPU_HASH | 4.6    |
+/// | array_map.hpp            | ArrayMap<V>           | ARRAY                        | 3.19   |
+/// | per_cpu_array_map.hpp    | PerCpuArrayMap<V>     | PERCPU_ARRAY                 | 4.6    |
+/// | queue_map.hpp            | QueueMap<V>           | QUEUE                        | 4.20   |
+/// | stack_map.hpp            | StackMap<V>           | STACK                        | 4.20   |
+/// | lru_per_cpu_hash_map.hpp | LruPerCpuHashMap<K,V> | LRU_PERCPU_HASH              | 4.10   |
+/// | bloom_filter_map.hpp     | BloomFilterMap<V>     | BLOOM_FILTER                 | 5.16   |
+/// | map_of_maps.hpp          | ArrayOfMaps<Inner>    | ARRAY_OF_MAPS                | 4.12   |
+/// | map_of_maps.hpp          | HashOfMaps<K,Inner>   | HASH_OF_MAPS                 | 4.12   |
+/// | local_storage_map.hpp    | TaskStorageMap<V>     | TASK_STORAGE (by pidfd)      | 5.11   |
+/// | local_storage_map.hpp    | SocketStorageMap<V>   | SK_STORAGE (by socket fd)    | 5.2    |
+/// | stack_trace_map.hpp      | StackTraceMap<D>      | STACK_TRACE                  | 4.6    |
+/// | prog_array.hpp           | ProgArray             | PROG_ARRAY                   | 4.2    |
 ///
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
 #include "detail/config.hpp"
 
 #include "array_map.hpp"
+#include "bloom_filter_map.hpp"
 #include "hash_map.hpp"
+#include "local_storage_map.hpp"
+#include "lru_per_cpu_hash_map.hpp"
 #include "map_base.hpp"
+#include "map_of_maps.hpp"
 #include "per_cpu_array_map.hpp"
 #include "per_cpu_hash_map.hpp"
 #include "prog_array.hpp"

@@ -159,13 +159,17 @@ concept MapContainer = requires(const T& t, std::string_view name) {
 
 namespace detail {
 
-/// Creates a map in the kernel for a view's create(). Throws Error.
+/// Creates a map in the kernel for a view's create(). `map_extra` is the kind's extra (a bloom
+/// filter's hash count); `inner_map_fd` the template of a map of maps (-1: none). Throws Error.
 inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uint32_t key_size,
                               std::uint32_t value_size, std::uint32_t max_entries,
-                              std::uint32_t map_flags) {
+                              std::uint32_t map_flags, std::uint64_t map_extra = 0,
+                              int inner_map_fd = -1) {
   const std::string kernel_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
   auto opts = make_opts<bpf_map_create_opts>();
   opts.map_flags = map_flags;
+  opts.map_extra = map_extra;
+  if (inner_map_fd >= 0) opts.inner_map_fd = static_cast<__u32>(inner_map_fd);
   LibbpfLog log;
   UniqueFd fd(bpf_map_create(type, kernel_name.c_str(), key_size, value_size, max_entries, &opts));
   if (!fd)

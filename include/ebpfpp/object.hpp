@@ -24,10 +24,14 @@
 
 #include "error.hpp"
 #include "kernel.hpp"
+#include "map_data.hpp"
 #include "program_info.hpp"
 #include "test_run.hpp"
 
 namespace ebpfpp {
+
+template <MapData T>
+class Variable;
 
 /// A non-owning view of a BPF program inside an Object or Skeleton.
 class Program {
@@ -297,6 +301,11 @@ public:
   }
   /// All maps, including the internal .rodata/.data/.bss ones (none for an empty Object).
   std::vector<MapRef> maps() const { return obj_ ? detail::maps_of(obj_) : std::vector<MapRef>{}; }
+  /// The global variable `name` (.bss, .data, .rodata) as a T checked against the object's BTF;
+  /// see globals.hpp. Throws Error (no such global, listing those there are; a size or kind
+  /// mismatch).
+  template <MapData T>
+  Variable<T> variable(std::string_view name) const;
 
   bpf_object* get() const noexcept { return obj_; }
   explicit operator bool() const noexcept { return obj_ != nullptr; }
@@ -429,3 +438,6 @@ private:
 };
 
 } // namespace ebpfpp
+
+// Object::variable is defined with Variable, which needs Object complete.
+#include "globals.hpp" // IWYU pragma: export

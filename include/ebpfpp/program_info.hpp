@@ -61,6 +61,10 @@ struct ProgramInfo {
   std::optional<std::size_t> tail_call_sites;
   /// Ids of the maps the program uses, in the kernel's order.
   std::vector<std::uint32_t> map_ids;
+  /// Runs counted while run-time statistics were on (StatsGuard, system.hpp; kernel 5.1+).
+  std::uint64_t run_count = 0;
+  /// Time spent in those runs, in nanoseconds (kernel 5.1+).
+  std::uint64_t run_time_ns = 0;
 
   /// "bpftool prog show" spelling of the type: "raw_tracepoint", "kprobe", ...
   std::string_view type_name() const noexcept {
@@ -144,6 +148,8 @@ inline ProgramInfo program_info(int fd, std::string_view name = {}) {
   out.jited_size = info.jited_prog_len;
   out.instruction_count = insns.size();
   out.verified_instructions = info.verified_insns;
+  out.run_count = info.run_cnt;
+  out.run_time_ns = info.run_time_ns;
   // Without CAP_BPF the kernel reports no instructions at all; count only what it filled in.
   const std::size_t filled =
       std::min<std::size_t>(insns.size(), info.xlated_prog_len / sizeof(bpf_insn));

@@ -166,6 +166,16 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
   case BPF_MAP_TYPE_PERCPU_HASH:
   case BPF_MAP_TYPE_LRU_PERCPU_HASH:
     return "PerCpuHashMap<K, V>";
+  case BPF_MAP_TYPE_BLOOM_FILTER:
+    return "BloomFilterMap<V>";
+  case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    return "ArrayOfMaps<Inner>";
+  case BPF_MAP_TYPE_HASH_OF_MAPS:
+    return "HashOfMaps<K, Inner>";
+  case BPF_MAP_TYPE_TASK_STORAGE:
+    return "TaskStorageMap<V>";
+  case BPF_MAP_TYPE_SK_STORAGE:
+    return "SocketStorageMap<V>";
   case BPF_MAP_TYPE_ARRAY:
     return "ArrayMap<V>";
   case BPF_MAP_TYPE_PERCPU_ARRAY:
@@ -182,6 +192,8 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "RingBuffer<Event>";
   case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
     return "PerfBuffer<Event>";
+  case static_cast<bpf_map_type>(31): // BPF_MAP_TYPE_USER_RINGBUF, newer than some uapi headers
+    return "UserRingBuffer<Event>";
   default:
     return {};
   }

@@ -1,0 +1,56 @@
+#pragma once
+/// @file
+/// BloomFilterMap<V>: a typed bloom filter (BPF_MAP_TYPE_BLOOM_FILTER, kernel 5.16+): a set that
+/// answers "maybe there" or "surely not", in constant memory, with no keys and no erase.
+
+#include "detail/map_ops.hpp"
+#include "kernel.hpp"
+
+namespace ebpfpp {
+
+/// A typed view of a bloom filter (BPF_MAP_TYPE_BLOOM_FILTER, kernel 5.16+). push() adds a value;
+/// contains() is false only for values never pushed, and may be true for others (the rate of
+/// such false positives grows with the count pushed beyond max_entries, which only sizes the bit
+/// array, and falls with the number of hash functions). Values cannot be removed. Otherwise as
+/// Map<K,V>: made from any MapSource, checked (size and BTF) at construction, pinnable, move-only.
+template <MapData V>
+class BloomFilterMap : public detail::MapBase<BloomFilterMap<V>> {
+public:
+  using detail::MapBase<BloomFilterMap<V>>::MapBase;
+  /// The element type.
+  using value_type = V;
+
+  /// Adds `value` (BPF_MAP_UPDATE_ELEM with no key); never full. Throws Error (an empty view).
+  void push(const V& value) {
+    if (bpf_map_update_elem(this->fd_.get(), nullptr, &value, BPF_ANY) == 0) return;
+    const int err = errno;
+    throw Error(err, fmt::format("push to bloom filter '{}'", this->name_), detail::hint_for(err));
+  }
+
+  /// False when `value` was surely never pushed; true when it may have been (BPF_MAP_LOOKUP_ELEM
+  /// answers 0 or ENOENT).
+  bool contains(const V& value) const noexcept {
+    V copy = value; // the kernel's lookup takes a writable buffer
+    return bpf_map_lookup_elem(this->fd_.get(), nullptr, &copy) == 0;
+  }
+
+  /// Creates a bloom filter sized for `max_entries` values, with `hashes` hash functions (1-15;
+  /// 0 means the kernel's default, 5). Throws FeatureError below 5.16, Error otherwise.
+  static BloomFilterMap create(std::uint32_t max_entries, std::string_view name,
+                               std::uint32_t hashes = 0, std::uint32_t map_flags = 0) {
+    kernel::require(kernel::Feature::bloom_filter, fmt::format("create bloom filter '{}'", name));
+    return BloomFilterMap(
+        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_BLOOM_FILTER, name, 0, sizeof(V),
+                                               max_entries, map_flags, hashes & 0xf),
+                         std::string(name)),
+        TypeCheck::size_only);
+  }
+
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_BLOOM_FILTER};
+    return detail::keyless_spec<V>("BloomFilterMap", types);
+  }
+};
+
+} // namespace ebpfpp

@@ -1,0 +1,191 @@
+#pragma once
+/// @file
+/// Variable<T>: a typed view of a BPF program's global variable (.bss, .data, .rodata and their
+/// named variants), without a skeleton.
+///
+///     auto obj = ebpfpp::Object::open_file("counter.bpf.o");
+///     obj.variable<std::uint32_t>("multiplier").set(3);   // any section, before load
+///     obj.load();
+///     auto hits = obj.variable<std::uint64_t>("hits");    // .bss
+///     fmt::print("{}\n", hits.get());                     // what the BPF side wrote
+///     obj.variable<std::uint32_t>("step").set(5);         // .data: the BPF side sees it now
+///
+/// Finding one checks the C++ type against the object's BTF: the size, and the kind (integer,
+/// struct, ...) and integer signedness, as typed maps do. Before load, reads and writes go to
+/// the section's initial image; after load, to the kernel's map through an mmap of it (kernel
+/// 5.5+, BPF_F_MMAPABLE; on older kernels through map lookups and updates). .rodata is
+/// frozen at load: writing it afterwards throws an Error.
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "detail/fd.hpp"
+#include "detail/map_check.hpp"
+#include "error.hpp"
+#include "map_data.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// A typed view of one global variable of an Object (see the file comment). Valid while the
+/// Object lives; copyable (copies share one mapping of the kernel's map). Reads and writes are
+/// plain copies: a value the BPF side updates concurrently may be read torn unless it is naturally
+/// aligned and at most 8 B.
+template <MapData T>
+class Variable {
+public:
+  Variable(bpf_map* map, std::size_t offset, std::string name) noexcept
+      : map_(map), offset_(offset), name_(std::move(name)) {}
+
+  /// The variable's name.
+  const std::string& name() const noexcept { return name_; }
+  /// Its section: ".bss", ".data", ".rodata", ".data.<x>", ...
+  std::string section() const {
+    const std::string n = bpf_map__name(map_);
+    const auto dot = n.find('.');
+    return dot == std::string::npos ? n : n.substr(dot);
+  }
+  /// Whether BPF programs cannot write it (.rodata): then set() works only before load.
+  bool read_only() const noexcept { return bpf_map__map_flags(map_) & BPF_F_RDONLY_PROG; }
+
+  /// Its value: the initial value before load, the kernel's after. Throws Error when the
+  /// kernel's map cannot be read.
+  T get() const {
+    T out;
+    if (std::byte* p = direct()) {
+      std::memcpy(&out, p + offset_, sizeof(T));
+      return out;
+    }
+    const auto image = read_map();
+    std::memcpy(&out, image.data() + offset_, sizeof(T));
+    return out;
+  }
+
+  /// Writes it: into the initial image before load, into the kernel's map after (.bss, .data).
+  /// Throws Error for .rodata after load (frozen), or when the kernel's map cannot be written.
+  void set(const T& value) {
+    if (loaded() && read_only())
+      throw Error(EPERM, fmt::format("write global '{}' ({}) after load", name_, section()),
+                  ".rodata is frozen when the object loads: set it between open and load, or "
+                  "declare the variable without const to put it in .data or .bss");
+    if (std::byte* p = direct()) {
+      std::memcpy(p + offset_, &value, sizeof(T));
+      return;
+    }
+    auto image = read_map();
+    std::memcpy(image.data() + offset_, &value, sizeof(T));
+    const std::uint32_t zero = 0;
+    if (bpf_map_update_elem(bpf_map__fd(map_), &zero, image.data(), BPF_ANY) != 0)
+      throw Error(errno, fmt::format("write global '{}' ({})", name_, section()),
+                  detail::hint_for(errno));
+  }
+
+  /// get().
+  operator T() const { return get(); }
+  /// set(value).
+  Variable& operator=(const T& value) {
+    set(value);
+    return *this;
+  }
+
+private:
+  bool loaded() const noexcept { return bpf_map__fd(map_) >= 0; }
+
+  // The bytes to read and write in place: libbpf's image before load; after load, our own
+  // mmap of the map (libbpf 1.1 maps the kernel's only for skeletons), made on first use;
+  // nullptr when only syscalls reach the map (no BPF_F_MMAPABLE: kernels before 5.5).
+  std::byte* direct() const {
+    if (!loaded()) {
+      std::size_t size = 0;
+      return static_cast<std::byte*>(const_cast<void*>(bpf_map__initial_value(map_, &size)));
+    }
+    if (!(bpf_map__map_flags(map_) & BPF_F_MMAPABLE)) return nullptr;
+    if (!live_) {
+      const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+      const std::size_t len = (bpf_map__value_size(map_) + page - 1) / page * page;
+      live_ = std::make_shared<detail::Mapping>(detail::map_memory(
+          bpf_map__fd(map_), len, read_only() ? PROT_READ : PROT_READ | PROT_WRITE, 0,
+          fmt::format("global '{}' ({})", name_, section())));
+    }
+    return live_->get();
+  }
+  std::vector<std::byte> read_map() const {
+    std::vector<std::byte> image(bpf_map__value_size(map_));
+    const std::uint32_t zero = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(map_), &zero, image.data()) != 0)
+      throw Error(errno, fmt::format("read global '{}' ({})", name_, section()),
+                  detail::hint_for(errno));
+    return image;
+  }
+
+  bpf_map* map_;
+  std::size_t offset_;
+  std::string name_;
+  mutable std::shared_ptr<detail::Mapping> live_; // shared by copies of this view
+};
+
+namespace detail {
+
+/// Finds global `name` in the data sections of `obj` and checks T against its BTF. Throws Error
+/// (ENOENT listing the globals there are; EINVAL for a size or BTF mismatch).
+template <MapData T>
+Variable<T> find_variable(bpf_object* obj, std::string_view name) {
+  const btf* b = bpf_object__btf(obj);
+  const auto action = [&] {
+    return fmt::format("find global '{}' in BPF object '{}'", name, bpf_object__name(obj));
+  };
+  if (!b) throw Error(ENOENT, action(), "the object has no BTF: build it with clang -g");
+  std::vector<std::string> globals;
+  bpf_map* m = nullptr;
+  while ((m = bpf_object__next_map(obj, m))) {
+    if (!bpf_map__is_internal(m)) continue;
+    const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
+    if (!sec || !btf_is_datasec(sec)) continue;
+    const btf_var_secinfo* vsi = btf_var_secinfos(sec);
+    for (int i = 0; i < btf_vlen(sec); ++i, ++vsi) {
+      const btf_type* var = btf__type_by_id(b, vsi->type);
+      if (!var || !btf_is_var(var)) continue;
+      const std::string_view var_name = btf__name_by_offset(b, var->name_off);
+      if (var_name != name) {
+        globals.emplace_back(var_name);
+        continue;
+      }
+      Variable<T> v(m, vsi->offset, std::string(name));
+      const auto mismatch = [&](std::string what) {
+        return Error(
+            EINVAL,
+            fmt::format("view global '{}' ({}) as {}: {}", name, v.section(), type_name<T>(), what),
+            "use a C++ type that matches the BPF declaration (bpftool btf dump file "
+            "<object> shows it)");
+      };
+      if (vsi->size != sizeof(T))
+        throw mismatch(fmt::format("it is {} bytes but sizeof({}) is {}", vsi->size, type_name<T>(),
+                                   sizeof(T)));
+      const std::string diff = btf_mismatch(b, var->type, cpp_shape<T>(), type_name<T>(), true);
+      if (!diff.empty()) throw mismatch(diff);
+      return v;
+    }
+  }
+  std::string list;
+  for (const auto& g : globals) list += fmt::format("{}'{}'", list.empty() ? "" : ", ", g);
+  throw Error(ENOENT, action(),
+              list.empty() ? std::string("the object has no global variables")
+                           : fmt::format("its globals are: {}", list));
+}
+
+} // namespace detail
+
+template <MapData T>
+Variable<T> Object::variable(std::string_view name) const {
+  require_open("find a global in");
+  return detail::find_variable<T>(obj_, name);
+}
+
+} // namespace ebpfpp

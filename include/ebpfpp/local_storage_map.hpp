@@ -1,0 +1,85 @@
+#pragma once
+/// @file
+/// TaskStorageMap<V> and SocketStorageMap<V>: local storage, a V attached to each task or socket
+/// by BPF programs (bpf_task_storage_get, bpf_sk_storage_get), read and written from user space
+/// through an fd that names the owner: a pidfd for a task (BPF_MAP_TYPE_TASK_STORAGE, 5.11+), a
+/// socket fd for a socket (BPF_MAP_TYPE_SK_STORAGE, 5.2+).
+///
+///     ebpfpp::TaskStorageMap<std::uint64_t> calls(skel->maps.calls);
+///     int pidfd = syscall(SYS_pidfd_open, pid, 0);
+///     if (auto n = calls.get(pidfd)) ...;        // what the BPF side stored for that task
+///     calls.set(pidfd, 0);                       // the BPF side sees it at its next run
+///
+/// Such maps need BTF and BPF_F_NO_PREALLOC, so they come from a BPF object (no create()). Inode
+/// and cgroup storage (5.10, 6.2) follow the same pattern and are not wrapped yet.
+
+#include "detail/map_ops.hpp"
+
+namespace ebpfpp {
+namespace detail {
+
+/// get/set/erase by an owner fd (the map's key is an int fd on the user side).
+template <class Self, MapData V>
+class LocalStorageOps : public MapBase<Self> {
+public:
+  using value_type = V;
+  using MapBase<Self>::MapBase;
+
+  /// The value stored for the owner behind `fd`; nullopt when there is none.
+  std::optional<V> get(int fd) const noexcept {
+    V v;
+    if (bpf_map_lookup_elem(this->fd_.get(), &fd, &v) != 0) return std::nullopt;
+    return v;
+  }
+  /// Stores `value` for the owner behind `fd` (creating it), as `flag` says. Throws Error
+  /// (EBADF: `fd` is not an owner of this kind; EEXIST/ENOENT with the flags).
+  void set(int fd, const V& value, UpdateFlag flag = UpdateFlag::any) {
+    if (bpf_map_update_elem(this->fd_.get(), &fd, &value, static_cast<__u64>(flag)) == 0) return;
+    const int err = errno;
+    throw Error(
+        err, fmt::format("store a value for fd {} in {} '{}'", fd, this->type_name(), this->name_),
+        err == EBADF ? fmt::format("the fd must be {}", Self::owner()) : hint_for(err));
+  }
+  /// Removes the value of the owner behind `fd`; false when there was none. Throws Error on
+  /// other failures.
+  bool erase(int fd) {
+    if (bpf_map_delete_elem(this->fd_.get(), &fd) == 0) return true;
+    const int err = errno;
+    if (err == ENOENT) return false;
+    throw Error(err, fmt::format("erase the value of fd {} in '{}'", fd, this->name_),
+                hint_for(err));
+  }
+};
+
+} // namespace detail
+
+/// Task local storage (BPF_MAP_TYPE_TASK_STORAGE, 5.11+): user space names a task by a pidfd
+/// (pidfd_open(2), 5.3+).
+template <MapData V>
+class TaskStorageMap : public detail::LocalStorageOps<TaskStorageMap<V>, V> {
+public:
+  using detail::LocalStorageOps<TaskStorageMap<V>, V>::LocalStorageOps;
+  /// What an fd must name, for errors.
+  static std::string_view owner() noexcept { return "a pidfd (pidfd_open)"; }
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_TASK_STORAGE};
+    return detail::key_value_spec<int, V>("TaskStorageMap", types, true);
+  }
+};
+
+/// Socket local storage (BPF_MAP_TYPE_SK_STORAGE, 5.2+): user space names a socket by its fd.
+template <MapData V>
+class SocketStorageMap : public detail::LocalStorageOps<SocketStorageMap<V>, V> {
+public:
+  using detail::LocalStorageOps<SocketStorageMap<V>, V>::LocalStorageOps;
+  /// What an fd must name, for errors.
+  static std::string_view owner() noexcept { return "a socket fd"; }
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_SK_STORAGE};
+    return detail::key_value_spec<int, V>("SocketStorageMap", types, true);
+  }
+};
+
+} // namespace ebpfpp

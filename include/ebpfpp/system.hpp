@@ -1,0 +1,187 @@
+#pragma once
+/// @file
+/// The machine's BPF objects: every loaded program, map, link and BTF object by id, with what
+/// the kernel says about each (like `bpftool prog/map/link/btf show`), and StatsGuard, which
+/// turns on per-program run-time statistics (run_count, run_time_ns) while it lives.
+///
+///     ebpfpp::StatsGuard stats;                                // BPF_ENABLE_STATS, 5.8+
+///     for (const ebpfpp::ProgramInfo& p : ebpfpp::all_programs())
+///       fmt::print("{} {} {} runs {} ns\n", p.id, p.type_name(), p.name, p.run_count,
+///                  p.run_time_ns);
+///     auto m = ebpfpp::Map<u32, u64>::from_id(id);             // any map by id, typed
+///     auto fd = ebpfpp::open_program_by_id(id);                // an owned program fd
+///
+/// All of it needs CAP_SYS_ADMIN (the kernel's rule for ids). Objects come and go while the ids
+/// are walked: one that vanished between its id and its info is left out, not an error.
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <linux/bpf.h>
+
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "kernel.hpp"
+#include "map_info.hpp"
+#include "program_info.hpp"
+
+namespace ebpfpp {
+
+/// A link as the kernel describes it (kernel 5.8+).
+struct LinkInfo {
+  std::uint32_t id = 0;
+  bpf_link_type type = BPF_LINK_TYPE_UNSPEC;
+  /// The program it attaches.
+  std::uint32_t program_id = 0;
+  /// "tracing", "xdp", ... as bpftool spells the type.
+  std::string type_name() const {
+    const char* s = libbpf_bpf_link_type_str(type);
+    return s ? s : fmt::format("type {}", static_cast<int>(type));
+  }
+};
+
+/// A BTF object as the kernel describes it (kernel 5.4+; name 5.11+).
+struct BtfInfo {
+  std::uint32_t id = 0;
+  /// "vmlinux", a module's name, or "" for a program's BTF.
+  std::string name;
+  std::uint32_t size = 0;
+  /// Whether it is the kernel's or a module's own BTF.
+  bool kernel = false;
+};
+
+namespace detail {
+
+// Walks the ids with BPF_*_GET_NEXT_ID.
+template <class Next>
+std::vector<std::uint32_t> ids_of(Next next, std::string_view what) {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t id = 0;;) {
+    if (next(id, &id) != 0) {
+      if (errno == ENOENT) return out;
+      fail(errno, [&] { return fmt::format("list the loaded {} (next id after {})", what, id); });
+    }
+    out.push_back(id);
+  }
+}
+
+// Opens each id and describes it; ids gone meanwhile (ENOENT) are skipped.
+template <class Info, class Open, class Describe>
+std::vector<Info> infos_of(const std::vector<std::uint32_t>& ids, Open open, Describe describe,
+                           std::string_view what) {
+  std::vector<Info> out;
+  for (std::uint32_t id : ids) {
+    UniqueFd fd(open(id));
+    if (!fd) {
+      if (errno == ENOENT) continue;
+      fail(errno, [&] { return fmt::format("open {} id {}", what, id); });
+    }
+    out.push_back(describe(fd.get()));
+  }
+  return out;
+}
+
+template <class Raw>
+Raw raw_info(int fd, std::string_view what) {
+  Raw info{};
+  __u32 len = sizeof info;
+  check(bpf_obj_get_info_by_fd(fd, &info, &len), [&] { return fmt::format("describe {}", what); });
+  return info;
+}
+
+} // namespace detail
+
+/// Ids of every loaded program (kernel 4.13+). Throws Error (EPERM without CAP_SYS_ADMIN).
+inline std::vector<std::uint32_t> program_ids() {
+  return detail::ids_of(bpf_prog_get_next_id, "programs");
+}
+/// Ids of every map (kernel 4.13+). Throws Error.
+inline std::vector<std::uint32_t> map_ids() {
+  return detail::ids_of(bpf_map_get_next_id, "maps");
+}
+/// Ids of every link (kernel 5.8+). Throws Error.
+inline std::vector<std::uint32_t> link_ids() {
+  return detail::ids_of(bpf_link_get_next_id, "links");
+}
+/// Ids of every BTF object (kernel 5.4+). Throws Error.
+inline std::vector<std::uint32_t> btf_ids() {
+  return detail::ids_of(bpf_btf_get_next_id, "BTF");
+}
+
+/// An owned fd of the program with this id (kernel 4.13+). Throws Error (ENOENT: no such id).
+inline detail::UniqueFd open_program_by_id(std::uint32_t id) {
+  detail::UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  if (!fd) detail::fail(errno, [&] { return fmt::format("open program id {}", id); });
+  return fd;
+}
+/// An owned fd of the link with this id (kernel 5.8+). Throws Error.
+inline detail::UniqueFd open_link_by_id(std::uint32_t id) {
+  detail::UniqueFd fd(bpf_link_get_fd_by_id(id));
+  if (!fd) detail::fail(errno, [&] { return fmt::format("open link id {}", id); });
+  return fd;
+}
+/// Maps by id: MapSource::id(id), or any typed view's from_id(id).
+
+/// Every loaded program with its info (run_count/run_time_ns count while a StatsGuard lives).
+inline std::vector<ProgramInfo> all_programs() {
+  return detail::infos_of<ProgramInfo>(
+      program_ids(), bpf_prog_get_fd_by_id, [](int fd) { return program_info(fd); }, "program");
+}
+/// Every map with its info.
+inline std::vector<MapInfo> all_maps() {
+  return detail::infos_of<MapInfo>(
+      map_ids(), bpf_map_get_fd_by_id,
+      [](int fd) { return detail::query_map_info(fd, fmt::format("fd {}", fd)); }, "map");
+}
+/// Every link with its info (kernel 5.8+).
+inline std::vector<LinkInfo> all_links() {
+  return detail::infos_of<LinkInfo>(
+      link_ids(), bpf_link_get_fd_by_id,
+      [](int fd) {
+        const auto raw = detail::raw_info<bpf_link_info>(fd, "a link");
+        return LinkInfo{raw.id, static_cast<bpf_link_type>(raw.type), raw.prog_id};
+      },
+      "link");
+}
+/// Every BTF object with its info (kernel 5.4+).
+inline std::vector<BtfInfo> all_btfs() {
+  return detail::infos_of<BtfInfo>(
+      btf_ids(), bpf_btf_get_fd_by_id,
+      [](int fd) {
+        char name[64] = {};
+        bpf_btf_info info{};
+        info.name = reinterpret_cast<std::uintptr_t>(name);
+        info.name_len = sizeof name;
+        __u32 len = sizeof info;
+        detail::check(bpf_obj_get_info_by_fd(fd, &info, &len),
+                      [] { return std::string("describe a BTF object"); });
+        return BtfInfo{info.id, name, info.btf_size, info.kernel_btf != 0};
+      },
+      "BTF");
+}
+
+/// Turns on run-time statistics of every program (BPF_ENABLE_STATS, kernel 5.8+) while it lives:
+/// the kernel then counts runs and their time, which ProgramInfo::run_count and run_time_ns
+/// report. Several guards may live at once (also in other processes): statistics stay on until
+/// the last one is gone. Counting costs a few tens of ns per program run. Move-only. Throws
+/// FeatureError below 5.8, Error without CAP_SYS_ADMIN.
+class StatsGuard {
+public:
+  StatsGuard() {
+    kernel::require(kernel::Feature::run_stats, "enable BPF run-time statistics");
+    fd_.reset(bpf_enable_stats(BPF_STATS_RUN_TIME));
+    if (!fd_) detail::fail(errno, [] { return std::string("enable BPF run-time statistics"); });
+  }
+  /// The fd that keeps the statistics on.
+  int fd() const noexcept { return fd_.get(); }
+
+private:
+  detail::UniqueFd fd_;
+};
+
+} // namespace ebpfpp
