@@ -6,6 +6,7 @@
 #include "error.hpp"          // IWYU pragma: export
 #include "event_loop.hpp"     // IWYU pragma: export
 #include "generator.hpp"      // IWYU pragma: export
+#include "interface.hpp"      // IWYU pragma: export
 #include "kernel.hpp"         // IWYU pragma: export
 #include "kernel_version.hpp" // IWYU pragma: export
 #include "link.hpp"           // IWYU pragma: export
@@ -21,3 +22,4 @@
 #include "task.hpp"           // IWYU pragma: export
 #include "test_run.hpp"       // IWYU pragma: export
 #include "trace_pipe.hpp"     // IWYU pragma: export
+#include "xdp.hpp"            // IWYU pragma: export

@@ -141,6 +141,10 @@ inline std::string hint_for(int err, Op op = Op::generic, std::string_view subje
     return {};
   case EEXIST:
     if (op == Op::pin) return "something is already pinned there: unpin it or choose another path";
+    if (op == Op::attach_network)
+      return "a program is already attached there, in another XDP mode or not the one expected "
+             "for a replace: detach it (ip link set dev <if> xdp off), or name the program that "
+             "is attached as the one to replace";
     return {};
   case EBUSY:
     if (op == Op::pin)
@@ -162,7 +166,14 @@ inline std::string hint_for(int err, Op op = Op::generic, std::string_view subje
     if (op == Op::mmap) return "the map was not created mmap-able (BPF_F_MMAPABLE)";
     return {};
   case ENODEV:
-    if (op == Op::attach_network) return "no such network interface";
+    if (op == Op::attach_network)
+      return "no such network interface in this network namespace (ip link lists them)";
+    return {};
+  case EOPNOTSUPP:
+  case 524: // ENOTSUPP, the kernel's internal "not supported"
+    if (op == Op::attach_network)
+      return "the interface's driver does not support this mode: native XDP needs driver support "
+             "and offload a NIC that runs BPF; try XdpMode::generic (works on every interface)";
     return {};
   default:
     return {};
