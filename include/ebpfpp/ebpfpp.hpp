@@ -20,6 +20,7 @@
 #include "signal.hpp"         // IWYU pragma: export
 #include "stream.hpp"         // IWYU pragma: export
 #include "task.hpp"           // IWYU pragma: export
+#include "tc.hpp"             // IWYU pragma: export
 #include "test_run.hpp"       // IWYU pragma: export
 #include "trace_pipe.hpp"     // IWYU pragma: export
 #include "xdp.hpp"            // IWYU pragma: export
