@@ -3,6 +3,7 @@
 /// ebpfpp: a header-only C++20 library over libbpf. This umbrella includes every header; include
 /// the single ones to compile less.
 
+#include "cgroup.hpp"         // IWYU pragma: export
 #include "error.hpp"          // IWYU pragma: export
 #include "event_loop.hpp"     // IWYU pragma: export
 #include "generator.hpp"      // IWYU pragma: export
