@@ -172,3 +172,68 @@ int block_connect4(struct bpf_sock_addr *ctx)
 	bpf_map_update_elem(&refused_pid, &zero, &pid, BPF_ANY);
 	return 0;
 }
+
+// --- maps for the typed views: an LPM trie the XDP side matches sources against, a devmap it
+// redirects through -------------------------------------------------------------------------------
+
+struct ipv4_prefix {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ipv4_prefix);
+	__type(value, __u32);
+} prefixes SEC(".maps");
+
+// The value of the longest prefix that holds the frame's IPv4 source, written to [0] of
+// xdp_match (0: none matched).
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} xdp_match SEC(".maps");
+
+SEC("xdp")
+int xdp_match_source(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	struct iphdr *ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end)
+		return XDP_PASS;
+	struct ipv4_prefix key = {.prefixlen = 32};
+	__builtin_memcpy(key.addr, &ip->saddr, 4);
+	__u32 zero = 0, none = 0;
+	__u32 *v = bpf_map_lookup_elem(&prefixes, &key);
+	bpf_map_update_elem(&xdp_match, &zero, v ? v : &none, BPF_ANY);
+	return XDP_PASS;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports_hash SEC(".maps");
+
+// Redirects every frame through slot 0 of tx_ports (XDP_ABORTED when the slot is empty).
+SEC("xdp")
+int xdp_redirect_slot0(struct xdp_md *ctx)
+{
+	return bpf_redirect_map(&tx_ports, 0, XDP_ABORTED);
+}

@@ -11,11 +11,16 @@
 /// | queue_map.hpp           | QueueMap<V>         | QUEUE                          | 4.20   |
 /// | stack_map.hpp           | StackMap<V>         | STACK                          | 4.20   |
 /// | prog_array.hpp          | ProgArray           | PROG_ARRAY                     | 4.2    |
+/// | lpm_trie_map.hpp        | LpmTrieMap<Key,V>   | LPM_TRIE                       | 4.11   |
+/// | dev_map.hpp             | DevMap<V>           | DEVMAP                         | 4.14   |
+/// | dev_map.hpp             | DevMapHash<V>       | DEVMAP_HASH                    | 5.4    |
 ///
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
 #include "array_map.hpp"
+#include "dev_map.hpp"
 #include "hash_map.hpp"
+#include "lpm_trie_map.hpp"
 #include "map_base.hpp"
 #include "per_cpu_array_map.hpp"
 #include "per_cpu_hash_map.hpp"

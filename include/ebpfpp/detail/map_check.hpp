@@ -180,6 +180,12 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "RingBuffer<Event>";
   case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
     return "PerfBuffer<Event>";
+  case BPF_MAP_TYPE_LPM_TRIE:
+    return "LpmTrieMap<Key, V>";
+  case BPF_MAP_TYPE_DEVMAP:
+    return "DevMap<V>";
+  case BPF_MAP_TYPE_DEVMAP_HASH:
+    return "DevMapHash<V>";
   default:
     return {};
   }
