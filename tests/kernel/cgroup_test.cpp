@@ -17,6 +17,7 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 
+#include "kernel/cgroup_dir.hpp"
 #include "kernel/helpers.hpp"
 #include "kernel/netns.hpp"
 #include "test_network.skel.h"
@@ -26,61 +27,11 @@ namespace {
 using Skel = ebpfpp::Skeleton<test_network_bpf>;
 constexpr std::uint16_t port = 4444;
 
-// The cgroup2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid systems.
-std::optional<std::filesystem::path> cgroup2_root() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string dev, dir, type;
-  std::string rest;
-  while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
-    if (type == "cgroup2") return dir;
-  return std::nullopt;
-}
-
-// A fresh cgroup directory, removed (after its processes are gone) on destruction; directories
-// left by dead test processes are removed first.
-struct CgroupDir {
-  std::filesystem::path path;
-  explicit CgroupDir(const std::filesystem::path& root) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(root, ec)) {
-      const std::string name = e.path().filename();
-      if (!name.starts_with(test::netns_prefix)) continue;
-      const long pid = std::strtol(name.c_str() + std::strlen(test::netns_prefix), nullptr, 10);
-      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-        ::rmdir(e.path().c_str());
-    }
-    static int seq = 0;
-    path = root / fmt::format("{}{}-{}", test::netns_prefix, ::getpid(), seq++);
-    REQUIRE_MESSAGE(::mkdir(path.c_str(), 0755) == 0,
-                    "mkdir " << path << ": " << std::strerror(errno));
-  }
-  CgroupDir(const CgroupDir&) = delete;
-  CgroupDir& operator=(const CgroupDir&) = delete;
-  ~CgroupDir() {
-    // An exited child leaves the cgroup a moment after waitpid returns.
-    for (int i = 0; i < 200 && ::rmdir(path.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(10000);
-  }
-};
-
-// connect() to addr:port over TCP; 0 or the errno.
-int tcp_connect(const char* addr, std::uint16_t p) {
-  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return errno;
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(p);
-  ::inet_pton(AF_INET, addr, &sa.sin_addr);
-  const int r = ::connect(s, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
-  const int err = r == 0 ? 0 : errno;
-  ::close(s);
-  return err;
-}
-
 } // namespace
 
 TEST_CASE("Cgroup connect4: a child in the cgroup gets EPERM for the blocked address only") {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::cgroup)) EBPFPP_SKIP(*r);
-  const auto root = cgroup2_root();
+  const auto root = test::cgroup2_root();
   REQUIRE_MESSAGE(root, "no cgroup2 mount in /proc/self/mounts");
   auto skel = Skel::open();
   in_addr blocked{};
@@ -93,7 +44,7 @@ TEST_CASE("Cgroup connect4: a child in the cgroup gets EPERM for the blocked add
   REQUIRE(test::sh(fmt::format("ip -n {} link set lo up", ns.name())) == 0);
   const std::size_t fds = test::open_fd_count();
   {
-    CgroupDir cg(*root);
+    test::CgroupDir cg(*root);
     ebpfpp::Cgroup link(skel.program("block_connect4"), cg.path);
     CHECK(link.description().find("cgroup_inet4_connect") != std::string::npos);
 
@@ -110,10 +61,10 @@ TEST_CASE("Cgroup connect4: a child in the cgroup gets EPERM for the blocked add
         ::_exit(21);
       // Outside the cgroup: the program does not run; nothing listens on .2 but the connect is
       // made (and accepted: the listener is on every loopback address).
-      if (tcp_connect("127.0.0.2", port) != 0) ::_exit(22);
+      if (test::tcp_connect("127.0.0.2", port) != 0) ::_exit(22);
       std::ofstream(cg.path / "cgroup.procs") << ::getpid() << std::flush;
-      if (tcp_connect("127.0.0.2", port) != EPERM) ::_exit(23);
-      if (tcp_connect("127.0.0.1", port) != 0) ::_exit(24);
+      if (test::tcp_connect("127.0.0.2", port) != EPERM) ::_exit(23);
+      if (test::tcp_connect("127.0.0.1", port) != 0) ::_exit(24);
       ::_exit(0);
     }
     int status = 0;
@@ -126,7 +77,7 @@ TEST_CASE("Cgroup connect4: a child in the cgroup gets EPERM for the blocked add
     refused.set(0, 0);
     {
       test::NetnsScope in(ns);
-      CHECK(tcp_connect("127.0.0.2", port) == ECONNREFUSED);
+      CHECK(test::tcp_connect("127.0.0.2", port) == ECONNREFUSED);
     }
     CHECK(refused.get(0) == 0);
   }
@@ -152,8 +103,8 @@ TEST_CASE("Cgroup errors: a missing or non-cgroup directory is named") {
     CHECK(e.hint().find("cgroup v2") != std::string::npos);
   }
   // By fd, with the attach type given: the link says which it is.
-  if (const auto root = cgroup2_root()) {
-    CgroupDir cg(*root);
+  if (const auto root = test::cgroup2_root()) {
+    test::CgroupDir cg(*root);
     const int fd = ::open(cg.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     REQUIRE(fd >= 0);
     {

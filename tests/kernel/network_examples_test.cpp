@@ -8,7 +8,9 @@
 
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 
+#include "kernel/cgroup_dir.hpp"
 #include "kernel/helpers.hpp"
 #include "kernel/netns.hpp"
 
@@ -91,4 +93,52 @@ TEST_CASE("xdp-count names a missing interface and exits 1") {
   const std::string err = test::read_until(
       child.err, [](const std::string&) { return false; }, std::chrono::seconds(1));
   CHECK(err.find("'ebpfpp-nosuch2'") != std::string::npos);
+}
+
+TEST_CASE("cgroup-firewall refuses a child's connect to a blocked range and reports its pid") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::cgroup)) EBPFPP_SKIP(*r);
+  const auto root = test::cgroup2_root();
+  REQUIRE(root);
+  constexpr std::uint16_t port = 4646;
+  test::Netns ns("fw");
+  REQUIRE(test::sh(fmt::format("ip -n {} link set lo up", ns.name())) == 0);
+  test::CgroupDir cg(*root);
+  auto fw = test::spawn("cgroup-firewall",
+                        {(test::examples_dir() / "cgroup-firewall").string(), "--cgroup",
+                         cg.path.string(), "-d", "30", "127.0.0.2/32", "10.99.0.0/16"},
+                        true);
+  const std::string err = test::read_until(
+      fw.err, [](const std::string& t) { return t.find('\n') != std::string::npos; },
+      std::chrono::seconds(10));
+  REQUIRE_MESSAGE(err.find("blocking 127.0.0.2/32, 10.99.0.0/16") != std::string::npos, err);
+
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::prctl(PR_SET_NAME, "ebpfpp-fw");
+    if (::setns(ns.fd(), CLONE_NEWNET) != 0) ::_exit(20);
+    const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    if (::bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(l, 8) != 0)
+      ::_exit(21);
+    std::ofstream(cg.path / "cgroup.procs") << ::getpid() << std::flush;
+    if (test::tcp_connect("127.0.0.2", port) != EPERM) ::_exit(22);
+    if (test::tcp_connect("127.0.0.1", port) != 0) ::_exit(23);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+
+  const std::string expected = fmt::format("refused {} ebpfpp-fw 127.0.0.2:{}\n", pid, port);
+  const std::string out = test::read_until(
+      fw.out, [&](const std::string& t) { return t.find(expected) != std::string::npos; },
+      std::chrono::seconds(5));
+  CHECK(out == expected); // one refusal, the blocked one only
+  ::kill(fw.pid, SIGINT);
+  const auto code = fw.wait(std::chrono::seconds(10));
+  REQUIRE(code);
+  CHECK(*code == 0);
 }
