@@ -87,6 +87,15 @@ TEST_CASE("Tcx runs ingress and egress programs in the before/after order asked 
     CHECK(receiver.receive(2, std::chrono::seconds(3)) == 2);
     CHECK(recorded(log) == std::vector<std::uint32_t>{3, 1, 1, 3});
 
+    // A revision that is not the hook's: refused (someone changed the programs since).
+    try {
+      ebpfpp::Tcx stale(second, pair.ifname_a, TcDirection::ingress,
+                        TcxAnchor::last().expected_revision(1000));
+      FAIL("attached with a stale revision");
+    } catch (const ebpfpp::Error& e) {
+      CHECK(e.errnum() == ESTALE);
+    }
+
     // An anchor that is not on this hook: refused, nothing attached.
     try {
       ebpfpp::Tcx bad(second, pair.ifname_a, TcDirection::egress, TcxAnchor::after(first));

@@ -267,3 +267,32 @@ TEST_CASE("Xdp without CAP_NET_ADMIN fails with a hint naming it, and leaks noth
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(attached_id(ebpfpp::Interface("lo").index()) == 0);
 }
+
+TEST_CASE("an Xdp link pins and unpins like any link; a netlink attachment cannot be pinned") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::xdp)) EBPFPP_SKIP(*r);
+  auto skel = load();
+  test::BpffsMount bpffs;
+  test::Netns ns("pin");
+  test::NetnsScope in(ns);
+  {
+    ebpfpp::Xdp xdp(skel.program("xdp_count"), "lo", XdpMode::generic);
+    REQUIRE(xdp.fd() >= 0);
+    xdp.pin(bpffs.dir / "xdp");
+    CHECK(std::filesystem::exists(bpffs.dir / "xdp"));
+    CHECK_THROWS_AS(xdp.pin(bpffs.dir / "again"), ebpfpp::Error);
+    // The pinned link is the same one: opened again, it reports our program.
+    auto again = ebpfpp::Link::open_pinned(bpffs.dir / "xdp");
+    bpf_link_info info{};
+    std::uint32_t len = sizeof info;
+    REQUIRE(bpf_obj_get_info_by_fd(again.fd(), &info, &len) == 0);
+    CHECK(info.prog_id == prog_id(skel.program("xdp_count")));
+    xdp.unpin();
+    CHECK_FALSE(std::filesystem::exists(bpffs.dir / "xdp"));
+  }
+  CHECK(attached_id(ebpfpp::Interface("lo").index()) == 0);
+  auto netlink = ebpfpp::Xdp::replace(skel.program("xdp_count"), "lo", {}, XdpMode::generic);
+  CHECK(netlink);
+  CHECK(netlink.fd() == -1);
+  CHECK_THROWS_WITH_AS(netlink.pin(bpffs.dir / "nl"), doctest::Contains("not a kernel link"),
+                       ebpfpp::Error);
+}
