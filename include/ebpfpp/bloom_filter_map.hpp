@@ -3,6 +3,8 @@
 /// BloomFilterMap<V>: a typed bloom filter (BPF_MAP_TYPE_BLOOM_FILTER, kernel 5.16+): a set that
 /// answers "maybe there" or "surely not", in constant memory, with no keys and no erase.
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 #include "kernel.hpp"
 

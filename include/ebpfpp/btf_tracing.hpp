@@ -10,6 +10,8 @@
 /// FmodRet and Lsm run through the BPF trampoline, like fentry: kernels that refuse trampolines
 /// refuse them too (FeatureError).
 
+#include "detail/config.hpp"
+
 #include <string>
 
 #include <bpf/libbpf.h>

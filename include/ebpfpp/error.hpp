@@ -133,6 +133,15 @@ Opts make_opts() noexcept {
   return o;
 }
 
+/// Zeroes `o`, padding included, and sets its size: for opts with tail padding
+/// (bpf_xdp_attach_opts), which libbpf refuses unless those bytes are zero. make_opts() cannot
+/// promise that: a returned copy need not carry the padding (GCC -O2 drops it).
+template <class Opts>
+void init_opts(Opts& o) noexcept {
+  std::memset(static_cast<void*>(&o), 0, sizeof o);
+  o.sz = sizeof(Opts);
+}
+
 // --- the helpers every libbpf and system call result passes through --------------------------
 
 /// The errno of a failed call: libbpf returns -errno (and sets errno); system calls return -1 and

@@ -16,6 +16,8 @@
 /// 5.5+, BPF_F_MMAPABLE; on older kernels through map lookups and updates). .rodata is
 /// frozen at load: writing it afterwards throws an Error.
 
+#include "detail/config.hpp"
+
 #include <cstring>
 #include <memory>
 #include <string>

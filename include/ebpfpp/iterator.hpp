@@ -13,6 +13,8 @@
 /// Each read (open(), read(), lines(), records()) walks the objects anew. Kernel 5.8+ (task,
 /// task_file, bpf_map: 5.8; map elements 5.9; tcp/udp 5.9; task_vma 5.12).
 
+#include "detail/config.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <string>

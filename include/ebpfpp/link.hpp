@@ -16,16 +16,20 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <sys/types.h>
 
 #include "detail/fd.hpp"
+#include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "object.hpp"
@@ -40,12 +44,25 @@ public:
   /// in errors.
   Link(bpf_link* link, std::string description) noexcept
       : link_(link), description_(std::move(description)) {}
+  /// Takes ownership of a kernel link made without libbpf (a raw BPF_LINK_CREATE, for attach
+  /// types or options this libbpf lacks: tcx, XDP modes). Closing the fd detaches.
+  Link(detail::UniqueFd link_fd, std::string description) noexcept
+      : raw_fd_(std::move(link_fd)), description_(std::move(description)) {}
+  /// Takes ownership of an attachment that is not a kernel link (a netlink XDP program, a clsact
+  /// filter): `detach` undoes it and must not throw. `fd` is -1 (no fd to pin or query).
+  Link(std::function<void()> detach, std::string description) noexcept
+      : detach_(std::move(detach)), description_(std::move(description)) {}
   Link(Link&& other) noexcept
-      : link_(std::exchange(other.link_, nullptr)), description_(std::move(other.description_)) {}
+      : link_(std::exchange(other.link_, nullptr)), raw_fd_(std::move(other.raw_fd_)),
+        detach_(std::exchange(other.detach_, nullptr)), pin_path_(std::move(other.pin_path_)),
+        description_(std::move(other.description_)) {}
   Link& operator=(Link&& other) noexcept {
     if (this != &other) {
       reset();
       link_ = std::exchange(other.link_, nullptr);
+      raw_fd_ = std::move(other.raw_fd_);
+      detach_ = std::exchange(other.detach_, nullptr);
+      pin_path_ = std::move(other.pin_path_);
       description_ = std::move(other.description_);
     }
     return *this;
@@ -72,40 +89,73 @@ public:
   void pin(const std::filesystem::path& path) {
     const auto action = [&] { return fmt::format("pin {} at '{}'", what(), path.string()); };
     require_not_empty(action);
+    require_kernel_link(action);
     detail::LibbpfLog log;
-    detail::check(bpf_link__pin(link_, path.c_str()), action, detail::Op::pin, &log, path.native());
+    if (link_) {
+      detail::check(bpf_link__pin(link_, path.c_str()), action, detail::Op::pin, &log,
+                    path.native());
+      return;
+    }
+    if (!pin_path_.empty()) throw Error(EBUSY, action(), detail::hint_for(EBUSY, detail::Op::pin));
+    detail::check(bpf_obj_pin(raw_fd_.get(), path.c_str()), action, detail::Op::pin, &log,
+                  path.native());
+    pin_path_ = path;
   }
   /// Removes the pin; the link detaches when the last reference goes. Throws Error on an empty
   /// Link.
   void unpin() {
     const auto action = [&] { return fmt::format("unpin {}", what()); };
     require_not_empty(action);
+    require_kernel_link(action);
     detail::LibbpfLog log;
-    detail::check(bpf_link__unpin(link_), action, detail::Op::pin, &log);
+    if (link_) {
+      detail::check(bpf_link__unpin(link_), action, detail::Op::pin, &log);
+      return;
+    }
+    if (pin_path_.empty()) throw Error(ENOENT, action(), "it is not pinned");
+    std::error_code ec;
+    if (!std::filesystem::remove(pin_path_, ec) && ec)
+      throw Error(ec.value(), action(), detail::hint_for(ec.value(), detail::Op::pin));
+    pin_path_.clear();
   }
 
   /// Detaches now (and destroys the link). Safe on an empty Link.
   void reset() noexcept {
     if (link_) bpf_link__destroy(link_);
     link_ = nullptr;
+    raw_fd_.reset();
+    if (detach_) std::exchange(detach_, nullptr)();
+    pin_path_.clear();
   }
-  /// The link's fd (for bpf_link_get_info_by_fd etc.); -1 when empty.
-  int fd() const noexcept { return link_ ? bpf_link__fd(link_) : -1; }
+  /// The link's fd (for bpf_link_get_info_by_fd etc.); -1 when empty, and for an attachment
+  /// that is not a kernel link.
+  int fd() const noexcept { return link_ ? bpf_link__fd(link_) : raw_fd_.get(); }
   /// What this link attached, as used in errors: "tracepoint syscalls/sys_enter_execve".
   const std::string& description() const noexcept { return description_; }
   bpf_link* get() const noexcept { return link_; }
-  /// Gives up ownership; the caller must bpf_link__destroy() it.
+  /// Gives up ownership of a libbpf link; the caller must bpf_link__destroy() it. nullptr (and
+  /// nothing given up) for a link made without libbpf.
   bpf_link* release() noexcept { return std::exchange(link_, nullptr); }
-  explicit operator bool() const noexcept { return link_ != nullptr; }
+  explicit operator bool() const noexcept { return link_ != nullptr || raw_fd_ || detach_; }
 
 private:
   std::string what() const { return description_.empty() ? std::string("link") : description_; }
   template <class Action>
   void require_not_empty(const Action& action) const {
-    if (!link_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
+    if (!*this) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
+  }
+  template <class Action>
+  void require_kernel_link(const Action& action) const {
+    if (!link_ && !raw_fd_)
+      throw Error(EOPNOTSUPP, action(),
+                  "this attachment is not a kernel link (netlink XDP, clsact filter): it cannot "
+                  "be pinned; use the link-based attach where the kernel has it");
   }
 
   bpf_link* link_ = nullptr;
+  detail::UniqueFd raw_fd_;        // a link made with a raw BPF_LINK_CREATE
+  std::function<void()> detach_;   // an attachment that is not a kernel link
+  std::filesystem::path pin_path_; // where raw_fd_ is pinned, for unpin()
   std::string description_;
 };
 
@@ -135,10 +185,10 @@ struct AttachNeeds {
   bool cookie = false; // a non-zero BPF cookie is asked for: needs bpf_cookie (5.15)
 };
 
-/// The one attach helper: runs `attach()` (a libbpf call returning bpf_link* or NULL + errno)
-/// and wraps the result in a Link described by `description`. On failure it throws a
-/// FeatureError when the feature is missing, else an Error with libbpf's explanation and the
-/// hint for `needs.op`.
+/// The one attach helper: runs `attach()` (a libbpf call returning bpf_link* or NULL + errno, or
+/// a raw attach returning a link's UniqueFd or a detacher, empty + errno on failure) and wraps the
+/// result in a Link described by `description`. On failure it throws a FeatureError when the
+/// feature is missing, else an Error with libbpf's explanation and the hint for `needs.op`.
 template <class AttachFn>
 Link attach_link(Program prog, std::string description, AttachFn&& attach, AttachNeeds needs = {}) {
   const std::string action =
@@ -151,8 +201,17 @@ Link attach_link(Program prog, std::string description, AttachFn&& attach, Attac
                           "attach with cookie 0, and tell the hooks apart in the BPF program");
   LibbpfLog log;
   errno = 0;
-  if (bpf_link* l = std::forward<AttachFn>(attach)()) return Link(l, std::move(description));
-  const int err = errno ? errno : EINVAL;
+  int err = 0;
+  if constexpr (std::is_same_v<std::invoke_result_t<AttachFn>, bpf_link*>) {
+    if (bpf_link* l = std::forward<AttachFn>(attach)()) return Link(l, std::move(description));
+    err = errno ? errno : EINVAL;
+  } else {
+    // A raw attach: a link fd (UniqueFd) or the detacher of a non-link attachment
+    // (std::function<void()>); empty with errno set on failure.
+    if (auto r = std::forward<AttachFn>(attach)())
+      return Link(std::move(r), std::move(description));
+    err = errno ? errno : EINVAL;
+  }
   std::string hint = hint_for(err, needs.op);
   if (err == ENOENT && needs.op == Op::attach_tracefs && !kernel::tracefs())
     hint = "tracefs is not mounted, and this attach reads it: mount it (mount -t tracefs tracefs "

@@ -13,6 +13,8 @@
 /// Such maps need BTF and BPF_F_NO_PREALLOC, so they come from a BPF object (no create()). Inode
 /// and cgroup storage (5.10, 6.2) follow the same pattern and are not wrapped yet.
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

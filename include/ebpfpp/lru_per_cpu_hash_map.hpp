@@ -2,6 +2,8 @@
 /// @file
 /// LruPerCpuHashMap<K,V>: a typed LRU per-CPU hash map (BPF_MAP_TYPE_LRU_PERCPU_HASH, 4.10+).
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

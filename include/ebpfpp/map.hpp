@@ -18,6 +18,9 @@
 /// | local_storage_map.hpp    | SocketStorageMap<V>   | SK_STORAGE (by socket fd)    | 5.2    |
 /// | stack_trace_map.hpp      | StackTraceMap<D>      | STACK_TRACE                  | 4.6    |
 /// | prog_array.hpp           | ProgArray             | PROG_ARRAY                   | 4.2    |
+/// | lpm_trie_map.hpp         | LpmTrieMap<Key,V>     | LPM_TRIE                     | 4.11   |
+/// | dev_map.hpp              | DevMap<V>             | DEVMAP                       | 4.14   |
+/// | dev_map.hpp              | DevMapHash<V>         | DEVMAP_HASH                  | 5.4    |
 ///
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
@@ -25,8 +28,10 @@
 
 #include "array_map.hpp"
 #include "bloom_filter_map.hpp"
+#include "dev_map.hpp"
 #include "hash_map.hpp"
 #include "local_storage_map.hpp"
+#include "lpm_trie_map.hpp"
 #include "lru_per_cpu_hash_map.hpp"
 #include "map_base.hpp"
 #include "map_of_maps.hpp"

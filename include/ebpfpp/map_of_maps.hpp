@@ -11,6 +11,8 @@
 ///     config.set(0, next);                                // BPF programs now read `next`
 ///     if (auto current = config.get(0)) current->lookup(1);
 
+#include "detail/config.hpp"
+
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {

@@ -11,6 +11,8 @@
 ///     // on the BPF side, bpf_get_attach_cookie(ctx) is the index of the function in
 ///     // probes.symbols()
 
+#include "detail/config.hpp"
+
 #include <fnmatch.h>
 
 #include <algorithm>

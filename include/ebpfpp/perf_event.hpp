@@ -11,6 +11,8 @@
 /// Kernel 4.9+ (BPF_PROG_TYPE_PERF_EVENT); links through BPF_LINK_CREATE on 5.15+, older
 /// kernels through PERF_EVENT_IOC_SET_BPF (libbpf picks).
 
+#include "detail/config.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <fstream>

@@ -11,6 +11,8 @@
 ///
 /// Symbolize the addresses with symbolizer.hpp.
 
+#include "detail/config.hpp"
+
 #include <array>
 #include <cstdint>
 #include <vector>

@@ -9,6 +9,8 @@
 /// Destroying it unregisters the ops. Kernel 5.6+ (links for struct_ops: 6.4+, with the map in
 /// SEC(".struct_ops.link"); older kernels register on attach and unregister on detach alike).
 
+#include "detail/config.hpp"
+
 #include <string>
 
 #include <bpf/libbpf.h>

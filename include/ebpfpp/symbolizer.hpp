@@ -18,6 +18,8 @@
 /// .dynsym, and reading symbol tables is cheap enough to symbolize thousands of stacks in
 /// milliseconds; a profile's folded stacks need function names, not lines.
 
+#include "detail/config.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>

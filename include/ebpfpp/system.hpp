@@ -14,6 +14,8 @@
 /// All of it needs CAP_SYS_ADMIN (the kernel's rule for ids). Objects come and go while the ids
 /// are walked: one that vanished between its id and its info is left out, not an error.
 
+#include "detail/config.hpp"
+
 #include <cerrno>
 #include <cstdint>
 #include <string>

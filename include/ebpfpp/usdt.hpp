@@ -14,6 +14,8 @@
 /// BPF_USDT read them, bpf_usdt_cookie() the cookie. Needs uprobes; kernel 4.17+ (5.15+ for
 /// cookies without libbpf's IP-lookup fallback).
 
+#include "detail/config.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>

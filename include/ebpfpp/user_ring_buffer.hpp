@@ -18,6 +18,8 @@
 /// user_ring_buffer.bpf.h, whose drain counts the records drained and the failed drains
 /// (drained(), drain_failures()).
 
+#include "detail/config.hpp"
+
 #include <poll.h>
 #include <sys/mman.h>
 #include <unistd.h>

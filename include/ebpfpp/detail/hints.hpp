@@ -166,6 +166,10 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   case EEXIST:
     if (op == Op::pin) return "something is already pinned there: unpin it or choose another path";
+    if (op == Op::attach_network)
+      return "a program is already attached there, in another XDP mode or not the one expected "
+             "for a replace: detach it (ip link set dev <if> xdp off), or name the program that "
+             "is attached as the one to replace";
     return {};
   case EBUSY:
     if (op == Op::pin)
@@ -190,11 +194,16 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
              "frequency of 0, or an event config this PMU does not know";
     return {};
   case ENODEV:
-    if (op == Op::attach_network) return "no such network interface";
+    if (op == Op::attach_network)
+      return "no such network interface in this network namespace (ip link lists them)";
     if (op == Op::perf_event_open)
       return "the CPU is offline or the PMU cannot count this event on it";
     return {};
   case EOPNOTSUPP:
+  case 524: // ENOTSUPP, the kernel's internal "not supported"
+    if (op == Op::attach_network)
+      return "the interface's driver does not support this mode: native XDP needs driver support "
+             "and offload a NIC that runs BPF; try XdpMode::generic (works on every interface)";
     if (op == Op::perf_event_open)
       return "this PMU cannot sample this event (virtual machines often expose no hardware "
              "counters): use a software event such as PerfEventConfig::cpu_clock()";

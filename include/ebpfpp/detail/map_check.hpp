@@ -194,6 +194,12 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "PerfBuffer<Event>";
   case static_cast<bpf_map_type>(31): // BPF_MAP_TYPE_USER_RINGBUF, newer than some uapi headers
     return "UserRingBuffer<Event>";
+  case BPF_MAP_TYPE_LPM_TRIE:
+    return "LpmTrieMap<Key, V>";
+  case BPF_MAP_TYPE_DEVMAP:
+    return "DevMap<V>";
+  case BPF_MAP_TYPE_DEVMAP_HASH:
+    return "DevMapHash<V>";
   default:
     return {};
   }

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+// xdp-count's kernel side: counts the IPv4 packets arriving on an interface per IP protocol in
+// a per-CPU array (no locks: each CPU adds to its own slot; user space sums them), the packets
+// per source address in an LRU hash, and drops UDP datagrams to one port when asked.
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define ETH_P_IP 0x0800
+
+// UDP to this port is dropped with XDP_DROP (0: nothing is dropped). Set before load.
+const volatile __u16 drop_udp_port = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u64);
+} protocols SEC(".maps");
+
+// Source address (network order) -> packets; the least recently seen go when it is full.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} sources SEC(".maps");
+
+// [0]: datagrams dropped.
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+SEC("xdp")
+int xdp_count(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	// The verifier insists on these bounds checks: a packet may end anywhere.
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	struct iphdr *ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end)
+		return XDP_PASS;
+
+	__u32 proto = ip->protocol;
+	__u64 *n = bpf_map_lookup_elem(&protocols, &proto);
+	if (n)
+		*n += 1;
+	__u32 src = ip->saddr;
+	__u64 one = 1;
+	__u64 *s = bpf_map_lookup_elem(&sources, &src);
+	if (s)
+		__sync_fetch_and_add(s, 1);
+	else
+		bpf_map_update_elem(&sources, &src, &one, BPF_NOEXIST);
+
+	if (proto != IPPROTO_UDP || !drop_udp_port)
+		return XDP_PASS;
+	struct udphdr *udp = (void *)ip + ip->ihl * 4;
+	if ((void *)(udp + 1) > end || udp->dest != bpf_htons(drop_udp_port))
+		return XDP_PASS;
+	__u32 zero = 0;
+	__u64 *d = bpf_map_lookup_elem(&drops, &zero);
+	if (d)
+		*d += 1;
+	return XDP_DROP;
+}

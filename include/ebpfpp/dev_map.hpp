@@ -1,0 +1,82 @@
+#pragma once
+/// @file
+/// DevMap and DevMapHash: the interfaces an XDP program redirects to with bpf_redirect_map
+/// (BPF_MAP_TYPE_DEVMAP, kernel 4.14+; BPF_MAP_TYPE_DEVMAP_HASH, 5.4+).
+///
+///     ebpfpp::DevMap<> ports(skel->maps.tx_ports);
+///     ports.set(0, ebpfpp::Interface("veth1").index());
+///
+/// The value is the target's ifindex (a __u32), or, from 5.8, a DevMapValue that also names an
+/// XDP program to run on the target (BPF_XDP_DEVMAP programs).
+
+#include "detail/config.hpp"
+
+#include <cstdint>
+#include <string_view>
+
+#include "detail/map_ops.hpp"
+
+namespace ebpfpp {
+
+/// The long form of a devmap value (struct bpf_devmap_val, 5.8+): the target interface and an
+/// XDP program (SEC("xdp/devmap")) to run on frames redirected there.
+struct DevMapValue {
+  std::uint32_t ifindex = 0;
+  /// The program's fd when writing (-1 or 0: none); its id when reading.
+  std::int32_t prog = 0;
+};
+
+/// A typed view of a devmap (BPF_MAP_TYPE_DEVMAP, kernel 4.14+): an array of target interfaces,
+/// by slot. V is std::uint32_t (the ifindex) or DevMapValue. Writing an ifindex that does not
+/// exist in the caller's network namespace throws Error (the kernel says EINVAL). Throws like
+/// ArrayMap.
+template <MapData V = std::uint32_t>
+class DevMap : public detail::ArrayOps<DevMap<V>, V, detail::PlainValue<V>> {
+  static_assert(sizeof(V) == 4 || sizeof(V) == 8, "a devmap value is a __u32 or a DevMapValue");
+
+public:
+  using detail::ArrayOps<DevMap<V>, V, detail::PlainValue<V>>::ArrayOps;
+
+  /// Creates a new BPF_MAP_TYPE_DEVMAP of `size` empty slots. Throws Error.
+  static DevMap create(std::uint32_t size, std::string_view name, std::uint32_t map_flags = 0) {
+    return DevMap(
+        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_DEVMAP, name, sizeof(std::uint32_t),
+                                               sizeof(V), size, map_flags),
+                         std::string(name)),
+        TypeCheck::size_only);
+  }
+
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_DEVMAP};
+    return detail::key_value_spec<std::uint32_t, V>("DevMap", types, true);
+  }
+};
+
+/// A typed view of a hashed devmap (BPF_MAP_TYPE_DEVMAP_HASH, kernel 5.4+): targets keyed by any
+/// __u32 you choose (usually the ifindex itself), for sparse sets. V as in DevMap.
+template <MapData V = std::uint32_t>
+class DevMapHash : public detail::HashOps<DevMapHash<V>, std::uint32_t, detail::PlainValue<V>> {
+  static_assert(sizeof(V) == 4 || sizeof(V) == 8, "a devmap value is a __u32 or a DevMapValue");
+
+public:
+  using detail::HashOps<DevMapHash<V>, std::uint32_t, detail::PlainValue<V>>::HashOps;
+
+  /// Creates a new BPF_MAP_TYPE_DEVMAP_HASH of up to `max_entries` targets. Throws Error.
+  static DevMapHash create(std::uint32_t max_entries, std::string_view name,
+                           std::uint32_t map_flags = 0) {
+    return DevMapHash(MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_DEVMAP_HASH, name,
+                                                             sizeof(std::uint32_t), sizeof(V),
+                                                             max_entries, map_flags),
+                                       std::string(name)),
+                      TypeCheck::size_only);
+  }
+
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_DEVMAP_HASH};
+    return detail::key_value_spec<std::uint32_t, V>("DevMapHash", types);
+  }
+};
+
+} // namespace ebpfpp

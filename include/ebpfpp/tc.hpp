@@ -1,0 +1,253 @@
+#pragma once
+/// @file
+/// TC programs (SEC("tc"), BPF_PROG_TYPE_SCHED_CLS) on an interface's ingress or egress:
+/// `Tcx`, the link-based multi-program hook of kernel 6.6+, with explicit ordering; and
+/// `TcClassic`, the clsact qdisc + cls_bpf filter path every kernel since 4.1 has.
+///
+///     ebpfpp::Tcx in(skel.program("count"), "eth0", ebpfpp::TcDirection::ingress);
+///     ebpfpp::Tcx audit(skel.program("audit"), "eth0", ebpfpp::TcDirection::ingress,
+///                       ebpfpp::TcxAnchor::before(in));       // runs before `in`
+///     ebpfpp::TcClassic old(skel.program("count"), "eth0", ebpfpp::TcDirection::egress);
+///
+/// With tcx, a program returns TCX_NEXT (-1) to let the next one run, TCX_PASS (0) to end the
+/// chain and pass the packet, TCX_DROP (2) to drop it. Tcx is a kernel link: it detaches when
+/// its last fd closes, even if this process crashes. TcClassic is not: its filter (and the
+/// qdisc, if it made it) stays after a crash until `tc qdisc del dev <if> clsact`; destroy it in
+/// the network namespace it was made in.
+
+#include "detail/config.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+
+#include "detail/unique_fd.hpp"
+#include "interface.hpp"
+#include "kernel.hpp"
+#include "link.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// Which way the packets go: into the interface (ingress) or out of it (egress).
+enum class TcDirection { ingress, egress };
+
+/// "ingress" or "egress".
+constexpr std::string_view to_string(TcDirection d) noexcept {
+  return d == TcDirection::ingress ? "ingress" : "egress";
+}
+
+/// Where a Tcx program goes among the programs already on the hook: last (the default), first,
+/// or just before / after a given program or link on the same hook.
+class TcxAnchor {
+public:
+  /// After every program already attached.
+  static TcxAnchor last() noexcept { return TcxAnchor(after_flag, 0, "last"); }
+  /// Before every program already attached.
+  static TcxAnchor first() noexcept { return TcxAnchor(before_flag, 0, "first"); }
+  /// Just before `prog` (which must be attached to the same hook).
+  static TcxAnchor before(Program prog) {
+    return TcxAnchor(before_flag, prog.fd(), fmt::format("before program '{}'", prog.name()));
+  }
+  /// Just after `prog` (which must be attached to the same hook).
+  static TcxAnchor after(Program prog) {
+    return TcxAnchor(after_flag, prog.fd(), fmt::format("after program '{}'", prog.name()));
+  }
+  /// Just before the program of `link` (a Tcx on the same hook).
+  static TcxAnchor before(const Link& link) {
+    return TcxAnchor(before_flag | link_flag, link.fd(),
+                     fmt::format("before {}", link.description()));
+  }
+  /// Just after the program of `link` (a Tcx on the same hook).
+  static TcxAnchor after(const Link& link) {
+    return TcxAnchor(after_flag | link_flag, link.fd(),
+                     fmt::format("after {}", link.description()));
+  }
+  /// Attach only if the hook's revision (it grows by one at each change) is still `revision`:
+  /// a check that nobody changed the programs since you looked. 0: no check.
+  TcxAnchor& expected_revision(std::uint64_t revision) noexcept {
+    revision_ = revision;
+    return *this;
+  }
+
+  std::uint32_t flags() const noexcept { return flags_; }
+  int relative_fd() const noexcept { return fd_; }
+  std::uint64_t revision() const noexcept { return revision_; }
+  const std::string& description() const noexcept { return description_; }
+
+private:
+  // uapi values of 6.6 (the headers ebpfpp builds with may be older).
+  static constexpr std::uint32_t before_flag = 1u << 3; // BPF_F_BEFORE
+  static constexpr std::uint32_t after_flag = 1u << 4;  // BPF_F_AFTER
+  static constexpr std::uint32_t link_flag = 1u << 13;  // BPF_F_LINK
+
+  TcxAnchor(std::uint32_t flags, int fd, std::string description)
+      : flags_(flags), fd_(fd), description_(std::move(description)) {}
+
+  std::uint32_t flags_ = 0;
+  int fd_ = 0;
+  std::uint64_t revision_ = 0;
+  std::string description_;
+};
+
+namespace detail {
+// BPF_LINK_CREATE's attr for tcx (6.6 uapi), which libbpf 1.1's bpf_link_create_opts lacks.
+struct TcxLinkCreateAttr {
+  std::uint32_t prog_fd;
+  std::uint32_t target_ifindex;
+  std::uint32_t attach_type;
+  std::uint32_t flags;
+  std::uint32_t relative_fd; // or relative_id with BPF_F_ID
+  std::uint32_t pad;
+  std::uint64_t expected_revision;
+};
+static_assert(sizeof(TcxLinkCreateAttr) == 32);
+} // namespace detail
+
+/// A TC program on a tcx hook (kernel 6.6+, CONFIG_NET_XGRESS): several programs per hook, in an
+/// order you choose, no qdisc. Needs CAP_NET_ADMIN (and CAP_BPF).
+///
+/// Throws FeatureError (naming 6.6 and TcClassic) on older kernels; Error when the interface does
+/// not exist (ENODEV), the anchor is not on the same hook (ENOENT), or the revision moved
+/// (ESTALE).
+class Tcx : public Link {
+public:
+  [[nodiscard]] Tcx(Program prog, const Interface& iface, TcDirection direction,
+                    const TcxAnchor& anchor = TcxAnchor::last())
+      : Link(attach(prog, iface, direction, anchor)), ifindex_(iface.index()),
+        direction_(direction) {}
+
+  int ifindex() const noexcept { return ifindex_; }
+  TcDirection direction() const noexcept { return direction_; }
+
+private:
+  static Link attach(Program prog, const Interface& iface, TcDirection direction,
+                     const TcxAnchor& anchor) {
+    return detail::attach_link(
+        prog,
+        fmt::format("tcx {} on '{}' (ifindex {}), {}", to_string(direction), iface.name(),
+                    iface.index(), anchor.description()),
+        [&] {
+          detail::TcxLinkCreateAttr attr{};
+          attr.prog_fd = static_cast<std::uint32_t>(prog.fd());
+          attr.target_ifindex = static_cast<std::uint32_t>(iface.index());
+          attr.attach_type = static_cast<std::uint32_t>(kernel::detail::attach_tcx_ingress +
+                                                        (direction == TcDirection::egress));
+          attr.flags = anchor.flags();
+          attr.relative_fd = static_cast<std::uint32_t>(anchor.relative_fd());
+          attr.expected_revision = anchor.revision();
+          return detail::UniqueFd(
+              static_cast<int>(kernel::detail::sys_bpf(BPF_LINK_CREATE, &attr, sizeof attr)));
+        },
+        {kernel::Feature::tcx, "use TcClassic (the clsact qdisc path)",
+         detail::Op::attach_network});
+  }
+
+  int ifindex_ = 0;
+  TcDirection direction_ = TcDirection::ingress;
+};
+
+/// Where a TcClassic filter goes in the clsact qdisc's filter list.
+struct TcClassicOptions {
+  /// The filter's handle (0: the kernel picks one).
+  std::uint32_t handle = 0;
+  /// Its priority (lower runs first; 0: the kernel picks one).
+  std::uint32_t priority = 0;
+};
+
+/// A TC program as a cls_bpf filter (direct action) on the interface's clsact qdisc: the path for
+/// kernels before 6.6 (4.1+). Makes the clsact qdisc when there is none, and removes it on
+/// destruction only then; a qdisc that was already there is left as it was. Needs CAP_NET_ADMIN.
+///
+/// Throws Error: no such interface (ENODEV), missing capabilities (EPERM, naming them).
+class TcClassic : public Link {
+public:
+  [[nodiscard]] TcClassic(Program prog, const Interface& iface, TcDirection direction,
+                          TcClassicOptions options = {})
+      : TcClassic(attach(prog, iface, direction, options), iface.index(), direction) {}
+
+  int ifindex() const noexcept { return ifindex_; }
+  TcDirection direction() const noexcept { return direction_; }
+  /// Whether this attachment made the clsact qdisc (and so removes it when destroyed).
+  bool created_qdisc() const noexcept { return created_qdisc_; }
+
+private:
+  struct Attached {
+    Link link;
+    bool created_qdisc;
+  };
+  TcClassic(Attached a, int ifindex, TcDirection direction)
+      : Link(std::move(a.link)), created_qdisc_(a.created_qdisc), ifindex_(ifindex),
+        direction_(direction) {}
+
+  static Attached attach(Program prog, const Interface& iface, TcDirection direction,
+                         TcClassicOptions options) {
+    bool created = false;
+    const int ifindex = iface.index();
+    const auto point = direction == TcDirection::ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+    Link link =
+        detail::attach_link(prog,
+                            fmt::format("tc {} filter on '{}' (ifindex {}, clsact)",
+                                        to_string(direction), iface.name(), ifindex),
+                            [&]() -> std::function<void()> {
+                              bpf_tc_hook hook;
+                              detail::init_opts(hook);
+                              hook.ifindex = ifindex;
+                              hook.attach_point = point;
+                              const int made = bpf_tc_hook_create(&hook);
+                              if (made < 0 && made != -EEXIST) {
+                                errno = -made;
+                                return nullptr;
+                              }
+                              created = made == 0;
+                              bpf_tc_opts opts;
+                              detail::init_opts(opts);
+                              opts.prog_fd = prog.fd();
+                              opts.handle = options.handle;
+                              opts.priority = options.priority;
+                              if (const int r = bpf_tc_attach(&hook, &opts); r < 0) {
+                                if (created) destroy_qdisc(ifindex);
+                                created = false;
+                                errno = -r;
+                                return nullptr;
+                              }
+                              const std::uint32_t handle = opts.handle, priority = opts.priority;
+                              const bool remove_qdisc = created;
+                              return [ifindex, point, handle, priority, remove_qdisc]() noexcept {
+                                bpf_tc_hook h;
+                                detail::init_opts(h);
+                                h.ifindex = ifindex;
+                                h.attach_point = point;
+                                bpf_tc_opts o;
+                                detail::init_opts(o);
+                                o.handle = handle;
+                                o.priority = priority;
+                                bpf_tc_detach(&h, &o);
+                                if (remove_qdisc) destroy_qdisc(ifindex);
+                              };
+                            },
+                            {kernel::Feature::tc, {}, detail::Op::attach_network});
+    return {std::move(link), created};
+  }
+
+  static void destroy_qdisc(int ifindex) noexcept {
+    // Both directions named: that is how libbpf deletes the clsact qdisc itself.
+    bpf_tc_hook hook;
+    detail::init_opts(hook);
+    hook.ifindex = ifindex;
+    hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+    bpf_tc_hook_destroy(&hook);
+  }
+
+  bool created_qdisc_ = false;
+  int ifindex_ = 0;
+  TcDirection direction_ = TcDirection::ingress;
+};
+
+} // namespace ebpfpp

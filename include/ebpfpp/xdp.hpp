@@ -1,0 +1,168 @@
+#pragma once
+/// @file
+/// Xdp: an XDP program attached to a network interface (a Link: destroying it detaches).
+///
+///     ebpfpp::Xdp xdp(skel.program("count"), "eth0");                         // kernel picks
+///     ebpfpp::Xdp xdp(skel.program("count"), "veth0", ebpfpp::XdpMode::generic);
+///     auto x = ebpfpp::Xdp::replace(skel.program("v2"), "eth0", old_program);  // swap in place
+///
+/// An Xdp made by the constructor is a kernel link (BPF_LINK_CREATE, kernel 5.9+): it cannot
+/// replace or be replaced by another attachment, and the kernel detaches it when its last fd
+/// closes, even if this process crashes. Xdp::replace uses the older netlink attachment, which
+/// can swap one program for another atomically, checking which one it replaces; it outlives a
+/// crashed process (`ip link set dev <if> xdp off` removes it), and must be destroyed in the same
+/// network namespace as it was made.
+
+#include "detail/config.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/if_link.h>
+
+#include "detail/unique_fd.hpp"
+#include "interface.hpp"
+#include "kernel.hpp"
+#include "link.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// Where the XDP program runs.
+enum class XdpMode {
+  automatic, ///< native when the driver has it, else generic (the kernel's choice)
+  native,    ///< in the driver, before any skb exists (XDP_FLAGS_DRV_MODE); fastest
+  generic,   ///< after the skb is built (XDP_FLAGS_SKB_MODE); every interface has it
+  offload,   ///< on the NIC (XDP_FLAGS_HW_MODE); the program must be loaded for that device
+};
+
+/// The mode's name: "native", "generic", ...
+constexpr std::string_view to_string(XdpMode mode) noexcept {
+  switch (mode) {
+  case XdpMode::automatic:
+    return "automatic";
+  case XdpMode::native:
+    return "native";
+  case XdpMode::generic:
+    return "generic";
+  case XdpMode::offload:
+    return "offload";
+  }
+  return "?";
+}
+
+namespace detail {
+constexpr std::uint32_t xdp_flags(XdpMode mode) noexcept {
+  switch (mode) {
+  case XdpMode::native:
+    return XDP_FLAGS_DRV_MODE;
+  case XdpMode::generic:
+    return XDP_FLAGS_SKB_MODE;
+  case XdpMode::offload:
+    return XDP_FLAGS_HW_MODE;
+  case XdpMode::automatic:
+    break;
+  }
+  return 0;
+}
+} // namespace detail
+
+/// An XDP program (SEC("xdp")) attached to an interface. Kernel 4.8+ for XDP, 5.9+ for the
+/// link the constructor makes. Needs CAP_NET_ADMIN (and CAP_BPF).
+///
+/// Throws Error: the interface does not exist (ENODEV, naming it); another XDP program is
+/// attached (EBUSY; see replace()); the driver lacks the mode (EOPNOTSUPP, suggesting
+/// XdpMode::generic); missing capabilities (EPERM, naming CAP_NET_ADMIN); FeatureError without
+/// XDP.
+class Xdp : public Link {
+public:
+  [[nodiscard]] Xdp(Program prog, const Interface& iface, XdpMode mode = XdpMode::automatic)
+      : Link(attach(prog, iface, mode)), ifindex_(iface.index()), mode_(mode) {}
+
+  /// Attaches `prog` in place of `expected` (which must be the program attached now, in the same
+  /// mode), atomically: no packet sees neither. With an empty `expected` (Program{}), attaches
+  /// only if no program is attached. Throws Error (EEXIST) when `expected` is not what is
+  /// attached, (EBUSY) when a link holds the interface. Netlink-based: see the file comment.
+  [[nodiscard]] static Xdp replace(Program prog, const Interface& iface, Program expected,
+                                   XdpMode mode = XdpMode::automatic) {
+    return Xdp(replace_attach(prog, iface, expected, mode), iface.index(), mode);
+  }
+
+  /// The interface's index.
+  int ifindex() const noexcept { return ifindex_; }
+  /// The mode asked for.
+  XdpMode mode() const noexcept { return mode_; }
+
+private:
+  Xdp(Link link, int ifindex, XdpMode mode)
+      : Link(std::move(link)), ifindex_(ifindex), mode_(mode) {}
+
+  static std::string describe(const Interface& iface, XdpMode mode) {
+    return fmt::format("XDP ({}) on '{}' (ifindex {})", to_string(mode), iface.name(),
+                       iface.index());
+  }
+
+  static Link attach(Program prog, const Interface& iface, XdpMode mode) {
+    return detail::attach_link(prog, describe(iface, mode),
+                               [&] {
+                                 auto opts = detail::make_opts<bpf_link_create_opts>();
+                                 opts.flags = detail::xdp_flags(mode);
+                                 return detail::UniqueFd(
+                                     bpf_link_create(prog.fd(), iface.index(), BPF_XDP, &opts));
+                               },
+                               {kernel::Feature::xdp, {}, detail::Op::attach_network});
+  }
+
+  static Link replace_attach(Program prog, const Interface& iface, Program expected, XdpMode mode) {
+    if (expected && expected.fd() < 0) detail::require_loaded(expected, "replace XDP program");
+    const int ifindex = iface.index();
+    const std::uint32_t mode_flags = detail::xdp_flags(mode);
+    return detail::attach_link(prog,
+                               fmt::format("{} replacing {}", describe(iface, mode),
+                                           expected ? fmt::format("program '{}'", expected.name())
+                                                    : std::string("nothing")),
+                               [&]() -> std::function<void()> {
+                                 bpf_xdp_attach_opts opts;
+                                 detail::init_opts(opts);
+                                 std::uint32_t flags = mode_flags;
+                                 if (expected) {
+                                   flags |= XDP_FLAGS_REPLACE;
+                                   opts.old_prog_fd = expected.fd();
+                                 } else {
+                                   flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
+                                 }
+                                 // Our own reference to the program: the detach below checks that
+                                 // it is still the one attached, even after the Object that loaded
+                                 // it is gone.
+                                 auto mine = std::make_shared<detail::UniqueFd>(
+                                     ::fcntl(prog.fd(), F_DUPFD_CLOEXEC, 3));
+                                 if (!*mine) return nullptr;
+                                 const int r = bpf_xdp_attach(ifindex, prog.fd(), flags, &opts);
+                                 if (r < 0) {
+                                   errno = -r;
+                                   return nullptr;
+                                 }
+                                 return [ifindex, mode_flags, mine]() noexcept {
+                                   // Detach only our program: a later replace by someone else is
+                                   // left alone.
+                                   bpf_xdp_attach_opts detach;
+                                   detail::init_opts(detach);
+                                   detach.old_prog_fd = mine->get();
+                                   bpf_xdp_detach(ifindex, mode_flags | XDP_FLAGS_REPLACE, &detach);
+                                 };
+                               },
+                               {kernel::Feature::xdp, {}, detail::Op::attach_network});
+  }
+
+  int ifindex_ = 0;
+  XdpMode mode_ = XdpMode::automatic;
+};
+
+} // namespace ebpfpp

@@ -1,0 +1,144 @@
+// The network examples end to end, as processes, against datagrams the test sent over a veth
+// pair between two private network namespaces.
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "kernel/cgroup_dir.hpp"
+#include "kernel/helpers.hpp"
+#include "kernel/netns.hpp"
+
+namespace {
+
+// Runs `argv` inside `ns`, its stdout and stderr captured.
+test::Child spawn_in(const test::Netns& ns, const std::vector<std::string>& argv) {
+  int out[2], err[2];
+  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (::setns(ns.fd(), CLONE_NEWNET) != 0) ::_exit(126);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  test::Child c;
+  c.pid = pid;
+  c.out = out[0];
+  c.err = err[0];
+  return c;
+}
+
+std::string last_line(const std::string& text) {
+  auto end = text.find_last_not_of('\n');
+  if (end == std::string::npos) return {};
+  const auto start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+} // namespace
+
+TEST_CASE("xdp-count counts and drops exactly the datagrams sent to it") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::xdp)) EBPFPP_SKIP(*r);
+  constexpr int dropped = 30, passed = 20;
+  constexpr std::uint16_t port = 4545;
+  test::VethPair pair;
+  auto child =
+      spawn_in(pair.a, {(test::examples_dir() / "xdp-count").string(), "--generic",
+                        "--drop-udp-port", std::to_string(port), "-d", "30", pair.ifname_a});
+  const std::string err = test::read_until(
+      child.err, [](const std::string& t) { return t.find('\n') != std::string::npos; },
+      std::chrono::seconds(10));
+  REQUIRE_MESSAGE(err.find("attached XDP (generic) on 'veth-a'") != std::string::npos, err);
+
+  REQUIRE(test::send_udp(pair.b, pair.addr_a, port, dropped) == dropped);
+  REQUIRE(test::send_udp(pair.b, pair.addr_a, port + 1, passed) == passed);
+  ::usleep(1200 * 1000); // at least one periodic line after the datagrams
+  ::kill(child.pid, SIGINT);
+  const auto status = child.wait(std::chrono::seconds(10));
+  REQUIRE(status);
+  CHECK(*status == 0); // Ctrl-C is a normal end
+  const std::string out = test::read_until(
+      child.out, [](const std::string&) { return false; }, std::chrono::seconds(1));
+  const std::string line = last_line(out);
+  CAPTURE(out);
+  CHECK(line.starts_with(fmt::format("udp: {}  tcp: 0  icmp: 0", dropped + passed)));
+  CHECK(line.find(fmt::format("dropped: {}", dropped)) != std::string::npos);
+  CHECK(line.find(fmt::format("top: {} ({})", pair.addr_b, dropped + passed)) != std::string::npos);
+}
+
+TEST_CASE("xdp-count names a missing interface and exits 1") {
+  test::Netns ns("x");
+  auto child = spawn_in(ns, {(test::examples_dir() / "xdp-count").string(), "ebpfpp-nosuch2"});
+  const auto status = child.wait(std::chrono::seconds(10));
+  REQUIRE(status);
+  CHECK(*status == 1);
+  const std::string err = test::read_until(
+      child.err, [](const std::string&) { return false; }, std::chrono::seconds(1));
+  CHECK(err.find("'ebpfpp-nosuch2'") != std::string::npos);
+}
+
+TEST_CASE("cgroup-firewall refuses a child's connect to a blocked range and reports its pid") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::cgroup)) EBPFPP_SKIP(*r);
+  const auto root = test::cgroup2_root();
+  REQUIRE(root);
+  constexpr std::uint16_t port = 4646;
+  test::Netns ns("fw");
+  REQUIRE(test::sh(fmt::format("ip -n {} link set lo up", ns.name())) == 0);
+  test::CgroupDir cg(*root);
+  auto fw = test::spawn("cgroup-firewall",
+                        {(test::examples_dir() / "cgroup-firewall").string(), "--cgroup",
+                         cg.path.string(), "-d", "30", "127.0.0.2/32", "10.99.0.0/16"},
+                        true);
+  const std::string err = test::read_until(
+      fw.err, [](const std::string& t) { return t.find('\n') != std::string::npos; },
+      std::chrono::seconds(10));
+  REQUIRE_MESSAGE(err.find("blocking 127.0.0.2/32, 10.99.0.0/16") != std::string::npos, err);
+
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::prctl(PR_SET_NAME, "ebpfpp-fw");
+    if (::setns(ns.fd(), CLONE_NEWNET) != 0) ::_exit(20);
+    const int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    if (::bind(l, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(l, 8) != 0)
+      ::_exit(21);
+    std::ofstream(cg.path / "cgroup.procs") << ::getpid() << std::flush;
+    if (test::tcp_connect("127.0.0.2", port) != EPERM) ::_exit(22);
+    if (test::tcp_connect("127.0.0.1", port) != 0) ::_exit(23);
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+
+  const std::string expected = fmt::format("refused {} ebpfpp-fw 127.0.0.2:{}\n", pid, port);
+  const std::string out = test::read_until(
+      fw.out, [&](const std::string& t) { return t.find(expected) != std::string::npos; },
+      std::chrono::seconds(5));
+  CHECK(out == expected); // one refusal, the blocked one only
+  ::kill(fw.pid, SIGINT);
+  const auto code = fw.wait(std::chrono::seconds(10));
+  REQUIRE(code);
+  CHECK(*code == 0);
+}

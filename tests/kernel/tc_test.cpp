@@ -1,0 +1,184 @@
+// Tcx and TcClassic on a veth pair between two private network namespaces: the order several
+// tcx programs run in, as they record it for a real UDP datagram; the clsact qdisc made and
+// removed by TcClassic, or kept when it was there before.
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <grp.h>
+#include <sys/wait.h>
+
+#include <ebpfpp/ebpfpp.hpp>
+
+#include "kernel/helpers.hpp"
+#include "kernel/netns.hpp"
+#include "test_network.skel.h"
+
+namespace {
+
+using Skel = ebpfpp::Skeleton<test_network_bpf>;
+using ebpfpp::TcDirection;
+using ebpfpp::TcxAnchor;
+constexpr std::uint16_t port = 4343;
+
+// The ids the TC programs recorded, in order.
+std::vector<std::uint32_t> recorded(const ebpfpp::ArrayMap<std::uint32_t>& log) {
+  std::vector<std::uint32_t> ids;
+  const std::uint32_t n = log.get(0);
+  for (std::uint32_t i = 1; i <= n && i < log.size(); ++i) ids.push_back(log.get(i));
+  return ids;
+}
+
+void clear(ebpfpp::ArrayMap<std::uint32_t>& log) {
+  for (std::uint32_t i = 0; i < log.size(); ++i) log.set(i, 0);
+}
+
+// What `tc` says about the interface's qdiscs, in its namespace.
+std::string qdiscs(const test::Netns& ns, const std::string& ifname) {
+  const std::string cmd = fmt::format("ip netns exec {} tc qdisc show dev {}", ns.name(), ifname);
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    ::pclose(p);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("Tcx runs ingress and egress programs in the before/after order asked for") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::tcx)) EBPFPP_SKIP(*r);
+  auto skel = Skel::open_and_load();
+  ebpfpp::ArrayMap<std::uint32_t> log(skel->maps.tc_order);
+  const auto first = skel.program("tc_first"), second = skel.program("tc_second"),
+             third = skel.program("tc_third");
+  const std::size_t fds = test::open_fd_count();
+  {
+    test::VethPair pair;
+    std::vector<ebpfpp::Link> links;
+    {
+      // Egress on b: `first` appended, then `third` put in front of everything: 3, 1.
+      test::NetnsScope in_b(pair.b);
+      links.push_back(ebpfpp::Tcx(first, pair.ifname_b, TcDirection::egress));
+      links.push_back(ebpfpp::Tcx(third, pair.ifname_b, TcDirection::egress, TcxAnchor::first()));
+    }
+    test::NetnsScope in_a(pair.a);
+    // Ingress on a: `second` alone, `first` before its link, `third` after the program `second`.
+    ebpfpp::Tcx mid(second, pair.ifname_a, TcDirection::ingress);
+    CHECK(mid.direction() == TcDirection::ingress);
+    ebpfpp::Tcx before(first, pair.ifname_a, TcDirection::ingress, TcxAnchor::before(mid));
+    ebpfpp::Tcx after(third, pair.ifname_a, TcDirection::ingress, TcxAnchor::after(second));
+    test::UdpReceiver receiver(pair.addr_a, port);
+
+    clear(log);
+    REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 1) == 1);
+    CHECK(receiver.receive(1, std::chrono::seconds(3)) == 1);
+    // One datagram: out of b (3, 1), then into a (1, 2, 3).
+    CHECK(recorded(log) == std::vector<std::uint32_t>{3, 1, 1, 2, 3});
+
+    // Detaching the middle one closes the gap.
+    mid.reset();
+    clear(log);
+    REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 1) == 1);
+    CHECK(receiver.receive(2, std::chrono::seconds(3)) == 2);
+    CHECK(recorded(log) == std::vector<std::uint32_t>{3, 1, 1, 3});
+
+    // A revision that is not the hook's: refused (someone changed the programs since).
+    try {
+      ebpfpp::Tcx stale(second, pair.ifname_a, TcDirection::ingress,
+                        TcxAnchor::last().expected_revision(1000));
+      FAIL("attached with a stale revision");
+    } catch (const ebpfpp::Error& e) {
+      CHECK(e.errnum() == ESTALE);
+    }
+
+    // An anchor that is not on this hook: refused, nothing attached.
+    try {
+      ebpfpp::Tcx bad(second, pair.ifname_a, TcDirection::egress, TcxAnchor::after(first));
+      FAIL("attached after a program that is not on the hook");
+    } catch (const ebpfpp::Error& e) {
+      CHECK(e.errnum() == ENOENT);
+      CHECK(std::string(e.what()).find("after program 'tc_first'") != std::string::npos);
+    }
+  }
+  CHECK(test::open_fd_count() == fds);
+}
+
+TEST_CASE("TcClassic makes the clsact qdisc and removes it; an existing qdisc is kept") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::tc)) EBPFPP_SKIP(*r);
+  auto skel = Skel::open_and_load();
+  ebpfpp::ArrayMap<std::uint32_t> log(skel->maps.tc_order);
+  test::VethPair pair;
+  test::NetnsScope in_a(pair.a);
+  test::UdpReceiver receiver(pair.addr_a, port);
+  REQUIRE(qdiscs(pair.a, pair.ifname_a).find("clsact") == std::string::npos);
+  const std::size_t fds = test::open_fd_count();
+  {
+    ebpfpp::TcClassic tc(skel.program("tc_second"), pair.ifname_a, TcDirection::ingress);
+    CHECK(tc.created_qdisc());
+    CHECK(qdiscs(pair.a, pair.ifname_a).find("clsact") != std::string::npos);
+    clear(log);
+    REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 1) == 1);
+    CHECK(receiver.receive(1, std::chrono::seconds(3)) == 1);
+    CHECK(recorded(log) == std::vector<std::uint32_t>{2});
+  }
+  CHECK(qdiscs(pair.a, pair.ifname_a).find("clsact") == std::string::npos);
+  CHECK(test::open_fd_count() == fds);
+
+  // A clsact qdisc someone else made: used, and left in place (without our filter).
+  REQUIRE(test::sh(fmt::format("ip netns exec {} tc qdisc add dev {} clsact", pair.a.name(),
+                               pair.ifname_a)) == 0);
+  {
+    ebpfpp::TcClassic in(skel.program("tc_first"), pair.ifname_a, TcDirection::ingress);
+    ebpfpp::TcClassic out(skel.program("tc_third"), pair.ifname_a, TcDirection::egress);
+    CHECK_FALSE(in.created_qdisc());
+    CHECK_FALSE(out.created_qdisc());
+  }
+  CHECK(qdiscs(pair.a, pair.ifname_a).find("clsact") != std::string::npos);
+  clear(log);
+  REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 1) == 1);
+  CHECK(receiver.receive(2, std::chrono::seconds(3)) == 2);
+  CHECK(recorded(log).empty());
+
+  // A missing interface is named.
+  try {
+    ebpfpp::TcClassic tc(skel.program("tc_first"), "ebpfpp-nosuch1", TcDirection::ingress);
+    FAIL("attached to a missing interface");
+  } catch (const ebpfpp::Error& e) {
+    CHECK(e.errnum() == ENODEV);
+    CHECK(std::string(e.what()).find("'ebpfpp-nosuch1'") != std::string::npos);
+  }
+}
+
+TEST_CASE("Tcx and TcClassic without CAP_NET_ADMIN fail with a hint naming it") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::tc)) EBPFPP_SKIP(*r);
+  auto skel = Skel::open_and_load();
+  test::Netns ns("unpriv");
+  test::NetnsScope in(ns);
+  const ebpfpp::Program prog = skel.program("tc_first");
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+        ::setresuid(65534, 65534, 65534) != 0)
+      ::_exit(10);
+    const std::size_t fds = test::open_fd_count();
+    try {
+      ebpfpp::TcClassic tc(prog, "lo", TcDirection::ingress);
+      ::_exit(11);
+    } catch (const ebpfpp::Error& e) {
+      if (e.errnum() != EPERM && e.errnum() != EACCES) ::_exit(12);
+      if (e.hint().find("CAP_NET_ADMIN") == std::string::npos) ::_exit(13);
+    }
+    ::_exit(test::open_fd_count() == fds ? 0 : 14);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(qdiscs(ns, "lo").find("clsact") == std::string::npos);
+}
