@@ -89,10 +89,11 @@ int main(int argc, char** argv) try {
   for (const auto& p : options.blocked) ranges += (ranges.empty() ? "" : ", ") + p.str();
   fmt::print(stderr, "cgroup-firewall: attached {}, blocking {}\n", link.description(), ranges);
 
-  for (const firewall_event& e : refusals.events(example::until(options.duration, signals))) {
+  for (const firewall_event& e :
+       refusals.events(ebpfpp::StreamOptions().timeout(options.duration).stop_fd(signals.fd()))) {
     char addr[INET_ADDRSTRLEN] = {};
     ::inet_ntop(AF_INET, &e.addr, addr, sizeof addr);
-    fmt::print("refused {} {} {}:{}\n", e.pid, example::field(e.command), addr, e.port);
+    fmt::print("refused {} {} {}:{}\n", e.pid, ebpfpp::to_string_view(e.command), addr, e.port);
   }
   return 0;
 } catch (const std::exception& e) {

@@ -20,7 +20,13 @@ struct KernelVersion {
   int minor = 0;
   int patch = 0;
 
-  friend constexpr auto operator<=>(const KernelVersion&, const KernelVersion&) = default;
+  friend constexpr bool operator==(const KernelVersion&, const KernelVersion&) = default;
+  friend constexpr std::strong_ordering operator<=>(const KernelVersion& a,
+                                                    const KernelVersion& b) noexcept {
+    if (const auto c = a.major <=> b.major; std::is_neq(c)) return c;
+    if (const auto c = a.minor <=> b.minor; std::is_neq(c)) return c;
+    return a.patch <=> b.patch;
+  }
 
   /// Whether this is a real version (not {0, 0, 0}).
   constexpr explicit operator bool() const noexcept { return major != 0 || minor != 0; }
@@ -37,12 +43,12 @@ struct KernelVersion {
     KernelVersion v;
     int* fields[] = {&v.major, &v.minor, &v.patch};
     std::size_t pos = 0;
-    for (int i = 0; i < 3; ++i) {
+    for (int* field : fields) {
       if (pos >= release.size() || release[pos] < '0' || release[pos] > '9') break;
       int n = 0;
       while (pos < release.size() && release[pos] >= '0' && release[pos] <= '9')
         n = n * 10 + (release[pos++] - '0');
-      *fields[i] = n;
+      *field = n;
       if (pos >= release.size() || release[pos] != '.') break;
       ++pos;
     }

@@ -200,7 +200,10 @@ public:
     fd_ = std::move(fd);
     info_ = query_map_info(fd_.get(),
                            name.empty() ? fmt::format("'{}'", pinned) : fmt::format("'{}'", name));
-    name_ = !name.empty() ? std::move(name) : !info_.name.empty() ? info_.name : pinned;
+    if (!name.empty())
+      name_ = std::move(name);
+    else
+      name_ = !info_.name.empty() ? info_.name : pinned;
     validate(info_, name_, spec, check);
   }
   /// The map `name` of an Object or Skeleton: Map<u32, u64>(skel, "counts"). Throws Error

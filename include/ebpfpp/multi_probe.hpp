@@ -72,6 +72,7 @@ private:
                     "attach one Kprobe per function, or a tracepoint; kprobe.multi needs kernel "
                     "5.18+ built with CONFIG_FPROBE");
     std::vector<const char*> names;
+    names.reserve(symbols.size());
     for (const auto& s : symbols) names.push_back(s.c_str());
     auto opts = detail::make_opts<bpf_kprobe_multi_opts>();
     opts.retprobe = retprobe;

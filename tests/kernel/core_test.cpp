@@ -172,7 +172,7 @@ TEST_CASE(
                        ebpfpp::Error);
   CHECK_THROWS_WITH_AS(M::from_id(0xfffffff0u), doctest::Contains("map id 4294967280"),
                        ebpfpp::Error);
-  CHECK_THROWS_WITH_AS(M(ebpfpp::MapSource()), doctest::Contains("an empty map source"),
+  CHECK_THROWS_WITH_AS(M{ebpfpp::MapSource{}}, doctest::Contains("an empty map source"),
                        ebpfpp::Error);
   // The streams and ProgArray take the same sources.
   auto streams = test::load_streams();
@@ -217,11 +217,14 @@ TEST_CASE("a pinned object opens only as its own kind") {
 TEST_CASE("empty and moved-from objects throw an Error instead of crashing") {
   auto skel = ebpfpp::Skeleton<hello_bpf>::open();
   auto moved = std::move(skel);
+  // The moved-from skeleton is used on purpose below.
+  // NOLINTBEGIN(bugprone-use-after-move)
   CHECK_THROWS_AS(skel.load(), ebpfpp::Error);
   CHECK_THROWS_AS(skel.program("hello_tracepoint"), ebpfpp::Error);
   CHECK_THROWS_AS(skel.map("x"), ebpfpp::Error);
   CHECK(skel.programs().empty());
   CHECK(skel.name().empty());
+  // NOLINTEND(bugprone-use-after-move)
 
   ebpfpp::Object obj;
   CHECK_THROWS_AS(obj.load(), ebpfpp::Error);
