@@ -17,14 +17,7 @@ struct Pair {
   std::uint32_t a, b;
 };
 
-std::string what_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const ebpfpp::Error& e) {
-    return e.what();
-  }
-  return "(no Error thrown)";
-}
+using test::what_of;
 
 int observe(const ebpfpp::Object& obj) {
   return static_cast<int>(obj.program("observe").test_run().return_value);

@@ -196,6 +196,16 @@ std::string read_until(int fd, Done&& done, std::chrono::milliseconds timeout) {
   return text;
 }
 
+// What the ebpfpp::Error `fn` throws says, or "(no Error thrown)".
+inline std::string what_of(auto&& fn) {
+  try {
+    fn();
+  } catch (const ebpfpp::Error& e) {
+    return e.what();
+  }
+  return "(no Error thrown)";
+}
+
 // Runs argv to its end (at most `timeout`); its exit status and what it wrote to stdout.
 struct RunResult {
   int status = -1;

@@ -30,14 +30,7 @@ int run(const Skel& skel, const char* name, std::array<std::uint64_t, 3> args,
   return static_cast<int>(skel.program(name).test_run(r).return_value);
 }
 
-std::string what_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const ebpfpp::Error& e) {
-    return e.what();
-  }
-  return "(no Error thrown)";
-}
+using test::what_of;
 
 } // namespace
 

@@ -40,14 +40,7 @@ void run_on_cpu(const Skel& skel, std::uint32_t cpu, std::uint64_t key, std::uin
                   "test_run on cpu " << cpu << ": " << std::strerror(errno));
 }
 
-std::string what_of(auto&& fn) {
-  try {
-    fn();
-  } catch (const ebpfpp::Error& e) {
-    return e.what();
-  }
-  return "(no Error thrown)";
-}
+using test::what_of;
 
 template <class Items>
 auto sorted(Items items) {
