@@ -122,12 +122,11 @@ int main(int argc, char** argv) try {
     const auto pid = static_cast<pid_t>(key.tgid);
     if (options.user) {
       auto frames = symbolizer.stack(pid, stacks.lookup(key.user_stack_id));
-      for (auto it = frames.rbegin(); it != frames.rend(); ++it) line += ";" + it->display();
+      for (std::size_t i = frames.size(); i-- > 0;) line += ";" + frames[i].display();
     }
     if (options.kernel) {
       auto frames = symbolizer.stack(pid, stacks.lookup(key.kernel_stack_id));
-      for (auto it = frames.rbegin(); it != frames.rend(); ++it)
-        line += ";" + it->display() + "_[k]";
+      for (std::size_t i = frames.size(); i-- > 0;) line += ";" + frames[i].display() + "_[k]";
     }
     fmt::print("{} {}\n", line, count);
   }

@@ -81,7 +81,7 @@ int main(int argc, char** argv) try {
     fmt::print("{:>7} {:>7} S COMMAND\n", "PID", "PPID");
   for (const task_record& r : records) {
     std::string comm(r.comm, strnlen(r.comm, sizeof r.comm));
-    if (r.flags & pf_kthread) comm = "[" + comm + "]";
+    if (r.flags & pf_kthread) comm.insert(0, 1, '[').push_back(']');
     if (threads)
       fmt::print("{:>7} {:>7} {:>7} {} {}\n", r.tgid, r.pid, r.ppid, state_letter(r), comm);
     else

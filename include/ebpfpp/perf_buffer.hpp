@@ -214,7 +214,6 @@ public:
   PerfBuffer& operator=(PerfBuffer&& other) noexcept {
     if (this != &other) {
       reset();
-      Base::operator=(std::move(other));
       epoll_ = std::move(other.epoll_);
       rings_ = std::move(other.rings_);
       data_size_ = other.data_size_;
@@ -228,6 +227,7 @@ public:
       run_ring_ = std::exchange(other.run_ring_, nullptr);
       options_ = other.options_;
       waiter_ = std::move(other.waiter_);
+      Base::operator=(std::move(other)); // last: nothing of `other` is read after it
     }
     return *this;
   }

@@ -160,7 +160,6 @@ public:
   RingBuffer& operator=(RingBuffer&& other) noexcept {
     if (this != &other) {
       release();
-      Base::operator=(std::move(other));
       drops_ = std::move(other.drops_);
       ctl_ = std::move(other.ctl_);
       ctl_map_ = std::move(other.ctl_map_);
@@ -177,6 +176,7 @@ public:
       run_ = std::exchange(other.run_, nullptr);
       options_ = other.options_;
       waiter_ = std::move(other.waiter_);
+      Base::operator=(std::move(other)); // last: nothing of `other` is read after it
     }
     return *this;
   }

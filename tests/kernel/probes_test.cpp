@@ -298,6 +298,6 @@ TEST_CASE("probes: a struct_ops TCP congestion control is listed while registere
     CHECK(available().find(" ebpfpp_test_cc ") != std::string::npos);
   }
   CHECK(available().find(" ebpfpp_test_cc ") == std::string::npos);
-  CHECK_THROWS_WITH_AS(ebpfpp::StructOps(ebpfpp::MapRef()),
+  CHECK_THROWS_WITH_AS(ebpfpp::StructOps{ebpfpp::MapRef{}},
                        doctest::Contains("register struct_ops"), ebpfpp::Error);
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <string_view>
 
@@ -10,7 +12,7 @@ using namespace std::string_view_literals;
 
 TEST_CASE("to_string_view stops at the first NUL of a char array field") {
   char comm[16] = {};
-  std::memcpy(comm, "bash", 4);
+  std::copy_n("bash", 4, comm);
   CHECK(to_string_view(comm) == "bash"sv);
   CHECK(to_string_view(comm).size() == 4);
   CHECK(to_string_view(comm).data() == comm); // a view, not a copy
@@ -18,7 +20,7 @@ TEST_CASE("to_string_view stops at the first NUL of a char array field") {
 
 TEST_CASE("to_string_view of a field filled to its end with no NUL is the whole field") {
   char comm[16];
-  std::memcpy(comm, "0123456789abcdef", 16); // a 16-character name: no room for a NUL
+  std::copy_n("0123456789abcdef", 16, comm); // a 16-character name: no room for a NUL
   CHECK(to_string_view(comm) == "0123456789abcdef"sv);
 }
 
