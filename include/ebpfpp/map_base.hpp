@@ -186,6 +186,10 @@ inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uin
 /// The part of every typed map and stream that is not about its kind: the owned fd, the
 /// kernel's view of the map, pinning, and the ways to make one. `Self` (CRTP) says with its
 /// static spec() what it requires of a map. Move-only.
+///
+/// Threads (docs/threads.md): every lookup, update, erase and read of a view is one or a few
+/// bpf() syscalls on its fd, so one view may be used from several threads at once; pin(),
+/// unpin(), moving and assigning must not race with other use.
 template <class Self>
 class MapBase {
 public:

@@ -168,8 +168,11 @@ inline std::uint64_t new_perf_buffer_id() noexcept {
 /// written by bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, &event, sizeof event).
 ///
 /// Every sample must be sizeof(Event) bytes (the kernel pads it; the padding is accounted for),
-/// else reading it throws an Error naming both sizes. Move-only; do not move it while a loop
-/// runs. One consumer thread at a time. Destroying it removes its rings from the map.
+/// else reading it throws an Error naming both sizes. Move-only (a loop over a moved or destroyed
+/// PerfBuffer is cut off: see events()). Destroying it removes its rings from the map.
+///
+/// Threads (docs/threads.md): one consumer thread at a time; request_stop() and has_data() are
+/// safe from any thread while it consumes.
 template <class Event>
 requires std::is_trivially_copyable_v<Event>
 class PerfBuffer : public detail::MapBase<PerfBuffer<Event>> {
@@ -214,6 +217,7 @@ public:
   PerfBuffer& operator=(PerfBuffer&& other) noexcept {
     if (this != &other) {
       reset();
+      other.end_loop(); // a loop over `other` ends: its frame points at `other`, not at us
       epoll_ = std::move(other.epoll_);
       rings_ = std::move(other.rings_);
       data_size_ = other.data_size_;
@@ -223,8 +227,6 @@ public:
       id_ = std::exchange(other.id_, 0);
       map_id_ = other.map_id_;
       run_buf_ = std::move(other.run_buf_);
-      run_ = std::exchange(other.run_, nullptr);
-      run_ring_ = std::exchange(other.run_ring_, nullptr);
       options_ = other.options_;
       waiter_ = std::move(other.waiter_);
       Base::operator=(std::move(other)); // last: nothing of `other` is read after it
@@ -238,21 +240,27 @@ public:
   /// The samples as they come (loss notices are counted in lost(), not yielded); blocks while
   /// there are none; ends on the options' timeout/stop or request_stop(). Throws Error for a
   /// sample of the wrong size (after consuming it).
+  ///
+  /// Lifetime: the generator reads through this PerfBuffer, so keep it alive and in place until
+  /// the loop ends. If it is destroyed, moved from or assigned to first, the loop is cut off
+  /// harmlessly: its next step throws Error, and destroying the generator touches nothing. One
+  /// loop (events() or records()) at a time: another begun while one runs throws Error (EBUSY).
   Generator<const Event&> events(StreamOptions options = {}) & {
     const auto deadline = detail::deadline_of(options);
-    std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
-    // A run of samples the loop steps through without resuming us (see below).
-    detail::YieldRun run;
+    // Ties the loop to this PerfBuffer; holds the run of samples the loop steps through without
+    // resuming us (see below).
+    detail::LoopTether loop(loop_, fmt::format("perf buffer '{}'", name_));
+    detail::YieldRun& run = loop.run;
+    std::stop_callback on_stop(options.stop(), [this, &loop] {
+      if (loop.attached()) request_stop();
+    });
     struct Publish {
       PerfBuffer* pb;
+      const detail::LoopTether& loop;
       ~Publish() {
-        if (pb->run_ring_) pb->run_ring_->tail = pb->consumed_tail(*pb->run_ring_);
-        pb->run_ = nullptr;
-        pb->run_ring_ = nullptr;
-        pb->publish_all();
+        if (loop.attached()) pb->end_loop();
       }
-    } publish_on_exit{this};
-    run_ = &run;
+    } publish_on_exit{this, loop};
     Cursor c;
     for (;;) {
       // Rounds over the CPU rings (see step()). r.tail steps past a record before it is
@@ -282,6 +290,7 @@ public:
           run.remaining = extend_run(r, c.head, max_run - 1, &run_buf_[1]);
         }
         co_yield run;
+        loop.check(); // throws if this PerfBuffer went away while we were suspended
       }
       run_ring_ = nullptr;
       if (any) {
@@ -302,19 +311,27 @@ public:
   }
 
   /// Samples and loss notices in the order the kernel wrote them (per CPU).
+  /// Lifetime as events().
   Generator<const PerfRecord<Event>&> records(StreamOptions options = {}) & {
     const auto deadline = detail::deadline_of(options);
-    std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
+    detail::LoopTether loop(loop_, fmt::format("perf buffer '{}'", name_));
+    std::stop_callback on_stop(options.stop(), [this, &loop] {
+      if (loop.attached()) request_stop();
+    });
     struct Publish {
       PerfBuffer* pb;
-      ~Publish() { pb->publish_all(); }
-    } publish_on_exit{this};
+      const detail::LoopTether& loop;
+      ~Publish() {
+        if (loop.attached()) pb->end_loop();
+      }
+    } publish_on_exit{this, loop};
     Cursor c;
     for (;;) {
       bool any = false; // rounds as in events()
       while (Item* item = step(c)) {
         any = true;
         co_yield *item;
+        loop.check();
       }
       if (any) {
         if (waiter_.should_end(options, deadline)) break;
@@ -376,10 +393,12 @@ public:
     return nullptr;
   }
 
-  /// Whether a CPU ring has unread records.
+  /// Whether a CPU ring has unread records: its head is past the tail the kernel sees. Safe
+  /// from any thread (atomic loads of the shared pages). Samples handed out but not yet
+  /// released count as unread: a running loop releases them as its walk goes on.
   bool has_data() const noexcept {
     for (const Ring& r : rings_)
-      if (load_head(r) != consumed_tail(r)) return true;
+      if (load_head(r) != __atomic_load_n(&r.meta()->data_tail, __ATOMIC_ACQUIRE)) return true;
     return false;
   }
 
@@ -509,7 +528,7 @@ private:
   }
 
   void reset() noexcept {
-    publish_all();
+    end_loop();
     if (!rings_.empty()) {
       std::lock_guard lock(detail::perf_slot_mutex());
       auto& owners = detail::perf_slot_owners();
@@ -538,7 +557,16 @@ private:
   }
   // r.tail less the records of the run events() has out on r that the loop has not reached.
   std::uint64_t consumed_tail(const Ring& r) const noexcept {
-    return run_ && run_ring_ == &r ? r.tail - run_->remaining * record_bytes : r.tail;
+    return loop_ && run_ring_ == &r ? r.tail - loop_->run.remaining * record_bytes : r.tail;
+  }
+
+  // Ends the running loop's hold, if one runs: the samples of its run it never reached stay
+  // unread, what it handed out is published, and the loop is cut off from us (LoopTether).
+  void end_loop() noexcept {
+    if (run_ring_) run_ring_->tail = consumed_tail(*run_ring_);
+    run_ring_ = nullptr;
+    detail::cut_loop(loop_); // before publishing: the run is accounted for in tail now
+    publish_all();
   }
 
   // The size word of a sample of sizeof(Event): padded so that size word + data end 8-aligned.
@@ -692,8 +720,8 @@ private:
   Item item_;
   alignas(Event) std::byte event_[sizeof(Event)];
   std::vector<Slot> run_buf_;             // events()'s copies of a run (alignof(Event) > 4)
-  const detail::YieldRun* run_ = nullptr; // the run events() has out, if one is running
-  Ring* run_ring_ = nullptr;              // the ring events() is reading
+  detail::LoopTether* loop_ = nullptr; // the events()/records() loop reading us, if one runs
+  Ring* run_ring_ = nullptr;           // the ring events() is reading
   PerfBufferOptions options_;
   detail::StreamWaiter waiter_;
 };

@@ -106,8 +106,11 @@ private:
 ///
 /// `Event` is the record type the BPF program writes (a trivially copyable struct; every record
 /// must be exactly sizeof(Event), else reading it throws an Error naming both sizes), or `Bytes`
-/// for records of varying size. Move-only; do not move it while an events() loop runs.
-/// Not thread-safe: one consumer thread at a time.
+/// for records of varying size. Move-only.
+///
+/// Threads (docs/threads.md): one consumer thread at a time (events(), consume(), poll(),
+/// try_next(), release(), prepare_wait()); request_stop(), has_data(), unread_bytes(), drops(),
+/// size() and fd() are safe from any thread while it consumes.
 template <RingEvent Event>
 class RingBuffer : public detail::MapBase<RingBuffer<Event>> {
   using Base = detail::MapBase<RingBuffer<Event>>;
@@ -159,7 +162,8 @@ public:
   RingBuffer(RingBuffer&& other) noexcept { *this = std::move(other); }
   RingBuffer& operator=(RingBuffer&& other) noexcept {
     if (this != &other) {
-      release();
+      end_loop();
+      other.end_loop(); // a loop over `other` ends: its frame points at `other`, not at us
       drops_ = std::move(other.drops_);
       ctl_ = std::move(other.ctl_);
       ctl_map_ = std::move(other.ctl_map_);
@@ -173,7 +177,6 @@ public:
       pos_ = other.pos_;
       published_ = other.published_;
       current_size_ = other.current_size_;
-      run_ = std::exchange(other.run_, nullptr);
       options_ = other.options_;
       waiter_ = std::move(other.waiter_);
       Base::operator=(std::move(other)); // last: nothing of `other` is read after it
@@ -182,28 +185,37 @@ public:
   }
   RingBuffer(const RingBuffer&) = delete;
   RingBuffer& operator=(const RingBuffer&) = delete;
-  /// Marks what was handed out as consumed, then unmaps.
-  ~RingBuffer() { release(); }
+  /// Marks what was handed out as consumed, then unmaps. A loop still suspended in events()
+  /// is cut off (see events()).
+  ~RingBuffer() { end_loop(); }
 
   /// The records as they come: blocks (spin, then poll) while the ring is empty; ends on the
   /// options' timeout, stop token or stop fd, or request_stop(). Each record is consumed when
   /// the loop moves past it (or breaks out, or the generator is destroyed). Throws Error for a
   /// record whose size is not sizeof(Event) (after consuming it, so the loop can go on).
+  ///
+  /// Lifetime: the generator reads through this RingBuffer, so keep the RingBuffer alive and in
+  /// place until the loop ends. If it is destroyed, moved from or assigned to first, the loop is
+  /// cut off harmlessly: its next step throws Error, and destroying the generator touches
+  /// nothing. One loop at a time: events() begun while another runs throws Error (EBUSY).
   Generator<reference> events(StreamOptions options = {}) & {
     const auto deadline = detail::deadline_of(options);
-    std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
-    // A run of same-size records the loop steps through without resuming us (see below).
-    detail::YieldRun run;
-    // Publishes the records handed out when the loop breaks out or the generator dies.
+    // Ties the loop to this RingBuffer; holds the run of same-size records the loop steps
+    // through without resuming us (see below).
+    detail::LoopTether loop(loop_, fmt::format("ring buffer '{}'", this->name_));
+    detail::YieldRun& run = loop.run;
+    std::stop_callback on_stop(options.stop(), [this, &loop] {
+      if (loop.attached()) request_stop();
+    });
+    // Publishes the records handed out when the loop breaks out or the generator dies (unless
+    // the RingBuffer went first: it published them then).
     struct Publish {
       RingBuffer* rb;
+      const detail::LoopTether& loop;
       ~Publish() {
-        rb->pos_ = rb->consumed_pos(); // the records of the run the loop never reached stay
-        rb->run_ = nullptr;
-        rb->release();
+        if (loop.attached()) rb->end_loop();
       }
-    } publish_on_exit{this};
-    run_ = &run;
+    } publish_on_exit{this, loop};
     for (bool end = false; !end;) {
       // Batches: the records committed when the producer position was read, handed out in place
       // with no atomic read-modify-write, clock read or stop check between them. step() moves
@@ -228,13 +240,14 @@ public:
           } else {
             co_yield as_reference(st.hdr, st.len);
           }
+          loop.check(); // throws if this RingBuffer went away while we were suspended
           if (pos_ - published_ >= publish_span()) release();
         }
         release();
-        if (st.busy) break; // the oldest record is still being written: wait for it
-        // A producer that never lets the ring run dry must not keep the loop from its timeout
-        // or a stop: checked per batch, not per record.
+        // A producer that never lets the ring run dry (or a record that stays busy) must not
+        // keep the loop from its timeout or a stop: checked per batch, not per record.
         if ((end = waiter_.should_end(options, deadline))) break;
+        if (st.busy) break; // the oldest record is still being written: wait for it
       }
       if (end || stop_requested(options)) break;
       if (wait_for_data(deadline, options.stop_fd()) != detail::StreamWaiter::Result::data) break;
@@ -326,8 +339,12 @@ public:
   /// need-wakeup flag).
   bool has_need_wakeup() const noexcept { return need_wakeup_ != nullptr; }
 
-  /// Whether an unread record may be there (a cheap check of the producer position).
-  bool has_data() const noexcept { return data_ && load_acquire(producer_pos_) != consumed_pos(); }
+  /// Whether an unread record may be there: the producer position is past the consumer
+  /// position the kernel sees. Safe from any thread (two atomic loads of the shared pages).
+  /// Records handed out but not yet released count as unread (see unread_bytes()).
+  bool has_data() const noexcept {
+    return data_ && load_acquire(producer_pos_) != load_acquire(consumer_pos_);
+  }
 
   /// Marks every record handed out so far as consumed (events() and consume() do this as they
   /// go; try_next() users call it when they are done).
@@ -370,9 +387,14 @@ public:
   int fd() const noexcept { return this->fd_.get(); }
   /// The ring's data size in bytes.
   std::size_t size() const noexcept { return data_ ? mask_ + 1 : 0; }
-  /// Bytes written by producers and not consumed yet (reserved records included).
+  /// Bytes written by producers and not released yet (reserved records included): the backlog
+  /// the kernel sees. Safe from any thread (two atomic loads), e.g. a metrics thread beside the
+  /// consumer. A running events() loop releases what it handed out when each batch ends (and
+  /// every quarter ring); try_next() users on release() or prepare_wait().
   std::size_t unread_bytes() const noexcept {
-    return data_ ? static_cast<std::size_t>(load_acquire(producer_pos_) - consumed_pos()) : 0;
+    return data_ ? static_cast<std::size_t>(load_acquire(producer_pos_) -
+                                            load_acquire(consumer_pos_))
+                 : 0;
   }
   const RingBufferOptions& options() const noexcept { return options_; }
   explicit operator bool() const noexcept { return data_ != nullptr; }
@@ -432,7 +454,15 @@ private:
   // Our read position less the records of the current run that the loop has not reached yet:
   // everything before it has been handed out.
   unsigned long consumed_pos() const noexcept {
-    return run_ ? pos_ - run_->remaining * run_->stride : pos_;
+    return loop_ ? pos_ - loop_->run.remaining * loop_->run.stride : pos_;
+  }
+
+  // Ends the events() loop's hold, if one runs: the records of its run it never reached stay
+  // unread, what it handed out is published, and the loop is cut off from us (LoopTether).
+  void end_loop() noexcept {
+    pos_ = consumed_pos();
+    detail::cut_loop(loop_); // before release(): the run is accounted for in pos_ now
+    release();
   }
 
   // The record header's length word. Acquire: the record's bytes are read after the producer's
@@ -564,7 +594,7 @@ private:
   unsigned long pos_ = 0; // our consumer position, ahead of the published one by at most a record
   unsigned long published_ = 0; // what the kernel last saw in the consumer page
   std::uint32_t current_size_ = 0;
-  const detail::YieldRun* run_ = nullptr; // the run events() has out, if one is running
+  detail::LoopTether* loop_ = nullptr; // the events() loop reading us, if one runs
   RingBufferOptions options_;
   detail::StreamWaiter waiter_;
 };

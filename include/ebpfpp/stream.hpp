@@ -21,12 +21,15 @@
 #include <cstdint>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
+#include "generator.hpp"
 
 namespace ebpfpp {
 
@@ -194,6 +197,66 @@ private:
   UniqueFd wake_;
   mutable std::atomic<bool> stop_{false};
 };
+
+/// The tie between a running loop (the frame of an events()/records()/lines() generator) and the
+/// stream it reads, so that either may end first without harm.
+///
+/// The loop's frame owns the tether and the run of records it has out; the stream holds a
+/// pointer to it (its `loop_`). When the loop ends (its range-for finishes or breaks, or the
+/// generator is destroyed), the tether unregisters itself. When the stream is destroyed, moved
+/// from or assigned to first, it cuts the tether (cut_loop()): the records of the run the loop
+/// had not reached are dropped (the iterator resumes the coroutine instead of stepping), the
+/// next step of the loop throws Error, and the end of the loop touches nothing of the stream.
+/// Without it, a generator kept past its stream would read freed memory when destroyed.
+///
+/// A stream has one loop at a time: a second one begun while the first runs throws Error
+/// (they would both move the same read position).
+class LoopTether {
+public:
+  LoopTether(LoopTether*& slot, std::string stream) : slot_(&slot), stream_(std::move(stream)) {
+    if (slot)
+      throw Error(EBUSY, fmt::format("read {}: another loop is already reading it", stream_),
+                  "finish (or destroy the generator of) the other loop first: a stream has one "
+                  "reader at a time");
+    slot = this;
+  }
+  LoopTether(const LoopTether&) = delete;
+  LoopTether& operator=(const LoopTether&) = delete;
+  ~LoopTether() {
+    if (slot_) *slot_ = nullptr;
+  }
+
+  /// The stream is still there (the loop may touch it).
+  bool attached() const noexcept { return slot_ != nullptr; }
+  /// After every co_yield: throws if the stream went away while the loop was suspended.
+  void check() const {
+    if (!slot_)
+      throw Error(EINVAL,
+                  fmt::format("read {}: it was destroyed or moved while a loop over it was "
+                              "suspended", stream_),
+                  "keep the stream alive (and in place) until its loop ends: a generator from "
+                  "events() reads through the object that made it");
+  }
+  /// Called by the stream when it goes away.
+  void cut() noexcept {
+    slot_ = nullptr;
+    run.remaining = 0;
+  }
+
+  /// The run of records the loop has out (see YieldRun): records the stream's read position
+  /// has moved past, less `remaining` the loop has not reached yet.
+  YieldRun run;
+
+private:
+  LoopTether** slot_;
+  std::string stream_; // the stream's description, e.g. "ring buffer 'events'": a copy, as the
+                       // stream may be gone when it is needed
+};
+
+/// What a stream does when it is destroyed, moved from or assigned to: cuts its loop's tether.
+inline void cut_loop(LoopTether*& loop) noexcept {
+  if (loop) std::exchange(loop, nullptr)->cut();
+}
 
 /// A deadline from the options, or none.
 inline std::optional<StreamWaiter::clock::time_point> deadline_of(const StreamOptions& o) {

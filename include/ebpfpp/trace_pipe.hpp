@@ -290,9 +290,11 @@ public:
     if (!fd_) throw open_error(errno, trace_pipe);
   }
 
-  TracePipe(TracePipe&&) noexcept = default;
+  TracePipe(TracePipe&& other) noexcept { *this = std::move(other); }
   TracePipe& operator=(TracePipe&& other) noexcept {
     if (this != &other) {
+      detail::cut_loop(loop_);
+      detail::cut_loop(other.loop_); // its loop's frame points at `other`, not at us
       fd_.reset(); // before the instance goes: the kernel keeps an instance whose pipe is open
       instance_ = std::move(other.instance_);
       fd_ = std::move(other.fd_);
@@ -304,21 +306,34 @@ public:
     }
     return *this;
   }
-  ~TracePipe() { fd_.reset(); } // then instance_ (declared first) removes the instance
+  ~TracePipe() {
+    detail::cut_loop(loop_); // a loop still suspended in lines() is cut off (see lines())
+    fd_.reset();             // then instance_ (declared first) removes the instance
+  }
 
   /// The parsed lines as they come; blocks (poll) while there are none. Ends on the options'
   /// timeout, stop token or stop fd, or on request_stop(). Throws Error on a read failure.
   ///
   ///     for (auto& l : pipe.lines(ebpfpp::StreamOptions().timeout(5s).stop_fd(signals.fd())))
+  ///
+  /// Lifetime: the generator reads through this TracePipe: keep it alive and in place until the
+  /// loop ends. If it is destroyed or moved first, the loop's next step throws Error and
+  /// destroying the generator is harmless. One loop at a time (another throws EBUSY).
   Generator<const TraceLine&> lines(StreamOptions options = {}) & {
     if (!fd_) {
       throw Error(EBADF, "read trace_pipe",
                   "this TracePipe is empty (moved from): read the one it was moved to");
     }
     const auto deadline = detail::deadline_of(options);
-    std::stop_callback on_stop(options.stop(), [this] { request_stop(); });
+    detail::LoopTether loop(loop_, fmt::format("trace pipe '{}'", path_.string()));
+    std::stop_callback on_stop(options.stop(), [this, &loop] {
+      if (loop.attached()) request_stop();
+    });
     for (;;) {
-      while (const TraceLine* line = try_next()) co_yield *line;
+      while (const TraceLine* line = try_next()) {
+        co_yield *line;
+        loop.check(); // throws if this TracePipe went away while we were suspended
+      }
       // trace_pipe says nothing about what is buffered short of reading it, so: no spinning,
       // no bounded wake-ups; poll until it is readable.
       const auto why = waiter_.wait(
@@ -462,6 +477,7 @@ private:
   std::string pending_; // read from the pipe, not yet parsed from start_ on
   std::size_t start_ = 0;
   TraceLine current_; // try_next()'s line
+  detail::LoopTether* loop_ = nullptr; // the lines() loop reading us, if one runs
 };
 
 } // namespace ebpfpp

@@ -3,7 +3,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -33,9 +36,9 @@ TEST_CASE("RingBuffer::events yields each record in order, in place in the ring"
   std::vector<const stream_event*> addrs;
   for (const stream_event& e : rb.events(200ms)) {
     CHECK(test::intact(e));
-    // Records handed out in one run are still unread until the loop reaches them.
-    CHECK(rb.unread_bytes() == (99 - seqs.size()) * record_bytes);
-    CHECK(rb.has_data() == (seqs.size() < 99));
+    // The backlog the kernel sees: the batch is released when the loop is done with it.
+    CHECK(rb.unread_bytes() == 100 * record_bytes);
+    CHECK(rb.has_data());
     seqs.push_back(e.seq);
     addrs.push_back(&e);
   }
@@ -274,4 +277,71 @@ TEST_CASE("a map under the drop counter's name that is not a per-CPU u64 counter
                         "ebpfpp::PerCpuArrayMap<long unsigned int>: the value size is 32 bytes"),
       ebpfpp::Error);
   CHECK(test::open_fd_count() == fds);
+}
+
+TEST_CASE("an events() loop cut off from its RingBuffer: destroying the generator is harmless, "
+          "stepping it throws, and the records it never reached stay unread") {
+  if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+  auto skel = test::load_streams();
+  test::run_raw_tp(skel.program("emit_ring"), {10, 0, 0});
+  {
+    // The RingBuffer goes first; the generator is destroyed after it (under ASan, any touch of
+    // the freed RingBuffer would be reported).
+    auto rb = std::make_unique<RingBuffer<stream_event>>(skel, "test_ring");
+    auto gen = rb->events(100ms);
+    auto it = gen.begin();
+    REQUIRE(it != gen.end());
+    CHECK(it->seq == 0);
+    ++it;
+    CHECK(it->seq == 1);
+    rb.reset();
+  }
+  // Moved from while its loop is suspended: the loop throws on its next step; the moved-to
+  // RingBuffer reads on after the records the loop was handed (2 by the first one, 1 here).
+  RingBuffer<stream_event> a(skel, "test_ring");
+  CHECK(a.unread_bytes() == 8 * record_bytes);
+  auto gen = a.events(100ms);
+  auto it = gen.begin();
+  REQUIRE(it != gen.end());
+  CHECK(it->seq == 2);
+  RingBuffer<stream_event> b = std::move(a);
+  try {
+    ++it;
+    FAIL("stepping a loop whose RingBuffer was moved did not throw");
+  } catch (const ebpfpp::Error& e) {
+    CHECK(e.errnum() == EINVAL);
+    CHECK(e.action() == "read ring buffer 'test_ring': it was destroyed or moved while a loop over "
+                        "it was suspended");
+    CHECK(e.hint().find("keep the stream alive") != std::string::npos);
+  }
+  std::vector<std::uint64_t> rest;
+  b.consume([&](const stream_event& e) { rest.push_back(e.seq); });
+  CHECK(rest == std::vector<std::uint64_t>{3, 4, 5, 6, 7, 8, 9});
+}
+
+TEST_CASE("a RingBuffer has one events() loop at a time: a second one throws EBUSY") {
+  if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+  auto skel = test::load_streams();
+  RingBuffer<stream_event> rb(skel, "test_ring");
+  test::run_raw_tp(skel.program("emit_ring"), {4, 0, 0});
+  auto first = rb.events(100ms);
+  auto it = first.begin();
+  REQUIRE(it != first.end());
+  auto second = rb.events(100ms);
+  try {
+    (void)second.begin();
+    FAIL("a second loop did not throw");
+  } catch (const ebpfpp::Error& e) {
+    CHECK(e.errnum() == EBUSY);
+    CHECK(e.action() == "read ring buffer 'test_ring': another loop is already reading it");
+  }
+  // The first loop is unharmed and reads on.
+  std::vector<std::uint64_t> seqs{it->seq};
+  for (++it; it != first.end(); ++it) seqs.push_back(it->seq);
+  CHECK(seqs == std::vector<std::uint64_t>{0, 1, 2, 3});
+  // Once it ended, a new loop may start.
+  test::run_raw_tp(skel.program("emit_ring"), {1, 9, 0});
+  std::vector<std::uint64_t> more;
+  for (const stream_event& e : rb.events(100ms)) more.push_back(e.seq);
+  CHECK(more == std::vector<std::uint64_t>{9});
 }
