@@ -5,10 +5,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <ebpfpp/packet.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define ETH_P_IP 0x0800
 #define TC_ACT_OK 0
 
 // --- XDP ----------------------------------------------------------------------------------------
@@ -42,21 +42,13 @@ static __always_inline void bump(void *map, __u32 key)
 SEC("xdp")
 int xdp_count(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return XDP_PASS;
-	struct iphdr *ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > end)
+	struct iphdr *ip = ebpfpp_ipv4((void *)(long)ctx->data, end);
+	if (!ip)
 		return XDP_PASS;
 	bump(&xdp_protocols, ip->protocol);
-	if (ip->protocol != IPPROTO_UDP || !drop_udp_port)
-		return XDP_PASS;
-	struct udphdr *udp = (void *)ip + ip->ihl * 4;
-	if ((void *)(udp + 1) > end)
-		return XDP_PASS;
-	if (udp->dest != bpf_htons(drop_udp_port))
+	struct udphdr *udp = drop_udp_port ? ebpfpp_udp(ip, end) : 0;
+	if (!udp || udp->dest != bpf_htons(drop_udp_port))
 		return XDP_PASS;
 	bump(&xdp_drops, 0);
 	return XDP_DROP;
@@ -97,13 +89,8 @@ struct {
 
 static __always_inline int is_udp(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return 0;
-	struct iphdr *ip = (void *)(eth + 1);
-	return (void *)(ip + 1) <= end && ip->protocol == IPPROTO_UDP;
+	struct iphdr *ip = ebpfpp_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end);
+	return ip && ip->protocol == IPPROTO_UDP;
 }
 
 static __always_inline int record(struct __sk_buff *skb, __u32 id)
@@ -201,13 +188,8 @@ struct {
 SEC("xdp")
 int xdp_match_source(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return XDP_PASS;
-	struct iphdr *ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > end)
+	struct iphdr *ip = ebpfpp_ipv4((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	if (!ip)
 		return XDP_PASS;
 	struct ipv4_prefix key = {.prefixlen = 32};
 	__builtin_memcpy(key.addr, &ip->saddr, 4);

@@ -5,10 +5,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <ebpfpp/packet.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define ETH_P_IP 0x0800
 
 // UDP to this port is dropped with XDP_DROP (0: nothing is dropped). Set before load.
 const volatile __u16 drop_udp_port = 0;
@@ -39,14 +38,10 @@ struct {
 SEC("xdp")
 int xdp_count(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	// The verifier insists on these bounds checks: a packet may end anywhere.
-	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return XDP_PASS;
-	struct iphdr *ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > end)
+	// Bounds-checked parsing (packet.bpf.h): the verifier insists, a packet may end anywhere.
+	struct iphdr *ip = ebpfpp_ipv4((void *)(long)ctx->data, end);
+	if (!ip)
 		return XDP_PASS;
 
 	__u32 proto = ip->protocol;
@@ -61,10 +56,8 @@ int xdp_count(struct xdp_md *ctx)
 	else
 		bpf_map_update_elem(&sources, &src, &one, BPF_NOEXIST);
 
-	if (proto != IPPROTO_UDP || !drop_udp_port)
-		return XDP_PASS;
-	struct udphdr *udp = (void *)ip + ip->ihl * 4;
-	if ((void *)(udp + 1) > end || udp->dest != bpf_htons(drop_udp_port))
+	struct udphdr *udp = drop_udp_port ? ebpfpp_udp(ip, end) : 0;
+	if (!udp || udp->dest != bpf_htons(drop_udp_port))
 		return XDP_PASS;
 	__u32 zero = 0;
 	__u64 *d = bpf_map_lookup_elem(&drops, &zero);

@@ -30,6 +30,7 @@
 #include "map_info.hpp"             // IWYU pragma: export
 #include "map_of_maps.hpp"          // IWYU pragma: export
 #include "multi_probe.hpp"          // IWYU pragma: export
+#include "netfilter.hpp"            // IWYU pragma: export
 #include "object.hpp"               // IWYU pragma: export
 #include "per_cpu_array_map.hpp"    // IWYU pragma: export
 #include "per_cpu_hash_map.hpp"     // IWYU pragma: export
@@ -41,6 +42,8 @@
 #include "queue_map.hpp"            // IWYU pragma: export
 #include "ring_buffer.hpp"          // IWYU pragma: export
 #include "signal.hpp"               // IWYU pragma: export
+#include "sk_lookup.hpp"            // IWYU pragma: export
+#include "sock_map.hpp"             // IWYU pragma: export
 #include "stack_map.hpp"            // IWYU pragma: export
 #include "stack_trace_map.hpp"      // IWYU pragma: export
 #include "stream.hpp"               // IWYU pragma: export

@@ -21,6 +21,8 @@
 /// | lpm_trie_map.hpp         | LpmTrieMap<Key,V>     | LPM_TRIE                     | 4.11   |
 /// | dev_map.hpp              | DevMap<V>             | DEVMAP                       | 4.14   |
 /// | dev_map.hpp              | DevMapHash<V>         | DEVMAP_HASH                  | 5.4    |
+/// | sock_map.hpp             | SockMap<V>            | SOCKMAP (sockets by fd)      | 4.14   |
+/// | sock_map.hpp             | SockHash<K,V>         | SOCKHASH (sockets by fd)     | 4.18   |
 ///
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
@@ -39,5 +41,6 @@
 #include "per_cpu_hash_map.hpp"
 #include "prog_array.hpp"
 #include "queue_map.hpp"
+#include "sock_map.hpp"
 #include "stack_map.hpp"
 #include "stack_trace_map.hpp"

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -142,8 +144,10 @@ struct Child {
   }
 };
 
+// Starts argv as a child named `name`; with `capture`, its stdout and stderr are pipes; with a
+// `netns_fd`, it runs in that network namespace (setns before exec; exit 126 when that fails).
 inline Child spawn(const std::string& name, const std::vector<std::string>& argv,
-                   bool capture = false) {
+                   bool capture = false, int netns_fd = -1) {
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   if (capture) {
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
@@ -156,6 +160,7 @@ inline Child spawn(const std::string& name, const std::vector<std::string>& argv
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     ::prctl(PR_SET_NAME, name.c_str());
+    if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) ::_exit(126);
     if (capture) {
       ::dup2(out[1], 1);
       ::dup2(err[1], 2);
@@ -175,6 +180,53 @@ inline Child spawn(const std::string& name, const std::vector<std::string>& argv
     c.err = err[0];
   }
   return c;
+}
+
+// Runs `attempt` in a child process that dropped to uid/gid 65534 with no capabilities (the
+// parent's BPF objects and fds are still open in it) and checks that it throws an ebpfpp::Error
+// with EPERM or EACCES whose hint names `capability`, and that the child's open fds are back to
+// their count before the attempt. Returns "" when all holds, else what went wrong.
+template <class Attempt>
+std::string refused_unprivileged(Attempt&& attempt, std::string_view capability = "CAP_NET_ADMIN") {
+  int pipefd[2];
+  REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    std::string verdict;
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+        ::setresuid(65534, 65534, 65534) != 0) {
+      verdict = "could not drop to uid 65534";
+    } else {
+      const std::size_t fds = open_fd_count();
+      try {
+        attempt();
+        verdict = "no Error: the kernel allowed it without privileges";
+      } catch (const ebpfpp::Error& e) {
+        if (e.errnum() != EPERM && e.errnum() != EACCES)
+          verdict = fmt::format("errno {} instead of EPERM: {}", e.errnum(), e.what());
+        else if (e.hint().find(capability) == std::string::npos)
+          verdict = fmt::format("the hint does not name {}: {}", capability, e.hint());
+      } catch (const std::exception& e) {
+        verdict = fmt::format("not an ebpfpp::Error: {}", e.what());
+      }
+      if (verdict.empty() && open_fd_count() != fds)
+        verdict = fmt::format("fds leaked: {} before, {} after", fds, open_fd_count());
+    }
+    [[maybe_unused]] auto w = ::write(pipefd[1], verdict.data(), verdict.size());
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  std::string verdict;
+  char buf[512];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) > 0;)
+    verdict.append(buf, static_cast<std::size_t>(n));
+  ::close(pipefd[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "the child did not exit normally";
+  return verdict;
 }
 
 // Reads from `fd` until `done(text)` or the timeout; returns what was read.

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -15,36 +14,6 @@
 #include "kernel/netns.hpp"
 
 namespace {
-
-// Runs `argv` inside `ns`, its stdout and stderr captured.
-test::Child spawn_in(const test::Netns& ns, const std::vector<std::string>& argv) {
-  int out[2], err[2];
-  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-  REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (::setns(ns.fd(), CLONE_NEWNET) != 0) ::_exit(126);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  test::Child c;
-  c.pid = pid;
-  c.out = out[0];
-  c.err = err[0];
-  return c;
-}
 
 std::string last_line(const std::string& text) {
   auto end = text.find_last_not_of('\n');
@@ -61,9 +30,10 @@ TEST_CASE("xdp-count counts and drops exactly the datagrams sent to it") {
   constexpr int dropped = 30, passed = 20;
   constexpr std::uint16_t port = 4545;
   test::VethPair pair;
-  auto child =
-      spawn_in(pair.a, {(test::examples_dir() / "xdp-count").string(), "--generic",
-                        "--drop-udp-port", std::to_string(port), "-d", "30", pair.ifname_a});
+  auto child = test::spawn("xdp-count",
+                           {(test::examples_dir() / "xdp-count").string(), "--generic",
+                            "--drop-udp-port", std::to_string(port), "-d", "30", pair.ifname_a},
+                           true, pair.a.fd());
   const std::string err = test::read_until(
       child.err, [](const std::string& t) { return t.find('\n') != std::string::npos; },
       std::chrono::seconds(10));
@@ -87,7 +57,9 @@ TEST_CASE("xdp-count counts and drops exactly the datagrams sent to it") {
 
 TEST_CASE("xdp-count names a missing interface and exits 1") {
   test::Netns ns("x");
-  auto child = spawn_in(ns, {(test::examples_dir() / "xdp-count").string(), "ebpfpp-nosuch2"});
+  auto child =
+      test::spawn("xdp-count", {(test::examples_dir() / "xdp-count").string(), "ebpfpp-nosuch2"},
+                  true, ns.fd());
   const auto status = child.wait(std::chrono::seconds(10));
   REQUIRE(status);
   CHECK(*status == 1);

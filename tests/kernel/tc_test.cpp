@@ -8,9 +8,6 @@
 #include <string>
 #include <vector>
 
-#include <grp.h>
-#include <sys/wait.h>
-
 #include <ebpfpp/ebpfpp.hpp>
 
 #include "kernel/helpers.hpp"
@@ -160,25 +157,8 @@ TEST_CASE("Tcx and TcClassic without CAP_NET_ADMIN fail with a hint naming it") 
   test::Netns ns("unpriv");
   test::NetnsScope in(ns);
   const ebpfpp::Program prog = skel.program("tc_first");
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
-        ::setresuid(65534, 65534, 65534) != 0)
-      ::_exit(10);
-    const std::size_t fds = test::open_fd_count();
-    try {
-      ebpfpp::TcClassic tc(prog, "lo", TcDirection::ingress);
-      ::_exit(11);
-    } catch (const ebpfpp::Error& e) {
-      if (e.errnum() != EPERM && e.errnum() != EACCES) ::_exit(12);
-      if (e.hint().find("CAP_NET_ADMIN") == std::string::npos) ::_exit(13);
-    }
-    ::_exit(test::open_fd_count() == fds ? 0 : 14);
-  }
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  const std::string refused =
+      test::refused_unprivileged([&] { ebpfpp::TcClassic tc(prog, "lo", TcDirection::ingress); });
+  CHECK_MESSAGE(refused.empty(), refused);
   CHECK(qdiscs(ns, "lo").find("clsact") == std::string::npos);
 }

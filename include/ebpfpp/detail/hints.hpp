@@ -39,6 +39,7 @@ enum class Op {
   perf_event_open, // perf_event_open(2) for a PerfEvent (sampling, counters)
   attach_usdt,     // USDT probes: uprobes at the sites a binary's stapsdt notes list
   attach_multi,    // kprobe.multi / uprobe.multi links: symbols resolved by name or glob
+  open_netns,      // opening a network namespace file (/run/netns/<name>) to attach to
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -98,14 +99,25 @@ std::string lockdown_mode() {
 
 template <class = void>
 std::string privilege_hint(Op op) {
+  // Network program types (XDP, TC, cgroup, sk_lookup, sk_msg/sk_skb, netfilter) need
+  // CAP_NET_ADMIN to load; their attach is not checked again. A failed load cannot tell the
+  // types apart, so it says so when the capability is missing.
+  const bool net_admin_note =
+      op == Op::load && !has_capability(CAP_SYS_ADMIN) && !has_capability(CAP_NET_ADMIN);
+  constexpr std::string_view net_admin_text =
+      "; network programs (XDP, TC, cgroup, socket, netfilter) also need CAP_NET_ADMIN";
   if (const std::string missing = missing_capabilities(op); !missing.empty()) {
     const char* caps = op == Op::attach_network   ? "cap_bpf,cap_net_admin"
                        : op == Op::attach_tracefs ? "cap_bpf,cap_perfmon,cap_dac_read_search"
                                                   : "cap_bpf,cap_perfmon";
     return fmt::format("this process lacks {} (CAP_SYS_ADMIN on kernels before 5.8): run it as "
-                       "root, or grant them, e.g. setcap {}+ep <binary>",
-                       missing, caps);
+                       "root, or grant them, e.g. setcap {}+ep <binary>{}",
+                       missing, caps, net_admin_note ? net_admin_text : "");
   }
+  if (net_admin_note)
+    return "this process lacks CAP_NET_ADMIN, which network programs (XDP, TC, cgroup, socket, "
+           "netfilter) need to load: run it as root, or grant it (setcap "
+           "cap_bpf,cap_perfmon,cap_net_admin+ep <binary>)";
   if (op == Op::attach_tracefs && ::access("/sys/kernel/tracing/events", R_OK | X_OK) != 0 &&
       std::filesystem::exists("/sys/kernel/tracing/events"))
     return "tracefs (/sys/kernel/tracing) is not readable by this process (its mode is usually "
@@ -160,6 +172,9 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     if (op == Op::perf_event_open)
       return "this machine has no PMU for this event (virtual machines often expose no hardware "
              "counters): use a software event such as PerfEventConfig::cpu_clock()";
+    if (op == Op::open_netns)
+      return "no such network namespace: `ip netns list` names those under /run/netns; a "
+             "process's is /proc/<pid>/ns/net";
     if (op == Op::attach_tracing)
       return "the attach target does not exist on this kernel (kernel functions are listed in "
              "/proc/kallsyms, tracepoints in /sys/kernel/tracing/available_events)";
@@ -210,6 +225,12 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   case ESRCH:
     if (op == Op::perf_event_open) return "no such process or thread (it may have exited)";
+    return {};
+  case ERANGE:
+    if (op == Op::attach_network)
+      return "the netfilter priority is reserved or out of range: INT_MIN and INT_MAX "
+             "(NF_IP_PRI_FIRST/LAST) are refused, and with defrag it must be above -400 "
+             "(NF_IP_PRI_CONNTRACK_DEFRAG)";
     return {};
   default:
     return {};

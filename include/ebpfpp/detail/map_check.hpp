@@ -200,6 +200,10 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "DevMap<V>";
   case BPF_MAP_TYPE_DEVMAP_HASH:
     return "DevMapHash<V>";
+  case BPF_MAP_TYPE_SOCKMAP:
+    return "SockMap<V>";
+  case BPF_MAP_TYPE_SOCKHASH:
+    return "SockHash<K, V>";
   default:
     return {};
   }

@@ -1,0 +1,80 @@
+#pragma once
+/// @file
+/// SkLookup: an sk_lookup program attached to a network namespace (a Link: destroying it
+/// detaches). It runs when the kernel looks for the socket an incoming TCP connection or UDP
+/// datagram goes to, and may pick the socket itself (bpf_sk_assign) from a SockMap/SockHash:
+/// one socket can then serve many ports or addresses, with nothing listening on them.
+///
+///     ebpfpp::SkLookup here(skel.program("steer"));                      // this thread's netns
+///     ebpfpp::SkLookup there(skel.program("steer"), "/run/netns/blue");  // by path
+///     auto by_fd = ebpfpp::SkLookup::from_fd(skel.program("steer"), netns_fd);
+///
+/// The link is a kernel link: it detaches when its last fd closes, even if this process crashes.
+/// Several sk_lookup programs may be attached to one namespace; they run in attach order.
+
+#include "detail/config.hpp"
+
+#include <cerrno>
+#include <filesystem>
+#include <string>
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/statfs.h>
+
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "kernel.hpp"
+#include "link.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// An sk_lookup program (SEC("sk_lookup"), BPF_PROG_TYPE_SK_LOOKUP) attached to a network
+/// namespace. Kernel 5.9+. Loading the program needs CAP_NET_ADMIN (and CAP_BPF); the kernel
+/// does not check again at attach.
+///
+/// Throws Error: the namespace path is missing or not a network namespace (naming it), the
+/// program is not an sk_lookup program (EINVAL); FeatureError below 5.9.
+class SkLookup : public Link {
+public:
+  /// In the calling thread's network namespace (/proc/thread-self/ns/net).
+  [[nodiscard]] explicit SkLookup(Program prog) : SkLookup(prog, "/proc/thread-self/ns/net") {}
+  /// In the namespace at `netns_path`: /run/netns/<name> (ip netns), /proc/<pid>/ns/net.
+  [[nodiscard]] SkLookup(Program prog, const std::filesystem::path& netns_path)
+      : Link(attach(prog, open_netns(netns_path, prog).get(),
+                    fmt::format("'{}'", netns_path.string()))) {}
+
+  /// In the namespace open at `netns_fd` (not taken over: close it when you like).
+  [[nodiscard]] static SkLookup from_fd(Program prog, int netns_fd) {
+    return SkLookup(attach(prog, netns_fd, fmt::format("fd {}", netns_fd)));
+  }
+
+private:
+  explicit SkLookup(Link link) : Link(std::move(link)) {}
+
+  static detail::UniqueFd open_netns(const std::filesystem::path& path, Program prog) {
+    const auto action = [&] {
+      return fmt::format("open network namespace '{}' to attach sk_lookup program '{}'",
+                         path.string(), prog ? prog.name() : "<empty>");
+    };
+    detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) detail::fail(errno, action, detail::Op::open_netns);
+    constexpr long nsfs_magic = 0x6e736673; // NSFS_MAGIC
+    struct statfs st {};
+    if (::fstatfs(fd.get(), &st) != 0 || st.f_type != nsfs_magic)
+      throw Error(EINVAL, action(),
+                  "this is not a namespace file: give /run/netns/<name> (ip netns list) or "
+                  "/proc/<pid>/ns/net");
+    return fd;
+  }
+
+  static Link attach(Program prog, int netns_fd, const std::string& where) {
+    return detail::attach_link(prog, fmt::format("sk_lookup on network namespace {}", where),
+                               [&] { return bpf_program__attach_netns(prog.get(), netns_fd); },
+                               {kernel::Feature::sk_lookup, {}, detail::Op::attach_network});
+  }
+};
+
+} // namespace ebpfpp

@@ -1,0 +1,260 @@
+#pragma once
+/// @file
+/// SockMap and SockHash: maps of sockets (BPF_MAP_TYPE_SOCKMAP, kernel 4.14+;
+/// BPF_MAP_TYPE_SOCKHASH, 4.18+), and SockMapLink, an sk_msg or sk_skb program attached to one.
+///
+///     ebpfpp::SockMap<> socks(skel->maps.socks);
+///     ebpfpp::SockMapLink verdict = socks.attach(skel.program("echo"),
+///                                                ebpfpp::SockMapHook::stream_verdict);
+///     socks.set(0, connected_fd);   // after the attach: see below
+///
+/// A socket is put in with its fd and read back as its cookie (SO_COOKIE). Programs attached to
+/// the map run for the sockets put in it: sk_msg programs on each sendmsg (redirect, drop, count,
+/// bpf_msg_redirect_map), sk_skb programs on the data received (bpf_sk_redirect_map); sk_lookup
+/// (sk_lookup.hpp) and other programs pick sockets from it with bpf_map_lookup_elem.
+///
+/// The kernel gives a socket the map's programs when it is put in the map: attach the programs
+/// first, then add the sockets. Detaching leaves the sockets already in the map with the
+/// program; erase and add them again to drop it.
+
+#include "detail/config.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+
+#include "detail/map_ops.hpp"
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "link.hpp"
+#include "object.hpp"
+
+namespace ebpfpp {
+
+/// Which of a socket map's program slots a program goes to.
+enum class SockMapHook {
+  msg_verdict,    ///< BPF_SK_MSG_VERDICT: SEC("sk_msg"), on each sendmsg (4.17+)
+  stream_parser,  ///< BPF_SK_SKB_STREAM_PARSER: SEC("sk_skb/stream_parser"), frames the stream
+  stream_verdict, ///< BPF_SK_SKB_STREAM_VERDICT: SEC("sk_skb/stream_verdict"), per message
+  skb_verdict,    ///< BPF_SK_SKB_VERDICT: SEC("sk_skb/verdict"), per skb, no parser (5.13+)
+};
+
+/// "msg_verdict", "stream_parser", ...
+constexpr std::string_view to_string(SockMapHook h) noexcept {
+  switch (h) {
+  case SockMapHook::msg_verdict:
+    return "msg_verdict";
+  case SockMapHook::stream_parser:
+    return "stream_parser";
+  case SockMapHook::stream_verdict:
+    return "stream_verdict";
+  case SockMapHook::skb_verdict:
+    return "skb_verdict";
+  }
+  return "?";
+}
+
+/// How a SockMapLink attaches.
+enum class SockMapAttach {
+  automatic,   ///< a kernel link where the kernel has one for socket maps (6.10+), else prog_attach
+  link,        ///< a kernel link (BPF_LINK_CREATE), 6.10+: pinnable, one per hook
+  prog_attach, ///< BPF_PROG_ATTACH to the map, detached by BPF_PROG_DETACH (every kernel)
+};
+
+namespace detail {
+constexpr bpf_attach_type sock_map_attach_type(SockMapHook h) noexcept {
+  switch (h) {
+  case SockMapHook::msg_verdict:
+    return BPF_SK_MSG_VERDICT;
+  case SockMapHook::stream_parser:
+    return BPF_SK_SKB_STREAM_PARSER;
+  case SockMapHook::stream_verdict:
+    return BPF_SK_SKB_STREAM_VERDICT;
+  case SockMapHook::skb_verdict:
+    return BPF_SK_SKB_VERDICT;
+  }
+  return BPF_SK_SKB_VERDICT;
+}
+} // namespace detail
+
+/// An sk_msg or sk_skb program attached to a socket map (SockMap, SockHash, or any map fd of
+/// those types). Kernel 4.14+ (sk_skb), 4.17+ (sk_msg); a kernel link on 6.10+. With
+/// SockMapAttach::prog_attach, destroying it detaches only this program: one that replaced it
+/// meanwhile is left alone.
+///
+/// Loading sk_msg and sk_skb programs needs CAP_NET_ADMIN (and CAP_BPF); the kernel does not
+/// check again at attach.
+///
+/// Throws Error: the program's type does not fit the hook, or the map is not a socket map
+/// (EINVAL); a kernel link holds the hook already (EBUSY); SockMapAttach::link below 6.10
+/// (EINVAL).
+class SockMapLink : public Link {
+public:
+  [[nodiscard]] SockMapLink(Program prog, int map_fd, std::string_view map_name, SockMapHook hook,
+                            SockMapAttach how = SockMapAttach::automatic)
+      : Link(attach(prog, map_fd, map_name, hook, how)), hook_(hook) {}
+
+  /// The program slot.
+  SockMapHook hook() const noexcept { return hook_; }
+
+private:
+  static Link attach(Program prog, int map_fd, std::string_view map_name, SockMapHook hook,
+                     SockMapAttach how) {
+    const bpf_attach_type type = detail::sock_map_attach_type(hook);
+    std::string description = fmt::format("{} on socket map '{}'", to_string(hook), map_name);
+    const detail::AttachNeeds needs{std::nullopt, {}, detail::Op::attach_network};
+    const auto make_link = [&] {
+      return detail::UniqueFd(bpf_link_create(prog.fd(), map_fd, type, nullptr));
+    };
+    if (how == SockMapAttach::link) return detail::attach_link(prog, description, make_link, needs);
+    if (how == SockMapAttach::automatic && prog.fd() >= 0 && map_fd >= 0) {
+      // When the link fails (before 6.10 socket maps have none: EINVAL), prog_attach; its
+      // failure, if any, is the one reported.
+      if (auto link = make_link()) return Link(std::move(link), std::move(description));
+    }
+    return detail::attach_link(
+        prog, std::move(description),
+        [&]() -> std::function<void()> {
+          // Our own references: the detach needs the program and the map, even after the
+          // Object and the map view that gave them are gone.
+          auto mine = std::make_shared<std::pair<detail::UniqueFd, detail::UniqueFd>>(
+              detail::UniqueFd(::fcntl(prog.fd(), F_DUPFD_CLOEXEC, 3)),
+              detail::UniqueFd(::fcntl(map_fd, F_DUPFD_CLOEXEC, 3)));
+          if (!mine->first || !mine->second) return nullptr;
+          if (const int r = bpf_prog_attach(prog.fd(), map_fd, type, 0); r < 0) {
+            errno = -r;
+            return nullptr;
+          }
+          // BPF_PROG_DETACH names the program: one that replaced ours meanwhile stays.
+          return [mine, type]() noexcept {
+            bpf_prog_detach2(mine->first.get(), mine->second.get(), type);
+          };
+        },
+        needs);
+  }
+
+  SockMapHook hook_;
+};
+
+namespace detail {
+
+/// What SockMap and SockHash share: sockets in by fd, out by key; program attachment.
+template <class Self, MapData K, MapData V>
+class SockMapOps : public MapBase<Self> {
+  static_assert(sizeof(V) == 4 || sizeof(V) == 8,
+                "a socket map value is a __u32 or a __u64 (the fd in, the cookie out)");
+
+public:
+  using MapBase<Self>::MapBase;
+
+  /// Puts the socket open at `socket_fd` in the map at `key` (replacing any socket there with
+  /// BPF_ANY; BPF_NOEXIST refuses then). The socket must be TCP (established or listening), UDP
+  /// (5.7+), or unix/vsock (5.15+). The map holds the socket, not the fd: closing the fd later
+  /// takes the socket out. Throws Error: an unfit socket (EOPNOTSUPP), a full map (E2BIG), no
+  /// such slot in a SockMap (E2BIG), a key taken with BPF_NOEXIST (EEXIST).
+  void set(const K& key, int socket_fd, std::uint64_t flags = BPF_ANY) {
+    const auto action = [&] {
+      return fmt::format("put socket fd {} in socket map '{}'", socket_fd, this->name());
+    };
+    this->require_not_empty(action);
+    V value = static_cast<V>(socket_fd);
+    if (socket_fd < 0)
+      throw Error(EBADF, action(), "give the fd of an open socket (socket(2), accept(2))");
+    check(bpf_map_update_elem(this->fd(), &key, &value, flags), action);
+  }
+
+  /// Takes the socket at `key` out of the map; false when there was none. Throws Error on an
+  /// empty view.
+  bool erase(const K& key) {
+    const auto action = [&] { return fmt::format("erase from socket map '{}'", this->name()); };
+    this->require_not_empty(action);
+    if (bpf_map_delete_elem(this->fd(), &key) == 0) return true;
+    if (errno == ENOENT) return false;
+    // A sockmap answers EINVAL for an empty slot (and for one beyond its end).
+    if constexpr (std::is_integral_v<K>) {
+      if (errno == EINVAL && this->type() == BPF_MAP_TYPE_SOCKMAP &&
+          static_cast<std::uint64_t>(key) < this->max_entries())
+        return false;
+    }
+    fail(errno, action);
+  }
+
+  /// The cookie (SO_COOKIE) of the socket at `key`, or nullopt when there is none. Needs a
+  /// 64-bit value (V of 8 bytes) and kernel 5.6+. Throws Error otherwise.
+  std::optional<std::uint64_t> cookie(const K& key) const requires(sizeof(V) == 8) {
+    const auto action = [&] { return fmt::format("look up socket map '{}'", this->name()); };
+    this->require_not_empty(action);
+    std::uint64_t cookie = 0;
+    if (bpf_map_lookup_elem(this->fd(), &key, &cookie) == 0) return cookie;
+    if (errno == ENOENT) return std::nullopt;
+    fail(errno, action);
+  }
+
+  /// Attaches an sk_msg or sk_skb program to this map (see SockMapLink). Attach before adding
+  /// sockets. Throws Error as SockMapLink does.
+  [[nodiscard]] SockMapLink attach(Program prog, SockMapHook hook,
+                                   SockMapAttach how = SockMapAttach::automatic) const {
+    return SockMapLink(prog, this->fd(), this->name(), hook, how);
+  }
+};
+
+} // namespace detail
+
+/// A typed view of a socket map (BPF_MAP_TYPE_SOCKMAP, kernel 4.14+): an array of sockets by
+/// slot (a __u32 key). V is the value's C++ type: std::uint64_t (default; the cookie can be read
+/// back, 5.6+) or std::uint32_t. Throws like ArrayMap on a map that does not fit.
+template <MapData V = std::uint64_t>
+class SockMap : public detail::SockMapOps<SockMap<V>, std::uint32_t, V> {
+public:
+  using detail::SockMapOps<SockMap<V>, std::uint32_t, V>::SockMapOps;
+
+  /// Creates a new BPF_MAP_TYPE_SOCKMAP of `size` slots. Throws Error.
+  static SockMap create(std::uint32_t size, std::string_view name) {
+    return SockMap(
+        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_SOCKMAP, name, sizeof(std::uint32_t),
+                                               sizeof(V), size, 0),
+                         std::string(name)),
+        TypeCheck::size_only);
+  }
+
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_SOCKMAP};
+    return detail::key_value_spec<std::uint32_t, V>("SockMap", types, true);
+  }
+};
+
+/// A typed view of a socket hash (BPF_MAP_TYPE_SOCKHASH, kernel 4.18+): sockets by a key of your
+/// choosing (a 4-tuple, a connection id). V as in SockMap.
+template <MapData K, MapData V = std::uint64_t>
+class SockHash : public detail::SockMapOps<SockHash<K, V>, K, V> {
+public:
+  using detail::SockMapOps<SockHash<K, V>, K, V>::SockMapOps;
+
+  /// Creates a new BPF_MAP_TYPE_SOCKHASH of up to `max_entries` sockets. Throws Error.
+  static SockHash create(std::uint32_t max_entries, std::string_view name) {
+    return SockHash(MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_SOCKHASH, name, sizeof(K),
+                                                           sizeof(V), max_entries, 0),
+                                     std::string(name)),
+                    TypeCheck::size_only);
+  }
+
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_SOCKHASH};
+    return detail::key_value_spec<K, V>("SockHash", types);
+  }
+};
+
+} // namespace ebpfpp
