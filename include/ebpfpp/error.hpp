@@ -27,18 +27,48 @@
 
 namespace ebpfpp {
 
+namespace detail {
+
+/// libbpf's own error codes (LIBBPF_ERRNO__*, 4000 and up: "BPF object format invalid"), which
+/// std::generic_category() would print as "Unknown error 4001". They compare equal to no
+/// std::errc condition.
+class LibbpfCategory : public std::error_category {
+public:
+  const char* name() const noexcept override { return "libbpf"; }
+  std::string message(int ev) const override {
+    char buf[128];
+    libbpf_strerror(ev, buf, sizeof buf);
+    return buf;
+  }
+};
+
+inline const std::error_category& libbpf_category() noexcept {
+  static const LibbpfCategory category;
+  return category;
+}
+
+/// The category of an errno: libbpf's for its own codes, else the generic (POSIX) one.
+inline const std::error_category& category_of(int errnum) noexcept {
+  return errnum >= __LIBBPF_ERRNO__START && errnum < __LIBBPF_ERRNO__END ? libbpf_category()
+                                                                         : std::generic_category();
+}
+
+} // namespace detail
+
 /// An operation on the kernel or libbpf failed.
 ///
-/// `code()` is the errno (generic category); `what()` is one readable paragraph: the action, the
-/// errno text, the hint, and the tail of the log when there is one.
+/// `code()` is the errno: in the generic category (compare it with std::errc values), or, for
+/// libbpf's own codes (LIBBPF_ERRNO__*, 4000 and up), in a "libbpf" category whose message()
+/// is libbpf's text. `what()` is one readable paragraph: the action, the errno text, the hint,
+/// and the tail of the log when there is one.
 class Error : public std::system_error {
 public:
-  /// @param errnum positive errno value
+  /// @param errnum positive errno value, or a LIBBPF_ERRNO__* code
   /// @param action what was attempted, naming the object: "load program 'hello'"
   /// @param hint what to try, or empty
   /// @param log the verifier log or libbpf's messages during the call, or empty
   Error(int errnum, std::string action, std::string hint = {}, std::string log = {})
-      : std::system_error(errnum, std::generic_category()), action_(std::move(action)),
+      : std::system_error(errnum, detail::category_of(errnum)), action_(std::move(action)),
         hint_(std::move(hint)), log_(std::move(log)) {
     message_ = fmt::format("{}: {} (errno {})", action_, error_text(errnum), errnum);
     if (!hint_.empty()) message_ += fmt::format("\n  hint: {}", hint_);
@@ -56,14 +86,7 @@ public:
   const std::string& log() const noexcept { return log_; }
 
   /// The text of an errno, including libbpf's own codes (4000 and up: "Relocation failed").
-  static std::string error_text(int errnum) {
-    if (errnum >= __LIBBPF_ERRNO__START) {
-      char buf[128];
-      libbpf_strerror(errnum, buf, sizeof buf);
-      return buf;
-    }
-    return std::strerror(errnum);
-  }
+  static std::string error_text(int errnum) { return detail::category_of(errnum).message(errnum); }
 
 private:
   // what() stays readable on a terminal: the last lines of the log are where the verifier says

@@ -180,6 +180,9 @@ static_assert(
     }(),
     "the feature table must list the features in enum order");
 
+// How a probe's explained_by starts when the probe could not tell (refused for privilege).
+inline constexpr std::string_view not_known = "not known: ";
+
 inline long sys_bpf(int cmd, void* attr, unsigned size) noexcept {
   return ::syscall(__NR_bpf, cmd, attr, size);
 }
@@ -561,20 +564,28 @@ const FeatureStatus& probe(Feature f) {
         s.explained_by = fmt::format("{} is not set", fi.config);
       else if (f == Feature::lsm && detail::lsm_list_lacks_bpf())
         s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
-      else if (s.errnum == EPERM &&
-               ebpfpp::detail::missing_capabilities(ebpfpp::detail::Op::load).empty())
-        s.explained_by = "the kernel refuses it with EPERM to a process with every capability "
-                         "(a lockdown, LSM or hypervisor policy)";
+      else if (s.errnum == EPERM || s.errnum == EACCES) {
+        if (const std::string lacks = ebpfpp::detail::missing_bpf_capabilities(); !lacks.empty())
+          s.explained_by = fmt::format("{}the probe was refused (errno {}) and this process "
+                                       "lacks {}",
+                                       detail::not_known, s.errnum, lacks);
+        else if (s.errnum == EPERM)
+          s.explained_by = "the kernel refuses it with EPERM to a process with every capability "
+                           "(a lockdown, LSM or hypervisor policy)";
+      }
     }
     status[i] = std::move(s);
   });
   return status[i];
 }
 
-/// Whether the running kernel has `f`.
+/// Whether the running kernel has `f`. A probe the kernel refused because this process lacks a
+/// capability proves no absence: then true, so that the operation itself runs and fails with the
+/// Error whose hint names the capability to grant (not a FeatureError saying the kernel lacks it).
 template <class = void>
 bool has(Feature f) {
-  return probe(f).available;
+  const FeatureStatus& s = probe(f);
+  return s.available || s.explained_by.starts_with(detail::not_known);
 }
 
 /// The FeatureError for a missing `f`, for `action` ("attach kprobe 'x'"): names the feature, its

@@ -409,7 +409,7 @@ private:
         [&] {
           return bpf_program__attach_uprobe_opts(prog.get(), pid, binary.c_str(), offset, &opts);
         },
-        {kernel::Feature::uprobes, {}, detail::Op::attach_tracefs});
+        {kernel::Feature::uprobes, {}, detail::Op::attach_uprobe});
   }
 };
 

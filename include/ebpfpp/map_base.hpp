@@ -179,7 +179,7 @@ inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uin
           return fmt::format("create {} map '{}' (key {} B, value {} B, max_entries {})",
                              map_type_str(type), name, key_size, value_size, max_entries);
         },
-        Op::map_create, &log);
+        map_create_op_for(type, errno), &log);
   return fd;
 }
 

@@ -209,22 +209,36 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
   std::string text = log.take();
   LoadFailure failure = parse_load_failure(text);
   if (failure.program.empty()) {
-    // Not a verifier rejection: a map, BTF or relocation problem; libbpf said which.
-    throw Error(err, fmt::format("load BPF object '{}'", object_name), hint_for(err, Op::load),
-                std::move(text));
+    // Not a verifier rejection: a map, BTF or relocation problem; libbpf said which. A map that
+    // could not be created is named in the action (libbpf: "map 'NAME': failed to create").
+    std::string action = fmt::format("load BPF object '{}'", object_name);
+    Op op = Op::load;
+    constexpr std::string_view create_marker = "': failed to create";
+    if (const auto at = text.find(create_marker); at != std::string::npos) {
+      const auto quote = text.rfind("map '", at);
+      if (quote != std::string::npos) {
+        const std::string map = text.substr(quote + 5, at - quote - 5);
+        action = fmt::format("create map '{}' of BPF object '{}'", map, object_name);
+        const bpf_map* m = bpf_object__find_map_by_name(obj, map.c_str());
+        op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
+      }
+    }
+    throw Error(err, std::move(action), hint_for(err, op), std::move(text));
   }
   std::string action =
       fmt::format("load program '{}' of BPF object '{}'", failure.program, object_name);
   // fentry/fexit (and LSM, fmod_ret) need the BPF trampoline, which some kernels refuse even to
   // root: say which feature is missing rather than show a verifier log that has no answer.
   const bpf_program* prog = bpf_object__find_program_by_name(obj, failure.program.c_str());
+  // Networking program types need CAP_NET_ADMIN, tracing ones CAP_PERFMON: the hint says which.
+  const Op op = prog ? load_op_for(bpf_program__type(prog)) : Op::load;
   if (prog && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
       !kernel::has(kernel::Feature::fentry))
     throw kernel::missing(kernel::Feature::fentry, std::move(action),
                           "use a kprobe/kretprobe or a tracepoint, or leave this program out with "
                           "set_autoload(false)",
                           failure.log.empty() ? std::move(text) : std::move(failure.log));
-  throw Error(err, std::move(action), hint_for(err, Op::load),
+  throw Error(err, std::move(action), hint_for(err, op),
               failure.log.empty() ? std::move(text) : std::move(failure.log));
 }
 
@@ -256,7 +270,7 @@ public:
     return Object(detail::check_ptr(
         bpf_object__open_file(path.c_str(), nullptr),
         [&] { return fmt::format("open BPF object file '{}'", path.string()); },
-        detail::Op::generic, &log));
+        detail::Op::open_object, &log));
   }
 
   /// Opens (parses) a BPF ELF image in memory, e.g. one embedded in the binary. The bytes are
@@ -271,7 +285,7 @@ public:
         [&] {
           return fmt::format("open BPF object '{}' from memory ({} bytes)", name, elf.size());
         },
-        detail::Op::generic, &log));
+        detail::Op::open_object, &log));
   }
 
   /// Creates the maps and loads the programs into the kernel. A verifier rejection throws an

@@ -4,13 +4,17 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <ebpfpp/kernel.hpp>
 
@@ -99,6 +104,105 @@ inline std::size_t open_fd_count() {
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
   return n;
 }
+
+// The BPF programs, maps and links on the whole system, by id (bpf_*_get_next_id; needs root).
+struct BpfIds {
+  std::set<std::uint32_t> progs, maps, links;
+
+  static BpfIds now() {
+    BpfIds ids;
+    const auto walk = [](auto next, std::set<std::uint32_t>& out) {
+      for (std::uint32_t id = 0; next(id, &id) == 0;) out.insert(id);
+    };
+    walk(bpf_prog_get_next_id, ids.progs);
+    walk(bpf_map_get_next_id, ids.maps);
+    walk(bpf_link_get_next_id, ids.links);
+    return ids;
+  }
+};
+
+// The ids other processes hold: through their fds (/proc/PID/fdinfo: map_id, prog_id, link_id
+// and a link's prog_id), and the maps their programs use. Other test suites run beside this one
+// on a shared machine: what they hold is not this process's leak.
+inline BpfIds held_by_other_processes() {
+  BpfIds held;
+  const std::string self = std::to_string(::getpid());
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = proc.path().filename().string();
+    if (pid == self || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
+    std::error_code ec2;
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", ec2)) {
+      std::error_code ec3;
+      const std::string target = std::filesystem::read_symlink(fd.path(), ec3).string();
+      if (ec3 || !target.starts_with("anon_inode:bpf")) continue;
+      std::ifstream info(proc.path() / "fdinfo" / fd.path().filename());
+      for (std::string line; std::getline(info, line);) {
+        const auto field = [&](std::string_view key, std::set<std::uint32_t>& out) {
+          if (line.starts_with(key)) out.insert(std::stoul(line.substr(key.size())));
+        };
+        field("map_id:", held.maps);
+        field("prog_id:", held.progs);
+        field("link_id:", held.links);
+      }
+    }
+  }
+  for (std::uint32_t prog : held.progs) {
+    const int fd = bpf_prog_get_fd_by_id(prog);
+    if (fd < 0) continue;
+    std::uint32_t map_ids[64] = {};
+    bpf_prog_info info{};
+    info.nr_map_ids = 64;
+    info.map_ids = reinterpret_cast<std::uintptr_t>(map_ids);
+    __u32 len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+      held.maps.insert(map_ids, map_ids + std::min<std::uint32_t>(info.nr_map_ids, 64));
+    ::close(fd);
+  }
+  return held;
+}
+
+// The programs, maps and links that appeared since `before` and are still there, less those
+// another process holds: what this process leaked. Waits up to `settle` for them to go (the
+// kernel frees programs held by a prog array asynchronously, 1-3 s after the last fd).
+inline std::string bpf_leaks_since(const BpfIds& before,
+                                   std::chrono::milliseconds settle = std::chrono::seconds(3)) {
+  const auto deadline = std::chrono::steady_clock::now() + settle;
+  for (;;) {
+    const BpfIds now = BpfIds::now();
+    std::string leaks;
+    const auto diff = [&](std::string_view what, const std::set<std::uint32_t>& was,
+                          const std::set<std::uint32_t>& is, const std::set<std::uint32_t>* held) {
+      for (std::uint32_t id : is)
+        if (!was.contains(id) && (!held || !held->contains(id)))
+          leaks += fmt::format("{}{} {}", leaks.empty() ? "" : ", ", what, id);
+    };
+    diff("program", before.progs, now.progs, nullptr);
+    diff("map", before.maps, now.maps, nullptr);
+    diff("link", before.links, now.links, nullptr);
+    if (leaks.empty()) return {};
+    const BpfIds held = held_by_other_processes();
+    leaks.clear();
+    diff("program", before.progs, now.progs, &held.progs);
+    diff("map", before.maps, now.maps, &held.maps);
+    diff("link", before.links, now.links, &held.links);
+    if (leaks.empty() || std::chrono::steady_clock::now() > deadline) return leaks;
+    ::usleep(50 * 1000);
+  }
+}
+
+// This process's fd count and the system's BPF objects, to check that a failure left nothing
+// behind: `test::Baseline before; ...; before.check();`.
+struct Baseline {
+  std::size_t fds = open_fd_count();
+  BpfIds ids = BpfIds::now();
+
+  void check(std::chrono::milliseconds settle = std::chrono::seconds(3)) const {
+    CHECK(open_fd_count() == fds);
+    const std::string leaks = bpf_leaks_since(ids, settle);
+    CHECK_MESSAGE(leaks.empty(), "left behind: " << leaks);
+  }
+};
 
 inline std::filesystem::path self_exe() {
   return std::filesystem::read_symlink("/proc/self/exe");
@@ -291,6 +395,16 @@ struct BpffsMount {
     dir = tmpl;
     REQUIRE_MESSAGE(::mount("bpf", tmpl, "bpf", 0, nullptr) == 0,
                     "mount bpffs: " << std::strerror(errno));
+  }
+  // What is pinned in it, by name, less the iterators a new bpffs shows (maps.debug and
+  // progs.debug, from the kernel's bpf_preload).
+  std::string pins() const {
+    std::string out;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (name != "maps.debug" && name != "progs.debug") out += (out.empty() ? "" : " ") + name;
+    }
+    return out;
   }
   ~BpffsMount() {
     ::umount2(dir.c_str(), MNT_DETACH);

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include <bpf/libbpf.h>
 #include <ebpfpp/error.hpp>
 
 TEST_CASE("an Error says what was attempted, the errno text and the hint") {
@@ -50,4 +51,50 @@ TEST_CASE("permission errors name what is missing") {
   else
     CHECK(hint.find("CAP_BPF") != std::string::npos);
   CHECK(ebpfpp::detail::hint_for(EAGAIN).empty());
+}
+
+TEST_CASE("libbpf's own error codes print their text, not \"Unknown error 4001\"") {
+  const ebpfpp::Error e(LIBBPF_ERRNO__FORMAT, "open x");
+  CHECK(e.code().message() == "BPF object format invalid");
+  CHECK(std::string(e.code().category().name()) == "libbpf");
+  CHECK(std::string(e.what()) == "open x: BPF object format invalid (errno 4001)");
+  CHECK(e.errnum() == LIBBPF_ERRNO__FORMAT);
+  // Plain errnos stay in the generic category, comparable with std::errc.
+  const ebpfpp::Error p(ENOENT, "open y");
+  CHECK(p.code() == std::errc::no_such_file_or_directory);
+  CHECK(p.code().category() == std::generic_category());
+}
+
+TEST_CASE("the capabilities a load or map creation needs follow the program or map type") {
+  using ebpfpp::detail::Op;
+  CHECK(ebpfpp::detail::load_op_for(BPF_PROG_TYPE_XDP) == Op::load_network);
+  CHECK(ebpfpp::detail::load_op_for(BPF_PROG_TYPE_SCHED_CLS) == Op::load_network);
+  CHECK(ebpfpp::detail::load_op_for(BPF_PROG_TYPE_CGROUP_SOCK_ADDR) == Op::load_network);
+  CHECK(ebpfpp::detail::load_op_for(static_cast<bpf_prog_type>(32)) == Op::load_network);
+  CHECK(ebpfpp::detail::load_op_for(BPF_PROG_TYPE_TRACEPOINT) == Op::load);
+  CHECK(ebpfpp::detail::load_op_for(BPF_PROG_TYPE_SOCKET_FILTER) == Op::load);
+  CHECK(ebpfpp::detail::map_create_op_for(BPF_MAP_TYPE_DEVMAP, EPERM) == Op::load_network);
+  CHECK(ebpfpp::detail::map_create_op_for(BPF_MAP_TYPE_SOCKMAP, EPERM) == Op::load_network);
+  CHECK(ebpfpp::detail::map_create_op_for(BPF_MAP_TYPE_DEVMAP, EINVAL) == Op::map_create);
+  CHECK(ebpfpp::detail::map_create_op_for(BPF_MAP_TYPE_HASH, EPERM) == Op::map_create);
+}
+
+TEST_CASE("the ENOMEM hint fits the kernel: memory cgroup since 5.11, RLIMIT_MEMLOCK before") {
+  const std::string hint = ebpfpp::detail::hint_for(ENOMEM, ebpfpp::detail::Op::map_create);
+  if (ebpfpp::KernelVersion::running() >= ebpfpp::KernelVersion{5, 11, 0}) {
+    CHECK(hint.find("memory cgroup") != std::string::npos);
+    CHECK(hint.find("RLIMIT_MEMLOCK") == std::string::npos);
+  } else {
+    CHECK(hint.find("RLIMIT_MEMLOCK") != std::string::npos);
+  }
+  CHECK(hint.find("max_entries") != std::string::npos);
+}
+
+TEST_CASE("a broken object file's hint says it is not a BPF object") {
+  using ebpfpp::detail::Op;
+  for (int err : {int{LIBBPF_ERRNO__FORMAT}, int{LIBBPF_ERRNO__LIBELF}, EINVAL})
+    CHECK(ebpfpp::detail::hint_for(err, Op::open_object).find("not a valid BPF object") !=
+          std::string::npos);
+  CHECK(ebpfpp::detail::hint_for(ENOENT, Op::open_object).find("the file does not exist") !=
+        std::string::npos);
 }

@@ -14,11 +14,16 @@
 #include <string>
 #include <string_view>
 
+#include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "../kernel_version.hpp"
 
 // Templates with a defaulted parameter (called as plain functions): compiled only in the
 // translation units that build an Error with a hint.
@@ -28,10 +33,13 @@ namespace ebpfpp::detail {
 /// What was being attempted when the errno came back.
 enum class Op {
   generic,
+  open_object,     // bpf_object__open_file / open_mem: parse a BPF ELF object
   load,            // programs verified, maps created (bpf_object__load, BPF_PROG_LOAD)
+  load_network,    // a networking program or map (XDP, TC, devmap...): CAP_BPF + CAP_NET_ADMIN
   map_create,      // BPF_MAP_CREATE
   attach_tracing,  // kprobe, fentry, raw tracepoint, perf event, iterator: CAP_BPF + CAP_PERFMON
-  attach_tracefs,  // tracepoint, uprobe: the above, and tracefs must be readable
+  attach_tracefs,  // tracepoint: the above, and tracefs must be readable
+  attach_uprobe,   // uprobe (a perf event of the uprobe PMU): the above, CAP_SYS_ADMIN in practice
   attach_network,  // XDP, TC, cgroup, socket hooks: CAP_BPF + CAP_NET_ADMIN
   pin,             // BPF_OBJ_PIN: the path must be on bpffs
   open_pinned,     // BPF_OBJ_GET
@@ -67,11 +75,78 @@ std::string missing_capabilities(Op op) {
     if (!has_capability(cap)) missing += fmt::format("{}{}", missing.empty() ? "" : " + ", name);
   };
   need(cap_bpf, "CAP_BPF");
-  if (op == Op::attach_tracing || op == Op::attach_tracefs || op == Op::load ||
-      op == Op::attach_usdt || op == Op::attach_multi)
+  if (op == Op::attach_tracing || op == Op::attach_tracefs || op == Op::attach_uprobe ||
+      op == Op::load || op == Op::attach_usdt || op == Op::attach_multi)
     need(cap_perfmon, "CAP_PERFMON");
-  if (op == Op::attach_network) need(CAP_NET_ADMIN, "CAP_NET_ADMIN");
+  if (op == Op::attach_network || op == Op::load_network) need(CAP_NET_ADMIN, "CAP_NET_ADMIN");
   return missing;
+}
+
+/// Every BPF-related capability the process lacks (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN), as
+/// "CAP_PERFMON + CAP_NET_ADMIN"; empty with CAP_SYS_ADMIN or all three. A feature probe that the
+/// kernel refused with EPERM while one is missing says nothing about the kernel.
+template <class = void>
+std::string missing_bpf_capabilities() {
+  std::string missing = missing_capabilities(Op::load);
+  if (!has_capability(CAP_SYS_ADMIN) && !has_capability(CAP_NET_ADMIN))
+    missing += missing.empty() ? "CAP_NET_ADMIN" : " + CAP_NET_ADMIN";
+  return missing;
+}
+
+/// The Op of loading a program of `type`: the kernel asks CAP_NET_ADMIN besides CAP_BPF for
+/// networking types (is_net_admin_prog_type in kernel/bpf/syscall.c), CAP_PERFMON for tracing
+/// ones.
+inline Op load_op_for(bpf_prog_type type) noexcept {
+  constexpr int prog_type_netfilter = 32; // newer than some uapi headers
+  if (static_cast<int>(type) == prog_type_netfilter) return Op::load_network;
+  switch (type) {
+  case BPF_PROG_TYPE_SCHED_CLS:
+  case BPF_PROG_TYPE_SCHED_ACT:
+  case BPF_PROG_TYPE_XDP:
+  case BPF_PROG_TYPE_LWT_IN:
+  case BPF_PROG_TYPE_LWT_OUT:
+  case BPF_PROG_TYPE_LWT_XMIT:
+  case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+  case BPF_PROG_TYPE_SK_SKB:
+  case BPF_PROG_TYPE_SK_MSG:
+  case BPF_PROG_TYPE_FLOW_DISSECTOR:
+  case BPF_PROG_TYPE_CGROUP_DEVICE:
+  case BPF_PROG_TYPE_CGROUP_SOCK:
+  case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+  case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+  case BPF_PROG_TYPE_CGROUP_SYSCTL:
+  case BPF_PROG_TYPE_SOCK_OPS:
+    return Op::load_network;
+  default:
+    return Op::load;
+  }
+}
+
+/// The Op of creating a map of `type` (for a failure with `err`): devmaps, sockmaps and XSK maps
+/// need CAP_NET_ADMIN besides CAP_BPF.
+inline Op map_create_op_for(bpf_map_type type, int err) noexcept {
+  if (err != EPERM && err != EACCES) return Op::map_create;
+  switch (type) {
+  case BPF_MAP_TYPE_SOCKMAP:
+  case BPF_MAP_TYPE_SOCKHASH:
+  case BPF_MAP_TYPE_DEVMAP:
+  case BPF_MAP_TYPE_DEVMAP_HASH:
+  case BPF_MAP_TYPE_XSKMAP:
+    return Op::load_network;
+  default:
+    return Op::map_create;
+  }
+}
+
+/// Whether tracefs exists but this process may not read it (it is usually mode 0700, owned by
+/// root): checked with the effective ids and capabilities (AT_EACCESS), as the attach saw them.
+template <class = void>
+bool tracefs_unreadable() noexcept {
+  for (const char* dir : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"}) {
+    if (::faccessat(AT_FDCWD, dir, R_OK | X_OK, AT_EACCESS) == 0) return false;
+    if (errno == EACCES) return true;
+  }
+  return false;
 }
 
 /// Whether `dir` is on a bpffs mount (where pins live).
@@ -99,30 +174,30 @@ std::string lockdown_mode() {
 
 template <class = void>
 std::string privilege_hint(Op op) {
-  // Network program types (XDP, TC, cgroup, sk_lookup, sk_msg/sk_skb, netfilter) need
-  // CAP_NET_ADMIN to load; their attach is not checked again. A failed load cannot tell the
-  // types apart, so it says so when the capability is missing.
-  const bool net_admin_note =
-      op == Op::load && !has_capability(CAP_SYS_ADMIN) && !has_capability(CAP_NET_ADMIN);
-  constexpr std::string_view net_admin_text =
-      "; network programs (XDP, TC, cgroup, socket, netfilter) also need CAP_NET_ADMIN";
-  if (const std::string missing = missing_capabilities(op); !missing.empty()) {
-    const char* caps = op == Op::attach_network   ? "cap_bpf,cap_net_admin"
+  const std::string missing = missing_capabilities(op);
+  // Before the capabilities: with CAP_BPF + CAP_PERFMON, tracefs's mode is what refuses a
+  // non-root user, and asking for the same capabilities again would point the wrong way.
+  if (op == Op::attach_tracefs && tracefs_unreadable())
+    return fmt::format("tracefs (/sys/kernel/tracing) is not readable by this process (it is "
+                       "usually mode 0700, owned by root), and this attach reads it: run as "
+                       "root, add CAP_DAC_READ_SEARCH or CAP_DAC_OVERRIDE (setcap "
+                       "cap_bpf,cap_perfmon,cap_dac_read_search+ep <binary>), or make tracefs "
+                       "readable (mount -o remount,mode=755 /sys/kernel/tracing){}",
+                       missing.empty() ? "" : fmt::format("; this process also lacks {}", missing));
+  if (!missing.empty()) {
+    const char* caps = op == Op::attach_network || op == Op::load_network ? "cap_bpf,cap_net_admin"
                        : op == Op::attach_tracefs ? "cap_bpf,cap_perfmon,cap_dac_read_search"
                                                   : "cap_bpf,cap_perfmon";
     return fmt::format("this process lacks {} (CAP_SYS_ADMIN on kernels before 5.8): run it as "
-                       "root, or grant them, e.g. setcap {}+ep <binary>{}",
-                       missing, caps, net_admin_note ? net_admin_text : "");
+                       "root, or grant them, e.g. setcap {}+ep <binary>",
+                       missing, caps);
   }
-  if (net_admin_note)
-    return "this process lacks CAP_NET_ADMIN, which network programs (XDP, TC, cgroup, socket, "
-           "netfilter) need to load: run it as root, or grant it (setcap "
-           "cap_bpf,cap_perfmon,cap_net_admin+ep <binary>)";
-  if (op == Op::attach_tracefs && ::access("/sys/kernel/tracing/events", R_OK | X_OK) != 0 &&
-      std::filesystem::exists("/sys/kernel/tracing/events"))
-    return "tracefs (/sys/kernel/tracing) is not readable by this process (its mode is usually "
-           "0700): add CAP_DAC_READ_SEARCH (setcap cap_bpf,cap_perfmon,cap_dac_read_search+ep "
-           "<binary>) or run as root";
+  // Measured on 6.18: CAP_BPF + CAP_PERFMON (+ CAP_DAC_*) attach tracepoints, kprobes and raw
+  // tracepoints, but the uprobe PMU's perf event is still refused (EACCES) without
+  // CAP_SYS_ADMIN.
+  if ((op == Op::attach_uprobe || op == Op::attach_usdt) && !has_capability(CAP_SYS_ADMIN))
+    return "CAP_BPF + CAP_PERFMON are not enough for a uprobe here: the kernel refused its perf "
+           "event to a process without CAP_SYS_ADMIN; add CAP_SYS_ADMIN or run as root";
   const std::string lockdown = lockdown_mode();
   if (!lockdown.empty())
     return fmt::format("no capability is missing, but the kernel is locked down ({}), which "
@@ -144,13 +219,22 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return fmt::format("'{}' is not on a bpffs mount: pins live on one (mount -t bpf bpf "
                        "/sys/fs/bpf), and its directory must exist",
                        subject);
+  if (op == Op::open_object) {
+    if (err == ENOENT)
+      return "the file does not exist: check the path (a relative path is relative to the "
+             "working directory, not to the executable)";
+    if (err == LIBBPF_ERRNO__FORMAT || err == LIBBPF_ERRNO__LIBELF || err == EINVAL)
+      return "this is not a valid BPF object (empty, truncated, or not an ELF file for the BPF "
+             "target): rebuild it with clang -g -O2 -target bpf -c <name>.bpf.c, and check it "
+             "with llvm-objdump -h";
+  }
   switch (err) {
   case EPERM:
   case EACCES:
     if (op == Op::perf_event_open && !has_capability(CAP_SYS_ADMIN) && !has_capability(cap_perfmon))
       return "this process lacks CAP_PERFMON (CAP_SYS_ADMIN before 5.8), and "
              "kernel.perf_event_paranoid refuses the event without it: run as root or grant it";
-    if (op == Op::load && err == EACCES)
+    if ((op == Op::load || op == Op::load_network) && err == EACCES)
       return "the verifier rejected the program; the log's last lines say why";
     return privilege_hint(op);
   case ENOENT:
@@ -159,7 +243,7 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
              "is the same bpffs mount";
     if (op == Op::pin)
       return "the directory of the pin path does not exist: create it on the bpffs mount first";
-    if (op == Op::attach_tracefs)
+    if (op == Op::attach_tracefs || op == Op::attach_uprobe)
       return "the tracepoint, binary or symbol does not exist (tracepoints are listed in "
              "/sys/kernel/tracing/available_events; a uprobe's symbol must be in the binary's "
              "symbol table: nm -D <binary>)";
@@ -194,9 +278,18 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
       return "another program is attached there: detach it, or ask to replace it";
     return {};
   case ENOMEM:
-    return "the kernel could not allocate memory for the object; before 5.11 BPF memory is "
-           "charged to RLIMIT_MEMLOCK: raise it (ulimit -l unlimited, or setrlimit)";
+    // Since 5.11 BPF memory is charged to the memory cgroup, and RLIMIT_MEMLOCK plays no part.
+    if (KernelVersion::running() && KernelVersion::running() < KernelVersion{5, 11, 0})
+      return "the kernel could not allocate memory for the object; before 5.11 BPF memory is "
+             "charged to RLIMIT_MEMLOCK: raise it (ulimit -l unlimited, or setrlimit), or lower "
+             "the map's max_entries";
+    return "the kernel could not allocate memory for the object (charged to this process's "
+           "memory cgroup): lower the map's max_entries (a map takes about max_entries x (key + "
+           "value size)), or for a hash map create it with BPF_F_NO_PREALLOC";
   case E2BIG:
+    if (op == Op::map_create || op == Op::load || op == Op::load_network)
+      return "a map is larger than its type allows: lower its max_entries or its key/value "
+             "size (a hash map, for one, refuses more than about 2^28 entries)";
     return "the object is larger than the kernel allows (map size, program size, or a newer "
            "struct than this kernel knows)";
   case EINVAL:

@@ -116,5 +116,42 @@ private:
   std::string* outer_;
 };
 
+// Calls a libbpf print function with a va_list, as libbpf does.
+inline int call_print_fn(libbpf_print_fn_t fn, enum libbpf_print_level level, const char* format,
+                         ...) {
+  va_list args;
+  va_start(args, format);
+  const int n = fn(level, format, args);
+  va_end(args);
+  return n;
+}
+
+/// A message of ebpfpp's own (not libbpf's), for something worth knowing that is not an error:
+/// it goes to the log handler (set_log_handler) when there is one, else where libbpf's messages
+/// go without a handler (libbpf's default prints to stderr), prefixed "ebpfpp: ". Never into an
+/// Error's log.
+inline void log_message(LogLevel level, std::string_view text) noexcept {
+  try {
+    install_libbpf_print_hook();
+    LogState& state = log_state();
+    std::shared_ptr<const LogHandler> handler;
+    LogLevel max_level;
+    {
+      std::lock_guard lock(state.mutex);
+      handler = state.handler;
+      max_level = state.max_level;
+    }
+    if (handler) {
+      if (static_cast<int>(level) <= static_cast<int>(max_level)) (*handler)(level, text);
+      return;
+    }
+    if (auto outer = state.outer.load(std::memory_order_acquire))
+      call_print_fn(outer, static_cast<libbpf_print_level>(level), "ebpfpp: %.*s\n",
+                    static_cast<int>(text.size()), text.data());
+  } catch (...) {
+    // A log message is not worth an exception (and the handler must not throw).
+  }
+}
+
 } // namespace detail
 } // namespace ebpfpp

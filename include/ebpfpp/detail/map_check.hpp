@@ -4,17 +4,24 @@
 // and keys.
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <linux/btf.h>
+#include <unistd.h>
 
 #include "../error.hpp"
 #include "../map_data.hpp"
@@ -156,6 +163,41 @@ inline std::string btf_mismatch(const btf* b, std::uint32_t type_id, const CppSh
                      describe_cpp_shape(cpp));
 }
 
+/// The BTF object with this id, parsed; null when it cannot be read. From the kernel by id
+/// (BPF_BTF_GET_FD_BY_ID, which needs CAP_SYS_ADMIN), else from a BTF fd this process already
+/// holds with that id: libbpf keeps one for each Object or Skeleton it loaded, so maps of those
+/// are checked without CAP_SYS_ADMIN. Reading a held fd's BTF (BPF_OBJ_GET_INFO_BY_FD) needs no
+/// capability beyond being allowed the bpf() call.
+inline std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
+  LibbpfLog quiet; // an EPERM here is expected without CAP_SYS_ADMIN, not news
+  if (btf* b = btf__load_from_kernel_by_id(btf_id)) return std::unique_ptr<btf, BtfDeleter>(b);
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    int fd = -1;
+    const std::string name = it->path().filename().string();
+    if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc{}) continue;
+    std::array<char, 32> target{};
+    const ssize_t n = ::readlink(it->path().c_str(), target.data(), target.size() - 1);
+    if (n <= 0 || std::string_view(target.data(), static_cast<std::size_t>(n)) != "anon_inode:btf")
+      continue;
+    bpf_btf_info info{};
+    __u32 len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0 || info.id != btf_id) continue;
+    // Again with a buffer for the raw BTF, now that its size is known.
+    std::vector<std::uint8_t> data(info.btf_size);
+    const __u32 size = info.btf_size;
+    info = bpf_btf_info{};
+    info.btf = reinterpret_cast<std::uintptr_t>(data.data());
+    info.btf_size = size;
+    len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0 || info.btf_size != size) continue;
+    if (btf* b = btf__new(data.data(), size); !libbpf_get_error(b))
+      return std::unique_ptr<btf, BtfDeleter>(b);
+  }
+  return nullptr;
+}
+
 /// Which typed view fits a map type, for the hint when the wrong one was used: the one list a new
 /// kind adds a line to.
 inline std::string_view view_for(bpf_map_type type) noexcept {
@@ -255,13 +297,20 @@ inline void validate(const MapInfo& info, std::string_view name, const ViewSpec&
 
   if (check_level != TypeCheck::btf || info.btf_id == 0) return;
   if (info.btf_key_type_id == 0 && info.btf_value_type_id == 0) return;
-  // Reading the map's BTF needs CAP_SYS_ADMIN; without it, the size check is what there is.
-  std::unique_ptr<btf, BtfDeleter> b;
-  {
-    LibbpfLog quiet;
-    b.reset(btf__load_from_kernel_by_id(info.btf_id));
+  const std::unique_ptr<btf, BtfDeleter> b = map_btf(info.btf_id);
+  if (!b) {
+    // Said once per process: a tool that makes many views would otherwise repeat it.
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true))
+      log_message(LogLevel::warn,
+                  fmt::format("the BTF type check of map '{}' ({}) is skipped, only its key and "
+                              "value sizes are checked: its BTF (id {}) is not held by this "
+                              "process, and reading it by id needs CAP_SYS_ADMIN (maps of an "
+                              "Object or Skeleton this process loaded are always checked); said "
+                              "once",
+                              name, spec.view_name, info.btf_id));
+    return;
   }
-  if (!b) return;
   std::string diff;
   if (info.btf_key_type_id != 0 && spec.key_size != 0) {
     diff = btf_mismatch(b.get(), info.btf_key_type_id, spec.key_shape, spec.key_name,
