@@ -208,6 +208,15 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
   const int err = -ret;
   std::string text = log.take();
   LoadFailure failure = parse_load_failure(text);
+  // Refused for a privilege, an object with network programs needs CAP_NET_ADMIN beside CAP_BPF,
+  // whichever of its maps or programs the kernel refused first: the hint names both.
+  const auto object_op = [&](Op op) {
+    if ((err != EPERM && err != EACCES) || op == Op::load_network) return op;
+    bpf_program* p = nullptr;
+    while ((p = bpf_object__next_program(obj, p)) != nullptr)
+      if (load_op_for(bpf_program__type(p)) == Op::load_network) return Op::load_network;
+    return op;
+  };
   if (failure.program.empty()) {
     // Not a verifier rejection: a map, BTF or relocation problem; libbpf said which. A map that
     // could not be created is named in the action (libbpf: "map 'NAME': failed to create").
@@ -223,7 +232,7 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
         op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
       }
     }
-    throw Error(err, std::move(action), hint_for(err, op), std::move(text));
+    throw Error(err, std::move(action), hint_for(err, object_op(op)), std::move(text));
   }
   std::string action =
       fmt::format("load program '{}' of BPF object '{}'", failure.program, object_name);
@@ -231,7 +240,7 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
   // root: say which feature is missing rather than show a verifier log that has no answer.
   const bpf_program* prog = bpf_object__find_program_by_name(obj, failure.program.c_str());
   // Networking program types need CAP_NET_ADMIN, tracing ones CAP_PERFMON: the hint says which.
-  const Op op = prog ? load_op_for(bpf_program__type(prog)) : Op::load;
+  const Op op = object_op(prog ? load_op_for(bpf_program__type(prog)) : Op::load);
   if (prog && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
       !kernel::has(kernel::Feature::fentry))
     throw kernel::missing(kernel::Feature::fentry, std::move(action),
