@@ -86,3 +86,13 @@ int count_ksyscall(void *ctx)
 		__sync_fetch_and_add(&ksyscall_hits, 1);
 	return 0;
 }
+
+// A bpf_printk line for each system call of the target: a test process that reads trace_pipe
+// makes a read() for each batch it reads, so the pipe never runs dry.
+SEC("raw_tp/sys_enter")
+int print_syscalls(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (mine())
+		bpf_printk("syscall %ld", ctx->args[1]);
+	return 0;
+}

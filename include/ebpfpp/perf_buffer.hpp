@@ -719,7 +719,7 @@ private:
   std::uint64_t lost_ = 0;
   Item item_;
   alignas(Event) std::byte event_[sizeof(Event)];
-  std::vector<Slot> run_buf_;             // events()'s copies of a run (alignof(Event) > 4)
+  std::vector<Slot> run_buf_;          // events()'s copies of a run (alignof(Event) > 4)
   detail::LoopTether* loop_ = nullptr; // the events()/records() loop reading us, if one runs
   Ring* run_ring_ = nullptr;           // the ring events() is reading
   PerfBufferOptions options_;

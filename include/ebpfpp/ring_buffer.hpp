@@ -392,9 +392,9 @@ public:
   /// consumer. A running events() loop releases what it handed out when each batch ends (and
   /// every quarter ring); try_next() users on release() or prepare_wait().
   std::size_t unread_bytes() const noexcept {
-    return data_ ? static_cast<std::size_t>(load_acquire(producer_pos_) -
-                                            load_acquire(consumer_pos_))
-                 : 0;
+    return data_
+               ? static_cast<std::size_t>(load_acquire(producer_pos_) - load_acquire(consumer_pos_))
+               : 0;
   }
   const RingBufferOptions& options() const noexcept { return options_; }
   explicit operator bool() const noexcept { return data_ != nullptr; }

@@ -233,7 +233,8 @@ public:
     if (!slot_)
       throw Error(EINVAL,
                   fmt::format("read {}: it was destroyed or moved while a loop over it was "
-                              "suspended", stream_),
+                              "suspended",
+                              stream_),
                   "keep the stream alive (and in place) until its loop ends: a generator from "
                   "events() reads through the object that made it");
   }

@@ -330,10 +330,19 @@ public:
       if (loop.attached()) request_stop();
     });
     for (;;) {
+      // A pipe that never runs dry (a tool that traces its own writes) must not keep the loop
+      // from its timeout or a stop: checked every 64 lines.
+      unsigned lines_since_check = 0;
+      bool end = false;
       while (const TraceLine* line = try_next()) {
         co_yield *line;
         loop.check(); // throws if this TracePipe went away while we were suspended
+        if (++lines_since_check == 64) {
+          lines_since_check = 0;
+          if ((end = waiter_.should_end(options, deadline))) break;
+        }
       }
+      if (end) break;
       // trace_pipe says nothing about what is buffered short of reading it, so: no spinning,
       // no bounded wake-ups; poll until it is readable.
       const auto why = waiter_.wait(
@@ -476,7 +485,7 @@ private:
   std::uint64_t lost_ = 0;
   std::string pending_; // read from the pipe, not yet parsed from start_ on
   std::size_t start_ = 0;
-  TraceLine current_; // try_next()'s line
+  TraceLine current_;                  // try_next()'s line
   detail::LoopTether* loop_ = nullptr; // the lines() loop reading us, if one runs
 };
 

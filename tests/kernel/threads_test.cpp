@@ -22,8 +22,8 @@ TEST_CASE("threads: map operations on three threads beside a ring buffer consume
   auto skel = test::load_streams();
   ebpfpp::RingBuffer<stream_event> rb(skel, "test_ring");
   // One Map object shared by every map thread, as docs/threads.md allows.
-  auto counts = ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, 1024,
-                                                                   "thread_counts");
+  auto counts =
+      ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, 1024, "thread_counts");
   auto totals = ebpfpp::PerCpuArrayMap<std::uint64_t>::create(4, "thread_totals");
 
   constexpr std::uint64_t calls = 40, per_call = 500, total = calls * per_call;
