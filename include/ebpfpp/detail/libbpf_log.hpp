@@ -36,6 +36,12 @@ struct LogState {
   std::shared_ptr<const LogHandler> handler; // set_log_handler's, or none
   LogLevel max_level = LogLevel::info;
   std::atomic<libbpf_print_fn_t> outer{nullptr}; // the function our hook displaced
+
+  /// The handler and its level, read together under the lock.
+  std::pair<std::shared_ptr<const LogHandler>, LogLevel> current() {
+    std::lock_guard lock(mutex);
+    return {handler, max_level};
+  }
 };
 
 inline LogState& log_state() {
@@ -61,13 +67,7 @@ inline std::string format_message(const char* format, va_list args) {
 
 inline int libbpf_print_hook(enum libbpf_print_level level, const char* format, va_list args) {
   LogState& state = log_state();
-  std::shared_ptr<const LogHandler> handler;
-  LogLevel max_level;
-  {
-    std::lock_guard lock(state.mutex);
-    handler = state.handler;
-    max_level = state.max_level;
-  }
+  const auto [handler, max_level] = state.current();
   std::string* sink = libbpf_log_sink;
   const bool to_sink = sink && level != LIBBPF_DEBUG; // an Error wants the why, not the how
   const bool to_handler = handler && static_cast<int>(level) <= static_cast<int>(max_level);
@@ -134,13 +134,7 @@ inline void log_message(LogLevel level, std::string_view text) noexcept {
   try {
     install_libbpf_print_hook();
     LogState& state = log_state();
-    std::shared_ptr<const LogHandler> handler;
-    LogLevel max_level;
-    {
-      std::lock_guard lock(state.mutex);
-      handler = state.handler;
-      max_level = state.max_level;
-    }
+    const auto [handler, max_level] = state.current();
     if (handler) {
       if (static_cast<int>(level) <= static_cast<int>(max_level)) (*handler)(level, text);
       return;
