@@ -26,7 +26,8 @@ public:
   void push(const V& value) {
     if (bpf_map_update_elem(this->fd_.get(), nullptr, &value, BPF_ANY) == 0) return;
     const int err = errno;
-    throw Error(err, fmt::format("push to bloom filter '{}'", this->name_), detail::hint_for(err));
+    throw Error(err, detail::format("push to bloom filter '{}'", this->name_),
+                detail::hint_for(err));
   }
 
   /// False when `value` was surely never pushed; true when it may have been (BPF_MAP_LOOKUP_ELEM
@@ -40,7 +41,8 @@ public:
   /// 0 means the kernel's default, 5). Throws FeatureError below 5.16, Error otherwise.
   static BloomFilterMap create(std::uint32_t max_entries, std::string_view name,
                                std::uint32_t hashes = 0, std::uint32_t map_flags = 0) {
-    kernel::require(kernel::Feature::bloom_filter, fmt::format("create bloom filter '{}'", name));
+    kernel::require(kernel::Feature::bloom_filter,
+                    detail::format("create bloom filter '{}'", name));
     return BloomFilterMap(
         MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_BLOOM_FILTER, name, 0, sizeof(V),
                                                max_entries, map_flags, hashes & 0xf),

@@ -15,8 +15,8 @@
 #include <string>
 
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
@@ -31,7 +31,7 @@ class TpBtf : public Link {
 public:
   [[nodiscard]] explicit TpBtf(Program prog)
       : Link(detail::attach_link(
-            prog, fmt::format("tp_btf program '{}' ({})", prog.name(), prog.section()),
+            prog, detail::format("tp_btf program '{}' ({})", prog.name(), prog.section()),
             [&] { return bpf_program__attach_trace(prog.get()); },
             {kernel::Feature::tp_btf,
              "use a Tracepoint or RawTracepoint with bpf_probe_read; tp_btf needs "
@@ -49,8 +49,9 @@ public:
 
 private:
   static Link make(Program prog) {
-    const std::string what = fmt::format("fmod_ret program '{}' ({})", prog.name(), prog.section());
-    kernel::require(kernel::Feature::fmod_ret, fmt::format("attach {}", what),
+    const std::string what =
+        detail::format("fmod_ret program '{}' ({})", prog.name(), prog.section());
+    kernel::require(kernel::Feature::fmod_ret, detail::format("attach {}", what),
                     "there is no other way to change a kernel function's return value from BPF");
     return detail::attach_link(prog, what, [&] { return bpf_program__attach_trace(prog.get()); },
                                {kernel::Feature::fmod_ret, {}, detail::Op::attach_tracing});
@@ -68,11 +69,11 @@ public:
 
 private:
   static Link make(Program prog) {
-    const std::string what = fmt::format("LSM program '{}' ({})", prog.name(), prog.section());
+    const std::string what = detail::format("LSM program '{}' ({})", prog.name(), prog.section());
     constexpr const char* hint =
         "BPF LSM runs only when the kernel has CONFIG_BPF_LSM and 'bpf' is in its lsm= list "
         "(cat /sys/kernel/security/lsm; boot with lsm=<that list>,bpf)";
-    kernel::require(kernel::Feature::lsm, fmt::format("attach {}", what), hint);
+    kernel::require(kernel::Feature::lsm, detail::format("attach {}", what), hint);
     return detail::attach_link(prog, what, [&] { return bpf_program__attach_lsm(prog.get()); },
                                {kernel::Feature::lsm, hint, detail::Op::attach_tracing});
   }

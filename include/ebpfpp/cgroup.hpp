@@ -21,9 +21,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <sys/statfs.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
@@ -48,7 +48,7 @@ public:
   /// On the cgroup open at `cgroup_fd` (not taken over: close it when you like).
   [[nodiscard]] static Cgroup from_fd(Program prog, int cgroup_fd,
                                       std::optional<bpf_attach_type> type = std::nullopt) {
-    return Cgroup(attach(prog, cgroup_fd, fmt::format("fd {}", cgroup_fd), type));
+    return Cgroup(attach(prog, cgroup_fd, detail::format("fd {}", cgroup_fd), type));
   }
 
 private:
@@ -56,8 +56,8 @@ private:
 
   static detail::UniqueFd open_cgroup(const std::filesystem::path& path, Program prog) {
     const auto action = [&] {
-      return fmt::format("open cgroup '{}' to attach program '{}'", path.string(),
-                         prog ? prog.name() : "<empty>");
+      return detail::format("open cgroup '{}' to attach program '{}'", path.string(),
+                            prog ? prog.name() : "<empty>");
     };
     detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) detail::fail(errno, action);
@@ -78,7 +78,7 @@ private:
              : (prog ? bpf_program__expected_attach_type(prog.get()) : BPF_CGROUP_INET_INGRESS);
     const char* name = libbpf_bpf_attach_type_str(t);
     return detail::attach_link(
-        prog, fmt::format("cgroup {} on '{}'", name ? name : "?", where),
+        prog, detail::format("cgroup {} on '{}'", name ? name : "?", where),
         [&] { return detail::UniqueFd(bpf_link_create(prog.fd(), cgroup_fd, t, nullptr)); },
         {kernel::Feature::cgroup, {}, detail::Op::attach_network});
   }

@@ -18,9 +18,9 @@
 #include <utility>
 
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <unistd.h>
 
+#include "detail/format.hpp"
 #include "detail/hints.hpp"
 #include "detail/libbpf_log.hpp"
 #include "kernel_version.hpp"
@@ -70,8 +70,8 @@ public:
   Error(int errnum, std::string action, std::string hint = {}, std::string log = {})
       : std::system_error(errnum, detail::category_of(errnum)), action_(std::move(action)),
         hint_(std::move(hint)), log_(std::move(log)) {
-    message_ = fmt::format("{}: {} (errno {})", action_, error_text(errnum), errnum);
-    if (!hint_.empty()) message_ += fmt::format("\n  hint: {}", hint_);
+    message_ = detail::format("{}: {} (errno {})", action_, error_text(errnum), errnum);
+    if (!hint_.empty()) message_ += detail::format("\n  hint: {}", hint_);
     if (!log_.empty()) message_ += format_log_tail(log_);
   }
 
@@ -110,7 +110,7 @@ private:
     for (std::size_t pos = 0; pos <= tail.size();) {
       auto end = tail.find('\n', pos);
       if (end == std::string_view::npos) end = tail.size();
-      out += fmt::format("    {}\n", tail.substr(pos, end - pos));
+      out += detail::format("    {}\n", tail.substr(pos, end - pos));
       pos = end + 1;
     }
     out.pop_back();

@@ -42,9 +42,9 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
 #include <signal.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "task.hpp"
@@ -405,9 +405,9 @@ private:
     if (sigismember(&mask_, signo)) return;
     sigaddset(&mask_, signo);
     if (int err = pthread_sigmask(SIG_BLOCK, &mask_, nullptr); err != 0)
-      throw Error(err, fmt::format("block signal {} for the event loop", signo));
+      throw Error(err, detail::format("block signal {} for the event loop", signo));
     if (::signalfd(signals_.get(), &mask_, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
-      throw Error(errno, fmt::format("add signal {} to the event loop's signalfd", signo));
+      throw Error(errno, detail::format("add signal {} to the event loop's signalfd", signo));
   }
 
   void forget_signal_waiter(SignalAwaiter* w) noexcept {
@@ -442,7 +442,7 @@ private:
     ev.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
       const int err = errno;
-      throw Error(err, fmt::format("wait for stream fd {} in the event loop", fd),
+      throw Error(err, detail::format("wait for stream fd {} in the event loop", fd),
                   err == EEXIST ? "another task already awaits this stream: one reader per stream"
                                 : detail::hint_for(err));
     }

@@ -26,9 +26,9 @@
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
 #include "detail/fd.hpp"
+#include "detail/format.hpp"
 #include "detail/map_check.hpp"
 #include "error.hpp"
 #include "map_data.hpp"
@@ -74,7 +74,7 @@ public:
   /// Throws Error for .rodata after load (frozen), or when the kernel's map cannot be written.
   void set(const T& value) {
     if (loaded() && read_only())
-      throw Error(EPERM, fmt::format("write global '{}' ({}) after load", name_, section()),
+      throw Error(EPERM, detail::format("write global '{}' ({}) after load", name_, section()),
                   ".rodata is frozen when the object loads: set it between open and load, or "
                   "declare the variable without const to put it in .data or .bss");
     if (std::byte* p = direct()) {
@@ -85,7 +85,7 @@ public:
     std::memcpy(image.data() + offset_, &value, sizeof(T));
     const std::uint32_t zero = 0;
     if (bpf_map_update_elem(bpf_map__fd(map_), &zero, image.data(), BPF_ANY) != 0)
-      throw Error(errno, fmt::format("write global '{}' ({})", name_, section()),
+      throw Error(errno, detail::format("write global '{}' ({})", name_, section()),
                   detail::hint_for(errno));
   }
 
@@ -114,7 +114,7 @@ private:
       const std::size_t len = (bpf_map__value_size(map_) + page - 1) / page * page;
       live_ = std::make_shared<detail::Mapping>(detail::map_memory(
           bpf_map__fd(map_), len, read_only() ? PROT_READ : PROT_READ | PROT_WRITE, 0,
-          fmt::format("global '{}' ({})", name_, section())));
+          detail::format("global '{}' ({})", name_, section())));
     }
     return live_->get();
   }
@@ -122,7 +122,7 @@ private:
     std::vector<std::byte> image(bpf_map__value_size(map_));
     const std::uint32_t zero = 0;
     if (bpf_map_lookup_elem(bpf_map__fd(map_), &zero, image.data()) != 0)
-      throw Error(errno, fmt::format("read global '{}' ({})", name_, section()),
+      throw Error(errno, detail::format("read global '{}' ({})", name_, section()),
                   detail::hint_for(errno));
     return image;
   }
@@ -141,7 +141,7 @@ template <MapData T>
 Variable<T> find_variable(bpf_object* obj, std::string_view name) {
   const btf* b = bpf_object__btf(obj);
   const auto action = [&] {
-    return fmt::format("find global '{}' in BPF object '{}'", name, bpf_object__name(obj));
+    return detail::format("find global '{}' in BPF object '{}'", name, bpf_object__name(obj));
   };
   if (!b) throw Error(ENOENT, action(), "the object has no BTF: build it with clang -g");
   std::vector<std::string> globals;
@@ -161,25 +161,25 @@ Variable<T> find_variable(bpf_object* obj, std::string_view name) {
       }
       Variable<T> v(m, vsi->offset, std::string(name));
       const auto mismatch = [&](std::string what) {
-        return Error(
-            EINVAL,
-            fmt::format("view global '{}' ({}) as {}: {}", name, v.section(), type_name<T>(), what),
-            "use a C++ type that matches the BPF declaration (bpftool btf dump file "
-            "<object> shows it)");
+        return Error(EINVAL,
+                     detail::format("view global '{}' ({}) as {}: {}", name, v.section(),
+                                    type_name<T>(), what),
+                     "use a C++ type that matches the BPF declaration (bpftool btf dump file "
+                     "<object> shows it)");
       };
       if (vsi->size != sizeof(T))
-        throw mismatch(fmt::format("it is {} bytes but sizeof({}) is {}", vsi->size, type_name<T>(),
-                                   sizeof(T)));
+        throw mismatch(detail::format("it is {} bytes but sizeof({}) is {}", vsi->size,
+                                      type_name<T>(), sizeof(T)));
       const std::string diff = btf_mismatch(b, var->type, cpp_shape<T>(), type_name<T>(), true);
       if (!diff.empty()) throw mismatch(diff);
       return v;
     }
   }
   std::string list;
-  for (const auto& g : globals) list += fmt::format("{}'{}'", list.empty() ? "" : ", ", g);
+  for (const auto& g : globals) list += detail::format("{}'{}'", list.empty() ? "" : ", ", g);
   throw Error(ENOENT, action(),
               list.empty() ? std::string("the object has no global variables")
-                           : fmt::format("its globals are: {}", list));
+                           : detail::format("its globals are: {}", list));
 }
 
 } // namespace detail

@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
 #include <net/if.h>
 
+#include "detail/format.hpp"
 #include "error.hpp"
 
 namespace ebpfpp {
@@ -26,7 +26,7 @@ public:
   /// By name, e.g. "eth0".
   Interface(std::string_view name) : name_(name) { // NOLINT: implicit, Xdp(prog, "eth0")
     const unsigned index = name_.size() < IF_NAMESIZE ? ::if_nametoindex(name_.c_str()) : 0;
-    if (index == 0) throw not_found(fmt::format("network interface '{}'", name_));
+    if (index == 0) throw not_found(detail::format("network interface '{}'", name_));
     index_ = static_cast<int>(index);
   }
   Interface(const char* name) : Interface(std::string_view(name)) {}        // NOLINT: implicit
@@ -35,7 +35,7 @@ public:
   explicit Interface(int index) : index_(index) {
     char buf[IF_NAMESIZE] = {};
     if (index <= 0 || !::if_indextoname(static_cast<unsigned>(index), buf))
-      throw not_found(fmt::format("network interface with index {}", index));
+      throw not_found(detail::format("network interface with index {}", index));
     name_ = buf;
   }
 
@@ -46,7 +46,7 @@ public:
 
 private:
   static Error not_found(const std::string& what) {
-    return Error(ENODEV, fmt::format("find {}", what),
+    return Error(ENODEV, detail::format("find {}", what),
                  detail::hint_for(ENODEV, detail::Op::attach_network));
   }
 

@@ -23,9 +23,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <unistd.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -47,7 +47,7 @@ public:
 
   /// A new walk: an fd that reads the program's output until end of file.
   detail::UniqueFd open() const {
-    const auto action = [&] { return fmt::format("start a walk of {}", description()); };
+    const auto action = [&] { return detail::format("start a walk of {}", description()); };
     if (!*this) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
     detail::UniqueFd fd(bpf_iter_create(this->fd()));
     if (!fd) detail::fail(errno, action, detail::Op::attach_tracing);
@@ -65,7 +65,7 @@ public:
       if (n < 0) {
         if (errno == EINTR) continue;
         // EAGAIN: a program that wrote more than a page in one run; others: see dmesg.
-        detail::fail(errno, [&] { return fmt::format("read {}", description()); });
+        detail::fail(errno, [&] { return detail::format("read {}", description()); });
       }
       out.append(buf, static_cast<std::size_t>(n));
     }
@@ -93,8 +93,8 @@ public:
     const std::string text = read();
     if (text.size() % sizeof(T) != 0)
       throw Error(EINVAL,
-                  fmt::format("read {} as records of {} bytes: {} bytes is not a whole number",
-                              description(), sizeof(T), text.size()),
+                  detail::format("read {} as records of {} bytes: {} bytes is not a whole number",
+                                 description(), sizeof(T), text.size()),
                   std::string(detail::hint::share_struct));
     std::vector<T> out(text.size() / sizeof(T));
     if (!out.empty()) std::memcpy(out.data(), text.data(), text.size());
@@ -112,8 +112,8 @@ private:
     }
     return detail::attach_link(
         prog,
-        map ? fmt::format("iterator '{}' over map '{}'", prog.section(), map_name)
-            : fmt::format("iterator '{}'", prog.section()),
+        map ? detail::format("iterator '{}' over map '{}'", prog.section(), map_name)
+            : detail::format("iterator '{}'", prog.section()),
         [&] { return bpf_program__attach_iter(prog.get(), &opts); },
         {kernel::Feature::iterators, "read /proc instead", detail::Op::attach_tracing});
   }

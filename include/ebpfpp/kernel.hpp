@@ -41,6 +41,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "detail/format.hpp"
+#include "detail/uapi.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel_version.hpp"
@@ -115,16 +117,6 @@ struct FeatureStatus {
 
 namespace detail {
 
-using ebpfpp::detail::UniqueFd;
-
-// uapi values newer than the headers ebpfpp may be built with (Debian 12 ships 6.1's).
-inline constexpr int attach_netfilter = 45;
-inline constexpr int attach_tcx_ingress = 46;
-inline constexpr int attach_uprobe_multi = 48;
-inline constexpr int prog_type_netfilter = 32;
-inline constexpr int map_type_user_ringbuf = 31;
-inline constexpr int cmd_token_create = 36;
-
 inline constexpr FeatureInfo table[] = {
     {Feature::btf, "btf", {5, 4, 0}, "CONFIG_DEBUG_INFO_BTF", "the kernel's BTF in sysfs"},
     {Feature::perf_buffer, "perf_buffer", {4, 4, 0}, "CONFIG_BPF_EVENTS", "perf event arrays"},
@@ -183,339 +175,14 @@ static_assert(
 // How a probe's explained_by starts when the probe could not tell (refused for privilege).
 inline constexpr std::string_view not_known = "not known: ";
 
-inline long sys_bpf(int cmd, void* attr, unsigned size) noexcept {
-  return ::syscall(__NR_bpf, cmd, attr, size);
-}
-
-// "return 0": the smallest program of any type.
-inline constexpr bpf_insn return_zero[] = {
-    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 0},
-    {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
-};
-
-template <class = void>
-FeatureStatus ok() {
-  return {true, 0, {}, {}};
-}
-template <class = void>
-FeatureStatus absent(int err, std::string reason) {
-  return {false, err, std::move(reason), {}};
-}
-template <class = void>
-FeatureStatus from_errno(int err, std::string_view what) {
-  return absent(err, fmt::format("{}: {} (errno {})", what, std::strerror(err), err));
-}
-
-template <class = void>
-UniqueFd load_program(bpf_prog_type type, int expected_attach_type = 0,
-                      std::uint32_t attach_btf_id = 0, const char* license = "GPL") {
-  auto opts = ebpfpp::detail::make_opts<bpf_prog_load_opts>();
-  opts.expected_attach_type = static_cast<bpf_attach_type>(expected_attach_type);
-  opts.attach_btf_id = attach_btf_id;
-  return UniqueFd(
-      static_cast<int>(bpf_prog_load(type, "ebpfpp_probe", license, return_zero, 2, &opts)));
-}
-
-template <class = void>
-FeatureStatus probe_load(bpf_prog_type type, std::string_view what, int expected_attach_type = 0,
-                         std::uint32_t btf_id = 0) {
-  if (load_program(type, expected_attach_type, btf_id)) return ok();
-  return from_errno(errno, fmt::format("loading a minimal {} program failed", what));
-}
-
-template <class = void>
-FeatureStatus probe_map(bpf_map_type type, std::uint32_t key, std::uint32_t value,
-                        std::uint32_t max_entries, std::uint32_t flags, std::string_view what) {
-  auto opts = ebpfpp::detail::make_opts<bpf_map_create_opts>();
-  opts.map_flags = flags;
-  UniqueFd fd(bpf_map_create(type, "ebpfpp_probe", key, value, max_entries, &opts));
-  if (fd) return ok();
-  return from_errno(errno, fmt::format("creating a {} map failed", what));
-}
-
-template <class = void>
-FeatureStatus probe_libbpf_map(bpf_map_type type, std::string_view what) {
-  const int r = libbpf_probe_bpf_map_type(type, nullptr);
-  if (r == 1) return ok();
-  return r < 0 ? from_errno(-r, fmt::format("probing {} maps failed", what))
-               : absent(EOPNOTSUPP, fmt::format("the kernel does not know {} maps", what));
-}
-
-template <class = void>
-FeatureStatus probe_helper(bpf_prog_type type, bpf_func_id helper, std::string_view what) {
-  const int r = libbpf_probe_bpf_helper(type, helper, nullptr);
-  if (r == 1) return ok();
-  return r < 0 ? from_errno(-r, fmt::format("probing {} failed", what))
-               : absent(EOPNOTSUPP, fmt::format("the kernel does not offer {}", what));
-}
-
-// A probe type ("kprobe", "uprobe") is usable when the kernel has its perf PMU (4.17+) or, on
-// older kernels, its tracefs event file.
-template <class = void>
-FeatureStatus probe_pmu(const std::string& type) {
-  std::error_code ec;
-  if (std::filesystem::exists("/sys/bus/event_source/devices/" + type + "/type", ec) ||
-      std::filesystem::exists("/sys/kernel/tracing/" + type + "_events", ec) ||
-      std::filesystem::exists("/sys/kernel/debug/tracing/" + type + "_events", ec))
-    return ok();
-  return absent(ENOENT, fmt::format("the kernel has no {} PMU (/sys/bus/event_source/devices/{})",
-                                    type, type));
-}
-
-// The BTF id of a kernel type, or 0.
-template <class = void>
-std::uint32_t vmlinux_btf_id(std::initializer_list<const char*> names, std::uint32_t kind) {
-  btf* vmlinux = btf__load_vmlinux_btf();
-  if (!vmlinux) return 0;
-  int id = 0;
-  for (const char* name : names) {
-    id = btf__find_by_name_kind(vmlinux, name, kind);
-    if (id > 0) break;
-  }
-  btf__free(vmlinux);
-  return id > 0 ? static_cast<std::uint32_t>(id) : 0;
-}
-
-template <class = void>
-FeatureStatus probe_tracing(int attach_type, std::initializer_list<const char*> targets,
-                            std::uint32_t kind, std::string_view what,
-                            bpf_prog_type type = BPF_PROG_TYPE_TRACING) {
-  if (!std::filesystem::exists("/sys/kernel/btf/vmlinux"))
-    return absent(ENOENT, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
-  const std::uint32_t id = vmlinux_btf_id(targets, kind);
-  if (!id)
-    return absent(ENOENT, fmt::format("no target for a {} program in the kernel's BTF", what));
-  return probe_load(type, what, attach_type, id);
-}
-
-// Creates a link that cannot succeed and tells by the errno whether the kernel knows the attach
-// type: EINVAL means it does not; the errno of a bad target (EBADF, ENODEV, ...) means it does.
-template <class = void>
-FeatureStatus probe_link_kind(bpf_prog_type prog_type, int attach_type, std::string_view what,
-                              int supported_errno, int target = -1, void* extra = nullptr,
-                              std::size_t extra_size = 0) {
-  UniqueFd prog = load_program(prog_type, attach_type);
-  if (!prog) return from_errno(errno, fmt::format("loading a minimal {} program failed", what));
-  struct {
-    std::uint32_t prog_fd, target, attach_type, flags;
-    std::uint64_t extra[8];
-  } attr{};
-  attr.prog_fd = static_cast<std::uint32_t>(prog.get());
-  attr.target = static_cast<std::uint32_t>(target);
-  attr.attach_type = static_cast<std::uint32_t>(attach_type);
-  if (extra) std::memcpy(attr.extra, extra, std::min(extra_size, sizeof attr.extra));
-  UniqueFd link(static_cast<int>(sys_bpf(BPF_LINK_CREATE, &attr, sizeof attr)));
-  if (link) return ok();
-  const int err = errno;
-  if (err == supported_errno) return ok();
-  return from_errno(err, fmt::format("creating a {} link failed", what));
-}
-
-// Defined below with the kernel-config readers it uses.
-template <class = void>
-bool lsm_list_lacks_bpf();
-
-template <class = void>
-FeatureStatus probe_feature(Feature f) {
-  switch (f) {
-  case Feature::btf:
-    if (std::filesystem::exists("/sys/kernel/btf/vmlinux")) return ok();
-    return absent(ENOENT, "/sys/kernel/btf/vmlinux does not exist");
-  case Feature::perf_buffer:
-    return probe_libbpf_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "perf event array");
-  case Feature::ring_buffer:
-    return probe_libbpf_map(BPF_MAP_TYPE_RINGBUF, "ring buffer");
-  case Feature::user_ring_buffer:
-    return probe_map(static_cast<bpf_map_type>(map_type_user_ringbuf), 0, 0,
-                     static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE)), 0, "user ring buffer");
-  case Feature::mmapable_maps:
-    return probe_map(BPF_MAP_TYPE_ARRAY, 4, 8, 1, BPF_F_MMAPABLE, "mmap-able array");
-  case Feature::batch_ops: {
-    UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_HASH, "ebpfpp_probe", 4, 4, 1, nullptr));
-    if (!fd) return from_errno(errno, "creating a hash map failed");
-    std::uint32_t keys[1], values[1], count = 1, out = 0;
-    if (bpf_map_lookup_batch(fd.get(), nullptr, &out, keys, values, &count, nullptr) == 0 ||
-        errno == ENOENT)
-      return ok();
-    return from_errno(errno, "BPF_MAP_LOOKUP_BATCH on a hash map failed");
-  }
-  case Feature::bloom_filter:
-    return probe_map(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 1, 0, "bloom filter");
-  case Feature::task_storage:
-    return probe_libbpf_map(BPF_MAP_TYPE_TASK_STORAGE, "task storage");
-  case Feature::tracepoints:
-    return probe_load(BPF_PROG_TYPE_TRACEPOINT, "tracepoint");
-  case Feature::raw_tracepoints:
-    return probe_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "raw tracepoint");
-  case Feature::kprobes:
-    return probe_pmu("kprobe");
-  case Feature::uprobes:
-    return probe_pmu("uprobe");
-  case Feature::kprobe_multi: {
-    if (auto k = probe_pmu("kprobe"); !k.available) return k;
-    // A kprobe.multi link on a symbol that does not exist: ENOENT/ESRCH from a kernel that
-    // knows the link type, EINVAL/EOPNOTSUPP from one that does not (or has no fprobe).
-    const char* syms[] = {"ebpfpp_no_such_function"};
-    struct {
-      std::uint32_t flags, cnt;
-      std::uint64_t syms, addrs, cookies;
-    } multi{0, 1, reinterpret_cast<std::uint64_t>(syms), 0, 0};
-    auto s = probe_link_kind(BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI, "kprobe.multi", ENOENT,
-                             0, &multi, sizeof multi);
-    if (!s.available && s.errnum == ESRCH) return ok();
-    return s;
-  }
-  case Feature::uprobe_multi: {
-    // cilium/ebpf's probe: a uprobe.multi link on "/" fails with EBADF where the link type exists.
-    static const char root[] = "/";
-    std::uint64_t offset = 0;
-    struct {
-      std::uint64_t path, offsets, ref_ctr_offsets, cookies;
-      std::uint32_t cnt, flags, pid;
-    } multi{reinterpret_cast<std::uint64_t>(root),
-            reinterpret_cast<std::uint64_t>(&offset),
-            0,
-            0,
-            1,
-            0,
-            0};
-    return probe_link_kind(BPF_PROG_TYPE_KPROBE, attach_uprobe_multi, "uprobe.multi", EBADF, 0,
-                           &multi, sizeof multi);
-  }
-  case Feature::fentry:
-    return probe_tracing(BPF_TRACE_FENTRY,
-                         {"bpf_fentry_test1", "do_nanosleep", "ksys_read", "vfs_read"},
-                         BTF_KIND_FUNC, "fentry");
-  case Feature::fmod_ret:
-    return probe_tracing(BPF_MODIFY_RETURN, {"bpf_modify_return_test", "should_failslab"},
-                         BTF_KIND_FUNC, "fmod_ret");
-  case Feature::tp_btf:
-    return probe_tracing(BPF_TRACE_RAW_TP, {"btf_trace_sched_switch", "btf_trace_sys_enter"},
-                         BTF_KIND_TYPEDEF, "tp_btf");
-  case Feature::lsm: {
-    auto s =
-        probe_tracing(BPF_LSM_MAC, {"bpf_lsm_file_open"}, BTF_KIND_FUNC, "lsm", BPF_PROG_TYPE_LSM);
-    if (!s.available) return s;
-    // Loading works wherever CONFIG_BPF_LSM is set; attaching only when bpf is an active LSM.
-    UniqueFd prog = load_program(BPF_PROG_TYPE_LSM, BPF_LSM_MAC,
-                                 vmlinux_btf_id({"bpf_lsm_file_open"}, BTF_KIND_FUNC));
-    UniqueFd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
-    if (!link)
-      return from_errno(errno, "attaching a minimal LSM program failed (is bpf in the kernel's "
-                               "lsm= list?)");
-    // Kernels before about 5.14 attach even when bpf is not an active LSM, and the program
-    // then never runs: ask the LSM list.
-    if (lsm_list_lacks_bpf())
-      return absent(EOPNOTSUPP, "an LSM program attaches but bpf is not in the kernel's active "
-                                "LSM list, so it would never run");
-    return ok();
-  }
-  case Feature::iterators:
-    return probe_tracing(BPF_TRACE_ITER, {"bpf_iter_task"}, BTF_KIND_FUNC, "iterator");
-  case Feature::struct_ops:
-    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_STRUCT_OPS, nullptr) == 1) return ok();
-    return absent(EOPNOTSUPP, "the kernel does not know struct_ops programs");
-  case Feature::perf_event:
-    return probe_load(BPF_PROG_TYPE_PERF_EVENT, "perf_event");
-  case Feature::bpf_cookie:
-    return probe_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_attach_cookie,
-                        "bpf_get_attach_cookie");
-  case Feature::bpf_loop:
-    return probe_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, "bpf_loop");
-  case Feature::xdp:
-    return probe_load(BPF_PROG_TYPE_XDP, "XDP");
-  case Feature::tc:
-    return probe_load(BPF_PROG_TYPE_SCHED_CLS, "sched_cls");
-  case Feature::tcx:
-    // ifindex 0: ENODEV where tcx links exist, EINVAL where the attach type is unknown.
-    return probe_link_kind(BPF_PROG_TYPE_SCHED_CLS, attach_tcx_ingress, "tcx", ENODEV, 0);
-  case Feature::cgroup:
-    return probe_load(BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb");
-  case Feature::sk_lookup:
-    return probe_load(BPF_PROG_TYPE_SK_LOOKUP, "sk_lookup", BPF_SK_LOOKUP);
-  case Feature::netfilter:
-    return probe_load(static_cast<bpf_prog_type>(prog_type_netfilter), "netfilter",
-                      attach_netfilter);
-  case Feature::bpf_token: {
-    struct {
-      std::uint32_t flags, bpffs_fd;
-    } attr{0, static_cast<std::uint32_t>(-1)};
-    UniqueFd fd(static_cast<int>(sys_bpf(cmd_token_create, &attr, sizeof attr)));
-    if (fd || errno == EBADF) return ok();
-    return from_errno(errno, "BPF_TOKEN_CREATE failed");
-  }
-  case Feature::run_stats: {
-    UniqueFd fd(bpf_enable_stats(BPF_STATS_RUN_TIME));
-    if (fd) return ok();
-    return from_errno(errno, "BPF_ENABLE_STATS failed");
-  }
-  }
-  return absent(EINVAL, "unknown feature");
-}
-
-// --- the kernel's configuration ---------------------------------------------------------------
-
-// /proc/config.gz is gzip; zlib is already in the process (libbpf links it), so its functions
-// are looked up at run time rather than linked: ebpfpp adds no link dependency for this.
-template <class = void>
-std::string read_kernel_config() {
-  utsname u{};
-  ::uname(&u);
-  for (const std::string& path : {fmt::format("/boot/config-{}", u.release),
-                                  fmt::format("/lib/modules/{}/config", u.release)}) {
-    std::ifstream in(path);
-    if (in) return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-  using gzopen_fn = void* (*)(const char*, const char*);
-  using gzread_fn = int (*)(void*, void*, unsigned);
-  using gzclose_fn = int (*)(void*);
-  auto gzopen = reinterpret_cast<gzopen_fn>(::dlsym(RTLD_DEFAULT, "gzopen"));
-  auto gzread = reinterpret_cast<gzread_fn>(::dlsym(RTLD_DEFAULT, "gzread"));
-  auto gzclose = reinterpret_cast<gzclose_fn>(::dlsym(RTLD_DEFAULT, "gzclose"));
-  if (!gzopen || !gzread || !gzclose) return {};
-  void* gz = gzopen("/proc/config.gz", "rb");
-  if (!gz) return {};
-  std::string out;
-  char buf[65536];
-  for (int n; (n = gzread(gz, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
-  gzclose(gz);
-  return out;
-}
-
-template <class = void>
-const std::string& kernel_config() {
-  static const std::string config = read_kernel_config();
-  return config;
-}
-
 } // namespace detail
 
-/// Whether the running kernel's configuration sets `option` ("CONFIG_KPROBES") to y or m;
-/// nullopt when the configuration cannot be read (/boot/config-*, /proc/config.gz).
-template <class = void>
-std::optional<bool> config_enabled(std::string_view option);
+} // namespace ebpfpp::kernel
 
-namespace detail {
-// The active LSMs: securityfs's list when mounted, else lsm= on the command line, else the
-// configured default (CONFIG_LSM).
-template <class>
-bool lsm_list_lacks_bpf() {
-  std::string list;
-  if (std::ifstream in("/sys/kernel/security/lsm"); in) std::getline(in, list);
-  if (list.empty()) {
-    std::ifstream cmdline("/proc/cmdline");
-    for (std::string word; cmdline >> word;)
-      if (word.starts_with("lsm=")) list = word.substr(4);
-  }
-  if (list.empty()) {
-    const std::string& config = kernel_config();
-    if (const auto at = config.find("\nCONFIG_LSM=\""); at != std::string::npos)
-      list = config.substr(at + 13, config.find('"', at + 13) - at - 13);
-  }
-  if (list.empty()) return false; // unknown: no explanation
-  return (',' + list + ',').find(",bpf,") == std::string::npos;
-}
-} // namespace detail
+// The probes each row of the table runs, and the kernel configuration readers they use.
+#include "detail/kernel_probes.hpp"
+
+namespace ebpfpp::kernel {
 
 /// Whether the running kernel's configuration sets `option` ("CONFIG_KPROBES") to y or m;
 /// nullopt when the configuration cannot be read (/boot/config-*, /proc/config.gz).
@@ -561,14 +228,15 @@ const FeatureStatus& probe(Feature f) {
     if (!s.available) {
       const FeatureInfo& fi = info(f);
       if (const auto on = config_enabled(fi.config); on && !*on)
-        s.explained_by = fmt::format("{} is not set", fi.config);
+        s.explained_by = ebpfpp::detail::format("{} is not set", fi.config);
       else if (f == Feature::lsm && detail::lsm_list_lacks_bpf())
         s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
       else if (s.errnum == EPERM || s.errnum == EACCES) {
         if (const std::string lacks = ebpfpp::detail::missing_bpf_capabilities(); !lacks.empty())
-          s.explained_by = fmt::format("{}the probe was refused (errno {}) and this process "
-                                       "lacks {}",
-                                       detail::not_known, s.errnum, lacks);
+          s.explained_by =
+              ebpfpp::detail::format("{}the probe was refused (errno {}) and this process "
+                                     "lacks {}",
+                                     detail::not_known, s.errnum, lacks);
         else if (s.errnum == EPERM)
           s.explained_by = "the kernel refuses it with EPERM to a process with every capability "
                            "(a lockdown, LSM or hypervisor policy)";
@@ -595,14 +263,14 @@ FeatureError missing(Feature f, std::string action, std::string_view hint = {},
                      std::string log = {}) {
   const FeatureInfo& fi = info(f);
   const FeatureStatus& s = probe(f);
-  std::string text =
-      fmt::format("this kernel ({}) lacks {} ({}+", release(), fi.description, fi.min_kernel.str());
+  std::string text = ebpfpp::detail::format("this kernel ({}) lacks {} ({}+", release(),
+                                            fi.description, fi.min_kernel.str());
   if (!s.explained_by.empty())
-    text += fmt::format("; {}", s.explained_by);
+    text += ebpfpp::detail::format("; {}", s.explained_by);
   else if (!s.reason.empty())
-    text += fmt::format("; {}", s.reason);
+    text += ebpfpp::detail::format("; {}", s.reason);
   text += ")";
-  if (!hint.empty()) text += fmt::format(": {}", hint);
+  if (!hint.empty()) text += ebpfpp::detail::format(": {}", hint);
   return FeatureError(s.errnum ? s.errnum : EOPNOTSUPP, std::string(fi.name), fi.min_kernel,
                       std::move(action), std::move(text), std::move(log));
 }

@@ -9,8 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
 #include <sys/utsname.h>
+
+#include "detail/format.hpp"
 
 namespace ebpfpp {
 
@@ -33,8 +34,8 @@ struct KernelVersion {
 
   /// "6.6" (the patch level only when it is not 0: "5.10.3").
   std::string str() const {
-    return patch ? fmt::format("{}.{}.{}", major, minor, patch)
-                 : fmt::format("{}.{}", major, minor);
+    return patch ? detail::format("{}.{}.{}", major, minor, patch)
+                 : detail::format("{}.{}", major, minor);
   }
 
   /// Parses the leading "X.Y[.Z]" of a release string such as "6.1.0-27-amd64"; {0, 0, 0} when

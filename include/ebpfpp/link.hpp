@@ -25,10 +25,10 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <sys/types.h>
 
 #include "detail/fd.hpp"
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -74,12 +74,12 @@ public:
   /// Opens a link pinned in bpffs (it stays attached after this process exits until unpinned).
   /// Throws Error when nothing, or something other than a link, is pinned there.
   [[nodiscard]] static Link open_pinned(const std::filesystem::path& path) {
-    const auto action = [&] { return fmt::format("open pinned link '{}'", path.string()); };
+    const auto action = [&] { return detail::format("open pinned link '{}'", path.string()); };
     detail::require_pinned_kind(path, detail::FdKind::link, action);
     detail::LibbpfLog log;
     bpf_link* l =
         detail::check_ptr(bpf_link__open(path.c_str()), action, detail::Op::open_pinned, &log);
-    return Link(l, fmt::format("pinned link '{}'", path.string()));
+    return Link(l, detail::format("pinned link '{}'", path.string()));
   }
 
   /// Pins the link at `path` (on a bpffs mount, e.g. /sys/fs/bpf/...): it then survives this
@@ -87,7 +87,7 @@ public:
   /// Throws Error: an empty Link, a path not on bpffs, a path already taken (EEXIST), a link
   /// already pinned (EBUSY).
   void pin(const std::filesystem::path& path) {
-    const auto action = [&] { return fmt::format("pin {} at '{}'", what(), path.string()); };
+    const auto action = [&] { return detail::format("pin {} at '{}'", what(), path.string()); };
     require_not_empty(action);
     require_kernel_link(action);
     detail::LibbpfLog log;
@@ -104,7 +104,7 @@ public:
   /// Removes the pin; the link detaches when the last reference goes. Throws Error on an empty
   /// Link.
   void unpin() {
-    const auto action = [&] { return fmt::format("unpin {}", what()); };
+    const auto action = [&] { return detail::format("unpin {}", what()); };
     require_not_empty(action);
     require_kernel_link(action);
     detail::LibbpfLog log;
@@ -164,13 +164,13 @@ namespace detail {
 inline void require_loaded(Program prog, std::string_view what) {
   if (prog && prog.fd() >= 0) return;
   throw Error(prog ? EINVAL : EBADF,
-              prog ? fmt::format("{}: program '{}' is not loaded", what, prog.name())
-                   : fmt::format("{}: the Program is empty", what),
+              prog ? detail::format("{}: program '{}' is not loaded", what, prog.name())
+                   : detail::format("{}: the Program is empty", what),
               std::string(prog ? hint::not_loaded : hint::empty_view));
 }
 
 inline std::string no_kprobes_hint(std::string_view syscall) {
-  return fmt::format(
+  return detail::format(
       "attach a tracepoint program instead, e.g. Tracepoint(prog, \"syscalls\", "
       "\"sys_enter_{}\") with SEC(\"tracepoint/syscalls/sys_enter_{}\") on the BPF side",
       syscall.empty() ? "<name>" : syscall, syscall.empty() ? "<name>" : syscall);
@@ -192,7 +192,7 @@ struct AttachNeeds {
 template <class AttachFn>
 Link attach_link(Program prog, std::string description, AttachFn&& attach, AttachNeeds needs = {}) {
   const std::string action =
-      fmt::format("attach {} (program '{}')", description, prog ? prog.name() : "<empty>");
+      detail::format("attach {} (program '{}')", description, prog ? prog.name() : "<empty>");
   require_loaded(prog, action);
   if (needs.feature && !kernel::has(*needs.feature))
     throw kernel::missing(*needs.feature, action, needs.feature_hint);
@@ -217,8 +217,8 @@ Link attach_link(Program prog, std::string description, AttachFn&& attach, Attac
     hint = "tracefs is not mounted, and this attach reads it: mount it (mount -t tracefs tracefs "
            "/sys/kernel/tracing) and try again";
   if (hint.empty() && err == EINVAL)
-    hint = fmt::format("does the program type ({}) match the hook? SEC() decides the type",
-                       prog.type_name());
+    hint = detail::format("does the program type ({}) match the hook? SEC() decides the type",
+                          prog.type_name());
   throw Error(err, action, std::move(hint), log.take());
 }
 
@@ -257,14 +257,14 @@ constexpr std::string_view compiled_arch() noexcept {
 /// "__x64_sys_execve". A name that already has a prefix is returned unchanged.
 inline std::string syscall_symbol_for(std::string_view syscall, std::string_view arch) {
   if (syscall.starts_with("sys_") || syscall.starts_with("__")) return std::string(syscall);
-  return fmt::format("{}{}", syscall_prefix_for(arch), syscall);
+  return detail::format("{}{}", syscall_prefix_for(arch), syscall);
 }
 
 /// The running kernel's symbol for a syscall: the arch wrapper when /proc/kallsyms has it, else
 /// "sys_<name>" when that exists (kernels before 4.17), else the arch wrapper name.
 inline std::string syscall_symbol(std::string_view syscall) {
   const std::string wrapped = syscall_symbol_for(syscall, compiled_arch());
-  const std::string plain = fmt::format("sys_{}", syscall);
+  const std::string plain = detail::format("sys_{}", syscall);
   std::ifstream kallsyms("/proc/kallsyms");
   bool has_plain = false;
   for (std::string line; std::getline(kallsyms, line);) {
@@ -282,7 +282,7 @@ inline std::string syscall_symbol(std::string_view syscall) {
 /// Attaches a program the way its SEC() says ("tracepoint/syscalls/sys_enter_execve",
 /// "kprobe/do_unlinkat", ...), as the skeleton's attach() does for all programs.
 [[nodiscard]] inline Link attach(Program prog) {
-  return detail::attach_link(prog, fmt::format("program by its section '{}'", prog.section()),
+  return detail::attach_link(prog, detail::format("program by its section '{}'", prog.section()),
                              [&] { return bpf_program__attach(prog.get()); });
 }
 
@@ -307,7 +307,7 @@ private:
     opts.bpf_cookie = cookie;
     opts.retprobe = retprobe;
     return detail::attach_link(
-        prog, fmt::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", function),
+        prog, detail::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", function),
         [&] { return bpf_program__attach_kprobe_opts(prog.get(), function.c_str(), &opts); },
         {kernel::Feature::kprobes, detail::no_kprobes_hint({}), detail::Op::attach_tracing,
          cookie != 0});
@@ -337,8 +337,8 @@ private:
     opts.bpf_cookie = cookie;
     return detail::attach_link(
         prog,
-        fmt::format("{} '{}' ({})", retprobe ? "syscall kretprobe" : "syscall kprobe", syscall,
-                    syscall_symbol_for(syscall, compiled_arch())),
+        detail::format("{} '{}' ({})", retprobe ? "syscall kretprobe" : "syscall kprobe", syscall,
+                       syscall_symbol_for(syscall, compiled_arch())),
         [&] { return bpf_program__attach_ksyscall(prog.get(), syscall.c_str(), &opts); },
         {kernel::Feature::kprobes, detail::no_kprobes_hint(syscall), detail::Op::attach_tracing,
          cookie != 0});
@@ -355,7 +355,7 @@ public:
 private:
   static Link make(Program prog, const std::string& category, const std::string& name) {
     return detail::attach_link(
-        prog, fmt::format("tracepoint {}/{}", category, name),
+        prog, detail::format("tracepoint {}/{}", category, name),
         [&] { return bpf_program__attach_tracepoint(prog.get(), category.c_str(), name.c_str()); },
         {std::nullopt, {}, detail::Op::attach_tracefs});
   }
@@ -370,7 +370,7 @@ public:
 
 private:
   static Link make(Program prog, const std::string& name) {
-    return detail::attach_link(prog, fmt::format("raw tracepoint {}", name), [&] {
+    return detail::attach_link(prog, detail::format("raw tracepoint {}", name), [&] {
       return bpf_program__attach_raw_tracepoint(prog.get(), name.c_str());
     });
   }
@@ -402,10 +402,10 @@ private:
     opts.retprobe = retprobe;
     opts.func_name = symbol.empty() ? nullptr : symbol.c_str();
     std::string where =
-        symbol.empty() ? fmt::format("offset {:#x}", offset) : fmt::format("'{}'", symbol);
+        symbol.empty() ? detail::format("offset {:#x}", offset) : detail::format("'{}'", symbol);
     return detail::attach_link(
         prog,
-        fmt::format("{} {} in '{}'", retprobe ? "uretprobe" : "uprobe", where, binary.string()),
+        detail::format("{} {} in '{}'", retprobe ? "uretprobe" : "uprobe", where, binary.string()),
         [&] {
           return bpf_program__attach_uprobe_opts(prog.get(), pid, binary.c_str(), offset, &opts);
         },
@@ -426,7 +426,7 @@ public:
 
 namespace detail {
 inline Link attach_trace(Program prog, std::string_view kind) {
-  return attach_link(prog, fmt::format("{} program '{}'", kind, prog.name()),
+  return attach_link(prog, detail::format("{} program '{}'", kind, prog.name()),
                      [&] { return bpf_program__attach_trace(prog.get()); },
                      {kernel::Feature::fentry, "use a kprobe/kretprobe or a tracepoint instead"});
 }

@@ -39,8 +39,9 @@ public:
     if (bpf_map_update_elem(this->fd_.get(), &fd, &value, static_cast<__u64>(flag)) == 0) return;
     const int err = errno;
     throw Error(
-        err, fmt::format("store a value for fd {} in {} '{}'", fd, this->type_name(), this->name_),
-        err == EBADF ? fmt::format("the fd must be {}", Self::owner()) : hint_for(err));
+        err,
+        detail::format("store a value for fd {} in {} '{}'", fd, this->type_name(), this->name_),
+        err == EBADF ? detail::format("the fd must be {}", Self::owner()) : hint_for(err));
   }
   /// Removes the value of the owner behind `fd`; false when there was none. Throws Error on
   /// other failures.
@@ -48,7 +49,7 @@ public:
     if (bpf_map_delete_elem(this->fd_.get(), &fd) == 0) return true;
     const int err = errno;
     if (err == ENOENT) return false;
-    throw Error(err, fmt::format("erase the value of fd {} in '{}'", fd, this->name_),
+    throw Error(err, detail::format("erase the value of fd {} in '{}'", fd, this->name_),
                 hint_for(err));
   }
 };

@@ -20,8 +20,8 @@
 #include <string_view>
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
 #include "detail/map_ops.hpp"
 
 namespace ebpfpp {
@@ -41,7 +41,8 @@ struct LpmKey {
   /// long.
   static LpmKey parse(std::string_view cidr) requires(N == 4 || N == 16) {
     const auto bad = [&](std::string_view why) {
-      return Error(EINVAL, fmt::format("parse the {} prefix '{}'", N == 4 ? "IPv4" : "IPv6", cidr),
+      return Error(EINVAL,
+                   detail::format("parse the {} prefix '{}'", N == 4 ? "IPv4" : "IPv6", cidr),
                    std::string(why));
     };
     LpmKey key;
@@ -56,7 +57,7 @@ struct LpmKey {
       char* end = nullptr;
       const unsigned long n = std::strtoul(len.c_str(), &end, 10);
       if (len.empty() || *end != '\0' || n > 8 * N)
-        throw bad(fmt::format("the prefix length must be a number from 0 to {}", 8 * N));
+        throw bad(detail::format("the prefix length must be a number from 0 to {}", 8 * N));
       key.prefixlen = static_cast<std::uint32_t>(n);
     }
     return key;
@@ -67,11 +68,11 @@ struct LpmKey {
     if constexpr (N == 4 || N == 16) {
       char buf[INET6_ADDRSTRLEN] = {};
       ::inet_ntop(N == 4 ? AF_INET : AF_INET6, data.data(), buf, sizeof buf);
-      return fmt::format("{}/{}", buf, prefixlen);
+      return detail::format("{}/{}", buf, prefixlen);
     } else {
       std::string s;
-      for (auto b : data) s += fmt::format("{:02x}", b);
-      return fmt::format("{}/{}", s, prefixlen);
+      for (auto b : data) s += detail::format("{:02x}", b);
+      return detail::format("{}/{}", s, prefixlen);
     }
   }
 };

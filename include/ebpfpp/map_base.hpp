@@ -33,9 +33,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
 #include "detail/fd.hpp"
+#include "detail/format.hpp"
 #include "detail/map_check.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
@@ -88,7 +88,7 @@ public:
   /// a bad fd or id.
   std::pair<detail::UniqueFd, std::string> open(std::string_view view) && {
     const auto action = [&](std::string_view what) {
-      return fmt::format("make ebpfpp::{} of {}", view, what);
+      return detail::format("make ebpfpp::{} of {}", view, what);
     };
     if (auto* map = std::get_if<bpf_map*>(&source_)) {
       if (!*map)
@@ -96,29 +96,30 @@ public:
       const std::string name = bpf_map__name(*map);
       const int fd = bpf_map__fd(*map);
       if (fd < 0)
-        throw Error(EBADF,
-                    fmt::format("make a typed view of map '{}' (ebpfpp::{}): it is not created yet",
-                                name, view),
-                    std::string(detail::hint::not_loaded));
-      return {detail::dup_fd(fd, fmt::format("map '{}'", name)), name};
+        throw Error(
+            EBADF,
+            detail::format("make a typed view of map '{}' (ebpfpp::{}): it is not created yet",
+                           name, view),
+            std::string(detail::hint::not_loaded));
+      return {detail::dup_fd(fd, detail::format("map '{}'", name)), name};
     }
     if (auto* path = std::get_if<std::filesystem::path>(&source_)) {
       auto fd = detail::open_pinned(*path, detail::FdKind::map, [&] {
-        return fmt::format("open pinned map '{}' as ebpfpp::{}", path->string(), view);
+        return detail::format("open pinned map '{}' as ebpfpp::{}", path->string(), view);
       });
       return {std::move(fd), std::string()};
     }
     if (auto* b = std::get_if<Borrowed>(&source_)) {
-      auto fd = detail::dup_fd(b->fd, fmt::format("map fd {}", b->fd));
+      auto fd = detail::dup_fd(b->fd, detail::format("map fd {}", b->fd));
       if (detail::fd_kind(fd.get()) != detail::FdKind::map)
         throw Error(
-            EINVAL, action(fmt::format("fd {}: it is not a map", b->fd)),
-            fmt::format("fd {} is {}", b->fd, detail::fd_kind_name(detail::fd_kind(fd.get()))));
+            EINVAL, action(detail::format("fd {}: it is not a map", b->fd)),
+            detail::format("fd {} is {}", b->fd, detail::fd_kind_name(detail::fd_kind(fd.get()))));
       return {std::move(fd), std::move(b->name)};
     }
     if (auto* i = std::get_if<Id>(&source_)) {
       detail::UniqueFd fd(bpf_map_get_fd_by_id(i->id));
-      if (!fd) detail::fail(errno, [&] { return action(fmt::format("map id {}", i->id)); });
+      if (!fd) detail::fail(errno, [&] { return action(detail::format("map id {}", i->id)); });
       return {std::move(fd), std::string()};
     }
     if (auto* o = std::get_if<Owned>(&source_)) return {std::move(o->fd), std::move(o->name)};
@@ -176,8 +177,8 @@ inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uin
     fail(
         errno,
         [&] {
-          return fmt::format("create {} map '{}' (key {} B, value {} B, max_entries {})",
-                             map_type_str(type), name, key_size, value_size, max_entries);
+          return detail::format("create {} map '{}' (key {} B, value {} B, max_entries {})",
+                                map_type_str(type), name, key_size, value_size, max_entries);
         },
         map_create_op_for(type, errno), &log);
   return fd;
@@ -202,8 +203,8 @@ public:
     const std::string pinned = source.path();
     auto [fd, name] = std::move(source).open(spec.view_name);
     fd_ = std::move(fd);
-    info_ = query_map_info(fd_.get(),
-                           name.empty() ? fmt::format("'{}'", pinned) : fmt::format("'{}'", name));
+    info_ = query_map_info(fd_.get(), name.empty() ? detail::format("'{}'", pinned)
+                                                   : detail::format("'{}'", name));
     if (!name.empty())
       name_ = std::move(name);
     else
@@ -266,7 +267,9 @@ public:
   /// open_pinned(path) reaches it from any process. Throws Error (EEXIST if the path exists;
   /// a path not on bpffs or a missing directory; an empty view). Kernel 4.4+.
   void pin(const std::filesystem::path& path) {
-    const auto action = [&] { return fmt::format("pin map '{}' at '{}'", name_, path.string()); };
+    const auto action = [&] {
+      return detail::format("pin map '{}' at '{}'", name_, path.string());
+    };
     require_not_empty(action);
     LibbpfLog log;
     check(bpf_obj_pin(fd_.get(), path.c_str()), action, Op::pin, &log, path.native());
@@ -277,13 +280,13 @@ public:
   /// Throws Error when this view made no pin or it cannot be removed.
   void unpin() {
     if (pin_path_.empty())
-      throw Error(ENOENT, fmt::format("unpin map '{}'", name_),
+      throw Error(ENOENT, detail::format("unpin map '{}'", name_),
                   "it was not pinned through this view; remove another pin with "
                   "std::filesystem::remove(path)");
     std::error_code ec;
     if (!std::filesystem::remove(pin_path_, ec) || ec)
       throw Error(ec ? ec.value() : ENOENT,
-                  fmt::format("unpin map '{}' from '{}'", name_, pin_path_.string()));
+                  detail::format("unpin map '{}' from '{}'", name_, pin_path_.string()));
     pin_path_.clear();
   }
 

@@ -11,8 +11,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
 #include "error.hpp"
 
 namespace ebpfpp {
@@ -38,7 +38,7 @@ struct MapInfo {
   /// "hash", "ringbuf", ... as bpftool spells the type.
   std::string type_name() const {
     const char* s = libbpf_bpf_map_type_str(type);
-    return s ? s : fmt::format("type {}", static_cast<int>(type));
+    return s ? s : detail::format("type {}", static_cast<int>(type));
   }
 };
 
@@ -49,7 +49,7 @@ inline MapInfo query_map_info(int fd, std::string_view what) {
   bpf_map_info info{};
   __u32 len = sizeof info;
   check(bpf_obj_get_info_by_fd(fd, &info, &len),
-        [&] { return fmt::format("read the kernel's info on map {}", what); });
+        [&] { return detail::format("read the kernel's info on map {}", what); });
   MapInfo out;
   out.type = static_cast<bpf_map_type>(info.type);
   out.id = info.id;

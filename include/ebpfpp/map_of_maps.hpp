@@ -34,8 +34,8 @@ public:
     if (bpf_map_update_elem(this->fd_.get(), &key, &fd, BPF_ANY) == 0) return;
     const int err = errno;
     throw Error(err,
-                fmt::format("put map '{}' at {} of map of maps '{}'", inner.name(),
-                            describe_key(key), this->name_),
+                detail::format("put map '{}' at {} of map of maps '{}'", inner.name(),
+                               describe_key(key), this->name_),
                 err == EINVAL ? std::string("the inner map must have the outer map's template: "
                                             "the same type, key and value sizes and flags "
                                             "(and max_entries for arrays): make it with "
@@ -68,7 +68,8 @@ public:
     if (bpf_map_delete_elem(this->fd_.get(), &key) == 0) return true;
     const int err = errno;
     if (err == ENOENT) return false;
-    throw Error(err, fmt::format("erase {} from map of maps '{}'", describe_key(key), this->name_),
+    throw Error(err,
+                detail::format("erase {} from map of maps '{}'", describe_key(key), this->name_),
                 hint_for(err));
   }
 
@@ -85,7 +86,7 @@ public:
     if (auto existing = any_inner()) like = existing->info();
     if (max_entries == 0) max_entries = like.max_entries;
     if (max_entries == 0)
-      throw Error(EINVAL, fmt::format("create an inner map for map of maps '{}'", this->name_),
+      throw Error(EINVAL, detail::format("create an inner map for map of maps '{}'", this->name_),
                   "it holds no map to copy max_entries from: pass max_entries");
     return Inner(MapSource::adopt(create_map_fd(like.type, name, like.key_size, like.value_size,
                                                 max_entries, like.map_flags),
@@ -109,7 +110,7 @@ protected:
   static ViewSpec outer_spec(std::string_view kind, std::span<const bpf_map_type> types,
                              bool indexed) {
     auto spec = key_value_spec<K, std::uint32_t>(kind, types, indexed);
-    spec.view_name = fmt::format("{}<{}>", kind, Inner::spec().view_name);
+    spec.view_name = detail::format("{}<{}>", kind, Inner::spec().view_name);
     return spec;
   }
 };

@@ -26,12 +26,12 @@
 #include <vector>
 
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <linux/bpf.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -58,17 +58,17 @@ private:
   static Link make(Program prog, const std::string& pattern,
                    const std::vector<std::string>& symbols,
                    const std::vector<std::uint64_t>& cookies, bool retprobe) {
-    const std::string what = pattern.empty() ? fmt::format("{} functions", symbols.size())
-                                             : fmt::format("'{}'", pattern);
+    const std::string what = pattern.empty() ? detail::format("{} functions", symbols.size())
+                                             : detail::format("'{}'", pattern);
     const std::string description =
-        fmt::format("{} {}", retprobe ? "kretprobe.multi" : "kprobe.multi", what);
+        detail::format("{} {}", retprobe ? "kretprobe.multi" : "kprobe.multi", what);
     if (!cookies.empty() && cookies.size() != symbols.size())
       throw Error(EINVAL,
-                  fmt::format("attach {}: {} cookies for {} symbols", description, cookies.size(),
-                              symbols.size()),
+                  detail::format("attach {}: {} cookies for {} symbols", description,
+                                 cookies.size(), symbols.size()),
                   "give one cookie per symbol, or none");
     // Checked first: where kprobe.multi is missing, the program's load is what fails.
-    kernel::require(kernel::Feature::kprobe_multi, fmt::format("attach {}", description),
+    kernel::require(kernel::Feature::kprobe_multi, detail::format("attach {}", description),
                     "attach one Kprobe per function, or a tracepoint; kprobe.multi needs kernel "
                     "5.18+ built with CONFIG_FPROBE");
     std::vector<const char*> names;
@@ -143,12 +143,12 @@ public:
     });
     if (symbols_.empty())
       throw Error(ENOENT,
-                  fmt::format("attach uprobe.multi '{}' in '{}' (program '{}')", pattern,
-                              binary.string(), prog.name()),
-                  fmt::format("no function symbol matches '{}': `nm {}` lists them", pattern,
-                              binary.string()));
+                  detail::format("attach uprobe.multi '{}' in '{}' (program '{}')", pattern,
+                                 binary.string(), prog.name()),
+                  detail::format("no function symbol matches '{}': `nm {}` lists them", pattern,
+                                 binary.string()));
     for (std::size_t i = 0; i < symbols_.size(); ++i) cookies_.push_back(i);
-    attach(prog, pid, retprobe, fmt::format("'{}'", pattern));
+    attach(prog, pid, retprobe, detail::format("'{}'", pattern));
   }
 
   /// Each of `symbols` (exact names) of `binary`, with the cookie at the same index (none: the
@@ -159,13 +159,13 @@ public:
                             bool retprobe = false)
       : binary_(binary) {
     const auto action = [&] {
-      return fmt::format("attach uprobe.multi on {} functions in '{}' (program '{}')",
-                         symbols.size(), binary.string(), prog.name());
+      return detail::format("attach uprobe.multi on {} functions in '{}' (program '{}')",
+                            symbols.size(), binary.string(), prog.name());
     };
     if (!cookies.empty() && cookies.size() != symbols.size())
       throw Error(
           EINVAL,
-          fmt::format("{}: {} cookies for {} symbols", action(), cookies.size(), symbols.size()),
+          detail::format("{}: {} cookies for {} symbols", action(), cookies.size(), symbols.size()),
           "give one cookie per symbol, or none");
     resolve(prog, [&](std::string_view name) {
       return std::find(symbols.begin(), symbols.end(), name) != symbols.end();
@@ -177,15 +177,15 @@ public:
       const auto it = std::find(symbols_.begin(), symbols_.end(), symbols[i]);
       if (it == symbols_.end())
         throw Error(ENOENT, action(),
-                    fmt::format("'{}' is not a function symbol of '{}' (`nm {}` lists them)",
-                                symbols[i], binary.string(), binary.string()));
+                    detail::format("'{}' is not a function symbol of '{}' (`nm {}` lists them)",
+                                   symbols[i], binary.string(), binary.string()));
       ordered.push_back(symbols[i]);
       offsets.push_back(offsets_[static_cast<std::size_t>(it - symbols_.begin())]);
       cookies_.push_back(cookies.empty() ? i : cookies[i]);
     }
     symbols_ = std::move(ordered);
     offsets_ = std::move(offsets);
-    attach(prog, pid, retprobe, fmt::format("{} functions", symbols_.size()));
+    attach(prog, pid, retprobe, detail::format("{} functions", symbols_.size()));
   }
 
   UprobeMulti(UprobeMulti&&) noexcept = default;
@@ -196,7 +196,7 @@ public:
   /// Throws Error after load.
   static void prepare(Program prog) {
     const auto action = [&] {
-      return fmt::format("prepare program '{}' for uprobe.multi", prog.name());
+      return detail::format("prepare program '{}' for uprobe.multi", prog.name());
     };
     if (!prog) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
     detail::check(bpf_program__set_expected_attach_type(
@@ -222,8 +222,8 @@ private:
   template <class Match>
   void resolve(Program prog, Match&& match) {
     const auto action = [&] {
-      return fmt::format("read the function symbols of '{}' for uprobe.multi (program '{}')",
-                         binary_.string(), prog.name());
+      return detail::format("read the function symbols of '{}' for uprobe.multi (program '{}')",
+                            binary_.string(), prog.name());
     };
     std::vector<std::pair<std::string, std::uint64_t>> found;
     try {
@@ -245,10 +245,10 @@ private:
   }
 
   void attach(Program prog, pid_t pid, bool retprobe, const std::string& what) {
-    description_ = fmt::format("{} {} in '{}'", retprobe ? "uretprobe.multi" : "uprobe.multi", what,
-                               binary_.string());
+    description_ = detail::format("{} {} in '{}'", retprobe ? "uretprobe.multi" : "uprobe.multi",
+                                  what, binary_.string());
     const std::string action =
-        fmt::format("attach {} (program '{}')", description_, prog ? prog.name() : "<empty>");
+        detail::format("attach {} (program '{}')", description_, prog ? prog.name() : "<empty>");
     detail::require_loaded(prog, action);
     kernel::require(kernel::Feature::uprobe_multi, action,
                     "attach one Uprobe per function instead");

@@ -20,8 +20,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
+#include "detail/uapi.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -110,7 +111,8 @@ public:
   /// needed. Throws Error on an empty Program or after load.
   static void prepare(Program prog) {
     const auto action = [&] {
-      return fmt::format("make program '{}' a netfilter program", prog ? prog.name() : "<empty>");
+      return detail::format("make program '{}' a netfilter program",
+                            prog ? prog.name() : "<empty>");
     };
     if (!prog) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
     detail::check(bpf_program__set_type(
@@ -130,8 +132,8 @@ private:
                      std::int32_t priority, bool defrag) {
     return detail::attach_link(
         prog,
-        fmt::format("netfilter {} {} priority {}{}", to_string(family), to_string(hook), priority,
-                    defrag ? " (defrag)" : ""),
+        detail::format("netfilter {} {} priority {}{}", to_string(family), to_string(hook),
+                       priority, defrag ? " (defrag)" : ""),
         [&] {
           detail::NetfilterLinkCreateAttr attr{};
           attr.prog_fd = static_cast<std::uint32_t>(prog.fd());

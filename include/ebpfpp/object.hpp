@@ -20,8 +20,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "map_data.hpp"
@@ -61,7 +61,7 @@ public:
   bool autoload() const noexcept { return prog_ && bpf_program__autoload(prog_); }
   /// Throws Error after load, or on an empty Program.
   void set_autoload(bool on) {
-    const auto action = [&] { return fmt::format("set autoload of program '{}'", name()); };
+    const auto action = [&] { return detail::format("set autoload of program '{}'", name()); };
     if (!prog_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
     detail::check(bpf_program__set_autoload(prog_, on), action);
   }
@@ -92,8 +92,8 @@ private:
   void require_loaded(std::string_view what) const {
     if (prog_ && fd() >= 0) return;
     throw Error(EINVAL,
-                prog_ ? fmt::format("{} program '{}': it is not loaded", what, name())
-                      : fmt::format("{} an empty Program", what),
+                prog_ ? detail::format("{} program '{}': it is not loaded", what, name())
+                      : detail::format("{} an empty Program", what),
                 "call load() on the Object or Skeleton first");
   }
 
@@ -150,7 +150,7 @@ std::string names_of(const Views& views) {
   std::string out;
   for (const auto& v : views) {
     if (!out.empty()) out += ", ";
-    out += fmt::format("'{}'", v.name());
+    out += detail::format("'{}'", v.name());
   }
   return out.empty() ? "none" : out;
 }
@@ -158,15 +158,16 @@ std::string names_of(const Views& views) {
 inline Program find_program(bpf_object* obj, std::string_view name) {
   const std::string key(name);
   if (bpf_program* p = bpf_object__find_program_by_name(obj, key.c_str())) return Program(p);
-  throw Error(ENOENT, fmt::format("find program '{}' in object '{}'", name, bpf_object__name(obj)),
-              fmt::format("the object's programs are: {}", names_of(programs_of(obj))));
+  throw Error(ENOENT,
+              detail::format("find program '{}' in object '{}'", name, bpf_object__name(obj)),
+              detail::format("the object's programs are: {}", names_of(programs_of(obj))));
 }
 
 inline MapRef find_map(bpf_object* obj, std::string_view name) {
   const std::string key(name);
   if (bpf_map* m = bpf_object__find_map_by_name(obj, key.c_str())) return MapRef(m);
-  throw Error(ENOENT, fmt::format("find map '{}' in object '{}'", name, bpf_object__name(obj)),
-              fmt::format("the object's maps are: {}", names_of(maps_of(obj))));
+  throw Error(ENOENT, detail::format("find map '{}' in object '{}'", name, bpf_object__name(obj)),
+              detail::format("the object's maps are: {}", names_of(maps_of(obj))));
 }
 
 /// The verifier log libbpf printed for a failed load, and the name of the failing program.
@@ -220,14 +221,14 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
   if (failure.program.empty()) {
     // Not a verifier rejection: a map, BTF or relocation problem; libbpf said which. A map that
     // could not be created is named in the action (libbpf: "map 'NAME': failed to create").
-    std::string action = fmt::format("load BPF object '{}'", object_name);
+    std::string action = detail::format("load BPF object '{}'", object_name);
     Op op = Op::load;
     constexpr std::string_view create_marker = "': failed to create";
     if (const auto at = text.find(create_marker); at != std::string::npos) {
       const auto quote = text.rfind("map '", at);
       if (quote != std::string::npos) {
         const std::string map = text.substr(quote + 5, at - quote - 5);
-        action = fmt::format("create map '{}' of BPF object '{}'", map, object_name);
+        action = detail::format("create map '{}' of BPF object '{}'", map, object_name);
         const bpf_map* m = bpf_object__find_map_by_name(obj, map.c_str());
         op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
       }
@@ -235,7 +236,7 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
     throw Error(err, std::move(action), hint_for(err, object_op(op)), std::move(text));
   }
   std::string action =
-      fmt::format("load program '{}' of BPF object '{}'", failure.program, object_name);
+      detail::format("load program '{}' of BPF object '{}'", failure.program, object_name);
   // fentry/fexit (and LSM, fmod_ret) need the BPF trampoline, which some kernels refuse even to
   // root: say which feature is missing rather than show a verifier log that has no answer.
   const bpf_program* prog = bpf_object__find_program_by_name(obj, failure.program.c_str());
@@ -278,7 +279,7 @@ public:
     detail::LibbpfLog log;
     return Object(detail::check_ptr(
         bpf_object__open_file(path.c_str(), nullptr),
-        [&] { return fmt::format("open BPF object file '{}'", path.string()); },
+        [&] { return detail::format("open BPF object file '{}'", path.string()); },
         detail::Op::open_object, &log));
   }
 
@@ -292,7 +293,7 @@ public:
     return Object(detail::check_ptr(
         bpf_object__open_mem(elf.data(), elf.size(), &opts),
         [&] {
-          return fmt::format("open BPF object '{}' from memory ({} bytes)", name, elf.size());
+          return detail::format("open BPF object '{}' from memory ({} bytes)", name, elf.size());
         },
         detail::Op::open_object, &log));
   }
@@ -342,7 +343,7 @@ public:
 private:
   void require_open(std::string_view what) const {
     if (!obj_)
-      throw Error(EBADF, fmt::format("{} an empty Object", what),
+      throw Error(EBADF, detail::format("{} an empty Object", what),
                   std::string(detail::hint::empty_view));
   }
 
@@ -412,7 +413,8 @@ public:
     require_open("attach the programs of");
     detail::LibbpfLog log;
     detail::check(
-        T::attach(skel_), [&] { return fmt::format("attach programs of skeleton '{}'", name()); },
+        T::attach(skel_),
+        [&] { return detail::format("attach programs of skeleton '{}'", name()); },
         detail::Op::attach_tracing, &log);
   }
   /// Detaches what attach() attached.
@@ -453,7 +455,7 @@ public:
 private:
   void require_open(std::string_view what) const {
     if (!skel_)
-      throw Error(EBADF, fmt::format("{} an empty Skeleton", what),
+      throw Error(EBADF, detail::format("{} an empty Skeleton", what),
                   std::string(detail::hint::empty_view));
   }
 

@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -55,7 +54,10 @@
 #include <utility>
 #include <vector>
 
+#include "detail/cpus.hpp"
 #include "detail/fd.hpp"
+#include "detail/format.hpp"
+#include "detail/perf_ring.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "generator.hpp"
@@ -114,56 +116,6 @@ struct PerfRecord {
   const Event* event = nullptr;
 };
 
-namespace detail {
-
-/// CPUs listed in a sysfs cpu list such as "0-3,5".
-inline std::vector<int> parse_cpu_list(std::string_view s) {
-  std::vector<int> cpus;
-  while (!s.empty()) {
-    const auto comma = s.find(',');
-    std::string_view part = s.substr(0, comma);
-    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
-    while (!part.empty() && (part.back() == '\n' || part.back() == ' ')) part.remove_suffix(1);
-    if (part.empty()) continue;
-    const auto dash = part.find('-');
-    auto num = [](std::string_view t) {
-      int v = 0;
-      for (char c : t)
-        if (c >= '0' && c <= '9') v = v * 10 + (c - '0');
-      return v;
-    };
-    const int first = num(part.substr(0, dash));
-    const int last = dash == std::string_view::npos ? first : num(part.substr(dash + 1));
-    for (int c = first; c <= last; ++c) cpus.push_back(c);
-  }
-  return cpus;
-}
-
-inline std::vector<int> online_cpus() {
-  std::ifstream f("/sys/devices/system/cpu/online");
-  std::string line;
-  if (!std::getline(f, line)) throw Error(ENOENT, "read /sys/devices/system/cpu/online");
-  return parse_cpu_list(line);
-}
-
-// Which PerfBuffer of this process last stored its ring in each (map id, CPU) slot. Only that
-// one clears the slot when it closes: a buffer replaced by a newer one on the same map (say
-// `pb = PerfBuffer(skel, "events")`) must not take the newer one's rings out of the map.
-inline std::mutex& perf_slot_mutex() {
-  static std::mutex m;
-  return m;
-}
-inline std::map<std::pair<std::uint32_t, int>, std::uint64_t>& perf_slot_owners() {
-  static std::map<std::pair<std::uint32_t, int>, std::uint64_t> owners;
-  return owners;
-}
-inline std::uint64_t new_perf_buffer_id() noexcept {
-  static std::atomic<std::uint64_t> next{0};
-  return ++next;
-}
-
-} // namespace detail
-
 /// A typed consumer of a BPF perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY, kernel 4.4+), as
 /// written by bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, &event, sizeof event).
 ///
@@ -190,7 +142,7 @@ public:
   /// PerfBuffer::open_pinned(path, options) works too.
   explicit PerfBuffer(MapSource map, PerfBufferOptions options = {})
       : Base(std::move(map), TypeCheck::size_only), options_(options),
-        waiter_(fmt::format("perf buffer '{}'", name_)) {
+        waiter_(detail::format("perf buffer '{}'", name_)) {
     setup();
   }
 
@@ -202,7 +154,7 @@ public:
   /// What this view requires of a map (used by the checks): a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
   static detail::ViewSpec spec() {
     static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_PERF_EVENT_ARRAY};
-    return {fmt::format("PerfBuffer<{}>", detail::type_name<Event>()),
+    return {detail::format("PerfBuffer<{}>", detail::type_name<Event>()),
             types,
             4,
             4,
@@ -249,18 +201,14 @@ public:
     const auto deadline = detail::deadline_of(options);
     // Ties the loop to this PerfBuffer; holds the run of samples the loop steps through without
     // resuming us (see below).
-    detail::LoopTether loop(loop_, fmt::format("perf buffer '{}'", name_));
+    detail::LoopTether loop(loop_, detail::format("perf buffer '{}'", name_));
     detail::YieldRun& run = loop.run;
     std::stop_callback on_stop(options.stop(), [this, &loop] {
       if (loop.attached()) request_stop();
     });
-    struct Publish {
-      PerfBuffer* pb;
-      const detail::LoopTether& loop;
-      ~Publish() {
-        if (loop.attached()) pb->end_loop();
-      }
-    } publish_on_exit{this, loop};
+    const detail::OnExit on_exit{[this, &loop] {
+      if (loop.attached()) end_loop();
+    }};
     Cursor c;
     for (;;) {
       // Rounds over the CPU rings (see step()). r.tail steps past a record before it is
@@ -314,17 +262,13 @@ public:
   /// Lifetime as events().
   Generator<const PerfRecord<Event>&> records(StreamOptions options = {}) & {
     const auto deadline = detail::deadline_of(options);
-    detail::LoopTether loop(loop_, fmt::format("perf buffer '{}'", name_));
+    detail::LoopTether loop(loop_, detail::format("perf buffer '{}'", name_));
     std::stop_callback on_stop(options.stop(), [this, &loop] {
       if (loop.attached()) request_stop();
     });
-    struct Publish {
-      PerfBuffer* pb;
-      const detail::LoopTether& loop;
-      ~Publish() {
-        if (loop.attached()) pb->end_loop();
-      }
-    } publish_on_exit{this, loop};
+    const detail::OnExit on_exit{[this, &loop] {
+      if (loop.attached()) end_loop();
+    }};
     Cursor c;
     for (;;) {
       bool any = false; // rounds as in events()
@@ -356,20 +300,25 @@ public:
   /// Calls `f(event)` for each sample available now, without waiting; returns how many.
   template <std::invocable<const Event&> F>
   std::size_t consume(F&& f) {
-    struct Publish {
-      PerfBuffer* pb;
-      ~Publish() { pb->publish_all(); }
-    } publish_on_exit{this};
+    const detail::OnExit on_exit{[this] { publish_all(); }};
+    // Rounds over the rings as step() walks them, until every ring is empty, but pushed
+    // straight into f: a pull through step() and an Item per sample cost a third of the
+    // throughput here (bench-streams perf_consume_32B, gated by scripts/bench-gate).
     std::size_t n = 0;
-    Cursor c;
-    for (bool any = true; any;) { // rounds as in events(), until every ring is empty
+    for (bool any = true; any;) {
       any = false;
-      while (Item* item = step(c)) {
-        any = true;
-        if (item->event) {
-          std::forward<F>(f)(*item->event);
-          ++n;
+      for (Ring& r : rings_) {
+        const std::uint64_t head = detail::load_head(r);
+        any = any || r.tail != head;
+        while (r.tail != head) {
+          std::uint64_t lost;
+          if (const Event* e = decode(r, lost)) {
+            std::forward<F>(f)(*e);
+            ++n;
+            if (r.tail - r.published >= publish_span()) publish(r);
+          }
         }
+        publish(r);
       }
     }
     return n;
@@ -398,7 +347,8 @@ public:
   /// released count as unread: a running loop releases them as its walk goes on.
   bool has_data() const noexcept {
     for (const Ring& r : rings_)
-      if (load_head(r) != __atomic_load_n(&r.meta()->data_tail, __ATOMIC_ACQUIRE)) return true;
+      if (detail::load_head(r) != __atomic_load_n(&r.meta()->data_tail, __ATOMIC_ACQUIRE))
+        return true;
     return false;
   }
 
@@ -438,29 +388,20 @@ private:
     alignas(Event) std::byte bytes[sizeof(Event)];
   };
 
-  struct Ring {
-    int cpu = -1;
-    detail::UniqueFd fd;
-    detail::Mapping map;
-    std::uint64_t tail = 0;      // our read position
-    std::uint64_t published = 0; // what the kernel last saw in data_tail
-    std::uint64_t lost = 0;
-    perf_event_mmap_page* meta() const noexcept {
-      return reinterpret_cast<perf_event_mmap_page*>(map.get());
-    }
-  };
+  using Ring = detail::PerfRing;
 
   void setup() {
     const MapInfo& info = this->info_;
     map_id_ = info.id;
     const std::size_t pages = options_.pages();
     if (pages == 0 || (pages & (pages - 1)) != 0)
-      throw Error(EINVAL, fmt::format("open perf buffer '{}' with {} pages per CPU", name_, pages),
+      throw Error(EINVAL,
+                  detail::format("open perf buffer '{}' with {} pages per CPU", name_, pages),
                   "the page count must be a power of two (1, 2, 4, ... 64)");
     page_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     data_size_ = pages * page_;
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-    if (!epoll_) throw Error(errno, fmt::format("create epoll for perf buffer '{}'", name_));
+    if (!epoll_) throw Error(errno, detail::format("create epoll for perf buffer '{}'", name_));
 
     try {
       for (int cpu : detail::online_cpus()) {
@@ -472,77 +413,25 @@ private:
       throw;
     }
     if (rings_.empty())
-      throw Error(EINVAL, fmt::format("open perf buffer '{}': no online CPU fits in its {} entries",
-                                      name_, info.max_entries));
+      throw Error(EINVAL,
+                  detail::format("open perf buffer '{}': no online CPU fits in its {} entries",
+                                 name_, info.max_entries));
   }
 
   void open_ring(int cpu) {
-    perf_event_attr attr{};
-    attr.size = sizeof attr;
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = PERF_COUNT_SW_BPF_OUTPUT;
-    attr.sample_type = PERF_SAMPLE_RAW;
-    attr.sample_period = 1;
-    attr.wakeup_events = options_.wakeup_events();
-    Ring ring;
-    ring.cpu = cpu;
-    ring.fd.reset(static_cast<int>(
-        ::syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)));
-    if (!ring.fd) {
-      const int err = errno;
-      throw Error(err, fmt::format("open the perf event of perf buffer '{}' on CPU {}", name_, cpu),
-                  detail::hint_for(err));
-    }
-    void* p =
-        ::mmap(nullptr, page_ + data_size_, PROT_READ | PROT_WRITE, MAP_SHARED, ring.fd.get(), 0);
-    if (p == MAP_FAILED) {
-      const int err = errno;
-      throw Error(err,
-                  fmt::format("mmap the {} KiB ring of perf buffer '{}' on CPU {}",
-                              data_size_ / 1024, name_, cpu),
-                  err == EPERM ? "perf rings beyond /proc/sys/kernel/perf_event_mlock_kb need "
-                                 "CAP_IPC_LOCK: use fewer pages, or raise the limit"
-                               : detail::hint_for(err));
-    }
-    ring.map = detail::Mapping(p, page_ + data_size_);
-    ring.tail = ring.published = ring.meta()->data_tail;
-    if (::ioctl(ring.fd.get(), PERF_EVENT_IOC_ENABLE, 0) != 0)
-      throw Error(errno, fmt::format("enable the perf event of '{}' on CPU {}", name_, cpu));
-    const std::uint32_t key = static_cast<std::uint32_t>(cpu);
-    const int value = ring.fd.get();
-    {
-      std::lock_guard lock(detail::perf_slot_mutex());
-      if (bpf_map_update_elem(this->fd_.get(), &key, &value, BPF_ANY) != 0) {
-        const int err = errno;
-        throw Error(err, fmt::format("store the CPU {} ring in perf event array '{}'", cpu, name_),
-                    detail::hint_for(err));
-      }
-      detail::perf_slot_owners()[{map_id_, cpu}] = id_;
-    }
+    Ring ring = detail::open_perf_ring(this->fd_.get(), map_id_, id_, cpu, page_, data_size_,
+                                       options_.wakeup_events(), name_);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u32 = static_cast<std::uint32_t>(rings_.size());
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, ring.fd.get(), &ev) != 0)
-      throw Error(errno, fmt::format("add the CPU {} ring of '{}' to epoll", cpu, name_));
+      throw Error(errno, detail::format("add the CPU {} ring of '{}' to epoll", cpu, name_));
     rings_.push_back(std::move(ring));
   }
 
   void reset() noexcept {
     end_loop();
-    if (!rings_.empty()) {
-      std::lock_guard lock(detail::perf_slot_mutex());
-      auto& owners = detail::perf_slot_owners();
-      for (Ring& r : rings_) {
-        const std::uint32_t key = static_cast<std::uint32_t>(r.cpu);
-        // A closed perf event stays in the map until the map goes: take it out now, so the BPF
-        // side stops writing into a ring no one reads (and the memory is freed), unless a newer
-        // PerfBuffer has put its own ring there since.
-        const auto owner = owners.find({map_id_, r.cpu});
-        if (owner == owners.end() || owner->second != id_) continue;
-        owners.erase(owner);
-        if (this->fd_) bpf_map_delete_elem(this->fd_.get(), &key);
-      }
-    }
+    for (const Ring& r : rings_) detail::release_perf_slot(this->fd_.get(), map_id_, id_, r.cpu);
     rings_.clear();
     epoll_.reset();
     this->fd_.reset();
@@ -602,21 +491,9 @@ private:
     for (Ring& r : rings_) publish(r);
   }
 
-  static std::uint64_t load_head(const Ring& r) noexcept {
-    // Acquire: the records below the head are read after the kernel wrote them.
-    return __atomic_load_n(&r.meta()->data_head, __ATOMIC_ACQUIRE);
-  }
   // How far the consumer may read ahead of data_tail before publishing in the middle of a batch:
   // a quarter of the ring.
   std::size_t publish_span() const noexcept { return data_size_ / 4; }
-
-  // Copies n bytes at ring offset off (which may run past the end: perf maps the data once).
-  void copy_out(const std::byte* data, std::size_t off, void* dst, std::size_t n) const noexcept {
-    off &= data_size_ - 1;
-    const std::size_t first = std::min(n, data_size_ - off);
-    std::memcpy(dst, data + off, first);
-    std::memcpy(static_cast<std::byte*>(dst) + first, data, n - first);
-  }
 
   // Decodes the record at r.tail and steps past it. A sample: its event, in place in the ring
   // when Event's alignment allows (at most 4) and it does not wrap around the ring's end, else
@@ -637,20 +514,21 @@ private:
       if (off + hdr.size <= data_size_) [[likely]] {
         std::memcpy(&raw_size, data + off + sizeof hdr, sizeof raw_size);
         if (raw_size != expected) [[unlikely]]
-          throw_size_mismatch(raw_size, expected);
+          detail::throw_perf_size_mismatch(name_, raw_size, sizeof(Event), expected);
         if constexpr (alignof(Event) <= 4)
           return std::launder(reinterpret_cast<const Event*>(data + off + body));
         std::memcpy(&event_, data + off + body, sizeof(Event));
       } else {
-        copy_out(data, off + sizeof hdr, &raw_size, sizeof raw_size);
+        detail::copy_out(data, data_size_, off + sizeof hdr, &raw_size, sizeof raw_size);
         if (raw_size != expected) [[unlikely]]
-          throw_size_mismatch(raw_size, expected);
-        copy_out(data, off + body, &event_, sizeof(Event));
+          detail::throw_perf_size_mismatch(name_, raw_size, sizeof(Event), expected);
+        detail::copy_out(data, data_size_, off + body, &event_, sizeof(Event));
       }
       return std::launder(reinterpret_cast<const Event*>(&event_));
     }
     if (hdr.type == PERF_RECORD_LOST) {
-      copy_out(data, off + sizeof hdr + sizeof(std::uint64_t), &lost, sizeof lost); // after the id
+      detail::copy_out(data, data_size_, off + sizeof hdr + sizeof(std::uint64_t), &lost,
+                       sizeof lost); // after the id
       r.lost += lost;
       lost_ += lost;
     }
@@ -673,7 +551,7 @@ private:
     while (c.ring < rings_.size()) {
       Ring& r = rings_[c.ring];
       if (!c.open) {
-        c.head = load_head(r);
+        c.head = detail::load_head(r);
         c.open = true;
       } else if (r.tail - r.published >= publish_span()) {
         publish(r);
@@ -689,16 +567,6 @@ private:
     }
     c.ring = 0;
     return nullptr;
-  }
-
-  [[noreturn]] void throw_size_mismatch(std::uint32_t raw_size, std::uint32_t expected) const {
-    throw Error(
-        EMSGSIZE,
-        fmt::format("read perf buffer '{}': a sample of {} bytes (padded) is not an event of "
-                    "{} bytes (sizeof(Event), {} padded)",
-                    name_, raw_size, sizeof(Event), expected),
-        "the BPF program and the user side disagree on the event struct: share one "
-        "header between them");
   }
 
   detail::StreamWaiter::Result

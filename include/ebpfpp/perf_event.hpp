@@ -22,18 +22,18 @@
 #include <vector>
 
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "detail/cpus.hpp"
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
 #include "object.hpp"
-#include "perf_buffer.hpp" // detail::online_cpus
 
 namespace ebpfpp {
 
@@ -90,15 +90,15 @@ public:
                           pid_t pid = -1)
       : config_(std::move(config)), sampling_(sampling), pid_(pid) {
     const auto what = [&](int cpu) {
-      return pid_ >= 0 ? fmt::format("perf event {} on thread {}", config_.name, pid_)
-                       : fmt::format("perf event {} on CPU {}", config_.name, cpu);
+      return pid_ >= 0 ? detail::format("perf event {} on thread {}", config_.name, pid_)
+                       : detail::format("perf event {} on CPU {}", config_.name, cpu);
     };
-    detail::require_loaded(prog, fmt::format("attach {}", what(0)));
-    kernel::require(kernel::Feature::perf_event, fmt::format("attach {}", what(0)));
+    detail::require_loaded(prog, detail::format("attach {}", what(0)));
+    kernel::require(kernel::Feature::perf_event, detail::format("attach {}", what(0)));
     if (sampling_.value == 0)
       throw Error(EINVAL,
-                  fmt::format("open {}: a {} of 0", what(0),
-                              sampling_.is_frequency ? "frequency" : "period"),
+                  detail::format("open {}: a {} of 0", what(0),
+                                 sampling_.is_frequency ? "frequency" : "period"),
                   "give a frequency in Hz (e.g. Sampling::frequency(99)) or a period above 0");
     const std::vector<int> cpus = pid_ >= 0 ? std::vector<int>{-1} : detail::online_cpus();
     for (int cpu : cpus) {
@@ -156,8 +156,8 @@ private:
       detail::fail(
           err,
           [&] {
-            return fmt::format("open {} ({} {})", what(cpu),
-                               sampling_.is_frequency ? "frequency" : "period", sampling_.value);
+            return detail::format("open {} ({} {})", what(cpu),
+                                  sampling_.is_frequency ? "frequency" : "period", sampling_.value);
           },
           detail::Op::perf_event_open);
     }

@@ -26,8 +26,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
 #include "detail/map_ops.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
@@ -91,8 +91,8 @@ public:
   /// program the array cannot hold (EINVAL, saying which type it holds).
   void set(std::uint32_t index, Program prog) {
     const auto action = [&] {
-      return fmt::format("set slot {} of prog array '{}' to program '{}'", index, name(),
-                         prog ? prog.name() : "<empty Program>");
+      return detail::format("set slot {} of prog array '{}' to program '{}'", index, name(),
+                            prog ? prog.name() : "<empty Program>");
     };
     require_in_range(index, action);
     require_loaded(prog, action);
@@ -104,15 +104,15 @@ public:
   /// Throws as set().
   void fill(std::uint32_t first, std::uint32_t last, Program prog) {
     const auto action = [&] {
-      return fmt::format("fill slots [{}, {}) of prog array '{}' with program '{}'", first, last,
-                         name(), prog ? prog.name() : "<empty Program>");
+      return detail::format("fill slots [{}, {}) of prog array '{}' with program '{}'", first, last,
+                            name(), prog ? prog.name() : "<empty Program>");
     };
     if (first > last)
       throw Error(EINVAL, action(), "the range is empty the wrong way round: first > last");
     if (last > size())
       throw Error(ERANGE, action(),
-                  fmt::format("the map has {} slots (0..{}); slots end at {}", size(),
-                              size() == 0 ? 0 : size() - 1, size()));
+                  detail::format("the map has {} slots (0..{}); slots end at {}", size(),
+                                 size() == 0 ? 0 : size() - 1, size()));
     require_loaded(prog, action);
     for (std::uint32_t i = first; i < last; ++i) update(i, prog, action);
   }
@@ -124,7 +124,7 @@ public:
   /// (ERANGE), map not loaded (EINVAL), other kernel failures.
   bool erase(std::uint32_t index) {
     const auto action = [&] {
-      return fmt::format("empty slot {} of prog array '{}'", index, name());
+      return detail::format("empty slot {} of prog array '{}'", index, name());
     };
     require_in_range(index, action);
     require_map_loaded(action);
@@ -144,7 +144,7 @@ public:
   std::optional<std::uint32_t> program_id(std::uint32_t index) const {
     if (index >= size()) return std::nullopt;
     const auto action = [&] {
-      return fmt::format("read slot {} of prog array '{}'", index, name());
+      return detail::format("read slot {} of prog array '{}'", index, name());
     };
     require_map_loaded(action);
     std::uint32_t id = 0;
@@ -162,9 +162,9 @@ private:
   void require_in_range(std::uint32_t index, const Action& action) const {
     if (index < size()) return;
     throw Error(ERANGE, action(),
-                fmt::format("prog array '{}' has {} slots (0..{}); raise its max_entries in the "
-                            ".bpf.c, or with bpf_map__set_max_entries() before load",
-                            name(), size(), size() == 0 ? 0 : size() - 1));
+                detail::format("prog array '{}' has {} slots (0..{}); raise its max_entries in the "
+                               ".bpf.c, or with bpf_map__set_max_entries() before load",
+                               name(), size(), size() == 0 ? 0 : size() - 1));
   }
 
   template <class Action>
@@ -176,10 +176,11 @@ private:
   void require_loaded(Program prog, const Action& action) const {
     require_map_loaded(action);
     if (prog && prog.fd() >= 0) return;
-    throw Error(EINVAL, action(),
-                prog ? fmt::format("program '{}' is not loaded: load it (its autoload may be off)",
-                                   prog.name())
-                     : std::string("the Program is empty"));
+    throw Error(
+        EINVAL, action(),
+        prog ? detail::format("program '{}' is not loaded: load it (its autoload may be off)",
+                              prog.name())
+             : std::string("the Program is empty"));
   }
 
   template <class Action>
@@ -215,17 +216,17 @@ private:
     }
     if (owner && owner->type != prog.type()) {
       const char* owner_type = libbpf_bpf_prog_type_str(owner->type);
-      return fmt::format("program '{}' is a {} program, but prog array '{}' holds {} programs "
-                         "(it is used by '{}', id {}): a tail call jumps only between programs "
-                         "of one type; put a {} program here",
-                         prog.name(), prog.type_name(), name(), owner_type ? owner_type : "?",
-                         owner->name, owner->id, owner_type ? owner_type : "?");
+      return detail::format("program '{}' is a {} program, but prog array '{}' holds {} programs "
+                            "(it is used by '{}', id {}): a tail call jumps only between programs "
+                            "of one type; put a {} program here",
+                            prog.name(), prog.type_name(), name(), owner_type ? owner_type : "?",
+                            owner->name, owner->id, owner_type ? owner_type : "?");
     }
-    return fmt::format("the kernel refused program '{}' ({}) for this prog array: a tail-call "
-                       "target must match the programs that use the array in type, in being "
-                       "JIT-compiled or not, and (for fentry/fexit, xdp) in attach target and "
-                       "flags",
-                       prog.name(), prog.type_name());
+    return detail::format("the kernel refused program '{}' ({}) for this prog array: a tail-call "
+                          "target must match the programs that use the array in type, in being "
+                          "JIT-compiled or not, and (for fentry/fexit, xdp) in attach target and "
+                          "flags",
+                          prog.name(), prog.type_name());
   }
 };
 

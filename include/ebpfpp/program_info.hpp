@@ -27,9 +27,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <linux/bpf.h>
 
+#include "detail/format.hpp"
 #include "error.hpp"
 
 namespace ebpfpp {
@@ -74,7 +74,7 @@ struct ProgramInfo {
   /// The tag as 16 hex digits, as bpftool prints it.
   std::string tag_string() const {
     std::string out;
-    for (std::uint8_t b : tag) out += fmt::format("{:02x}", b);
+    for (std::uint8_t b : tag) out += detail::format("{:02x}", b);
     return out;
   }
 };
@@ -113,8 +113,8 @@ inline CallCounts count_calls(std::span<const bpf_insn> insns) noexcept {
 }
 
 inline std::string describe_prog_fd(int fd, std::string_view name) {
-  return name.empty() ? fmt::format("get info of program fd {}", fd)
-                      : fmt::format("get info of program '{}'", name);
+  return name.empty() ? detail::format("get info of program fd {}", fd)
+                      : detail::format("get info of program '{}'", name);
 }
 
 } // namespace detail

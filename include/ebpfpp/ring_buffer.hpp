@@ -26,7 +26,6 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <linux/bpf.h>
 
 #include <algorithm>
@@ -47,6 +46,7 @@
 
 #include "array_map.hpp"
 #include "detail/fd.hpp"
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "generator.hpp"
@@ -134,7 +134,7 @@ public:
   explicit RingBuffer(MapSource map, MapSource drops = {}, RingBufferOptions options = {},
                       MapSource ctl = {})
       : Base(std::move(map), TypeCheck::size_only), options_(options),
-        waiter_(fmt::format("ring buffer '{}'", this->name_)) {
+        waiter_(detail::format("ring buffer '{}'", this->name_)) {
     if (!drops.empty()) drops_ = PerCpuArrayMap<std::uint64_t>(std::move(drops));
     if (!ctl.empty()) open_ctl(std::move(ctl));
     setup();
@@ -145,8 +145,8 @@ public:
   /// when there is no such map.
   template <MapContainer Container>
   RingBuffer(const Container& source, std::string_view name, RingBufferOptions options = {})
-      : RingBuffer(source.map(name), find_map(source, fmt::format("{}_drops", name)), options,
-                   find_map(source, fmt::format("{}_ctl", name))) {}
+      : RingBuffer(source.map(name), find_map(source, detail::format("{}_drops", name)), options,
+                   find_map(source, detail::format("{}_ctl", name))) {}
 
   /// A ring buffer pinned in bpffs at `path` (with `<path>_drops` if that is pinned too).
   static RingBuffer open_pinned(const std::filesystem::path& path, RingBufferOptions options = {}) {
@@ -202,20 +202,16 @@ public:
     const auto deadline = detail::deadline_of(options);
     // Ties the loop to this RingBuffer; holds the run of same-size records the loop steps
     // through without resuming us (see below).
-    detail::LoopTether loop(loop_, fmt::format("ring buffer '{}'", this->name_));
+    detail::LoopTether loop(loop_, detail::format("ring buffer '{}'", this->name_));
     detail::YieldRun& run = loop.run;
     std::stop_callback on_stop(options.stop(), [this, &loop] {
       if (loop.attached()) request_stop();
     });
     // Publishes the records handed out when the loop breaks out or the generator dies (unless
     // the RingBuffer went first: it published them then).
-    struct Publish {
-      RingBuffer* rb;
-      const detail::LoopTether& loop;
-      ~Publish() {
-        if (loop.attached()) rb->end_loop();
-      }
-    } publish_on_exit{this, loop};
+    const detail::OnExit on_exit{[this, &loop] {
+      if (loop.attached()) end_loop();
+    }};
     for (bool end = false; !end;) {
       // Batches: the records committed when the producer position was read, handed out in place
       // with no atomic read-modify-write, clock read or stop check between them. step() moves
@@ -267,10 +263,7 @@ public:
   /// A record is consumed once f returns (or throws).
   template <std::invocable<reference> F>
   std::size_t consume(F&& f) {
-    struct Publish {
-      RingBuffer* rb;
-      ~Publish() { rb->release(); }
-    } publish_on_exit{this};
+    const detail::OnExit on_exit{[this] { release(); }};
     std::size_t n = 0;
     if (!data_) return 0;
     // As events(): one producer-position read and one consumer-position store per batch.
@@ -367,7 +360,7 @@ public:
   /// What this view requires of a map (used by the checks): a BPF_MAP_TYPE_RINGBUF.
   static detail::ViewSpec spec() {
     static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_RINGBUF};
-    return {fmt::format("RingBuffer<{}>", detail::type_name<Event>()),
+    return {detail::format("RingBuffer<{}>", detail::type_name<Event>()),
             types,
             0,
             0,
@@ -404,13 +397,14 @@ private:
   void open_ctl(MapSource source) {
     ctl_ = ArrayMap<detail::RingCtl>(std::move(source));
     if (!(ctl_.map_flags() & BPF_F_MMAPABLE))
-      throw Error(EINVAL,
-                  fmt::format("open ring buffer '{}': its need-wakeup flag '{}' is not mmap-able",
-                              this->name_, ctl_.name()),
-                  "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>");
-    ctl_map_ = detail::map_memory(ctl_.fd(), static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)),
-                                  PROT_READ | PROT_WRITE, 0,
-                                  fmt::format("need-wakeup flag of ring buffer '{}'", this->name_));
+      throw Error(
+          EINVAL,
+          detail::format("open ring buffer '{}': its need-wakeup flag '{}' is not mmap-able",
+                         this->name_, ctl_.name()),
+          "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>");
+    ctl_map_ = detail::map_memory(
+        ctl_.fd(), static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)), PROT_READ | PROT_WRITE, 0,
+        detail::format("need-wakeup flag of ring buffer '{}'", this->name_));
     need_wakeup_ = reinterpret_cast<std::uint32_t*>(ctl_map_.get());
   }
 
@@ -427,19 +421,19 @@ private:
     if constexpr (!variable_size) {
       if (sizeof(Event) + 8 > info.max_entries)
         throw Error(EINVAL,
-                    fmt::format("open ring buffer '{}': an event of {} bytes cannot fit in a "
-                                "ring of {} bytes",
-                                name_, sizeof(Event), info.max_entries));
+                    detail::format("open ring buffer '{}': an event of {} bytes cannot fit in a "
+                                   "ring of {} bytes",
+                                   name_, sizeof(Event), info.max_entries));
     }
     const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     const std::size_t size = info.max_entries;
     // The consumer page is ours to write; the producer page and the data are read-only. The data
     // area is mapped twice back to back by the kernel: map 2x to read wrapped records in one go.
     consumer_map_ = detail::map_memory(this->fd_.get(), page, PROT_READ | PROT_WRITE, 0,
-                                       fmt::format("consumer page of ring buffer '{}'", name_));
+                                       detail::format("consumer page of ring buffer '{}'", name_));
     producer_map_ =
         detail::map_memory(this->fd_.get(), page + 2 * size, PROT_READ, static_cast<off_t>(page),
-                           fmt::format("data of ring buffer '{}'", name_));
+                           detail::format("data of ring buffer '{}'", name_));
     consumer_pos_ = reinterpret_cast<unsigned long*>(consumer_map_.get());
     producer_pos_ = reinterpret_cast<const unsigned long*>(producer_map_.get());
     data_ = producer_map_.get() + page;
@@ -554,9 +548,9 @@ private:
 
   [[noreturn]] void throw_size_mismatch(std::uint32_t size) const {
     throw Error(EMSGSIZE,
-                fmt::format("read ring buffer '{}': a record of {} bytes is not an event of {} "
-                            "bytes (sizeof(Event))",
-                            this->name_, size, sizeof(Event)),
+                detail::format("read ring buffer '{}': a record of {} bytes is not an event of {} "
+                               "bytes (sizeof(Event))",
+                               this->name_, size, sizeof(Event)),
                 "the BPF program and the user side disagree on the event struct: share one "
                 "header between them, or read records of varying size with RingBuffer<Bytes>");
   }

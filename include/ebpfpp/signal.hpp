@@ -16,10 +16,10 @@
 #include <initializer_list>
 #include <optional>
 
-#include <fmt/format.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 

@@ -20,9 +20,9 @@
 
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <sys/statfs.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -44,11 +44,11 @@ public:
   /// In the namespace at `netns_path`: /run/netns/<name> (ip netns), /proc/<pid>/ns/net.
   [[nodiscard]] SkLookup(Program prog, const std::filesystem::path& netns_path)
       : Link(attach(prog, open_netns(netns_path, prog).get(),
-                    fmt::format("'{}'", netns_path.string()))) {}
+                    detail::format("'{}'", netns_path.string()))) {}
 
   /// In the namespace open at `netns_fd` (not taken over: close it when you like).
   [[nodiscard]] static SkLookup from_fd(Program prog, int netns_fd) {
-    return SkLookup(attach(prog, netns_fd, fmt::format("fd {}", netns_fd)));
+    return SkLookup(attach(prog, netns_fd, detail::format("fd {}", netns_fd)));
   }
 
 private:
@@ -56,8 +56,8 @@ private:
 
   static detail::UniqueFd open_netns(const std::filesystem::path& path, Program prog) {
     const auto action = [&] {
-      return fmt::format("open network namespace '{}' to attach sk_lookup program '{}'",
-                         path.string(), prog ? prog.name() : "<empty>");
+      return detail::format("open network namespace '{}' to attach sk_lookup program '{}'",
+                            path.string(), prog ? prog.name() : "<empty>");
     };
     detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) detail::fail(errno, action, detail::Op::open_netns);
@@ -71,7 +71,7 @@ private:
   }
 
   static Link attach(Program prog, int netns_fd, const std::string& where) {
-    return detail::attach_link(prog, fmt::format("sk_lookup on network namespace {}", where),
+    return detail::attach_link(prog, detail::format("sk_lookup on network namespace {}", where),
                                [&] { return bpf_program__attach_netns(prog.get(), netns_fd); },
                                {kernel::Feature::sk_lookup, {}, detail::Op::attach_network});
   }

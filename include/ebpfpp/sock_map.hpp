@@ -32,8 +32,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
 #include "detail/map_ops.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
@@ -112,7 +112,7 @@ private:
   static Link attach(Program prog, int map_fd, std::string_view map_name, SockMapHook hook,
                      SockMapAttach how) {
     const bpf_attach_type type = detail::sock_map_attach_type(hook);
-    std::string description = fmt::format("{} on socket map '{}'", to_string(hook), map_name);
+    std::string description = detail::format("{} on socket map '{}'", to_string(hook), map_name);
     const detail::AttachNeeds needs{std::nullopt, {}, detail::Op::attach_network};
     const auto make_link = [&] {
       return detail::UniqueFd(bpf_link_create(prog.fd(), map_fd, type, nullptr));
@@ -165,7 +165,7 @@ public:
   /// such slot in a SockMap (E2BIG), a key taken with BPF_NOEXIST (EEXIST).
   void set(const K& key, int socket_fd, std::uint64_t flags = BPF_ANY) {
     const auto action = [&] {
-      return fmt::format("put socket fd {} in socket map '{}'", socket_fd, this->name());
+      return detail::format("put socket fd {} in socket map '{}'", socket_fd, this->name());
     };
     this->require_not_empty(action);
     V value = static_cast<V>(socket_fd);
@@ -177,7 +177,7 @@ public:
   /// Takes the socket at `key` out of the map; false when there was none. Throws Error on an
   /// empty view.
   bool erase(const K& key) {
-    const auto action = [&] { return fmt::format("erase from socket map '{}'", this->name()); };
+    const auto action = [&] { return detail::format("erase from socket map '{}'", this->name()); };
     this->require_not_empty(action);
     if (bpf_map_delete_elem(this->fd(), &key) == 0) return true;
     if (errno == ENOENT) return false;
@@ -193,7 +193,7 @@ public:
   /// The cookie (SO_COOKIE) of the socket at `key`, or nullopt when there is none. Needs a
   /// 64-bit value (V of 8 bytes) and kernel 5.6+. Throws Error otherwise.
   std::optional<std::uint64_t> cookie(const K& key) const requires(sizeof(V) == 8) {
-    const auto action = [&] { return fmt::format("look up socket map '{}'", this->name()); };
+    const auto action = [&] { return detail::format("look up socket map '{}'", this->name()); };
     this->require_not_empty(action);
     std::uint64_t cookie = 0;
     if (bpf_map_lookup_elem(this->fd(), &key, &cookie) == 0) return cookie;

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <utility>
 
-#include <fmt/format.h>
+#include "detail/format.hpp"
 
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
@@ -65,6 +65,16 @@ private:
 
 namespace detail {
 
+// Runs f when the scope ends, however it ends (a loop's end, a throw, a generator destroyed
+// while suspended): how the streams release what a loop holds.
+template <class F>
+struct OnExit {
+  F f;
+  ~OnExit() { f(); }
+};
+template <class F>
+OnExit(F) -> OnExit<F>;
+
 /// A hint to the CPU that this is a spin-wait loop (frees the core's resources for the sibling
 /// hyperthread, and saves power).
 inline void cpu_relax() noexcept {
@@ -86,7 +96,7 @@ public:
     wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!wake_) {
       const int err = errno;
-      throw Error(err, fmt::format("create the stop eventfd of {}", what), hint_for(err));
+      throw Error(err, detail::format("create the stop eventfd of {}", what), hint_for(err));
     }
   }
   StreamWaiter(StreamWaiter&& other) noexcept
@@ -215,7 +225,7 @@ class LoopTether {
 public:
   LoopTether(LoopTether*& slot, std::string stream) : slot_(&slot), stream_(std::move(stream)) {
     if (slot)
-      throw Error(EBUSY, fmt::format("read {}: another loop is already reading it", stream_),
+      throw Error(EBUSY, detail::format("read {}: another loop is already reading it", stream_),
                   "finish (or destroy the generator of) the other loop first: a stream has one "
                   "reader at a time");
     slot = this;
@@ -232,9 +242,9 @@ public:
   void check() const {
     if (!slot_)
       throw Error(EINVAL,
-                  fmt::format("read {}: it was destroyed or moved while a loop over it was "
-                              "suspended",
-                              stream_),
+                  detail::format("read {}: it was destroyed or moved while a loop over it was "
+                                 "suspended",
+                                 stream_),
                   "keep the stream alive (and in place) until its loop ends: a generator from "
                   "events() reads through the object that made it");
   }

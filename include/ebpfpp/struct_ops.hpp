@@ -14,8 +14,8 @@
 #include <string>
 
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
@@ -34,13 +34,13 @@ public:
 
 private:
   static Link make(MapRef map) {
-    const std::string action = fmt::format("register struct_ops map '{}'", map.name());
+    const std::string action = detail::format("register struct_ops map '{}'", map.name());
     if (!map) throw Error(EBADF, action, std::string(detail::hint::empty_view));
     if (map.type() != BPF_MAP_TYPE_STRUCT_OPS)
       throw Error(EINVAL, action,
-                  fmt::format("it is a {} map: declare the ops in SEC(\".struct_ops\") or "
-                              "SEC(\".struct_ops.link\")",
-                              map.type_name()));
+                  detail::format("it is a {} map: declare the ops in SEC(\".struct_ops\") or "
+                                 "SEC(\".struct_ops.link\")",
+                                 map.type_name()));
     kernel::require(kernel::Feature::struct_ops, action);
     if (map.fd() < 0) throw Error(EBADF, action, std::string(detail::hint::not_loaded));
     detail::LibbpfLog log;
@@ -54,7 +54,7 @@ private:
                                 : detail::hint_for(err, detail::Op::attach_tracing),
                   log.take());
     }
-    return Link(l, fmt::format("struct_ops '{}'", map.name()));
+    return Link(l, detail::format("struct_ops '{}'", map.name()));
   }
 };
 

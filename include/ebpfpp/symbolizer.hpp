@@ -37,7 +37,6 @@
 
 #include <cxxabi.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <sys/stat.h>
@@ -45,6 +44,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 
@@ -71,11 +71,11 @@ struct Symbol {
     if (found()) return name;
     if (module.empty()) return "[unknown]";
     const auto slash = module.rfind('/');
-    return fmt::format("[{}+{:#x}]", slash == std::string::npos ? module : module.substr(slash + 1),
-                       offset);
+    return detail::format("[{}+{:#x}]",
+                          slash == std::string::npos ? module : module.substr(slash + 1), offset);
   }
   /// "name+0x12" (or display() when unknown).
-  std::string str() const { return found() ? fmt::format("{}+{:#x}", name, offset) : display(); }
+  std::string str() const { return found() ? detail::format("{}+{:#x}", name, offset) : display(); }
 };
 
 namespace detail {
@@ -165,7 +165,7 @@ private:
 inline SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
   std::ifstream in(path);
   if (!in)
-    throw Error(errno ? errno : ENOENT, fmt::format("read kernel symbols from {}", path),
+    throw Error(errno ? errno : ENOENT, detail::format("read kernel symbols from {}", path),
                 "is /proc mounted?");
   SymbolTable table;
   bool nonzero = false;
@@ -190,7 +190,7 @@ inline SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
     table.add(addr, 0, rest, module);
   }
   if (!nonzero)
-    throw Error(EPERM, fmt::format("read kernel symbols from {}", path),
+    throw Error(EPERM, detail::format("read kernel symbols from {}", path),
                 "every address reads as 0: kernel.kptr_restrict hides them from this process; "
                 "run as root (with CAP_SYSLOG) or set sysctl kernel.kptr_restrict=0");
   table.finish();
@@ -209,12 +209,12 @@ public:
   explicit ElfSymbols(const std::string& path) : path_(path) {
     elf_init();
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw Error(errno, fmt::format("open '{}' to read its symbols", path));
+    if (!fd) throw Error(errno, detail::format("open '{}' to read its symbols", path));
     std::unique_ptr<Elf, decltype(&elf_end)> elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr),
                                                  &elf_end);
     if (!elf || elf_kind(elf.get()) != ELF_K_ELF)
-      throw Error(EINVAL, fmt::format("read the symbols of '{}'", path),
-                  fmt::format("not an ELF file ({})", elf_errmsg(-1)));
+      throw Error(EINVAL, detail::format("read the symbols of '{}'", path),
+                  detail::format("not an ELF file ({})", elf_errmsg(-1)));
     std::size_t phnum = 0;
     if (elf_getphdrnum(elf.get(), &phnum) == 0) {
       for (std::size_t i = 0; i < phnum; ++i) {
@@ -299,7 +299,7 @@ struct FileMapping {
 /// The file mappings of process `pid`, sorted by address; empty when the process is gone.
 inline std::vector<FileMapping> read_mappings(pid_t pid) {
   std::vector<FileMapping> out;
-  std::ifstream in(fmt::format("/proc/{}/maps", pid));
+  std::ifstream in(detail::format("/proc/{}/maps", pid));
   for (std::string line; std::getline(in, line);) {
     // "7f1c2a000000-7f1c2a028000 r-xp 00028000 08:01 1234  /usr/lib/x86_64-linux-gnu/libc.so.6"
     unsigned long start = 0, end = 0, offset = 0, inode = 0;
@@ -422,7 +422,7 @@ private:
     std::unique_ptr<detail::ElfSymbols> elf;
     // Through the process's root first: the path is the one it sees (a container's).
     for (const std::string& path :
-         {fmt::format("/proc/{}/root{}", pid, m.path), std::string(m.path)}) {
+         {detail::format("/proc/{}/root{}", pid, m.path), std::string(m.path)}) {
       try {
         elf = std::make_unique<detail::ElfSymbols>(path);
         break;

@@ -23,9 +23,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <linux/bpf.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -43,7 +43,7 @@ struct LinkInfo {
   /// "tracing", "xdp", ... as bpftool spells the type.
   std::string type_name() const {
     const char* s = libbpf_bpf_link_type_str(type);
-    return s ? s : fmt::format("type {}", static_cast<int>(type));
+    return s ? s : detail::format("type {}", static_cast<int>(type));
   }
 };
 
@@ -66,7 +66,8 @@ std::vector<std::uint32_t> ids_of(Next next, std::string_view what) {
   for (std::uint32_t id = 0;;) {
     if (next(id, &id) != 0) {
       if (errno == ENOENT) return out;
-      fail(errno, [&] { return fmt::format("list the loaded {} (next id after {})", what, id); });
+      fail(errno,
+           [&] { return detail::format("list the loaded {} (next id after {})", what, id); });
     }
     out.push_back(id);
   }
@@ -81,7 +82,7 @@ std::vector<Info> infos_of(const std::vector<std::uint32_t>& ids, Open open, Des
     UniqueFd fd(open(id));
     if (!fd) {
       if (errno == ENOENT) continue;
-      fail(errno, [&] { return fmt::format("open {} id {}", what, id); });
+      fail(errno, [&] { return detail::format("open {} id {}", what, id); });
     }
     out.push_back(describe(fd.get()));
   }
@@ -92,7 +93,8 @@ template <class Raw>
 Raw raw_info(int fd, std::string_view what) {
   Raw info{};
   __u32 len = sizeof info;
-  check(bpf_obj_get_info_by_fd(fd, &info, &len), [&] { return fmt::format("describe {}", what); });
+  check(bpf_obj_get_info_by_fd(fd, &info, &len),
+        [&] { return detail::format("describe {}", what); });
   return info;
 }
 
@@ -118,13 +120,13 @@ inline std::vector<std::uint32_t> btf_ids() {
 /// An owned fd of the program with this id (kernel 4.13+). Throws Error (ENOENT: no such id).
 inline detail::UniqueFd open_program_by_id(std::uint32_t id) {
   detail::UniqueFd fd(bpf_prog_get_fd_by_id(id));
-  if (!fd) detail::fail(errno, [&] { return fmt::format("open program id {}", id); });
+  if (!fd) detail::fail(errno, [&] { return detail::format("open program id {}", id); });
   return fd;
 }
 /// An owned fd of the link with this id (kernel 5.8+). Throws Error.
 inline detail::UniqueFd open_link_by_id(std::uint32_t id) {
   detail::UniqueFd fd(bpf_link_get_fd_by_id(id));
-  if (!fd) detail::fail(errno, [&] { return fmt::format("open link id {}", id); });
+  if (!fd) detail::fail(errno, [&] { return detail::format("open link id {}", id); });
   return fd;
 }
 /// Maps by id: MapSource::id(id), or any typed view's from_id(id).
@@ -138,7 +140,7 @@ inline std::vector<ProgramInfo> all_programs() {
 inline std::vector<MapInfo> all_maps() {
   return detail::infos_of<MapInfo>(
       map_ids(), bpf_map_get_fd_by_id,
-      [](int fd) { return detail::query_map_info(fd, fmt::format("fd {}", fd)); }, "map");
+      [](int fd) { return detail::query_map_info(fd, detail::format("fd {}", fd)); }, "map");
 }
 /// Every link with its info (kernel 5.8+).
 inline std::vector<LinkInfo> all_links() {

@@ -25,8 +25,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
+#include "detail/format.hpp"
+#include "detail/uapi.hpp"
 #include "detail/unique_fd.hpp"
 #include "interface.hpp"
 #include "kernel.hpp"
@@ -53,21 +54,21 @@ public:
   static TcxAnchor first() noexcept { return TcxAnchor(before_flag, 0, "first"); }
   /// Just before `prog` (which must be attached to the same hook).
   static TcxAnchor before(Program prog) {
-    return TcxAnchor(before_flag, prog.fd(), fmt::format("before program '{}'", prog.name()));
+    return TcxAnchor(before_flag, prog.fd(), detail::format("before program '{}'", prog.name()));
   }
   /// Just after `prog` (which must be attached to the same hook).
   static TcxAnchor after(Program prog) {
-    return TcxAnchor(after_flag, prog.fd(), fmt::format("after program '{}'", prog.name()));
+    return TcxAnchor(after_flag, prog.fd(), detail::format("after program '{}'", prog.name()));
   }
   /// Just before the program of `link` (a Tcx on the same hook).
   static TcxAnchor before(const Link& link) {
     return TcxAnchor(before_flag | link_flag, link.fd(),
-                     fmt::format("before {}", link.description()));
+                     detail::format("before {}", link.description()));
   }
   /// Just after the program of `link` (a Tcx on the same hook).
   static TcxAnchor after(const Link& link) {
     return TcxAnchor(after_flag | link_flag, link.fd(),
-                     fmt::format("after {}", link.description()));
+                     detail::format("after {}", link.description()));
   }
   /// Attach only if the hook's revision (it grows by one at each change) is still `revision`:
   /// a check that nobody changed the programs since you looked. 0: no check.
@@ -131,8 +132,8 @@ private:
                      const TcxAnchor& anchor) {
     return detail::attach_link(
         prog,
-        fmt::format("tcx {} on '{}' (ifindex {}), {}", to_string(direction), iface.name(),
-                    iface.index(), anchor.description()),
+        detail::format("tcx {} on '{}' (ifindex {}), {}", to_string(direction), iface.name(),
+                       iface.index(), anchor.description()),
         [&] {
           detail::TcxLinkCreateAttr attr{};
           attr.prog_fd = static_cast<std::uint32_t>(prog.fd());
@@ -193,8 +194,8 @@ private:
     const auto point = direction == TcDirection::ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
     Link link =
         detail::attach_link(prog,
-                            fmt::format("tc {} filter on '{}' (ifindex {}, clsact)",
-                                        to_string(direction), iface.name(), ifindex),
+                            detail::format("tc {} filter on '{}' (ifindex {}, clsact)",
+                                           to_string(direction), iface.name(), ifindex),
                             [&]() -> std::function<void()> {
                               bpf_tc_hook hook;
                               detail::init_opts(hook);

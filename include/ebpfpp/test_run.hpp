@@ -34,9 +34,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <linux/bpf.h>
 
+#include "detail/format.hpp"
 #include "error.hpp"
 
 namespace ebpfpp {
@@ -135,9 +135,9 @@ struct TestRunResult {
   T ctx_out_as() const {
     if (ctx_out.size() < sizeof(T))
       throw Error(EMSGSIZE,
-                  fmt::format("read the test run's ctx_out as a {}-byte type: the kernel gave "
-                              "back {} bytes",
-                              sizeof(T), ctx_out.size()),
+                  detail::format("read the test run's ctx_out as a {}-byte type: the kernel gave "
+                                 "back {} bytes",
+                                 sizeof(T), ctx_out.size()),
                   "ask for the context with TestRun::ctx_out(sizeof(T))");
     T value;
     std::memcpy(&value, ctx_out.data(), sizeof(T));
@@ -152,23 +152,24 @@ inline std::string test_run_hint(int err, bpf_prog_type type, const TestRun& run
   const char* type_str = libbpf_bpf_prog_type_str(type);
   const std::string type_name = type_str ? type_str : "unknown";
   if (err == enotsupp)
-    return fmt::format("this kernel cannot test-run {} programs; test runs exist for socket "
-                       "filter/tc (4.12+), xdp (4.12+), flow_dissector (5.0+), raw_tracepoint "
-                       "(5.10+), fentry/fexit (5.10+), sk_lookup and syscall (5.14+) programs",
-                       type_name);
+    return detail::format("this kernel cannot test-run {} programs; test runs exist for socket "
+                          "filter/tc (4.12+), xdp (4.12+), flow_dissector (5.0+), raw_tracepoint "
+                          "(5.10+), fentry/fexit (5.10+), sk_lookup and syscall (5.14+) programs",
+                          type_name);
   if (err == ENOSPC)
-    return fmt::format("the program's output is {} bytes; ask for at least that with "
-                       "data_out()/ctx_out()",
-                       data_size_out);
-  if (err == ENXIO && run.cpu()) return fmt::format("CPU {} is not online", *run.cpu());
+    return detail::format("the program's output is {} bytes; ask for at least that with "
+                          "data_out()/ctx_out()",
+                          data_size_out);
+  if (err == ENXIO && run.cpu()) return detail::format("CPU {} is not online", *run.cpu());
   if (err == EINVAL && type == BPF_PROG_TYPE_RAW_TRACEPOINT)
     return "a raw_tracepoint test run takes only ctx_in (no data, ctx_out or repeat): one u64 per "
            "argument, at least up to the last argument the program reads and at most 12; cpu() "
            "needs 5.10+";
   if (err == EINVAL)
-    return fmt::format("the kernel refused this input for a {} program (sizes of data_in/ctx_in, "
-                       "or an option this type does not take)",
-                       type_name);
+    return detail::format(
+        "the kernel refused this input for a {} program (sizes of data_in/ctx_in, "
+        "or an option this type does not take)",
+        type_name);
   return hint_for(err);
 }
 
@@ -214,8 +215,8 @@ inline TestRunResult test_run(int fd, const TestRun& run, std::string_view name 
                           ? static_cast<bpf_prog_type>(info.type)
                           : BPF_PROG_TYPE_UNSPEC;
     throw Error(err,
-                name.empty() ? fmt::format("test-run program fd {}", fd)
-                             : fmt::format("test-run program '{}'", name),
+                name.empty() ? detail::format("test-run program fd {}", fd)
+                             : detail::format("test-run program '{}'", name),
                 detail::test_run_hint(err, type, run, opts.data_size_out));
   }
   result.return_value = opts.retval;

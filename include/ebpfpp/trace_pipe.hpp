@@ -41,7 +41,7 @@
 #include <unistd.h>
 #include <utility>
 
-#include <fmt/format.h>
+#include "detail/format.hpp"
 
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
@@ -285,7 +285,7 @@ public:
   /// Opens a specific trace_pipe file (e.g. of a tracefs mounted elsewhere, or an instance you
   /// manage yourself). Throws Error when it cannot be opened.
   explicit TracePipe(const std::filesystem::path& trace_pipe)
-      : path_(trace_pipe), waiter_(fmt::format("trace pipe '{}'", trace_pipe.string())) {
+      : path_(trace_pipe), waiter_(detail::format("trace pipe '{}'", trace_pipe.string())) {
     fd_.reset(::open(trace_pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd_) throw open_error(errno, trace_pipe);
   }
@@ -325,7 +325,7 @@ public:
                   "this TracePipe is empty (moved from): read the one it was moved to");
     }
     const auto deadline = detail::deadline_of(options);
-    detail::LoopTether loop(loop_, fmt::format("trace pipe '{}'", path_.string()));
+    detail::LoopTether loop(loop_, detail::format("trace pipe '{}'", path_.string()));
     std::stop_callback on_stop(options.stop(), [this, &loop] {
       if (loop.attached()) request_stop();
     });
@@ -388,7 +388,7 @@ public:
       const ssize_t got = ::read(fd_.get(), buf, sizeof buf);
       if (got < 0) {
         if (errno == EAGAIN || errno == EINTR) return nullptr;
-        throw Error(errno, fmt::format("read '{}'", path_.string()));
+        throw Error(errno, detail::format("read '{}'", path_.string()));
       }
       if (got == 0) return nullptr;
       pending_.append(buf, static_cast<std::size_t>(got));
@@ -443,8 +443,8 @@ private:
     detail::remove_stale_trace_instances(instances);
     static std::atomic<unsigned> counter{0};
     for (int attempt = 0; attempt < 100; ++attempt) {
-      auto dir = instances / fmt::format("{}{}-{}", detail::trace_instance_prefix, ::getpid(),
-                                         counter.fetch_add(1, std::memory_order_relaxed));
+      auto dir = instances / detail::format("{}{}-{}", detail::trace_instance_prefix, ::getpid(),
+                                            counter.fetch_add(1, std::memory_order_relaxed));
       if (::mkdir(dir.c_str(), 0700) != 0) {
         if (errno == EEXIST) continue; // left by an earlier process with this pid
         break;                         // no instances here (EACCES, ENOMEM, ...): top level
@@ -469,7 +469,7 @@ private:
     } else {
       hint = detail::hint_for(err);
     }
-    return Error(err, fmt::format("open '{}'", trace_pipe.string()), std::move(hint));
+    return Error(err, detail::format("open '{}'", trace_pipe.string()), std::move(hint));
   }
 
   static std::uint64_t parse_lost(std::string_view text) noexcept {

@@ -22,9 +22,9 @@
 #include <string_view>
 
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <sys/types.h>
 
+#include "detail/format.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
@@ -49,7 +49,7 @@ private:
     auto opts = detail::make_opts<bpf_usdt_opts>();
     opts.usdt_cookie = cookie;
     return detail::attach_link(
-        prog, fmt::format("USDT probe {}:{} in '{}'", provider, name, binary.string()),
+        prog, detail::format("USDT probe {}:{} in '{}'", provider, name, binary.string()),
         [&] {
           return bpf_program__attach_usdt(prog.get(), pid, binary.c_str(), provider.c_str(),
                                           name.c_str(), &opts);

@@ -34,6 +34,7 @@
 
 #include "array_map.hpp"
 #include "detail/fd.hpp"
+#include "detail/uapi.hpp"
 #include "kernel.hpp"
 #include "map_base.hpp"
 
@@ -69,17 +70,17 @@ public:
     size_ = this->info_.max_entries;
     if (record > size_)
       throw Error(EINVAL,
-                  fmt::format("open user ring buffer '{}': a record of {} bytes cannot fit in a "
-                              "ring of {} bytes",
-                              this->name_, sizeof(Event), size_),
+                  detail::format("open user ring buffer '{}': a record of {} bytes cannot fit in a "
+                                 "ring of {} bytes",
+                                 this->name_, sizeof(Event), size_),
                   "make the ring bigger (max_entries)");
     // The consumer page is the kernel's (read-only here); the producer page and the data are
     // ours, the data mapped twice back to back so that a record wrapping the end is contiguous.
     consumer_map_ = detail::map_memory(this->fd_.get(), page, PROT_READ, 0,
-                                       fmt::format("consumer page of '{}'", this->name_));
+                                       detail::format("consumer page of '{}'", this->name_));
     producer_map_ =
         detail::map_memory(this->fd_.get(), page + 2 * size_, PROT_READ | PROT_WRITE,
-                           static_cast<off_t>(page), fmt::format("data of '{}'", this->name_));
+                           static_cast<off_t>(page), detail::format("data of '{}'", this->name_));
     consumer_pos_ = reinterpret_cast<const std::uint64_t*>(consumer_map_.get());
     producer_pos_ = reinterpret_cast<std::uint64_t*>(producer_map_.get());
     data_ = producer_map_.get() + page;
@@ -89,7 +90,7 @@ public:
   /// The map `name` of an Object or Skeleton, with its `<name>_stats` when declared.
   template <MapContainer Container>
   UserRingBuffer(const Container& source, std::string_view name)
-      : UserRingBuffer(source.map(name), find(source, fmt::format("{}_stats", name))) {}
+      : UserRingBuffer(source.map(name), find(source, detail::format("{}_stats", name))) {}
 
   UserRingBuffer(UserRingBuffer&&) noexcept = default;
   UserRingBuffer& operator=(UserRingBuffer&&) noexcept = default;
@@ -127,7 +128,7 @@ public:
       pollfd p{this->fd_.get(), POLLOUT, 0};
       const int n = ::poll(&p, 1, static_cast<int>(left.count()));
       if (n < 0 && errno != EINTR)
-        throw Error(errno, fmt::format("wait for space in user ring buffer '{}'", this->name_));
+        throw Error(errno, detail::format("wait for space in user ring buffer '{}'", this->name_));
       // POLLOUT means some space, maybe less than a record: don't spin on it.
       if (n > 0 && !has_room()) std::this_thread::sleep_for(std::chrono::microseconds(100));
     }

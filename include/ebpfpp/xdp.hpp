@@ -24,9 +24,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <linux/if_link.h>
 
+#include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "interface.hpp"
 #include "kernel.hpp"
@@ -105,8 +105,8 @@ private:
       : Link(std::move(link)), ifindex_(ifindex), mode_(mode) {}
 
   static std::string describe(const Interface& iface, XdpMode mode) {
-    return fmt::format("XDP ({}) on '{}' (ifindex {})", to_string(mode), iface.name(),
-                       iface.index());
+    return detail::format("XDP ({}) on '{}' (ifindex {})", to_string(mode), iface.name(),
+                          iface.index());
   }
 
   static Link attach(Program prog, const Interface& iface, XdpMode mode) {
@@ -124,41 +124,41 @@ private:
     if (expected && expected.fd() < 0) detail::require_loaded(expected, "replace XDP program");
     const int ifindex = iface.index();
     const std::uint32_t mode_flags = detail::xdp_flags(mode);
-    return detail::attach_link(prog,
-                               fmt::format("{} replacing {}", describe(iface, mode),
-                                           expected ? fmt::format("program '{}'", expected.name())
-                                                    : std::string("nothing")),
-                               [&]() -> std::function<void()> {
-                                 bpf_xdp_attach_opts opts;
-                                 detail::init_opts(opts);
-                                 std::uint32_t flags = mode_flags;
-                                 if (expected) {
-                                   flags |= XDP_FLAGS_REPLACE;
-                                   opts.old_prog_fd = expected.fd();
-                                 } else {
-                                   flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
-                                 }
-                                 // Our own reference to the program: the detach below checks that
-                                 // it is still the one attached, even after the Object that loaded
-                                 // it is gone.
-                                 auto mine = std::make_shared<detail::UniqueFd>(
-                                     ::fcntl(prog.fd(), F_DUPFD_CLOEXEC, 3));
-                                 if (!*mine) return nullptr;
-                                 const int r = bpf_xdp_attach(ifindex, prog.fd(), flags, &opts);
-                                 if (r < 0) {
-                                   errno = -r;
-                                   return nullptr;
-                                 }
-                                 return [ifindex, mode_flags, mine]() noexcept {
-                                   // Detach only our program: a later replace by someone else is
-                                   // left alone.
-                                   bpf_xdp_attach_opts detach;
-                                   detail::init_opts(detach);
-                                   detach.old_prog_fd = mine->get();
-                                   bpf_xdp_detach(ifindex, mode_flags | XDP_FLAGS_REPLACE, &detach);
-                                 };
-                               },
-                               {kernel::Feature::xdp, {}, detail::Op::attach_network});
+    return detail::attach_link(
+        prog,
+        detail::format("{} replacing {}", describe(iface, mode),
+                       expected ? detail::format("program '{}'", expected.name())
+                                : std::string("nothing")),
+        [&]() -> std::function<void()> {
+          bpf_xdp_attach_opts opts;
+          detail::init_opts(opts);
+          std::uint32_t flags = mode_flags;
+          if (expected) {
+            flags |= XDP_FLAGS_REPLACE;
+            opts.old_prog_fd = expected.fd();
+          } else {
+            flags |= XDP_FLAGS_UPDATE_IF_NOEXIST;
+          }
+          // Our own reference to the program: the detach below checks that
+          // it is still the one attached, even after the Object that loaded
+          // it is gone.
+          auto mine = std::make_shared<detail::UniqueFd>(::fcntl(prog.fd(), F_DUPFD_CLOEXEC, 3));
+          if (!*mine) return nullptr;
+          const int r = bpf_xdp_attach(ifindex, prog.fd(), flags, &opts);
+          if (r < 0) {
+            errno = -r;
+            return nullptr;
+          }
+          return [ifindex, mode_flags, mine]() noexcept {
+            // Detach only our program: a later replace by someone else is
+            // left alone.
+            bpf_xdp_attach_opts detach;
+            detail::init_opts(detach);
+            detach.old_prog_fd = mine->get();
+            bpf_xdp_detach(ifindex, mode_flags | XDP_FLAGS_REPLACE, &detach);
+          };
+        },
+        {kernel::Feature::xdp, {}, detail::Op::attach_network});
   }
 
   int ifindex_ = 0;

@@ -12,11 +12,11 @@
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "../error.hpp"
+#include "format.hpp"
 #include "unique_fd.hpp"
 
 namespace ebpfpp::detail {
@@ -24,7 +24,7 @@ namespace ebpfpp::detail {
 /// A duplicate of `fd` (close-on-exec, never 0-2), owned by the caller. Throws Error.
 inline UniqueFd dup_fd(int fd, std::string_view what) {
   UniqueFd out(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
-  if (!out) fail(errno, [&] { return fmt::format("duplicate the fd of {}", what); });
+  if (!out) fail(errno, [&] { return detail::format("duplicate the fd of {}", what); });
   return out;
 }
 
@@ -49,7 +49,7 @@ inline std::string_view fd_kind_name(FdKind k) noexcept {
 
 inline FdKind fd_kind(int fd) {
   std::array<char, 64> target{};
-  const auto path = fmt::format("/proc/self/fd/{}", fd);
+  const auto path = detail::format("/proc/self/fd/{}", fd);
   const ssize_t n = ::readlink(path.c_str(), target.data(), target.size() - 1);
   const std::string_view t(target.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
   if (t == "anon_inode:bpf-map") return FdKind::map;
@@ -69,8 +69,8 @@ UniqueFd open_pinned(const std::filesystem::path& path, FdKind kind, const Actio
   if (!fd) fail(errno, action, Op::open_pinned, &log, path.native());
   if (const FdKind found = fd_kind(fd.get()); found != kind)
     throw Error(EINVAL,
-                fmt::format("{}: the object pinned there is not {} but {}", action(),
-                            fd_kind_name(kind), fd_kind_name(found)),
+                detail::format("{}: the object pinned there is not {} but {}", action(),
+                               fd_kind_name(kind), fd_kind_name(found)),
                 "open it with the type that matches what is pinned (Link::open_pinned for links, "
                 "the typed maps' open_pinned for maps)");
   return fd;
@@ -119,7 +119,7 @@ inline Mapping map_memory(int fd, std::size_t len, int prot, off_t offset, std::
   void* p = ::mmap(nullptr, len, prot, MAP_SHARED, fd, offset);
   if (p == MAP_FAILED)
     fail(
-        errno, [&] { return fmt::format("mmap {} ({} bytes at offset {})", what, len, offset); },
+        errno, [&] { return detail::format("mmap {} ({} bytes at offset {})", what, len, offset); },
         Op::mmap);
   return Mapping(p, len);
 }

@@ -16,7 +16,6 @@
 
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <sys/statfs.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "../kernel_version.hpp"
+#include "format.hpp"
 
 // Templates with a defaulted parameter (called as plain functions): compiled only in the
 // translation units that build an Error with a hint.
@@ -72,7 +72,7 @@ std::string missing_capabilities(Op op) {
   if (has_capability(CAP_SYS_ADMIN)) return {};
   std::string missing;
   const auto need = [&](int cap, std::string_view name) {
-    if (!has_capability(cap)) missing += fmt::format("{}{}", missing.empty() ? "" : " + ", name);
+    if (!has_capability(cap)) missing += detail::format("{}{}", missing.empty() ? "" : " + ", name);
   };
   need(cap_bpf, "CAP_BPF");
   if (op == Op::attach_tracing || op == Op::attach_tracefs || op == Op::attach_uprobe ||
@@ -178,19 +178,20 @@ std::string privilege_hint(Op op) {
   // Before the capabilities: with CAP_BPF + CAP_PERFMON, tracefs's mode is what refuses a
   // non-root user, and asking for the same capabilities again would point the wrong way.
   if (op == Op::attach_tracefs && tracefs_unreadable())
-    return fmt::format("tracefs (/sys/kernel/tracing) is not readable by this process (it is "
-                       "usually mode 0700, owned by root), and this attach reads it: run as "
-                       "root, add CAP_DAC_READ_SEARCH or CAP_DAC_OVERRIDE (setcap "
-                       "cap_bpf,cap_perfmon,cap_dac_read_search+ep <binary>), or make tracefs "
-                       "readable (mount -o remount,mode=755 /sys/kernel/tracing){}",
-                       missing.empty() ? "" : fmt::format("; this process also lacks {}", missing));
+    return detail::format(
+        "tracefs (/sys/kernel/tracing) is not readable by this process (it is "
+        "usually mode 0700, owned by root), and this attach reads it: run as "
+        "root, add CAP_DAC_READ_SEARCH or CAP_DAC_OVERRIDE (setcap "
+        "cap_bpf,cap_perfmon,cap_dac_read_search+ep <binary>), or make tracefs "
+        "readable (mount -o remount,mode=755 /sys/kernel/tracing){}",
+        missing.empty() ? "" : detail::format("; this process also lacks {}", missing));
   if (!missing.empty()) {
     const char* caps = op == Op::attach_network || op == Op::load_network ? "cap_bpf,cap_net_admin"
                        : op == Op::attach_tracefs ? "cap_bpf,cap_perfmon,cap_dac_read_search"
                                                   : "cap_bpf,cap_perfmon";
-    return fmt::format("this process lacks {} (CAP_SYS_ADMIN on kernels before 5.8): run it as "
-                       "root, or grant them, e.g. setcap {}+ep <binary>",
-                       missing, caps);
+    return detail::format("this process lacks {} (CAP_SYS_ADMIN on kernels before 5.8): run it as "
+                          "root, or grant them, e.g. setcap {}+ep <binary>",
+                          missing, caps);
   }
   // Measured on 6.18: CAP_BPF + CAP_PERFMON (+ CAP_DAC_*) attach tracepoints, kprobes and raw
   // tracepoints, but the uprobe PMU's perf event is still refused (EACCES) without
@@ -200,10 +201,10 @@ std::string privilege_hint(Op op) {
            "event to a process without CAP_SYS_ADMIN; add CAP_SYS_ADMIN or run as root";
   const std::string lockdown = lockdown_mode();
   if (!lockdown.empty())
-    return fmt::format("no capability is missing, but the kernel is locked down ({}), which "
-                       "refuses some BPF uses (e.g. bpf_probe_read_kernel with "
-                       "confidentiality); see dmesg",
-                       lockdown);
+    return detail::format("no capability is missing, but the kernel is locked down ({}), which "
+                          "refuses some BPF uses (e.g. bpf_probe_read_kernel with "
+                          "confidentiality); see dmesg",
+                          lockdown);
   return "no capability is missing: the kernel refused for another reason (an LSM such as "
          "SELinux or AppArmor, a sysctl such as kernel.unprivileged_bpf_disabled, or a program "
          "type this kernel does not permit); see dmesg";
@@ -216,9 +217,9 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
   if ((op == Op::pin || op == Op::open_pinned) &&
       (err == EPERM || err == EINVAL || err == EACCES) && !subject.empty() &&
       !on_bpffs(std::filesystem::path(subject)))
-    return fmt::format("'{}' is not on a bpffs mount: pins live on one (mount -t bpf bpf "
-                       "/sys/fs/bpf), and its directory must exist",
-                       subject);
+    return detail::format("'{}' is not on a bpffs mount: pins live on one (mount -t bpf bpf "
+                          "/sys/fs/bpf), and its directory must exist",
+                          subject);
   if (op == Op::open_object) {
     if (err == ENOENT)
       return "the file does not exist: check the path (a relative path is relative to the "

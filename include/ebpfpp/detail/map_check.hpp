@@ -19,13 +19,13 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 #include <linux/btf.h>
 #include <unistd.h>
 
 #include "../error.hpp"
 #include "../map_data.hpp"
 #include "../map_info.hpp"
+#include "format.hpp"
 
 namespace ebpfpp::detail {
 
@@ -44,23 +44,23 @@ constexpr std::string_view type_name() noexcept {
 
 inline std::string map_type_str(bpf_map_type type) {
   const char* s = libbpf_bpf_map_type_str(type);
-  return s ? s : fmt::format("type {}", static_cast<int>(type));
+  return s ? s : detail::format("type {}", static_cast<int>(type));
 }
 
 /// "key 42" for integer keys, else the key's bytes in hex: "key {2a 00 00 00}".
 template <class K>
 std::string describe_key(const K& key) {
   if constexpr (std::is_same_v<K, bool>) {
-    return fmt::format("key {}", key);
+    return detail::format("key {}", key);
   } else if constexpr (std::is_integral_v<K> && std::is_signed_v<K>) {
-    return fmt::format("key {}", static_cast<long long>(key));
+    return detail::format("key {}", static_cast<long long>(key));
   } else if constexpr (std::is_integral_v<K>) {
-    return fmt::format("key {}", static_cast<unsigned long long>(key));
+    return detail::format("key {}", static_cast<unsigned long long>(key));
   } else {
     const auto* b = reinterpret_cast<const unsigned char*>(&key);
     std::string out = "key {";
     const std::size_t shown = std::min<std::size_t>(sizeof(K), 32);
-    for (std::size_t i = 0; i < shown; ++i) out += fmt::format("{}{:02x}", i ? " " : "", b[i]);
+    for (std::size_t i = 0; i < shown; ++i) out += detail::format("{}{:02x}", i ? " " : "", b[i]);
     if (shown < sizeof(K)) out += " ...";
     return out + "}";
   }
@@ -129,8 +129,8 @@ inline std::string btf_mismatch(const btf* b, std::uint32_t type_id, const CppSh
     const bool is_signed = enc & BTF_INT_SIGNED;
     btf_kind = is_bool   ? "a bool"
                : is_char ? "a char"
-                         : fmt::format("a{} {}-bit integer", is_signed ? " signed" : "n unsigned",
-                                       btf_int_bits(t));
+                         : detail::format("a{} {}-bit integer",
+                                          is_signed ? " signed" : "n unsigned", btf_int_bits(t));
     if (cpp.kind != CppShape::integer) {
       compatible = false;
     } else if (check_sign && !is_bool && !is_char && !cpp.is_bool && is_signed != cpp.is_signed) {
@@ -157,10 +157,10 @@ inline std::string btf_mismatch(const btf* b, std::uint32_t type_id, const CppSh
   }
   if (compatible) return {};
   std::string btf_name = shown.empty() ? resolved : shown;
-  if (!resolved.empty() && resolved != btf_name) btf_name += fmt::format(" = {}", resolved);
+  if (!resolved.empty() && resolved != btf_name) btf_name += detail::format(" = {}", resolved);
   if (btf_name.empty()) btf_name = "(anonymous)";
-  return fmt::format("BTF says '{}', {}, but the C++ type '{}' is {}", btf_name, btf_kind, cpp_name,
-                     describe_cpp_shape(cpp));
+  return detail::format("BTF says '{}', {}, but the C++ type '{}' is {}", btf_name, btf_kind,
+                        cpp_name, describe_cpp_shape(cpp));
 }
 
 /// The BTF object with this id, parsed; null when it cannot be read. From the kernel by id
@@ -267,28 +267,30 @@ struct ViewSpec {
 inline void validate(const MapInfo& info, std::string_view name, const ViewSpec& spec,
                      TypeCheck check_level) {
   const auto action = [&] {
-    return fmt::format("view map '{}' ({}) as ebpfpp::{}", name, map_type_str(info.type),
-                       spec.view_name);
+    return detail::format("view map '{}' ({}) as ebpfpp::{}", name, map_type_str(info.type),
+                          spec.view_name);
   };
   if (std::find(spec.accepted.begin(), spec.accepted.end(), info.type) == spec.accepted.end()) {
     std::string accepted;
     for (auto t : spec.accepted) accepted += (accepted.empty() ? "" : ", ") + map_type_str(t);
     const std::string_view fits = view_for(info.type);
-    throw Error(EINVAL, fmt::format("{}: the map type does not fit", action()),
-                fmt::format("{} works with maps of type {}; {}", spec.view_name, accepted,
-                            fits.empty() ? std::string("ebpfpp has no typed view of this map type "
-                                                       "yet: use its fd() with libbpf")
-                                         : fmt::format("use ebpfpp::{} for maps of type {}", fits,
-                                                       map_type_str(info.type))));
+    throw Error(EINVAL, detail::format("{}: the map type does not fit", action()),
+                detail::format("{} works with maps of type {}; {}", spec.view_name, accepted,
+                               fits.empty()
+                                   ? std::string("ebpfpp has no typed view of this map type "
+                                                 "yet: use its fd() with libbpf")
+                                   : detail::format("use ebpfpp::{} for maps of type {}", fits,
+                                                    map_type_str(info.type))));
   }
   const auto size_error = [&](std::string_view what, std::uint32_t kernel, std::uint32_t cpp,
                               std::string_view cpp_name) {
-    return Error(EINVAL,
-                 fmt::format("{}: the {} size is {} bytes in the kernel but sizeof({}) is {}",
-                             action(), what, kernel, cpp_name, cpp),
-                 fmt::format("declare a C++ {} type with the BPF side's layout (bpftool map show "
-                             "name {} and bpftool btf dump show it)",
-                             what, name));
+    return Error(
+        EINVAL,
+        detail::format("{}: the {} size is {} bytes in the kernel but sizeof({}) is {}", action(),
+                       what, kernel, cpp_name, cpp),
+        detail::format("declare a C++ {} type with the BPF side's layout (bpftool map show "
+                       "name {} and bpftool btf dump show it)",
+                       what, name));
   };
   if (info.key_size != spec.key_size)
     throw size_error("key", info.key_size, spec.key_size, spec.key_name);
@@ -303,12 +305,12 @@ inline void validate(const MapInfo& info, std::string_view name, const ViewSpec&
     static std::atomic<bool> said{false};
     if (!said.exchange(true))
       log_message(LogLevel::warn,
-                  fmt::format("the BTF type check of map '{}' ({}) is skipped, only its key and "
-                              "value sizes are checked: its BTF (id {}) is not held by this "
-                              "process, and reading it by id needs CAP_SYS_ADMIN (maps of an "
-                              "Object or Skeleton this process loaded are always checked); said "
-                              "once",
-                              name, spec.view_name, info.btf_id));
+                  detail::format("the BTF type check of map '{}' ({}) is skipped, only its key and "
+                                 "value sizes are checked: its BTF (id {}) is not held by this "
+                                 "process, and reading it by id needs CAP_SYS_ADMIN (maps of an "
+                                 "Object or Skeleton this process loaded are always checked); said "
+                                 "once",
+                                 name, spec.view_name, info.btf_id));
     return;
   }
   std::string diff;
@@ -322,7 +324,7 @@ inline void validate(const MapInfo& info, std::string_view name, const ViewSpec&
     if (!diff.empty()) diff = "value: " + diff;
   }
   if (!diff.empty())
-    throw Error(EINVAL, fmt::format("{}: the {}", action(), diff),
+    throw Error(EINVAL, detail::format("{}: the {}", action(), diff),
                 "use a C++ type that matches the BPF declaration, or pass TypeCheck::size_only "
                 "if the reinterpretation is intended");
 }

@@ -19,11 +19,11 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fmt/format.h>
 
 #include "../error.hpp"
 #include "../map_base.hpp"
 #include "../per_cpu_values.hpp"
+#include "format.hpp"
 #include "map_check.hpp"
 
 namespace ebpfpp::detail {
@@ -85,9 +85,9 @@ void require_value_shape(const typename Codec::value_type& v, std::string_view m
   if constexpr (!Codec::plain) {
     if (!Codec::check_value(v))
       throw Error(EINVAL,
-                  fmt::format("write per-CPU map '{}': {} values given, one per possible CPU is "
-                              "{}",
-                              map_name, v.size(), possible_cpus()),
+                  detail::format("write per-CPU map '{}': {} values given, one per possible CPU is "
+                                 "{}",
+                                 map_name, v.size(), possible_cpus()),
                   "make the values with PerCpuValues(std::vector<V>(possible CPUs, v)) or use "
                   "the update overload that takes one V for every CPU");
   }
@@ -179,7 +179,7 @@ private:
           return;
         }
         keys_.clear();
-        throw Error(err, fmt::format("read map '{}' with BPF_MAP_LOOKUP_BATCH", map_name_),
+        throw Error(err, detail::format("read map '{}' with BPF_MAP_LOOKUP_BATCH", map_name_),
                     batch_unsupported(err)
                         ? "this kernel has no batch lookup for this map type (5.6+ for hash "
                           "maps, 5.7+ for arrays): use ReadMethod::per_key or automatic"
@@ -210,7 +210,7 @@ private:
           done_ = true;
           return;
         }
-        throw Error(err, fmt::format("walk map '{}' (BPF_MAP_GET_NEXT_KEY)", map_name_),
+        throw Error(err, detail::format("walk map '{}' (BPF_MAP_GET_NEXT_KEY)", map_name_),
                     hint_for(err));
       }
       last_ = next;
@@ -374,8 +374,8 @@ public:
                     UpdateFlag flag = UpdateFlag::any) {
     if (keys.size() != values.size())
       throw Error(EINVAL,
-                  fmt::format("batch update of map '{}': {} keys but {} values", this->name_,
-                              keys.size(), values.size()),
+                  detail::format("batch update of map '{}': {} keys but {} values", this->name_,
+                                 keys.size(), values.size()),
                   "pass one value per key");
     if (keys.empty()) return;
     const std::byte* bytes = reinterpret_cast<const std::byte*>(values.data());
@@ -408,7 +408,7 @@ public:
     }
     const std::size_t done = std::min<std::size_t>(count, keys.size());
     throw_update_error(err, describe_key(keys[std::min(done, keys.size() - 1)]), flag,
-                       fmt::format(" (batch of {}, {} written before it)", keys.size(), done));
+                       detail::format(" (batch of {}, {} written before it)", keys.size(), done));
   }
 
   using MapBase<Self>::MapBase;
@@ -420,24 +420,25 @@ protected:
     switch (err) {
     case E2BIG:
       throw Error(err,
-                  fmt::format("add {}{}: map '{}' is full (max_entries {})", key, extra, name,
-                              this->info_.max_entries),
+                  detail::format("add {}{}: map '{}' is full (max_entries {})", key, extra, name,
+                                 this->info_.max_entries),
                   "erase entries first, raise max_entries before load "
                   "(bpf_map__set_max_entries), or use an LRU hash map, which evicts");
     case EEXIST:
-      throw Error(err, fmt::format("add {} to map '{}'{}: it is already there", key, name, extra),
+      throw Error(err,
+                  detail::format("add {} to map '{}'{}: it is already there", key, name, extra),
                   flag == UpdateFlag::no_exist
                       ? "UpdateFlag::no_exist only inserts; use UpdateFlag::any to overwrite"
                       : "");
     case ENOENT:
-      throw Error(err, fmt::format("update {} in map '{}'{}: it is not there", key, name, extra),
+      throw Error(err, detail::format("update {} in map '{}'{}: it is not there", key, name, extra),
                   flag == UpdateFlag::exist
                       ? "UpdateFlag::exist only overwrites; use UpdateFlag::any to insert"
                       : "");
     default:
-      throw Error(err,
-                  fmt::format("update {} in map '{}' ({}){}", key, name, this->type_name(), extra),
-                  hint_for(err));
+      throw Error(
+          err, detail::format("update {} in map '{}' ({}){}", key, name, this->type_name(), extra),
+          hint_for(err));
     }
   }
 };
@@ -456,7 +457,7 @@ public:
     if (bpf_map_delete_elem(this->fd_.get(), &key) == 0) return true;
     const int err = errno;
     if (err == ENOENT) return false;
-    throw Error(err, fmt::format("erase {} from map '{}'", describe_key(key), this->name_),
+    throw Error(err, detail::format("erase {} from map '{}'", describe_key(key), this->name_),
                 hint_for(err));
   }
 
@@ -471,7 +472,7 @@ public:
     if (err == ENOENT) return std::nullopt;
     if (!batch_unsupported(err))
       throw Error(err,
-                  fmt::format("lookup and erase {} in map '{}'", describe_key(key), this->name_),
+                  detail::format("lookup and erase {} in map '{}'", describe_key(key), this->name_),
                   hint_for(err));
     auto v = this->lookup(key);
     if (!v || !erase(key)) return std::nullopt;
@@ -501,9 +502,9 @@ public:
         continue;
       }
       throw Error(err,
-                  fmt::format("batch erase from map '{}' ({} of {} keys erased before the "
-                              "failure)",
-                              this->name_, erased, keys.size()),
+                  detail::format("batch erase from map '{}' ({} of {} keys erased before the "
+                                 "failure)",
+                                 this->name_, erased, keys.size()),
                   hint_for(err));
     }
     return erased;
@@ -537,7 +538,7 @@ public:
     errno = 0;
     if (auto v = this->lookup(index)) return std::move(*v);
     const int err = errno ? errno : EIO;
-    throw Error(err, fmt::format("read index {} of array map '{}'", index, this->name_),
+    throw Error(err, detail::format("read index {} of array map '{}'", index, this->name_),
                 hint_for(err));
   }
 
@@ -564,10 +565,10 @@ protected:
   void check_index(std::uint32_t index, std::string_view what) const {
     if (index >= size())
       throw Error(ERANGE,
-                  fmt::format("{} index {} of array map '{}': out of bounds (max_entries {})", what,
-                              index, this->name_, size()),
+                  detail::format("{} index {} of array map '{}': out of bounds (max_entries {})",
+                                 what, index, this->name_, size()),
                   size() == 0 ? std::string("the map has no elements")
-                              : fmt::format("valid indexes are 0..{}", size() - 1));
+                              : detail::format("valid indexes are 0..{}", size() - 1));
   }
 };
 
@@ -587,10 +588,10 @@ public:
     const int err = errno;
     if (err == E2BIG)
       throw Error(err,
-                  fmt::format("push to {0} '{1}': {0} '{1}' is full (max_entries {2})", kind(),
-                              this->name_, this->info_.max_entries),
+                  detail::format("push to {0} '{1}': {0} '{1}' is full (max_entries {2})", kind(),
+                                 this->name_, this->info_.max_entries),
                   "pop elements first, or push with overwrite = true to drop one");
-    throw Error(err, fmt::format("push to {} '{}'", kind(), this->name_), hint_for(err));
+    throw Error(err, detail::format("push to {} '{}'", kind(), this->name_), hint_for(err));
   }
 
   /// Removes and returns the next element (the oldest for a queue, the newest for a stack);
@@ -627,8 +628,8 @@ protected:
 template <MapData K, MapData V>
 ViewSpec key_value_spec(std::string_view kind, std::span<const bpf_map_type> types,
                         bool indexed = false) {
-  return {indexed ? fmt::format("{}<{}>", kind, type_name<V>())
-                  : fmt::format("{}<{}, {}>", kind, type_name<K>(), type_name<V>()),
+  return {indexed ? detail::format("{}<{}>", kind, type_name<V>())
+                  : detail::format("{}<{}, {}>", kind, type_name<K>(), type_name<V>()),
           types,
           sizeof(K),
           sizeof(V),
@@ -642,7 +643,7 @@ ViewSpec key_value_spec(std::string_view kind, std::span<const bpf_map_type> typ
 /// The spec of a view of keyless maps (queues, stacks, bloom filters) of V.
 template <MapData V>
 ViewSpec keyless_spec(std::string_view kind, std::span<const bpf_map_type> types) {
-  return {fmt::format("{}<{}>", kind, type_name<V>()),
+  return {detail::format("{}<{}>", kind, type_name<V>()),
           types,
           0,
           sizeof(V),
