@@ -126,6 +126,9 @@ public:
       return !it.h_ || it.h_.done();
     }
     iterator& operator++() {
+      // At the end (the body returned or threw, e.g. a timeout or a caught Error) stepping
+      // again stays at the end: resuming a finished coroutine is undefined behaviour.
+      if (!h_ || h_.done()) return *this;
       if (h_.promise().advance_run()) return *this; // the next value of a run: no resume
       h_.resume();
       if (h_.done()) h_.promise().rethrow_if_exception();
@@ -158,6 +161,7 @@ public:
   /// Runs the body to its first co_yield (or its end); rethrows what it threw.
   iterator begin() {
     if (!h_) return iterator();
+    if (h_.done()) return iterator(h_); // begun and ended before: already at the end
     h_.resume();
     if (h_.done()) h_.promise().rethrow_if_exception();
     return iterator(h_);

@@ -116,3 +116,47 @@ TEST_CASE("a stop token already stopped ends one loop, not the next") {
   }
   CHECK(std::chrono::steady_clock::now() - start >= 300ms);
 }
+
+namespace {
+
+// Steps `g`'s iterator to the end of its loop (at most `limit` values), then past it twice: an
+// ended loop stays ended. Before the fix, ++ resumed the finished coroutine (SIGSEGV).
+template <class Gen>
+void step_past_the_end(Gen&& g, int limit) {
+  auto it = g.begin();
+  for (int i = 0; i < limit && it != g.end(); ++i) ++it;
+  REQUIRE(it == g.end());
+  ++it;
+  CHECK(it == g.end());
+  ++it;
+  CHECK(it == g.end());
+}
+
+} // namespace
+
+TEST_CASE("stepping a stream's loop after it ended stays at its end (ring, perf, trace pipe)") {
+  auto skel = test::load_streams();
+  SUBCASE("ring buffer, after a timeout") {
+    if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+    ebpfpp::RingBuffer<stream_event> rb(skel, "test_ring");
+    test::run_raw_tp(skel.program("emit_ring"), {3, 0, 0});
+    step_past_the_end(rb.events(50ms), 100);
+    // The buffer reads on: a new loop sees what comes next.
+    test::run_raw_tp(skel.program("emit_ring"), {2, 10, 0});
+    int seen = 0;
+    for (const stream_event& e : rb.events(50ms))
+      CHECK(e.seq == 10u + static_cast<unsigned>(seen++));
+    CHECK(seen == 2);
+  }
+  SUBCASE("perf buffer, after a timeout") {
+    ebpfpp::PerfBuffer<stream_event> pb(skel, "test_perf");
+    test::run_raw_tp(skel.program("emit_perf"), {3, 0, 0});
+    step_past_the_end(pb.events(50ms), 100);
+    step_past_the_end(pb.records(ebpfpp::StreamOptions().timeout(10ms)), 100);
+  }
+  SUBCASE("trace pipe, after a timeout") {
+    REQUIRE_MESSAGE(ebpfpp::kernel::tracefs(), "tracefs is not mounted (scripts/test mounts it)");
+    ebpfpp::TracePipe pipe;
+    step_past_the_end(pipe.lines(ebpfpp::StreamOptions().timeout(50ms)), 100000);
+  }
+}
