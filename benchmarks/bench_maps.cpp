@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <random>
 #include <string>
@@ -25,7 +26,13 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 constexpr std::uint32_t entries = 100'000;
-constexpr int rounds = 9;
+// EBPFPP_BENCH_ROUNDS=N sets the rounds: scripts/bench-gate runs a short pass with few.
+int rounds_from_env(int fallback) {
+  const char* env = std::getenv("EBPFPP_BENCH_ROUNDS");
+  const int n = env ? std::atoi(env) : 0;
+  return n > 0 ? n : fallback;
+}
+const int rounds = rounds_from_env(9);
 
 // Keeps the compiler from dropping reads whose results are otherwise unused.
 volatile std::uint64_t sink = 0;

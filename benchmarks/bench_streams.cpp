@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -49,7 +50,13 @@ struct ev256 {
   std::uint64_t seq, rest[31];
 };
 
-constexpr int rounds = 7;
+// EBPFPP_BENCH_ROUNDS=N sets the rounds: scripts/bench-gate runs a short pass with few.
+int rounds_from_env(int fallback) {
+  const char* env = std::getenv("EBPFPP_BENCH_ROUNDS");
+  const int n = env ? std::atoi(env) : 0;
+  return n > 0 ? n : fallback;
+}
+const int rounds = rounds_from_env(7);
 
 struct Summary {
   double median, min, max;
