@@ -274,13 +274,17 @@ public:
   Object& operator=(const Object&) = delete;
   ~Object() { reset(); }
 
-  /// Opens (parses) a .bpf.o file. Throws Error (ENOENT, bad ELF, ...).
+  /// Opens (parses) a .bpf.o file. Throws Error: ENOENT, EACCES, EISDIR with a hint about the
+  /// file (its path; its mode and owner); a libbpf format error for a file that is no object.
   static Object open_file(const std::filesystem::path& path) {
+    const auto action = [&] { return detail::format("open BPF object file '{}'", path.string()); };
+    // Checked before libbpf, which says only EACCES/ENOENT (and, for a directory, a libelf error,
+    // leaking the directory's fd in libbpf 1.1).
+    if (detail::FileProblem file = detail::file_problem(path); file.err)
+      throw Error(file.err, action(), std::move(file.hint));
     detail::LibbpfLog log;
-    return Object(detail::check_ptr(
-        bpf_object__open_file(path.c_str(), nullptr),
-        [&] { return detail::format("open BPF object file '{}'", path.string()); },
-        detail::Op::open_object, &log));
+    return Object(detail::check_ptr(bpf_object__open_file(path.c_str(), nullptr), action,
+                                    detail::Op::open_object, &log));
   }
 
   /// Opens (parses) a BPF ELF image in memory, e.g. one embedded in the binary. The bytes are

@@ -19,6 +19,7 @@
 #include <ebpfpp/ebpfpp.hpp>
 
 #include "helpers.hpp"
+#include "identity.hpp"
 #include "streams_helpers.hpp"
 #include "test_fixtures.skel.h"
 #include "test_maps.skel.h"
@@ -93,7 +94,7 @@ std::string random_bytes(std::size_t n) {
 }
 
 constexpr const char* not_an_object =
-    "this is not a valid BPF object (empty, truncated, or not an ELF file";
+    "this is not a valid BPF object (empty, truncated, stripped, or not an ELF file";
 
 } // namespace
 
@@ -112,7 +113,13 @@ TEST_CASE("broken object files throw an Error naming the file, with libbpf's tex
        "/nonexistent/ebpfpp-missing.bpf.o",
        {ENOENT,
         {"open BPF object file '/nonexistent/ebpfpp-missing.bpf.o'", "No such file"},
-        "the file does not exist: check the path"}},
+        "'/nonexistent/ebpfpp-missing.bpf.o' does not exist: check the path (a relative path is "
+        "relative to the working directory, not to the executable)"}},
+      {"a directory",
+       "/tmp",
+       {EISDIR,
+        {"open BPF object file '/tmp'", "Is a directory (errno 21)"},
+        "'/tmp' is a directory: name the file in it"}},
       {"empty file",
        empty.path,
        {LIBBPF_ERRNO__FORMAT,
@@ -154,6 +161,47 @@ TEST_CASE("broken object files throw an Error naming the file, with libbpf's tex
   expect_error(
       "random bytes in memory", from_memory(noise, "noise"),
       {LIBBPF_ERRNO__FORMAT, {"open BPF object 'noise' from memory (4096 bytes)"}, not_an_object});
+}
+
+TEST_CASE("an object file another user cannot read: EACCES naming the file and its mode, no "
+          "capability hint") {
+  // Root's 0600 file, and a 0644 one inside root's 0700 directory (a Debian home, mktemp -d),
+  // opened by uid 65534 in a forked child: the file is what refuses, not the kernel.
+  const TempFile secret(read_file(test::bpf_dir() / "test_fixtures.bpf.o"));
+  char tmpl[] = "/tmp/ebpfpp-bad-input-dir-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::filesystem::path dir = tmpl, inside = dir / "test_fixtures.bpf.o";
+  std::filesystem::copy_file(secret.path, inside);
+  std::filesystem::permissions(inside, std::filesystem::perms(0644));
+  auto r = test::run_as(65534, 0, [&](test::Reporter& rep) {
+    rep.run("root's 0600 file",
+            [&] { return std::string(ebpfpp::Object::open_file(secret.path).name()); });
+    rep.run("a file in root's 0700 directory",
+            [&] { return std::string(ebpfpp::Object::open_file(inside).name()); });
+    rep.run("missing file", [] {
+      return std::string(ebpfpp::Object::open_file("/nonexistent/ebpfpp-missing.bpf.o").name());
+    });
+  });
+  std::filesystem::remove_all(dir);
+  test::failed(r, "root's 0600 file", EACCES,
+               fmt::format("'{}' is not readable by this user (uid 65534): its mode is 0600, its "
+                           "owner uid 0; make it readable (chmod a+r) or run as a user who may "
+                           "read it",
+                           secret.path.string()));
+  test::failed(r, "a file in root's 0700 directory", EACCES,
+               fmt::format("this user (uid 65534) cannot reach '{}': the directory '{}' (mode "
+                           "0700, owner uid 0) is not searchable by it; put the file where this "
+                           "user can read it, or read it before dropping privileges",
+                           inside.string(), dir.string()));
+  test::failed(r, "missing file", ENOENT,
+               "'/nonexistent/ebpfpp-missing.bpf.o' does not exist: check the path (a relative "
+               "path is relative to the working directory, not to the executable)");
+  for (const char* name : {"root's 0600 file", "a file in root's 0700 directory"}) {
+    INFO("case: " << name);
+    CHECK(r[name].hint.find("CAP_") == std::string::npos);
+    CHECK(r[name].what.find("open BPF object file '/tmp/ebpfpp-bad-input-") != std::string::npos);
+    CHECK(r[name].what.find("Permission denied (errno 13)") != std::string::npos);
+  }
 }
 
 TEST_CASE("missing programs and maps throw an Error naming the name and listing what exists") {

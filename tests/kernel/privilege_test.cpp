@@ -1,9 +1,10 @@
 // The suite without root's privileges: three identities, each in a forked child, as users run
 // tools. (1) uid 65534 with no capabilities; (2) uid 65534 with exactly CAP_BPF + CAP_PERFMON
 // (the setcap'ed tool); (3) uid 0 with every capability dropped (a container's root). Each child
-// tries what users try and reports one line per case through a pipe: "case|ok|detail" or
-// "case|err|<errno>|<type>|<hint>"; the parent asserts what works and the exact hint for what
-// does not.
+// tries what users try and reports one line per case (identity.hpp); the parent asserts what
+// works and the exact hint for what does not. Nothing a child does reads the build tree, which
+// may be closed to uid 65534 (a clone in a 0700 directory): object files come read by the
+// parent, the uprobe's binary through /proc/self/exe.
 #include <doctest/doctest.h>
 
 #include <cerrno>
@@ -15,171 +16,27 @@
 #include <string>
 #include <vector>
 
-#include <grp.h>
-#include <linux/capability.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ebpfpp/ebpfpp.hpp>
 
 #include "hello.skel.h"
 #include "helpers.hpp"
+#include "identity.hpp"
 #include "profile.skel.h"
 #include "test_fixtures.skel.h"
 #include "test_maps.skel.h"
 
 namespace {
 
-constexpr std::uint64_t cap_bit(int cap) {
-  return std::uint64_t{1} << cap;
-}
-constexpr int cap_perfmon = 38, cap_bpf = 39;
-
-// Makes the calling (child) process `uid` with exactly `caps` effective and permitted, nothing
-// inheritable or ambient. Keeps the permitted set across setresuid (PR_SET_KEEPCAPS), then sets
-// the sets with capset(2) directly (no libcap).
-bool become(uid_t uid, std::uint64_t caps) {
-  if (uid != 0) {
-    if (::prctl(PR_SET_KEEPCAPS, 1) != 0 || ::setgroups(0, nullptr) != 0 ||
-        ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0)
-      return false;
-    ::prctl(PR_SET_KEEPCAPS, 0);
-  }
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  data[0].effective = data[0].permitted = static_cast<std::uint32_t>(caps);
-  data[1].effective = data[1].permitted = static_cast<std::uint32_t>(caps >> 32);
-  if (::syscall(SYS_capset, &header, data) != 0) return false;
-  // Check what the kernel now says.
-  __user_cap_data_struct now[2]{};
-  if (::syscall(SYS_capget, &header, now) != 0) return false;
-  const std::uint64_t effective = now[0].effective | std::uint64_t{now[1].effective} << 32;
-  return effective == caps && ::geteuid() == uid;
-}
-
-// One case's outcome as the child reported it.
-struct Outcome {
-  bool ok = false;
-  std::string detail; // ok: what the case measured
-  int errnum = 0;
-  std::string type; // "Error", "FeatureError", or the other exception's what()
-  std::string hint;
-  std::string what;
-};
-
-// What a child writes: one line per case. Newlines inside texts become spaces.
-class Reporter {
-public:
-  explicit Reporter(int fd) : fd_(fd) {}
-
-  // Runs `fn` (returning a detail string) and reports its outcome.
-  void run(const std::string& name, const std::function<std::string()>& fn) {
-    try {
-      write(name + "|ok|" + flat(fn()));
-    } catch (const ebpfpp::FeatureError& e) {
-      write(fmt::format("{}|err|{}|FeatureError|{}|{}", name, e.errnum(), flat(e.hint()),
-                        flat(e.what())));
-    } catch (const ebpfpp::Error& e) {
-      write(fmt::format("{}|err|{}|Error|{}|{}", name, e.errnum(), flat(e.hint()), flat(e.what())));
-    } catch (const std::exception& e) {
-      write(fmt::format("{}|err|0|{}||", name, flat(e.what())));
-    }
-  }
-
-private:
-  static std::string flat(std::string s) {
-    for (char& c : s)
-      if (c == '\n' || c == '|') c = ' ';
-    return s;
-  }
-  void write(std::string line) const {
-    line += '\n';
-    (void)!::write(fd_, line.data(), line.size());
-  }
-  int fd_;
-};
-
-// Runs `body` in a child that became `uid` with `caps`; returns the outcomes by case name.
-std::map<std::string, Outcome> run_as(uid_t uid, std::uint64_t caps,
-                                      const std::function<void(Reporter&)>& body) {
-  int pipe_fds[2];
-  REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
-    Reporter r(pipe_fds[1]);
-    r.run("become", [&] {
-      if (!become(uid, caps)) throw std::runtime_error("could not change identity");
-      return std::string();
-    });
-    body(r);
-    ::_exit(0);
-  }
-  ::close(pipe_fds[1]);
-  const std::string text = test::read_until(
-      pipe_fds[0], [](const std::string&) { return false; }, std::chrono::seconds(20));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-
-  std::map<std::string, Outcome> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const auto end = text.find('\n', pos);
-    const std::string line = text.substr(pos, end - pos);
-    pos = end == std::string::npos ? text.size() : end + 1;
-    std::vector<std::string> f;
-    for (std::size_t p = 0;;) {
-      const auto bar = line.find('|', p);
-      f.push_back(line.substr(p, bar - p));
-      if (bar == std::string::npos) break;
-      p = bar + 1;
-    }
-    Outcome o;
-    o.ok = f.size() >= 2 && f[1] == "ok";
-    if (o.ok) o.detail = f.size() > 2 ? f[2] : "";
-    if (!o.ok && f.size() >= 6) {
-      o.errnum = std::stoi(f[2]);
-      o.type = f[3];
-      o.hint = f[4];
-      o.what = f[5];
-    }
-    out[f[0]] = o;
-  }
-  REQUIRE_MESSAGE(out.contains("become"), "the child reported nothing:\n" << text);
-  REQUIRE_MESSAGE(out["become"].ok,
-                  "the child could not become uid " << uid << ": " << out["become"].type);
-  return out;
-}
-
-// Checks that `name` worked (and returns its detail).
-std::string worked(std::map<std::string, Outcome>& r, const std::string& name) {
-  INFO("case: " << name);
-  REQUIRE(r.contains(name));
-  const Outcome& o = r[name];
-  CHECK_MESSAGE(o.ok, "failed: " << o.what);
-  return o.detail;
-}
-
-// Checks that `name` failed with an ebpfpp::Error of `errnum` whose hint is exactly `hint`.
-void failed(std::map<std::string, Outcome>& r, const std::string& name, int errnum,
-            const std::string& hint) {
-  INFO("case: " << name);
-  REQUIRE(r.contains(name));
-  const Outcome& o = r[name];
-  REQUIRE_MESSAGE(!o.ok, "it worked");
-  INFO("what(): " << o.what);
-  CHECK(o.type == "Error"); // not a FeatureError: the kernel has it, the process may not use it
-  CHECK(o.errnum == errnum);
-  CHECK(o.hint == hint);
-  CHECK(o.hint.find("no capability is missing") == std::string::npos);
-}
+using test::cap_bit;
+using test::cap_bpf;
+using test::cap_perfmon;
+using test::failed;
+using test::Reporter;
+using test::run_as;
+using test::worked;
 
 int unprivileged_bpf_disabled() {
   std::ifstream in("/proc/sys/kernel/unprivileged_bpf_disabled");
@@ -221,9 +78,10 @@ TEST_CASE("as uid 65534 with no capabilities: loads fail naming CAP_BPF + CAP_PE
   {
     Inherited parent;
     test::BpffsMount fs;
+    const test::ObjectImage fixtures = test::read_object("test_fixtures");
     auto r = run_as(65534, 0, [&](Reporter& rep) {
-      rep.run("open object", [] {
-        auto obj = ebpfpp::Object::open_file(test::bpf_dir() / "test_fixtures.bpf.o");
+      rep.run("open object", [&] {
+        auto obj = fixtures.open();
         return std::string(obj.name());
       });
       rep.run("load hello", [] {
@@ -270,7 +128,11 @@ TEST_CASE("as uid 65534 with CAP_BPF + CAP_PERFMON: loads, maps, raw tracepoints
   const test::Baseline before;
   {
     test::BpffsMount fs;
-    const std::filesystem::path exe = test::self_exe();
+    // The test binary itself, reached through /proc without searching the build tree's
+    // directories (libbpf reads its symbols, the kernel resolves the path).
+    const std::filesystem::path exe = "/proc/self/exe";
+    const test::ObjectImage xdp = test::read_object("xdp_count"),
+                            network = test::read_object("test_network");
     auto r = run_as(65534, cap_bit(cap_bpf) | cap_bit(cap_perfmon), [&](Reporter& rep) {
       rep.run("load hello", [] {
         auto skel = ebpfpp::Skeleton<hello_bpf>::open_and_load();
@@ -320,13 +182,13 @@ TEST_CASE("as uid 65534 with CAP_BPF + CAP_PERFMON: loads, maps, raw tracepoints
         ebpfpp::Uprobe up(fixtures.program("count_uprobe"), exe, "main", 0);
         return std::string();
       });
-      rep.run("load XDP program", [] {
-        auto obj = ebpfpp::Object::open_file(test::bpf_dir() / "xdp_count.bpf.o");
+      rep.run("load XDP program", [&] {
+        auto obj = xdp.open();
         obj.load();
         return std::string();
       });
-      rep.run("load devmap", [] {
-        auto obj = ebpfpp::Object::open_file(test::bpf_dir() / "test_network.bpf.o");
+      rep.run("load devmap", [&] {
+        auto obj = network.open();
         obj.load();
         return std::string();
       });
@@ -367,6 +229,9 @@ TEST_CASE("as uid 65534 with CAP_BPF + CAP_PERFMON: loads, maps, raw tracepoints
            "'/tmp/ebpfpp-privilege-pin' is not on a bpffs mount: pins live on one (mount -t bpf "
            "bpf /sys/fs/bpf), and its directory must exist");
     if (tracefs_private()) failed(r, "attach tracepoint", EACCES, tracefs_hint);
+    // libbpf read the binary and found the symbol: what refused is the perf event.
+    CHECK(r["attach uprobe"].what.find("failed to create uprobe '/proc/self/exe:0x") !=
+          std::string::npos);
     failed(r, "attach uprobe", EACCES,
            "CAP_BPF + CAP_PERFMON are not enough for a uprobe here: the kernel refused its perf "
            "event to a process without CAP_SYS_ADMIN; add CAP_SYS_ADMIN or run as root");
@@ -400,13 +265,14 @@ TEST_CASE("as root with every capability dropped: hints name the capabilities, n
   {
     Inherited parent;
     test::BpffsMount fs;
+    const test::ObjectImage xdp = test::read_object("xdp_count");
     auto r = run_as(0, 0, [&](Reporter& rep) {
       rep.run("load hello", [] {
         auto skel = ebpfpp::Skeleton<hello_bpf>::open_and_load();
         return std::string();
       });
-      rep.run("load XDP program", [] {
-        auto obj = ebpfpp::Object::open_file(test::bpf_dir() / "xdp_count.bpf.o");
+      rep.run("load XDP program", [&] {
+        auto obj = xdp.open();
         obj.load();
         return std::string();
       });

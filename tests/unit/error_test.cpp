@@ -92,9 +92,25 @@ TEST_CASE("the ENOMEM hint fits the kernel: memory cgroup since 5.11, RLIMIT_MEM
 
 TEST_CASE("a broken object file's hint says it is not a BPF object") {
   using ebpfpp::detail::Op;
-  for (int err : {int{LIBBPF_ERRNO__FORMAT}, int{LIBBPF_ERRNO__LIBELF}, EINVAL})
+  // ENOENT from a file libbpf could read: "couldn't find symbol table" (a stripped object).
+  for (int err : {int{LIBBPF_ERRNO__FORMAT}, int{LIBBPF_ERRNO__LIBELF}, EINVAL, ENOENT})
     CHECK(ebpfpp::detail::hint_for(err, Op::open_object).find("not a valid BPF object") !=
           std::string::npos);
-  CHECK(ebpfpp::detail::hint_for(ENOENT, Op::open_object).find("the file does not exist") !=
-        std::string::npos);
+  // Parsing asks nothing of the kernel: no capability or kernel hint, whatever the errno.
+  for (int err : {EPERM, EACCES, ENOMEM})
+    CHECK(ebpfpp::detail::hint_for(err, Op::open_object).empty());
+}
+
+TEST_CASE("file_problem says what is wrong with the file: missing, a directory, or none") {
+  using ebpfpp::detail::file_problem;
+  const auto missing = file_problem("/nonexistent/ebpfpp.bpf.o");
+  CHECK(missing.err == ENOENT);
+  CHECK(missing.hint == "'/nonexistent/ebpfpp.bpf.o' does not exist: check the path (a relative "
+                        "path is relative to the working directory, not to the executable)");
+  const auto dir = file_problem("/tmp");
+  CHECK(dir.err == EISDIR);
+  CHECK(dir.hint == "'/tmp' is a directory: name the file in it");
+  const auto readable = file_problem("/proc/self/exe");
+  CHECK(readable.err == 0);
+  CHECK(readable.hint.empty());
 }

@@ -24,6 +24,7 @@ TEST_CASE("detail::format gives what fmt::format gives for the messages' argumen
   CHECK(format("{:#x} {:02x} {:02x} {:#x}", 255u, std::uint8_t{5}, std::uint8_t{0xab}, 0) ==
         fmt::format("{:#x} {:02x} {:02x} {:#x}", 255u, std::uint8_t{5}, std::uint8_t{0xab}, 0));
   CHECK(format("{:6} {:06} {:x}", 42, 42, 3054u) == fmt::format("{:6} {:06} {:x}", 42, 42, 3054u));
+  CHECK(format("mode {:04o} {:o}", 0600u, 0755) == fmt::format("mode {:04o} {:o}", 0600u, 0755));
   CHECK(format("push to {0} '{1}': {0} '{1}' is full ({2})", "queue", s, 8) ==
         fmt::format("push to {0} '{1}': {0} '{1}' is full ({2})", "queue", s, 8));
   CHECK(format("{{literal}} {}", 1) == fmt::format("{{literal}} {}", 1));

@@ -7,7 +7,8 @@
 /// compile time, which instantiates fmt's parser and an argument store for each call site. Over
 /// the library's few hundred messages that was a third of what `#include <ebpfpp/ebpfpp.hpp>`
 /// cost a tool's build (benchmarks/compile-time gates it). Messages need little: `{}` and `{N}`
-/// for strings, integers and bools, and `{:#x}`/`{:02x}` for numbers, which is all this supports.
+/// for strings, integers and bools, and `{:#x}`/`{:02x}`/`{:04o}` for numbers, which is all this
+/// supports.
 /// The format strings are still checked: with EBPFPP_CHECK_FORMAT_STRINGS defined, every message
 /// goes through fmt::format instead, checked at compile time (the headers test builds that way).
 
@@ -56,7 +57,7 @@ public:
   requires(!std::same_as<U, bool>) FormatArg(U u)
   noexcept : kind_(Kind::number), u_(u) {}
 
-  /// Appends the value as `{}` or `{:SPEC}` says; SPEC is [#][0][width][x|d].
+  /// Appends the value as `{}` or `{:SPEC}` says; SPEC is [#][0][width][x|o|d].
   void append_to(std::string& out, std::string_view spec) const {
     if (kind_ == Kind::string) {
       if (!spec.empty()) throw std::invalid_argument("format: a spec for a string argument");
@@ -71,11 +72,20 @@ public:
     std::size_t width = 0;
     int base = 10;
     std::size_t i = 0;
-    if (i < spec.size() && spec[i] == '#') alt = true, ++i;
-    if (i < spec.size() && spec[i] == '0') zero = true, ++i;
+    if (i < spec.size() && spec[i] == '#') {
+      alt = true;
+      ++i;
+    }
+    if (i < spec.size() && spec[i] == '0') {
+      zero = true;
+      ++i;
+    }
     for (; i < spec.size() && spec[i] >= '0' && spec[i] <= '9'; ++i)
       width = width * 10 + static_cast<std::size_t>(spec[i] - '0');
-    if (i < spec.size() && (spec[i] == 'x' || spec[i] == 'd')) base = spec[i++] == 'x' ? 16 : 10;
+    if (i < spec.size() && (spec[i] == 'x' || spec[i] == 'o' || spec[i] == 'd')) {
+      base = spec[i] == 'x' ? 16 : spec[i] == 'o' ? 8 : 10;
+      ++i;
+    }
     if (i != spec.size()) throw std::invalid_argument("format: unsupported spec");
     char digits[24];
     const auto r = std::to_chars(digits, digits + sizeof digits, u_, base);
@@ -126,8 +136,10 @@ inline std::string vformat(std::string_view f, std::initializer_list<FormatArg> 
         field.remove_prefix(1);
       }
     }
-    if (!field.empty() && field.front() == ':') field.remove_prefix(1);
-    else if (!field.empty()) throw std::invalid_argument("format: only {}, {N} and {:SPEC}");
+    if (!field.empty() && field.front() == ':')
+      field.remove_prefix(1);
+    else if (!field.empty())
+      throw std::invalid_argument("format: only {}, {N} and {:SPEC}");
     if (index >= args.size()) throw std::invalid_argument("format: too few arguments");
     args.begin()[index].append_to(out, field);
     i = close;

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -158,6 +159,54 @@ bool on_bpffs(const std::filesystem::path& path) noexcept {
   return ::statfs(dir.c_str(), &st) == 0 && st.f_type == bpf_fs_magic;
 }
 
+/// Why this process cannot read `path` as a file (ENOENT, EACCES, EISDIR, ...), with a hint
+/// about the file (never about capabilities: reading a file asks nothing of the kernel's BPF
+/// side); `err` is 0 when it opens and is no directory. Opens it as the caller would (effective
+/// ids and capabilities), so the answer is this process's.
+struct FileProblem {
+  int err = 0;
+  std::string hint;
+};
+template <class = void>
+FileProblem file_problem(const std::filesystem::path& path) {
+  const std::string name = path.string();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd >= 0) {
+    const bool dir = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    ::close(fd);
+    if (dir) return {EISDIR, detail::format("'{}' is a directory: name the file in it", name)};
+    return {};
+  }
+  const int err = errno;
+  if (err == ENOENT || err == ENOTDIR)
+    return {err,
+            detail::format("'{}' does not exist: check the path (a relative path is relative to "
+                           "the working directory, not to the executable)",
+                           name)};
+  if (err != EACCES) return {err, {}};
+  // A directory on the way that this user may not search (a 0700 home or mktemp -d directory),
+  // else the file's own mode.
+  std::filesystem::path dir;
+  for (const auto& part : path.parent_path()) {
+    dir /= part;
+    if (::faccessat(AT_FDCWD, dir.c_str(), X_OK, AT_EACCESS) != 0 && errno == EACCES &&
+        ::stat(dir.c_str(), &st) == 0)
+      return {err,
+              detail::format("this user (uid {}) cannot reach '{}': the directory '{}' (mode "
+                             "{:04o}, owner uid {}) is not searchable by it; put the file where "
+                             "this user can read it, or read it before dropping privileges",
+                             ::geteuid(), name, dir.string(), st.st_mode & 07777, st.st_uid)};
+  }
+  if (::stat(path.c_str(), &st) == 0)
+    return {err,
+            detail::format("'{}' is not readable by this user (uid {}): its mode is {:04o}, its "
+                           "owner uid {}; make it readable (chmod a+r) or run as a user who may "
+                           "read it",
+                           name, ::geteuid(), st.st_mode & 07777, st.st_uid)};
+  return {err, detail::format("'{}' is not readable by this user (uid {})", name, ::geteuid())};
+}
+
 /// Kernel lockdown mode ("integrity", "confidentiality"), or "" when none or unknown.
 template <class = void>
 std::string lockdown_mode() {
@@ -220,14 +269,15 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return detail::format("'{}' is not on a bpffs mount: pins live on one (mount -t bpf bpf "
                           "/sys/fs/bpf), and its directory must exist",
                           subject);
+  // Parsing an object asks nothing of the kernel: never a privilege hint. A file that cannot be
+  // read is file_problem()'s; an ENOENT here is libbpf's "no symbol table" (a stripped object).
   if (op == Op::open_object) {
-    if (err == ENOENT)
-      return "the file does not exist: check the path (a relative path is relative to the "
-             "working directory, not to the executable)";
-    if (err == LIBBPF_ERRNO__FORMAT || err == LIBBPF_ERRNO__LIBELF || err == EINVAL)
-      return "this is not a valid BPF object (empty, truncated, or not an ELF file for the BPF "
-             "target): rebuild it with clang -g -O2 -target bpf -c <name>.bpf.c, and check it "
-             "with llvm-objdump -h";
+    if (err == LIBBPF_ERRNO__FORMAT || err == LIBBPF_ERRNO__LIBELF || err == EINVAL ||
+        err == ENOENT)
+      return "this is not a valid BPF object (empty, truncated, stripped, or not an ELF file for "
+             "the BPF target): rebuild it with clang -g -O2 -target bpf -c <name>.bpf.c, and "
+             "check it with llvm-objdump -h";
+    return {};
   }
   switch (err) {
   case EPERM:
