@@ -114,10 +114,10 @@ inline std::optional<std::string> skip_reason(ebpfpp::kernel::Feature feature) {
     why = fmt::format("{} needs kernel {}+, this is {}", info.name, info.min_kernel.str(),
                       running.str());
   } else {
-    REQUIRE_MESSAGE(!s.explained_by.empty(),
-                    info.name << " is missing on kernel " << running.str() << " (minimum "
-                              << info.min_kernel.str() << ") and nothing explains it: "
-                              << s.reason);
+    REQUIRE_MESSAGE(!s.explained_by.empty(), info.name
+                                                 << " is missing on kernel " << running.str()
+                                                 << " (minimum " << info.min_kernel.str()
+                                                 << ") and nothing explains it: " << s.reason);
     why = fmt::format("{} is missing on this kernel: {}", info.name, s.explained_by);
   }
   coverage::gated(info.name, why);

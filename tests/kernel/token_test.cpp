@@ -211,10 +211,9 @@ TEST_CASE("bpf_token: a token from a delegating bpffs loads a map and a program 
   std::string problem;
   char go = 0;
   if (::read(sock, &go, 1) != 1) problem = "the child did not get to its user namespace";
-  if (problem.empty() &&
-      !(write_file(fmt::format("/proc/{}/uid_map", pid), "0 0 1") &&
-        write_file(fmt::format("/proc/{}/setgroups", pid), "deny") &&
-        write_file(fmt::format("/proc/{}/gid_map", pid), "0 0 1")))
+  if (problem.empty() && !(write_file(fmt::format("/proc/{}/uid_map", pid), "0 0 1") &&
+                           write_file(fmt::format("/proc/{}/setgroups", pid), "deny") &&
+                           write_file(fmt::format("/proc/{}/gid_map", pid), "0 0 1")))
     problem = fmt::format("id maps: {}", std::strerror(errno));
   if (problem.empty() && ::write(sock, &go, 1) != 1) problem = "sync with the child";
   int fs = -1, mnt = -1;
