@@ -88,6 +88,7 @@ void check_execve_note(const std::string& err, std::string_view exe) {
 
 TEST_CASE("hello-buffer prints pid, uid, command and message of a process it saw exec" *
           doctest::test_suite("vm")) {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::perf_buffer)) EBPFPP_SKIP(*r);
   pid_t pid = -1;
   auto r = run_example(
       "hello-buffer", {"-d", "20"}, [&] { pid = named_child("ebpfpp-hb", exec_true); },
@@ -154,6 +155,7 @@ TEST_CASE("hello-ringbuf prints '<command> - <filename>' of an openat") {
 TEST_CASE("hello-ringbuf-config: 'Hey root!' for uid 0, --message for another uid, Hello World "
           "otherwise" *
           doctest::test_suite("vm")) {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::ring_buffer)) EBPFPP_SKIP(*r);
   pid_t root = -1, nobody = -1, other = -1;
   auto as_uid = [](uid_t uid) {
     return [uid] {

@@ -40,12 +40,44 @@
 // Skips the rest of a test case for a kernel limit that a run-time probe found; says why.
 #define EBPFPP_SKIP(reason)                                                                        \
   do {                                                                                             \
-    MESSAGE("SKIPPED: " << (reason));                                                              \
-    std::fprintf(stderr, "SKIPPED: %s\n", std::string(reason).c_str());                            \
+    const std::string ebpfpp_skip_reason_(reason);                                                 \
+    MESSAGE("SKIPPED: " << ebpfpp_skip_reason_);                                                   \
+    std::fprintf(stderr, "SKIPPED: %s\n", ebpfpp_skip_reason_.c_str());                            \
+    test::coverage::skipped(ebpfpp_skip_reason_);                                                  \
     return;                                                                                        \
   } while (0)
 
 namespace test {
+
+// Which features of the kernel's table the current test case is gated on (skip_reason), and
+// whether it skipped. At the end of each test case, coverage.cpp's doctest listener prints one
+// line per gated feature to stderr, which scripts/vm-suite collects into its coverage table:
+//   feature-coverage <feature> ran | skipped <reason> | failed
+namespace coverage {
+struct Gate {
+  std::string feature;
+  std::optional<std::string> skipped; // the probe's reason when the feature is absent
+};
+struct State {
+  std::vector<Gate> gates;
+  std::optional<std::string> skipped; // EBPFPP_SKIP's reason: the test stopped early
+};
+inline State& current() {
+  static State s;
+  return s;
+}
+inline void gated(std::string_view feature, std::optional<std::string> absent) {
+  for (Gate& g : current().gates)
+    if (g.feature == feature) {
+      if (absent && !g.skipped) g.skipped = std::move(absent);
+      return;
+    }
+  current().gates.push_back({std::string(feature), std::move(absent)});
+}
+inline void skipped(const std::string& reason) {
+  if (!current().skipped) current().skipped = reason;
+}
+} // namespace coverage
 
 // Features the kernel under test is known to have (EBPFPP_EXPECT_FEATURES="kprobes,fentry", set
 // by scripts/vm-suite for Debian's stock kernel): there a missing feature fails the test
@@ -71,18 +103,25 @@ inline bool expected(std::string_view feature) {
 inline std::optional<std::string> skip_reason(ebpfpp::kernel::Feature feature) {
   namespace kernel = ebpfpp::kernel;
   const kernel::FeatureStatus& s = kernel::probe(feature);
-  if (s.available) return std::nullopt;
   const kernel::FeatureInfo& info = kernel::info(feature);
+  coverage::gated(info.name, std::nullopt); // a failed REQUIRE below reports it as failed
+  if (s.available) return std::nullopt;
   const auto running = ebpfpp::KernelVersion::running();
   REQUIRE_FALSE_MESSAGE(expected(info.name),
                         "this kernel was expected to have " << info.name << ": " << s.reason);
-  if (running < info.min_kernel)
-    return fmt::format("{} needs kernel {}+, this is {}", info.name, info.min_kernel.str(),
-                       running.str());
-  REQUIRE_MESSAGE(!s.explained_by.empty(), info.name << " is missing on kernel " << running.str()
-                                                     << " (minimum " << info.min_kernel.str()
-                                                     << ") and nothing explains it: " << s.reason);
-  return fmt::format("{} is missing on this kernel: {}", info.name, s.explained_by);
+  std::string why;
+  if (running < info.min_kernel) {
+    why = fmt::format("{} needs kernel {}+, this is {}", info.name, info.min_kernel.str(),
+                      running.str());
+  } else {
+    REQUIRE_MESSAGE(!s.explained_by.empty(), info.name
+                                                 << " is missing on kernel " << running.str()
+                                                 << " (minimum " << info.min_kernel.str()
+                                                 << ") and nothing explains it: " << s.reason);
+    why = fmt::format("{} is missing on this kernel: {}", info.name, s.explained_by);
+  }
+  coverage::gated(info.name, why);
+  return why;
 }
 
 // Whether the kernel has `f`, for tests that take another path without it (hello-map's

@@ -28,7 +28,9 @@ ebpfpp::Skeleton<test_fixtures_bpf> fixtures() {
 
 } // namespace
 
-TEST_CASE("a tracepoint link counts this process's syscalls and stops when destroyed") {
+TEST_CASE("a tracepoint link counts this process's syscalls and stops when destroyed" *
+          doctest::test_suite("vm")) {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::tracepoints)) EBPFPP_SKIP(*r);
   auto skel = fixtures();
   {
     ebpfpp::Tracepoint tp(skel.program("count_tracepoint"), "syscalls", "sys_enter_getppid");
@@ -41,7 +43,9 @@ TEST_CASE("a tracepoint link counts this process's syscalls and stops when destr
   CHECK(skel->bss->tracepoint_hits == 10);
 }
 
-TEST_CASE("a raw tracepoint link sees sys_enter with the syscall number") {
+TEST_CASE("a raw tracepoint link sees sys_enter with the syscall number" *
+          doctest::test_suite("vm")) {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::raw_tracepoints)) EBPFPP_SKIP(*r);
   auto skel = fixtures();
   ebpfpp::RawTracepoint raw(skel.program("count_raw_tracepoint"), "sys_enter");
   test::call_getppid(25);

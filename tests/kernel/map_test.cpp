@@ -291,6 +291,7 @@ TEST_CASE(
 }
 
 TEST_CASE("batch and per-key paths give identical results on 10k entries") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::batch_ops)) EBPFPP_SKIP(*r);
   constexpr std::uint32_t n = 10000;
   auto batched = ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, n, "batched");
   auto per_key = ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, n, "perkey");

@@ -20,7 +20,11 @@ using namespace std::chrono_literals;
 using ebpfpp::PerfBuffer;
 using ebpfpp::PerfBufferOptions;
 
-TEST_CASE("PerfBuffer::events yields each sample in order with its fields intact") {
+TEST_CASE("PerfBuffer::events yields each sample in order with its fields intact" *
+          doctest::test_suite("vm")) {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::perf_buffer)) EBPFPP_SKIP(*r);
+  // The producer emits from a bpf_loop (and its object is loaded whole).
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_loop)) EBPFPP_SKIP(*r);
   auto skel = test::load_streams();
   PerfBuffer<stream_event> pb(skel, "test_perf");
   CHECK(!pb.cpus().empty());
