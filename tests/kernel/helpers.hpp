@@ -309,6 +309,7 @@ inline Child spawn(const std::string& name, const std::vector<std::string>& argv
       ::dup2(err[1], 2);
     }
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execv(args[0], args.data());

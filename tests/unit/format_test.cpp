@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -32,10 +31,10 @@ TEST_CASE("detail::format gives what fmt::format gives for the messages' argumen
   CHECK(format("{}", null) == "(null)");
 }
 
-TEST_CASE("detail::format refuses what it does not support instead of printing something else") {
-  CHECK_THROWS_AS((void)format("{} {}", 1), std::invalid_argument);
-  CHECK_THROWS_AS((void)format("{:.2f}", 1), std::invalid_argument);
-  CHECK_THROWS_AS((void)format("{name}", 1), std::invalid_argument);
-  CHECK_THROWS_AS((void)format("{:x}", "text"), std::invalid_argument);
-  CHECK_THROWS_AS((void)format("{", 1), std::invalid_argument);
+TEST_CASE("detail::format never throws: what it cannot format stays in the text as written") {
+  CHECK(format("{} {}", 1) == "1 {}");
+  CHECK(format("{:.2f}", 7) == "7");
+  CHECK(format("{name} {}", 1) == "{name} 1");
+  CHECK(format("{:x}", "text") == "text");
+  CHECK(format("open {", 1) == "open {");
 }

@@ -8,7 +8,7 @@
 /// the library's few hundred messages that was a third of what `#include <ebpfpp/ebpfpp.hpp>`
 /// cost a tool's build (benchmarks/compile-time gates it). Messages need little: `{}` and `{N}`
 /// for strings, integers and bools, and `{:#x}`/`{:02x}`/`{:04o}` for numbers, which is all this
-/// supports.
+/// supports; what it cannot format stays in the text as written, as a message must never throw.
 /// The format strings are still checked: with EBPFPP_CHECK_FORMAT_STRINGS defined, every message
 /// goes through fmt::format instead, checked at compile time (the headers test builds that way).
 
@@ -35,7 +35,6 @@ std::string format(fmt::format_string<Args...> f, Args&&... args) {
 #include <charconv>
 #include <concepts>
 #include <initializer_list>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -60,8 +59,7 @@ public:
   /// Appends the value as `{}` or `{:SPEC}` says; SPEC is [#][0][width][x|o|d].
   void append_to(std::string& out, std::string_view spec) const {
     if (kind_ == Kind::string) {
-      if (!spec.empty()) throw std::invalid_argument("format: a spec for a string argument");
-      out += s_;
+      out += s_; // a spec (none of the library's messages has one) is ignored
       return;
     }
     if (kind_ == Kind::character) {
@@ -86,7 +84,11 @@ public:
       base = spec[i] == 'x' ? 16 : spec[i] == 'o' ? 8 : 10;
       ++i;
     }
-    if (i != spec.size()) throw std::invalid_argument("format: unsupported spec");
+    if (i != spec.size()) { // not a spec this supports: the number as {} prints it
+      alt = zero = false;
+      width = 0;
+      base = 10;
+    }
     char digits[24];
     const auto r = std::to_chars(digits, digits + sizeof digits, u_, base);
     std::string_view prefix = kind_ == Kind::negative ? "-" : "";
@@ -126,9 +128,10 @@ inline std::string vformat(std::string_view f, std::initializer_list<FormatArg> 
       continue;
     }
     const std::size_t close = f.find('}', i);
-    if (close == std::string_view::npos) throw std::invalid_argument("format: an unclosed {");
-    std::string_view field = f.substr(i + 1, close - i - 1);
-    std::size_t index = next++;
+    std::string_view field =
+        f.substr(i + 1, close == std::string_view::npos ? std::string_view::npos : close - i - 1);
+    std::size_t index = args.size(); // a named field, say: not supported
+    if (field.empty() || field.front() == ':') index = next++;
     if (!field.empty() && field.front() >= '0' && field.front() <= '9') {
       index = 0;
       while (!field.empty() && field.front() >= '0' && field.front() <= '9') {
@@ -139,8 +142,15 @@ inline std::string vformat(std::string_view f, std::initializer_list<FormatArg> 
     if (!field.empty() && field.front() == ':')
       field.remove_prefix(1);
     else if (!field.empty())
-      throw std::invalid_argument("format: only {}, {N} and {:SPEC}");
-    if (index >= args.size()) throw std::invalid_argument("format: too few arguments");
+      index = args.size(); // a named field: not supported
+    // Never a throw while an error message is built: what cannot be formatted stays as written
+    // (EBPFPP_CHECK_FORMAT_STRINGS catches it at compile time).
+    if (close == std::string_view::npos || index >= args.size()) {
+      out += f.substr(i, close == std::string_view::npos ? std::string_view::npos : close - i + 1);
+      if (close == std::string_view::npos) break;
+      i = close;
+      continue;
+    }
     args.begin()[index].append_to(out, field);
     i = close;
   }
