@@ -36,16 +36,11 @@
 #include <bpf/bpf.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <mutex>
 #include <new>
 #include <optional>
 #include <string>
