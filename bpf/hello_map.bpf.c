@@ -8,6 +8,7 @@
 //   count_raw_tp     the raw tracepoint sys_enter: every syscall
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <ebpfpp/count.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -24,19 +25,11 @@ static __always_inline void count(__u32 syscall_nr)
 {
 	// The low 32 bits of bpf_get_current_uid_gid() are the uid.
 	__u32 key = by_syscall ? syscall_nr : (__u32)bpf_get_current_uid_gid();
-	__u64 one = 1;
-	__u64 *v = bpf_map_lookup_elem(&counter_table, &key);
 
-	if (v) {
-		__sync_fetch_and_add(v, 1);
-		return;
-	}
-	// Another CPU may insert the same key first: then add to its entry instead.
-	if (bpf_map_update_elem(&counter_table, &key, &one, BPF_NOEXIST) != 0) {
-		v = bpf_map_lookup_elem(&counter_table, &key);
-		if (v)
-			__sync_fetch_and_add(v, 1);
-	}
+	// counter_table[key] += 1. The chapter looks the key up, adds 1 if it is there and inserts
+	// 1 if not; ebpfpp_count does the same, and also counts right when another CPU inserts the
+	// same new key between the lookup and the insert (see ebpfpp/count.bpf.h).
+	ebpfpp_count(&counter_table, &key, 1);
 }
 
 SEC("ksyscall")

@@ -6,11 +6,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "profile.h"
+#include <ebpfpp/count.bpf.h>
+#include <ebpfpp/errno.bpf.h>
 
-/* vmlinux.h has no errno values. */
-#define ENOMEM 12
-#define EEXIST 17
+#include "profile.h"
 
 /* 0: every process; else only this one. */
 const volatile __u32 target_tgid = 0;
@@ -55,15 +54,7 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 	    key.user_stack_id == -ENOMEM || key.kernel_stack_id == -ENOMEM)
 		__sync_fetch_and_add(&lost_stacks, 1);
 
-	__u64 *count = bpf_map_lookup_elem(&counts, &key);
-	if (count) {
-		__sync_fetch_and_add(count, 1);
-	} else {
-		__u64 one = 1;
-		if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST))
-			if ((count = bpf_map_lookup_elem(&counts, &key)))
-				__sync_fetch_and_add(count, 1);
-	}
+	ebpfpp_count(&counts, &key, 1);
 	return 0;
 }
 

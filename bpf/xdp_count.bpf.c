@@ -5,6 +5,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <ebpfpp/count.bpf.h>
 #include <ebpfpp/packet.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -48,13 +49,9 @@ int xdp_count(struct xdp_md *ctx)
 	__u64 *n = bpf_map_lookup_elem(&protocols, &proto);
 	if (n)
 		*n += 1;
+	// Two CPUs can see a new source at once: ebpfpp_count adds to the entry the other made.
 	__u32 src = ip->saddr;
-	__u64 one = 1;
-	__u64 *s = bpf_map_lookup_elem(&sources, &src);
-	if (s)
-		__sync_fetch_and_add(s, 1);
-	else
-		bpf_map_update_elem(&sources, &src, &one, BPF_NOEXIST);
+	ebpfpp_count(&sources, &src, 1);
 
 	struct udphdr *udp = drop_udp_port ? ebpfpp_udp(ip, end) : 0;
 	if (!udp || udp->dest != bpf_htons(drop_udp_port))

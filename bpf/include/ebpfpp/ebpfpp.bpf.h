@@ -4,13 +4,25 @@
 #ifndef EBPFPP_BPF_H
 #define EBPFPP_BPF_H
 
-/* Filters set from user space through .rodata, so one object serves any target:
- * skel->rodata->ebpfpp_target_tgid = pid before load. 0 means every process. */
+/* A process filter set from user space through .rodata, so one object serves any target.
+ * Declare it once at file scope, test it first thing in each program:
+ *
+ *     EBPFPP_DECLARE_TGID_FILTER();
+ *     SEC("tracepoint/syscalls/sys_enter_openat")
+ *     int on_open(void *ctx) { if (!EBPFPP_TGID_MATCHES()) return 0; ... }
+ *
+ * and set it before load: `skel->rodata->ebpfpp_target_tgid = pid;` (0, the default, means
+ * every process). Being const volatile .rodata, the verifier sees its value after load and
+ * removes the test entirely when it is 0. A TGID is what user space calls a process id; the
+ * thread id would be the low 32 bits of bpf_get_current_pid_tgid(). */
 #define EBPFPP_DECLARE_TGID_FILTER() const volatile int ebpfpp_target_tgid = 0
 
+/* True when the current task belongs to the process set in ebpfpp_target_tgid (or it is 0). */
 #define EBPFPP_TGID_MATCHES()                                                                      \
 	(ebpfpp_target_tgid == 0 || (bpf_get_current_pid_tgid() >> 32) == (__u64)ebpfpp_target_tgid)
 
+#include "count.bpf.h"
+#include "errno.bpf.h"
 #include "ring_buffer.bpf.h"
 
 #endif /* EBPFPP_BPF_H */
