@@ -4,7 +4,9 @@
 // times a second by default; each sample counts its (process, user stack, kernel stack). At the
 // end this program symbolizes the stacks (kallsyms for the kernel, the ELF symbol tables of the
 // mapped files for user space) and prints one line per distinct stack, outermost frame first,
-// in the folded format flamegraph.pl and speedscope read:
+// in the folded format flamegraph.pl and speedscope read. Every 100 ms while it samples, each
+// process new in the samples is tracked (Symbolizer::track), so the stacks of a process that has
+// exited by the end still name their functions.
 //
 //   sudo ./profile -d 5 > out.folded && flamegraph.pl out.folded > out.svg
 //   sudo ./profile --pid 1234 -F 999 -d 10
@@ -105,14 +107,25 @@ int main(int argc, char** argv) try {
              options.pid ? fmt::format("pid {}", options.pid) : std::string("every process"),
              options.frequency, sampler.size(), options.duration ? "" : "; Ctrl-C to stop");
 
-  pollfd p{signals.fd(), POLLIN, 0};
-  const int timeout = options.duration ? static_cast<int>(options.duration->count()) : -1;
-  (void)::poll(&p, 1, timeout);
-  sampler.reset(); // stop sampling before reading, so the counts hold still
-
+  // While it samples, every 100 ms: each process new in the samples is tracked, so that its
+  // stacks symbolize at the end even when it has exited by then (a profile's usual target is a
+  // short-lived process, whose mappings go with it).
   ebpfpp::Map<profile_key, std::uint64_t> counts(skel->maps.counts);
   ebpfpp::StackTraceMap<PROFILE_STACK_DEPTH> stacks(skel->maps.stacks);
   ebpfpp::Symbolizer symbolizer;
+  if (options.pid) symbolizer.track(options.pid);
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = options.duration ? Clock::now() + *options.duration : Clock::time_point::max();
+  for (;;) {
+    pollfd p{signals.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0 || Clock::now() >= deadline) break;
+    if (options.user)
+      for (const profile_key& key : counts.keys())
+        if (!symbolizer.tracked(static_cast<pid_t>(key.tgid)))
+          symbolizer.track(static_cast<pid_t>(key.tgid));
+  }
+  sampler.reset(); // stop sampling before reading, so the counts hold still
+
   auto items = counts.items();
   // Heaviest first, as a human reads them; flame graph tools do not care about the order.
   std::sort(items.begin(), items.end(),

@@ -11,8 +11,10 @@
 /// root or kernel.kptr_restrict=0 to see real addresses). User addresses resolve through the
 /// process's /proc/PID/maps and the ELF symbol tables (.symtab and .dynsym) of the mapped files,
 /// read with libelf: each file once (keyed by device and inode), each process's mappings once
-/// (re-read when an address falls outside them). C++ names are demangled. Symbolize user stacks
-/// while their process lives: its mappings go with it.
+/// (re-read when an address falls outside them). C++ names are demangled. A process's mappings
+/// go when it exits: symbolize its stacks while it lives, or call track(pid) as soon as you
+/// learn of it (a profiler's usual target is a short-lived process), which keeps what its stacks
+/// need for after it is gone.
 ///
 /// Why symbol tables and not DWARF (file:line): a stripped distribution library still has
 /// .dynsym, and reading symbol tables is cheap enough to symbolize thousands of stacks in
@@ -375,7 +377,29 @@ public:
     return out;
   }
 
-  /// Forgets `pid`'s mappings (after it exited, or exec'd another program).
+  /// Reads `pid`'s mappings and the symbols of every file it maps now, and keeps them after the
+  /// process exits, so that its stacks still symbolize then. Call it while the process lives,
+  /// as early as you can: a profiler when a new process shows up in its samples. Again for the
+  /// same process, it reads the mappings afresh (after a dlopen, say). Returns false, and keeps
+  /// what it had, when the process is gone. Never throws for a file it cannot read.
+  bool track(pid_t pid) {
+    ProcessMaps& entry = mappings_[pid];
+    entry.tracked = true;
+    auto maps = detail::read_mappings(pid);
+    if (maps.empty()) return false;
+    entry.maps = std::move(maps);
+    entry.reread = false;
+    for (const detail::FileMapping& m : entry.maps) elf_for(pid, m);
+    return true;
+  }
+
+  /// Whether track(pid) was called (and forget(pid) not since).
+  bool tracked(pid_t pid) const {
+    auto it = mappings_.find(pid);
+    return it != mappings_.end() && it->second.tracked;
+  }
+
+  /// Forgets `pid`'s mappings (after it exited, or exec'd another program), tracked or not.
   void forget(pid_t pid) { mappings_.erase(pid); }
 
   /// How many ELF files have been read (each once).
@@ -408,10 +432,12 @@ private:
       if (const auto* m = find_in(it->second.maps, addr)) return m;
       if (it->second.reread) return nullptr; // read once more already: a gone mapping
     }
-    // First address of this process, or one outside the mappings read: (re)read them once.
+    // First address of this process, or one outside the mappings read: (re)read them once. A
+    // tracked process keeps what it had if it is gone now.
     auto& entry = mappings_[pid];
     entry.reread = it != mappings_.end();
-    entry.maps = detail::read_mappings(pid);
+    auto maps = detail::read_mappings(pid);
+    if (!maps.empty() || !entry.tracked) entry.maps = std::move(maps);
     return find_in(entry.maps, addr);
   }
 
@@ -436,6 +462,7 @@ private:
   struct ProcessMaps {
     std::vector<detail::FileMapping> maps;
     bool reread = false;
+    bool tracked = false; // track() was called: keep the mappings when the process is gone
   };
   std::unique_ptr<detail::SymbolTable> kallsyms_;
   std::unordered_map<pid_t, ProcessMaps> mappings_;

@@ -134,3 +134,44 @@ TEST_CASE("profile --pid prints folded stacks of a spinning child, its function 
   CHECK(total >= 20);
   CHECK(in_function * 100 >= total * 80);
 }
+
+TEST_CASE("profile names the functions of a process that exited before the report" *
+          doctest::test_suite("vm")) {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::perf_event)) EBPFPP_SKIP(*r);
+  // The child spins for a second and dies of its SIGALRM; profile reports a second later, when
+  // the child's /proc/PID/maps is gone. Before Symbolizer::track, every user frame of such a
+  // process was [unknown] (issue 23.1).
+  const pid_t spinner = ::fork();
+  REQUIRE(spinner >= 0);
+  if (spinner == 0) {
+    ::prctl(PR_SET_NAME, "ebpfpp-brief");
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::alarm(1);
+    volatile unsigned long n = 1;
+    ebpfpp_test_profile_spin(&n);
+  }
+  test::Child spin;
+  spin.pid = spinner;
+  auto profile = test::spawn("profile",
+                             {(test::examples_dir() / "profile").string(), "-F", "199", "-d", "2",
+                              "--user-only"},
+                             true);
+  int status = 0;
+  REQUIRE(::waitpid(spinner, &status, 0) == spinner);
+  spin.pid = -1;
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM));
+  CHECK(profile.wait(20s) == 0);
+  const std::string out = read_all(profile.out);
+  std::uint64_t total = 0, in_function = 0;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("ebpfpp-brief;", 0) != 0) continue;
+    const std::uint64_t count = std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
+    total += count;
+    if (line.find(";ebpfpp_test_profile_spin") != std::string::npos) in_function += count;
+  }
+  MESSAGE("profile example: " << in_function << " of " << total
+                              << " samples of the exited process in ebpfpp_test_profile_spin");
+  CHECK(total >= 20);
+  CHECK(in_function * 100 >= total * 80);
+}
