@@ -4,25 +4,32 @@
 /// tool can read several event streams, dump a map every few seconds and end on Ctrl-C together.
 ///
 ///     ebpfpp::EventLoop loop;                           // SIGINT/SIGTERM end run()
-///     loop.spawn([](EventLoop& loop, RingBuffer<event>& rb) -> ebpfpp::Task<> {
+///     loop.spawn([&]() -> ebpfpp::Task<> {              // the loop keeps the lambda alive
 ///       for (;;) { const event& e = co_await loop.next(rb); print(e); }
-///     }(loop, rb));
-///     loop.spawn([](EventLoop& loop) -> ebpfpp::Task<> {
+///     });
+///     loop.spawn([&]() -> ebpfpp::Task<> {
 ///       for (;;) { co_await loop.sleep(2s); dump_map(); }
-///     }(loop));
+///     });
 ///     loop.run();                                       // until Ctrl-C, or every task ended
 ///
 /// Awaitables: `loop.next(stream)` (the next record of a RingBuffer or PerfBuffer: a
-/// `const Event&` valid until the next await on that stream), `loop.sleep(duration)`, and
-/// `loop.signal(signo)` (the signal number once it arrives). Tasks are resumed one at a time, so
-/// they need no locks among themselves. A stream that always has data does not starve the
-/// others: after a batch of records without suspending, the awaiting task yields to the loop.
+/// `const Event&` valid until the next await on that stream), `loop.sleep(duration)`,
+/// `loop.signal(signo)` (the signal number once it arrives), and `loop.readable(fd)` /
+/// `loop.writable(fd)` for any other fd (a pidfd, to end when a process exits; a socket). Tasks
+/// are resumed one at a time, so they need no locks among themselves. A stream that always has
+/// data does not starve the others: after a batch of records without suspending, the awaiting
+/// task yields to the loop.
 ///
-/// A coroutine lambda must not capture (the lambda object dies before the coroutine runs): pass
-/// what it needs as parameters, as above.
+/// Give spawn() the lambda itself, not its call: a coroutine lambda's captures live in the
+/// lambda object, not in the coroutine, so `spawn([&]() -> Task<> {...}())` (called in place)
+/// leaves the task reading a dead object once the expression ends. spawn(lambda) keeps the
+/// lambda alive for as long as its task. A coroutine function (or a lambda that captures
+/// nothing) may also be called in place, its arguments being copied into the coroutine:
+/// `spawn(reader(loop, rb))`.
 
 #include "detail/config.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -39,6 +46,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -148,6 +156,15 @@ public:
     if (!task) return;
     ready_.push_back(task.handle());
     tasks_.push_back(std::move(task));
+  }
+
+  /// Calls `make_task` (a lambda returning Task<>, captures and all) and hands its task to the
+  /// loop, keeping the lambda alive until the task ends: the safe way to spawn a lambda that
+  /// captures (see the file comment).
+  template <class F>
+    requires std::is_invocable_r_v<Task<>, F&>
+  void spawn(F&& make_task) {
+    spawn(own<std::decay_t<F>>(std::forward<F>(make_task)));
   }
 
   /// Runs tasks until every spawned task has ended, stop() or request_stop() is called, or a
@@ -345,7 +362,60 @@ public:
     return NextAwaiter<Stream>(*this, stream);
   }
 
+  /// `co_await loop.readable(fd)` / `loop.writable(fd)`: resumes when `fd` (any pollable fd the
+  /// caller owns: a pidfd, a socket, a pipe) is ready, with its poll(2) revents (POLLHUP and
+  /// POLLERR among them when they are why). One task per fd at a time (a second throws Error
+  /// EEXIST); the fd must stay open while awaited.
+  class FdAwaiter : private detail::LoopWaiter {
+  public:
+    FdAwaiter(EventLoop& loop, int fd, short events) noexcept
+        : loop_(&loop), fd_(fd), events_(events) {}
+    FdAwaiter(const FdAwaiter&) = delete;
+    FdAwaiter& operator=(const FdAwaiter&) = delete;
+    ~FdAwaiter() {
+      if (registered_) loop_->remove_stream_waiter(this, fd_);
+    }
+    bool await_ready() noexcept { return ready_now(); }
+    void await_suspend(std::coroutine_handle<> h) {
+      handle_ = h;
+      loop_->add_stream_waiter(this, fd_, std::chrono::milliseconds(-1),
+                               events_ == POLLOUT ? EPOLLOUT : EPOLLIN);
+      registered_ = true;
+    }
+    short await_resume() const noexcept { return revents_; }
+
+  private:
+    bool ready_now() noexcept {
+      pollfd p{fd_, events_, 0};
+      if (::poll(&p, 1, 0) <= 0 || p.revents == 0) return false;
+      revents_ = p.revents;
+      return true;
+    }
+    void on_ready() override {
+      if (!ready_now()) return;
+      loop_->remove_stream_waiter(this, fd_);
+      registered_ = false;
+      loop_->ready_.push_back(handle_);
+    }
+    EventLoop* loop_;
+    int fd_;
+    short events_;
+    short revents_ = 0;
+    std::coroutine_handle<> handle_;
+    bool registered_ = false;
+  };
+
+  FdAwaiter readable(int fd) noexcept { return FdAwaiter(*this, fd, POLLIN); }
+  FdAwaiter writable(int fd) noexcept { return FdAwaiter(*this, fd, POLLOUT); }
+
 private:
+  // The coroutine that owns a spawned lambda: `make_task` is a parameter, so it lives in this
+  // frame until the task it made has ended.
+  template <class F>
+  static Task<> own(F make_task) {
+    co_await make_task();
+  }
+
   struct StreamEntry {
     detail::LoopWaiter* waiter;
     int fd;
@@ -436,14 +506,15 @@ private:
     return stop;
   }
 
-  void add_stream_waiter(detail::LoopWaiter* w, int fd, std::chrono::milliseconds max_latency) {
+  void add_stream_waiter(detail::LoopWaiter* w, int fd, std::chrono::milliseconds max_latency,
+                         std::uint32_t events = EPOLLIN) {
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = events;
     ev.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
       const int err = errno;
-      throw Error(err, detail::format("wait for stream fd {} in the event loop", fd),
-                  err == EEXIST ? "another task already awaits this stream: one reader per stream"
+      throw Error(err, detail::format("wait for fd {} in the event loop", fd),
+                  err == EEXIST ? "another task already awaits this stream (or fd): one reader each"
                                 : detail::hint_for(err));
     }
     streams_.push_back({w, fd, max_latency});
