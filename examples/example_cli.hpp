@@ -1,8 +1,8 @@
 #pragma once
 // The runner the chapter's examples share, so that each example file is its chapter logic plus
-// its usage text: example::run parses -h/-d and the example's own flags, makes stdout
-// line-buffered, runs the example's body and turns an exception into "<name>: <what>" and exit
-// status 1. Also the execve hook choice (a syscall kprobe where the kernel has kprobes, as the
+// its usage text: example::run is the library's tool frame (ebpfpp/tool.hpp: -h/-d and the
+// example's own flags, stdout line-buffered, an exception printed as "<name>: <what>" with exit
+// status 1). Also the execve hook choice (a syscall kprobe where the kernel has kprobes, as the
 // chapter does, else the sys_enter_execve tracepoint), said on stderr.
 //
 // Everything here is plain ebpfpp and fmt: a tool of your own needs none of it (docs/09).
@@ -23,82 +23,25 @@ namespace example {
 // How long to run: -d SECONDS, or nullopt for "until Ctrl-C or SIGTERM".
 using Duration = std::optional<std::chrono::milliseconds>;
 
-[[noreturn]] inline void usage_error(std::string_view prog, std::string_view what,
-                                     std::string_view usage) {
-  fmt::print(stderr, "{}: {}\n{}", prog, what, usage);
-  std::exit(2);
-}
+// The tool frame is the library's (ebpfpp/tool.hpp): these are it, with the body given only the
+// duration, as the examples take their other flags (-i included) themselves.
+using ebpfpp::tool::no_flags;
+using ebpfpp::tool::parse_seconds;
+using ebpfpp::tool::switch_flag;
+using ebpfpp::tool::usage_error;
 
-// A number of seconds (fractions allowed) given for `what` ("duration", "interval").
-inline std::chrono::milliseconds parse_seconds(std::string_view prog, std::string_view what,
-                                               const char* text, std::string_view usage) {
-  char* end = nullptr;
-  const double seconds = std::strtod(text, &end);
-  if (*end != '\0' || seconds < 0) usage_error(prog, fmt::format("bad {} '{}'", what, text), usage);
-  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-}
-
-// The command line every example takes: -h/--help (prints `usage`, exits 0) and -d/--duration
-// SECONDS, which it returns. `flag(arg, value)` handles the example's own flags: it returns how
-// many arguments it used (1, or 2 with `value`, which is nullptr after the last argument), or 0
-// for one that is not its own: that is a usage error (exit 2).
 template <class Flag>
 Duration parse_command_line(int argc, char** argv, std::string_view prog, std::string_view usage,
                             Flag&& flag) {
-  Duration duration;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-    if (arg == "-h" || arg == "--help") {
-      fmt::print("{}", usage);
-      std::exit(0);
-    } else if ((arg == "-d" || arg == "--duration") && value) {
-      duration = parse_seconds(prog, "duration", value, usage);
-      ++i;
-    } else if (const int used = flag(arg, value); used > 0) {
-      i += used - 1;
-    } else {
-      usage_error(prog, fmt::format("unknown argument '{}'", arg), usage);
-    }
-  }
-  return duration;
+  return ebpfpp::tool::parse_command_line(argc, argv, prog, usage, flag).duration;
 }
 
-// For examples with no flags of their own.
-inline int no_flags(std::string_view, const char*) {
-  return 0;
-}
-
-// One on/off flag (`--odd-even`) that sets `on`.
-inline auto switch_flag(std::string_view name, bool& on) {
-  return [name, &on](std::string_view arg, const char*) {
-    if (arg != name) return 0;
-    on = true;
-    return 1;
-  };
-}
-
-// An example's main: parses the command line (see parse_command_line), makes stdout line-buffered
-// (one event, one line, even through a pipe), and calls body(duration), whose result (int, or
-// void for 0) is the exit status. An exception out of the body, an ebpfpp::Error above all, is
-// printed as "<prog>: <what>" on stderr with exit status 1; the body's destructors have run by
-// then, so everything it attached is detached.
+// An example's main: ebpfpp::tool::run, the body taking the duration.
 template <class Flag, class Body>
 int run(int argc, char** argv, std::string_view prog, std::string_view usage, Flag&& flag,
         Body&& body) {
-  const Duration duration = parse_command_line(argc, argv, prog, usage, flag);
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  try {
-    if constexpr (std::is_void_v<std::invoke_result_t<Body&, Duration>>) {
-      body(duration);
-      return 0;
-    } else {
-      return body(duration);
-    }
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "{}: {}\n", prog, e.what());
-    return 1;
-  }
+  return ebpfpp::tool::run(argc, argv, prog, usage, flag,
+                           [&](const ebpfpp::tool::Options& o) { return body(o.duration); });
 }
 
 // Loads the skeleton with only the execve program attach_execve will attach: the other would be

@@ -25,7 +25,6 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 #include <fmt/format.h>
-#include <poll.h>
 
 #include "example_cli.hpp"
 #include "profile.h"
@@ -114,16 +113,12 @@ int main(int argc, char** argv) try {
   ebpfpp::StackTraceMap<PROFILE_STACK_DEPTH> stacks(skel->maps.stacks);
   ebpfpp::Symbolizer symbolizer;
   if (options.pid) symbolizer.track(options.pid);
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = options.duration ? Clock::now() + *options.duration : Clock::time_point::max();
-  for (;;) {
-    pollfd p{signals.fd(), POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0 || Clock::now() >= deadline) break;
+  ebpfpp::tool::every(std::chrono::milliseconds(100), options.duration, [&] {
     if (options.user)
       for (const profile_key& key : counts.keys())
         if (!symbolizer.tracked(static_cast<pid_t>(key.tgid)))
           symbolizer.track(static_cast<pid_t>(key.tgid));
-  }
+  });
   sampler.reset(); // stop sampling before reading, so the counts hold still
 
   auto items = counts.items();

@@ -54,6 +54,7 @@
 #include "task.hpp"                 // IWYU pragma: export
 #include "tc.hpp"                   // IWYU pragma: export
 #include "test_run.hpp"             // IWYU pragma: export
+#include "tool.hpp"                 // IWYU pragma: export
 #include "trace_pipe.hpp"           // IWYU pragma: export
 #include "usdt.hpp"                 // IWYU pragma: export
 #include "user_ring_buffer.hpp"     // IWYU pragma: export
