@@ -76,6 +76,20 @@ public:
   }
 
   const char* what() const noexcept override { return message_.c_str(); }
+
+protected:
+  /// For a failure whose cause is better said than by the errno's text (VerifierError): the
+  /// first line is "ACTION: REASON (errno N: TEXT)".
+  Error(int errnum, std::string action, std::string_view reason, std::string hint,
+        std::string log)
+      : Error(errnum, std::move(action), std::move(hint), std::move(log)) {
+    const auto first_line_end = message_.find('\n');
+    message_.replace(0, first_line_end,
+                     detail::format("{}: {} (errno {}: {})", action_, reason, errnum,
+                                    error_text(errnum)));
+  }
+
+public:
   /// The errno value.
   int errnum() const noexcept { return code().value(); }
   /// What was attempted, e.g. "attach kprobe '__x64_sys_execve'".
@@ -145,7 +159,44 @@ private:
   KernelVersion min_kernel_;
 };
 
+/// The verifier rejected a program. Its first line says the verifier's own reason, the last
+/// line of its log that is not a statistic, e.g. "load program 'count' of BPF object 'x':
+/// rejected by the verifier: R0 invalid mem access 'map_value_or_null' (errno 13: Permission
+/// denied)"; log() is the whole log, the lines before show where.
+class VerifierError : public Error {
+public:
+  VerifierError(int errnum, std::string action, std::string reason, std::string hint,
+                std::string log)
+      : Error(errnum, std::move(action), detail::format("rejected by the verifier: {}", reason),
+              std::move(hint), std::move(log)),
+        reason_(std::move(reason)) {}
+  /// The verifier's reason: "R0 invalid mem access 'map_value_or_null'".
+  const std::string& reason() const noexcept { return reason_; }
+
+private:
+  std::string reason_;
+};
+
 namespace detail {
+
+/// The verifier's reason in a rejection's log: its last line that is not one of the statistics
+/// it prints after ("processed N insns", "verification time", "stack depth"); empty if none.
+inline std::string verifier_reason(std::string_view log) {
+  std::size_t end = log.size();
+  while (end > 0) {
+    const std::size_t start = log.rfind('\n', end - 1);
+    const std::size_t from = start == std::string_view::npos ? 0 : start + 1;
+    std::string_view line = log.substr(from, end - from);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    if (!line.empty() && !line.starts_with("processed ") &&
+        !line.starts_with("verification time") && !line.starts_with("stack depth") &&
+        !line.starts_with("-- END"))
+      return std::string(line);
+    if (from == 0) break;
+    end = from - 1;
+  }
+  return {};
+}
 
 /// A zeroed libbpf options struct with its size set. (LIBBPF_OPTS is a C compound literal,
 /// which ISO C++ lacks.)

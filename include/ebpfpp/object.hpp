@@ -248,6 +248,12 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
                           "use a kprobe/kretprobe or a tracepoint, or leave this program out with "
                           "set_autoload(false)",
                           failure.log.empty() ? std::move(text) : std::move(failure.log));
+  // A rejection (a log and EACCES or EINVAL) leads with the verifier's reason rather than the
+  // errno's text: "Permission denied" alone reads as a privilege problem.
+  if (!failure.log.empty() && (err == EACCES || err == EINVAL))
+    if (std::string reason = verifier_reason(failure.log); !reason.empty())
+      throw VerifierError(err, std::move(action), std::move(reason), hint_for(err, op),
+                          std::move(failure.log));
   throw Error(err, std::move(action), hint_for(err, op),
               failure.log.empty() ? std::move(text) : std::move(failure.log));
 }

@@ -72,6 +72,14 @@ TEST_CASE("a program the verifier rejects throws an Error carrying the verifier'
     CHECK(e.log().find("processed ") != std::string::npos); // the verifier's last line
     CHECK(std::string(e.what()).find("invalid mem access") != std::string::npos);
     CHECK(e.hint().find("verifier rejected") != std::string::npos);
+    // The first line says the verifier's reason, not just "Permission denied".
+    const std::string what = e.what();
+    CHECK(what.substr(0, what.find('\n')) ==
+          "load program 'missing_null_check' of BPF object 'test_bad': rejected by the verifier: "
+          "R0 invalid mem access 'map_value_or_null' (errno 13: Permission denied)");
+    const auto* v = dynamic_cast<const ebpfpp::VerifierError*>(&e);
+    REQUIRE(v != nullptr);
+    CHECK(v->reason() == "R0 invalid mem access 'map_value_or_null'");
   }
 }
 

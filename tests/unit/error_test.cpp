@@ -114,3 +114,20 @@ TEST_CASE("file_problem says what is wrong with the file: missing, a directory, 
   CHECK(readable.err == 0);
   CHECK(readable.hint.empty());
 }
+
+TEST_CASE("verifier_reason: the log's last line that is not a statistic") {
+  CHECK(ebpfpp::detail::verifier_reason("0: (b7) r1 = 0\n7: (79) r0 = *(u64 *)(r0 +0)\n"
+                                        "R0 invalid mem access 'map_value_or_null'\n"
+                                        "processed 7 insns (limit 1000000) max_states_per_insn 0\n"
+                                        "verification time 12 usec\nstack depth 8\n\n") ==
+        "R0 invalid mem access 'map_value_or_null'");
+  CHECK(ebpfpp::detail::verifier_reason("only line") == "only line");
+  CHECK(ebpfpp::detail::verifier_reason("processed 1 insns\n").empty());
+  CHECK(ebpfpp::detail::verifier_reason("").empty());
+  const ebpfpp::VerifierError e(EACCES, "load program 'p'", "R1 type=scalar expected=fp", "hint",
+                                "log\n");
+  CHECK(std::string(e.what()).rfind("load program 'p': rejected by the verifier: R1 type=scalar "
+                                    "expected=fp (errno 13: Permission denied)\n  hint: hint",
+                                    0) == 0);
+  CHECK(e.action() == "load program 'p'");
+}
