@@ -48,19 +48,86 @@ struct Failure : std::runtime_error {
 };
 
 bool is_cpp_keyword(std::string_view s) {
-  static const std::set<std::string_view> words = {
-      "alignas",  "alignof",   "and",        "asm",       "auto",      "bool",     "break",
-      "case",     "catch",     "char",       "class",     "concept",   "const",    "consteval",
-      "constexpr", "constinit", "const_cast", "continue",  "co_await",  "co_return", "co_yield",
-      "decltype", "default",   "delete",     "do",        "double",    "dynamic_cast", "else",
-      "enum",     "explicit",  "export",     "extern",    "false",     "float",    "for",
-      "friend",   "goto",      "if",         "inline",    "int",       "long",     "mutable",
-      "namespace", "new",      "noexcept",   "not",       "nullptr",   "operator", "or",
-      "private",  "protected", "public",     "register",  "reinterpret_cast", "requires",
-      "return",   "short",     "signed",     "sizeof",    "static",    "static_assert",
-      "static_cast", "struct", "switch",     "template",  "this",      "throw",    "true",
-      "try",      "typedef",   "typeid",     "typename",  "union",     "unsigned", "using",
-      "virtual",  "void",      "volatile",   "while",     "xor"};
+  static const std::set<std::string_view> words = {"alignas",
+                                                   "alignof",
+                                                   "and",
+                                                   "asm",
+                                                   "auto",
+                                                   "bool",
+                                                   "break",
+                                                   "case",
+                                                   "catch",
+                                                   "char",
+                                                   "class",
+                                                   "concept",
+                                                   "const",
+                                                   "consteval",
+                                                   "constexpr",
+                                                   "constinit",
+                                                   "const_cast",
+                                                   "continue",
+                                                   "co_await",
+                                                   "co_return",
+                                                   "co_yield",
+                                                   "decltype",
+                                                   "default",
+                                                   "delete",
+                                                   "do",
+                                                   "double",
+                                                   "dynamic_cast",
+                                                   "else",
+                                                   "enum",
+                                                   "explicit",
+                                                   "export",
+                                                   "extern",
+                                                   "false",
+                                                   "float",
+                                                   "for",
+                                                   "friend",
+                                                   "goto",
+                                                   "if",
+                                                   "inline",
+                                                   "int",
+                                                   "long",
+                                                   "mutable",
+                                                   "namespace",
+                                                   "new",
+                                                   "noexcept",
+                                                   "not",
+                                                   "nullptr",
+                                                   "operator",
+                                                   "or",
+                                                   "private",
+                                                   "protected",
+                                                   "public",
+                                                   "register",
+                                                   "reinterpret_cast",
+                                                   "requires",
+                                                   "return",
+                                                   "short",
+                                                   "signed",
+                                                   "sizeof",
+                                                   "static",
+                                                   "static_assert",
+                                                   "static_cast",
+                                                   "struct",
+                                                   "switch",
+                                                   "template",
+                                                   "this",
+                                                   "throw",
+                                                   "true",
+                                                   "try",
+                                                   "typedef",
+                                                   "typeid",
+                                                   "typename",
+                                                   "union",
+                                                   "unsigned",
+                                                   "using",
+                                                   "virtual",
+                                                   "void",
+                                                   "volatile",
+                                                   "while",
+                                                   "xor"};
   return words.contains(s);
 }
 
@@ -98,9 +165,9 @@ private:
   struct MapEntry {
     std::string name;
     bpf_map_type type;
-    std::string view;   // "ebpfpp::Map<__u32, __u64>"
-    std::string header; // "hash_map.hpp"
-    bool keyed = false; // a key-value view: wrapped in SkeletonMap
+    std::string view;     // "ebpfpp::Map<__u32, __u64>"
+    std::string header;   // "hash_map.hpp"
+    bool keyed = false;   // a key-value view: wrapped in SkeletonMap
     bool by_name = false; // a stream whose companions (<name>_drops, ...) are found by name
   };
 
@@ -250,7 +317,9 @@ private:
       e.type = bpf_map__type(m);
       const std::uint32_t key = bpf_map__btf_key_type_id(m);
       const std::uint32_t value = bpf_map__btf_value_type_id(m);
-      const auto k = [&] { return key ? cpp_name(key, e.name + "_key") : sized(bpf_map__key_size(m)); };
+      const auto k = [&] {
+        return key ? cpp_name(key, e.name + "_key") : sized(bpf_map__key_size(m));
+      };
       const auto v = [&] {
         return value ? cpp_name(value, e.name + "_value") : sized(bpf_map__value_size(m));
       };
@@ -358,11 +427,16 @@ private:
   // A map declared with key_size/value_size rather than __type: bytes.
   std::string sized(std::uint32_t size) {
     switch (size) {
-    case 1: return "std::uint8_t";
-    case 2: return "std::uint16_t";
-    case 4: return "std::uint32_t";
-    case 8: return "std::uint64_t";
-    default: return fmt::format("std::array<std::byte, {}>", size);
+    case 1:
+      return "std::uint8_t";
+    case 2:
+      return "std::uint16_t";
+    case 4:
+      return "std::uint32_t";
+    case 8:
+      return "std::uint64_t";
+    default:
+      return fmt::format("std::array<std::byte, {}>", size);
     }
   }
 
@@ -418,8 +492,9 @@ private:
           break;
         }
         types += types_.substr(at, found - at);
-        const bool word = (found == 0 || !(std::isalnum(types_[found - 1]) || types_[found - 1] == '_')) &&
-                          !(std::isalnum(types_[found + 5]) || types_[found + 5] == '_');
+        const bool word =
+            (found == 0 || !(std::isalnum(types_[found - 1]) || types_[found - 1] == '_')) &&
+            !(std::isalnum(types_[found + 5]) || types_[found + 5] == '_');
         types += word ? "bool" : "_Bool";
         at = found + 5;
       }
@@ -432,7 +507,8 @@ private:
       out += asserts_;
       out += "\n";
     }
-    out += "/// One tag per map: it names the map in the compile error for a key of another type.\n";
+    out +=
+        "/// One tag per map: it names the map in the compile error for a key of another type.\n";
     out += "namespace map {\n";
     for (const MapEntry& e : maps_) out += fmt::format("struct {};\n", member_name(e.name));
     out += "} // namespace map\n\n";
@@ -491,9 +567,10 @@ private:
     }
     out += "  }\n\n";
     for (const std::string& s : sections_)
-      out += fmt::format("  /// The .{0} globals (bpftool's struct); nullptr when empty.\n"
-                         "  auto* {0}() const noexcept {{ return get() ? get()->{0} : nullptr; }}\n",
-                         s);
+      out +=
+          fmt::format("  /// The .{0} globals (bpftool's struct); nullptr when empty.\n"
+                      "  auto* {0}() const noexcept {{ return get() ? get()->{0} : nullptr; }}\n",
+                      s);
     out += "\nprivate:\n  explicit Skeleton(Base base) noexcept : Base(std::move(base)) {\n";
     for (const std::string& p : programs_)
       out += fmt::format("    progs.{} = ebpfpp::Program((*this)->progs.{});\n", member_name(p), p);
@@ -546,14 +623,19 @@ int main(int argc, char** argv) try {
       if (i + 1 >= argc) throw Failure(fmt::format("{} needs a value\n{}", arg, usage));
       return argv[++i];
     };
-    if (arg == "--namespace") ns = value();
-    else if (arg == "--skeleton-header") header = value();
-    else if (arg == "--skeleton-struct") skel_struct = value();
+    if (arg == "--namespace")
+      ns = value();
+    else if (arg == "--skeleton-header")
+      header = value();
+    else if (arg == "--skeleton-struct")
+      skel_struct = value();
     else if (arg == "-h" || arg == "--help") {
       fmt::print("{}", usage);
       return 0;
-    } else if (!arg.starts_with('-') && path.empty()) path = arg;
-    else throw Failure(fmt::format("unexpected argument '{}'\n{}", arg, usage));
+    } else if (!arg.starts_with('-') && path.empty())
+      path = arg;
+    else
+      throw Failure(fmt::format("unexpected argument '{}'\n{}", arg, usage));
   }
   if (path.empty()) throw Failure(std::string(usage));
   // hello_map.bpf.o -> stem hello_map: bpftool's struct hello_map_bpf (the recipe names it after
@@ -573,7 +655,8 @@ int main(int argc, char** argv) try {
 
   libbpf_set_print(quiet_libbpf);
   bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
-  if (!obj) throw Failure(fmt::format("cannot open BPF object '{}': {}", path, std::strerror(errno)));
+  if (!obj)
+    throw Failure(fmt::format("cannot open BPF object '{}': {}", path, std::strerror(errno)));
   std::string out;
   try {
     Generator g(obj, ns, header, skel_struct);

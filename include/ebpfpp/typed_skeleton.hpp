@@ -32,10 +32,10 @@ struct KeyMismatch;
 /// integer key without losing bits: `lookup(0)` on a u32 key is fine, a u64 (cut to 32 bits) or
 /// another struct (converted, or not at all) is not.
 template <class MapKey, class Key>
-inline constexpr bool key_fits =
-    std::same_as<std::remove_cvref_t<Key>, MapKey> ||
-    (std::is_integral_v<MapKey> && std::is_integral_v<std::remove_cvref_t<Key>> &&
-     !std::same_as<std::remove_cvref_t<Key>, bool> && sizeof(Key) <= sizeof(MapKey));
+inline constexpr bool
+    key_fits = std::same_as<std::remove_cvref_t<Key>, MapKey> ||
+               (std::is_integral_v<MapKey> && std::is_integral_v<std::remove_cvref_t<Key>> &&
+                !std::same_as<std::remove_cvref_t<Key>, bool> && sizeof(Key) <= sizeof(MapKey));
 
 template <class Tag, class MapKey, class Key>
 constexpr void check_key() {
@@ -74,22 +74,25 @@ public:
     return View::contains(static_cast<key_type>(key));
   }
   template <class Key, class... Rest>
-  void update(const Key& key, const Rest&... rest)
-    requires requires(View& v, const key_type& k) { v.update(k, rest...); }
+  void update(const Key& key, const Rest&... rest) requires requires(View& v, const key_type& k) {
+    v.update(k, rest...);
+  }
   {
     detail::check_key<Tag, key_type, Key>();
     View::update(static_cast<key_type>(key), rest...);
   }
   template <class Key>
-  bool erase(const Key& key)
-    requires requires(View& v, const key_type& k) { v.erase(k); }
+  bool erase(const Key& key) requires requires(View& v, const key_type& k) {
+    v.erase(k);
+  }
   {
     detail::check_key<Tag, key_type, Key>();
     return View::erase(static_cast<key_type>(key));
   }
   template <class Key>
-  auto lookup_and_erase(const Key& key)
-    requires requires(View& v, const key_type& k) { v.lookup_and_erase(k); }
+  auto lookup_and_erase(const Key& key) requires requires(View& v, const key_type& k) {
+    v.lookup_and_erase(k);
+  }
   {
     detail::check_key<Tag, key_type, Key>();
     return View::lookup_and_erase(static_cast<key_type>(key));
