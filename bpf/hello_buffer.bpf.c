@@ -5,6 +5,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
+#include <ebpfpp/ebpfpp.bpf.h>
+
 #include "hello_buffer.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -21,6 +23,8 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } output SEC(".maps");
+// Its records, for the typed skeleton: maps.output is a PerfBuffer<hello_event>.
+EBPFPP_EVENT(output, struct hello_event);
 
 static __always_inline int emit(void *ctx)
 {

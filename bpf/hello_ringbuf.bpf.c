@@ -3,13 +3,15 @@
 // ebpfpp's helper: a full ring is counted (output_drops), and wake-ups are batched.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <ebpfpp/ring_buffer.bpf.h>
+#include <ebpfpp/ebpfpp.bpf.h>
 
 #include "hello_ringbuf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 EBPFPP_RINGBUF(output, 256 * 1024);
+// Its records, for the typed skeleton: maps.output is a RingBuffer<hello_file_event>.
+EBPFPP_EVENT(output, struct hello_file_event);
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int hello_ringbuf(struct trace_event_raw_sys_enter *ctx)

@@ -3,7 +3,7 @@
 // the message looked up by uid in a hash map that user space fills.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <ebpfpp/ring_buffer.bpf.h>
+#include <ebpfpp/ebpfpp.bpf.h>
 
 #include "hello_buffer.h"
 
@@ -19,6 +19,8 @@ struct {
 } uid_config SEC(".maps");
 
 EBPFPP_RINGBUF(output, 256 * 1024);
+// Its records, for the typed skeleton: maps.output is a RingBuffer<hello_event>.
+EBPFPP_EVENT(output, struct hello_event);
 
 static __always_inline int emit(void)
 {

@@ -45,10 +45,11 @@ int run(int argc, char** argv, std::string_view prog, std::string_view usage, Fl
 }
 
 // Loads the skeleton with only the execve program attach_execve will attach: the other would be
-// verified for nothing.
+// verified for nothing. Skel is a typed skeleton (<name>.skel.hpp) of an object with hello.bpf.c's
+// two execve programs.
 template <class Skel>
-void load_execve(ebpfpp::Skeleton<Skel>& skel) {
-  skel.program(ebpfpp::kernel::has_kprobes() ? "hello_tracepoint" : "hello_kprobe")
+void load_execve(Skel& skel) {
+  (ebpfpp::kernel::has_kprobes() ? skel.progs.hello_tracepoint : skel.progs.hello_kprobe)
       .set_autoload(false);
   skel.load();
 }
@@ -57,13 +58,13 @@ void load_execve(ebpfpp::Skeleton<Skel>& skel) {
 // the events is in place: events before that would be lost (a perf event array has no rings
 // until a PerfBuffer is opened on it).
 template <class Skel>
-ebpfpp::Link attach_execve(std::string_view prog, ebpfpp::Skeleton<Skel>& skel) {
+ebpfpp::Link attach_execve(std::string_view prog, Skel& skel) {
   const bool kprobes = ebpfpp::kernel::has_kprobes();
   ebpfpp::Link link;
   if (kprobes)
-    link = ebpfpp::SyscallKprobe(skel.program("hello_kprobe"), "execve");
+    link = ebpfpp::SyscallKprobe(skel.progs.hello_kprobe, "execve");
   else
-    link = ebpfpp::Tracepoint(skel.program("hello_tracepoint"), "syscalls", "sys_enter_execve");
+    link = ebpfpp::Tracepoint(skel.progs.hello_tracepoint, "syscalls", "sys_enter_execve");
   fmt::print(stderr, "{}: attached {}{}\n", prog, link.description(),
              kprobes ? "" : " (this kernel has no kprobes)");
   return link;

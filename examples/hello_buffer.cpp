@@ -20,8 +20,7 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "hello_buffer.h"
-#include "hello_buffer.skel.h"
+#include "hello_buffer.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -46,14 +45,14 @@ int main(int argc, char** argv) {
     // Blocked before anything else, so Ctrl-C ends the loop and the destructors detach.
     ebpfpp::SignalFd signals;
 
-    auto skel = ebpfpp::Skeleton<hello_buffer_bpf>::open();
+    auto skel = hello_buffer::Skeleton::open();
     skel->rodata->odd_even = odd_even;
     example::load_execve(skel);
-    ebpfpp::PerfBuffer<hello_event> events(skel, "output");
+    auto& events = skel.maps.output; // PerfBuffer<hello_event>, opened by load()
     ebpfpp::Link link = example::attach_execve("hello-buffer", skel);
 
     auto until = ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd());
-    for (const hello_event& e : events.events(until))
+    for (const hello_buffer::hello_event& e : events.events(until))
       fmt::print("{} {} {} {}\n", e.pid, e.uid, ebpfpp::to_string_view(e.command),
                  ebpfpp::to_string_view(e.message));
 

@@ -11,9 +11,10 @@
 //   sudo ./hello-map --raw-tp                 # every syscall (raw tracepoint sys_enter)
 //   sudo ./hello-map --by-syscall --raw-tp    # system-wide counts per syscall, by name
 //
-// What it shows: a typed Map<uint32_t, uint64_t> over a skeleton's map read with items(),
-// .rodata set before load, several links to one program, and an EventLoop whose timer task prints
-// every 2 seconds and which ends on Ctrl-C.
+// What it shows: the typed skeleton generated from the object's BTF (hello_map.skel.hpp: the
+// map is a Map<uint32_t, uint64_t> because the BPF side says so, the programs are members), the
+// map read with items(), .rodata set before load, several links to one program, and an EventLoop
+// whose timer task prints every 2 seconds and which ends on Ctrl-C.
 
 #include <algorithm>
 #include <chrono>
@@ -30,7 +31,7 @@
 
 #include "example_cli.hpp"
 
-#include "hello_map.skel.h"
+#include "hello_map.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 #include "syscall_table.h"
 
 namespace {
@@ -159,7 +160,7 @@ int main(int argc, char** argv) {
         // signalfd, so Ctrl-C ends loop.run() below and the destructors detach.
         ebpfpp::EventLoop loop;
 
-        auto skel = ebpfpp::Skeleton<hello_map_bpf>::open();
+        auto skel = hello_map::Skeleton::open();
         skel->rodata->by_syscall = options.by_syscall;
         // The kprobe program tells the syscalls apart by the link's cookie: kprobes and BPF
         // cookies (5.15+), else the tracepoints.
@@ -167,23 +168,21 @@ int main(int argc, char** argv) {
         const bool kprobes = has_kprobes && ebpfpp::kernel::has(kernel::Feature::bpf_cookie);
         // Load only the program we attach: the others would be verified for nothing (and the kprobe
         // one needs bpf_get_attach_cookie, which older kernels lack).
-        const std::string_view used = options.raw_tp ? "count_raw_tp"
-                                      : kprobes      ? "count_kprobe"
-                                                     : "count_tracepoint";
-        for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.name() == used);
+        const ebpfpp::Program used = options.raw_tp ? skel.progs.count_raw_tp
+                                     : kprobes      ? skel.progs.count_kprobe
+                                                    : skel.progs.count_tracepoint;
+        for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.get() == used.get());
         skel.load();
 
         std::vector<ebpfpp::Link> links;
         if (options.raw_tp) {
-          links.push_back(ebpfpp::RawTracepoint(skel.program(used), "sys_enter"));
+          links.push_back(ebpfpp::RawTracepoint(used, "sys_enter"));
         } else {
           for (const std::string& name : options.syscalls) {
             if (kprobes)
-              links.push_back(
-                  ebpfpp::SyscallKprobe(skel.program(used), name, false, *syscall_number(name)));
+              links.push_back(ebpfpp::SyscallKprobe(used, name, false, *syscall_number(name)));
             else
-              links.push_back(
-                  ebpfpp::Tracepoint(skel.program(used), "syscalls", "sys_enter_" + name));
+              links.push_back(ebpfpp::Tracepoint(used, "syscalls", "sys_enter_" + name));
           }
         }
         std::string attached;
@@ -193,7 +192,7 @@ int main(int argc, char** argv) {
                                                     : " (this kernel has no kprobes)";
         fmt::print(stderr, "hello-map: attached {}{}\n", attached, why);
 
-        ebpfpp::Map<std::uint32_t, std::uint64_t> counts(skel->maps.counter_table);
+        const auto& counts = skel.maps.counter_table; // made by load(), typed from BTF
         loop.spawn(print_every(loop, options.interval, counts, options.by_syscall));
         if (duration) loop.spawn(stop_after(loop, *duration));
         loop.run(); // until -d's time is up, or Ctrl-C or SIGTERM

@@ -6,8 +6,9 @@
 //   sudo ./hello-ringbuf -d 5
 //
 // What it shows: RingBuffer<Event>, whose loop reads each event in place in the ring (no copy),
-// and ebpfpp's kernel-side helper (ebpfpp/ring_buffer.bpf.h), which counts the events a full
-// ring could not take: reported at exit, never lost silently.
+// typed by the generated skeleton (hello_ringbuf.skel.hpp) from the EBPFPP_EVENT mark on the BPF
+// side, and ebpfpp's kernel-side helper (ebpfpp/ring_buffer.bpf.h), which counts the events a
+// full ring could not take: reported at exit, never lost silently.
 
 #include <cstdio>
 #include <optional>
@@ -17,8 +18,7 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "hello_ringbuf.h"
-#include "hello_ringbuf.skel.h"
+#include "hello_ringbuf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -40,13 +40,13 @@ int main(int argc, char** argv) {
       argc, argv, "hello-ringbuf", usage, example::no_flags, [](example::Duration duration) {
         ebpfpp::SignalFd signals;
 
-        auto skel = ebpfpp::Skeleton<hello_ringbuf_bpf>::open_and_load();
-        ebpfpp::Tracepoint link(skel.program("hello_ringbuf"), "syscalls", "sys_enter_openat");
+        auto skel = hello_ringbuf::Skeleton::open_and_load();
+        ebpfpp::Tracepoint link(skel.progs.hello_ringbuf, "syscalls", "sys_enter_openat");
         fmt::print(stderr, "hello-ringbuf: attached {}\n", link.description());
 
-        ebpfpp::RingBuffer<hello_file_event> events(skel, "output");
+        auto& events = skel.maps.output; // RingBuffer<hello_file_event>, with its drop counter
         auto until = ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd());
-        for (const hello_file_event& e : events.events(until))
+        for (const hello_ringbuf::hello_file_event& e : events.events(until))
           fmt::print("{} - {}\n", ebpfpp::to_string_view(e.command),
                      ebpfpp::to_string_view(e.filename));
 

@@ -25,8 +25,8 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "hello_buffer.h"
-#include "hello_ringbuf_config.skel.h"
+#include "hello_buffer.h"                // HELLO_MESSAGE_LEN
+#include "hello_ringbuf_config.skel.hpp" // typed skeleton: ebpfpp-skel, from the BTF
 
 namespace {
 
@@ -75,20 +75,20 @@ int main(int argc, char** argv) {
       [&](example::Duration duration) {
         ebpfpp::SignalFd signals;
 
-        auto skel = ebpfpp::Skeleton<hello_ringbuf_config_bpf>::open();
+        auto skel = hello_ringbuf_config::Skeleton::open();
         example::load_execve(skel);
-        // The typed view checks the key and value against the map's BTF before the first write.
-        ebpfpp::Map<std::uint32_t, hello_config> config(skel.map("uid_config"));
+        // Map<uint32_t, hello_config>, typed from the object's BTF and checked against the map's.
+        auto& config = skel.maps.uid_config;
         for (const auto& [uid, text] : messages) {
-          hello_config value{};
+          hello_ringbuf_config::hello_config value{};
           std::memcpy(value.message, text.data(), text.size());
           config.update(uid, value);
         }
 
-        ebpfpp::RingBuffer<hello_event> events(skel, "output");
+        auto& events = skel.maps.output; // RingBuffer<hello_event>, with its drop counter
         ebpfpp::Link link = example::attach_execve("hello-ringbuf-config", skel);
         auto until = ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd());
-        for (const hello_event& e : events.events(until))
+        for (const hello_ringbuf_config::hello_event& e : events.events(until))
           fmt::print("{} {} {} {}\n", e.pid, e.uid, ebpfpp::to_string_view(e.command),
                      ebpfpp::to_string_view(e.message));
 

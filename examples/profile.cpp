@@ -11,7 +11,8 @@
 //   sudo ./profile -d 5 > out.folded && flamegraph.pl out.folded > out.svg
 //   sudo ./profile --pid 1234 -F 999 -d 10
 //
-// What it shows: PerfEvent on every CPU, StackTraceMap, Symbolizer, .rodata set before load.
+// What it shows: PerfEvent on every CPU, StackTraceMap, Symbolizer, .rodata set before load, and
+// the typed skeleton (profile.skel.hpp): the maps' views and the key type come from the object.
 
 #include <algorithm>
 #include <chrono>
@@ -27,8 +28,7 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "profile.h"
-#include "profile.skel.h"
+#include "profile.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -97,10 +97,10 @@ int main(int argc, char** argv) try {
   const Options options = parse_args(argc, argv);
   ebpfpp::SignalFd signals;
 
-  auto skel = ebpfpp::Skeleton<profile_bpf>::open();
+  auto skel = profile::Skeleton::open();
   skel->rodata->target_tgid = static_cast<std::uint32_t>(options.pid);
   skel.load();
-  ebpfpp::PerfEvent sampler(skel.program("profile_sample"), ebpfpp::PerfEventConfig::cpu_clock(),
+  ebpfpp::PerfEvent sampler(skel.progs.profile_sample, ebpfpp::PerfEventConfig::cpu_clock(),
                             ebpfpp::Sampling::frequency(options.frequency));
   fmt::print(stderr, "profile: sampling {} at {} Hz on {} CPUs{}\n",
              options.pid ? fmt::format("pid {}", options.pid) : std::string("every process"),
@@ -109,13 +109,14 @@ int main(int argc, char** argv) try {
   // While it samples, every 100 ms: each process new in the samples is tracked, so that its
   // stacks symbolize at the end even when it has exited by then (a profile's usual target is a
   // short-lived process, whose mappings go with it).
-  ebpfpp::Map<profile_key, std::uint64_t> counts(skel->maps.counts);
-  ebpfpp::StackTraceMap<PROFILE_STACK_DEPTH> stacks(skel->maps.stacks);
+  // Map<profile::profile_key, uint64_t> and StackTraceMap<127>, as the object's BTF says.
+  const auto& counts = skel.maps.counts;
+  const auto& stacks = skel.maps.stacks;
   ebpfpp::Symbolizer symbolizer;
   if (options.pid) symbolizer.track(options.pid);
   ebpfpp::tool::every(std::chrono::milliseconds(100), options.duration, [&] {
     if (options.user)
-      for (const profile_key& key : counts.keys())
+      for (const profile::profile_key& key : counts.keys())
         if (!symbolizer.tracked(static_cast<pid_t>(key.tgid)))
           symbolizer.track(static_cast<pid_t>(key.tgid));
   });

@@ -11,7 +11,8 @@
 // prints one line: `udp: 12  tcp: 3  icmp: 1  dropped: 12  top: 10.0.0.2 (15), ...`.
 //
 // What it shows: Xdp (native, or generic with --generic), PerCpuArrayMap<uint64_t>::get().sum(),
-// Map<uint32_t, uint64_t>::items() over an LRU hash, .rodata set before load, and CAP_NET_ADMIN.
+// Map<uint32_t, uint64_t>::items() over an LRU hash, all three typed by the generated skeleton
+// (xdp_count.skel.hpp) from the object's BTF, .rodata set before load, and CAP_NET_ADMIN.
 
 #include <algorithm>
 #include <chrono>
@@ -29,7 +30,7 @@
 #include <poll.h>
 
 #include "example_cli.hpp"
-#include "xdp_count.skel.h"
+#include "xdp_count.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -124,16 +125,17 @@ int main(int argc, char** argv) try {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
   const ebpfpp::Interface iface(options.interface); // a missing interface is named here
-  auto skel = ebpfpp::Skeleton<xdp_count_bpf>::open();
+  auto skel = xdp_count::Skeleton::open();
   skel->rodata->drop_udp_port = options.drop_port;
   skel.load();
-  ebpfpp::Xdp xdp(skel.program("xdp_count"), iface,
+  ebpfpp::Xdp xdp(skel.progs.xdp_count, iface,
                   options.generic ? ebpfpp::XdpMode::generic : ebpfpp::XdpMode::automatic);
   fmt::print(stderr, "xdp-count: attached {}\n", xdp.description());
 
-  ebpfpp::PerCpuArrayMap<std::uint64_t> protocols(skel->maps.protocols);
-  ebpfpp::PerCpuArrayMap<std::uint64_t> drops(skel->maps.drops);
-  ebpfpp::Map<std::uint32_t, std::uint64_t> sources(skel->maps.sources);
+  // Typed views made by load(): PerCpuArrayMap<uint64_t>, Map<uint32_t, uint64_t>, as BTF says.
+  const auto& protocols = skel.maps.protocols;
+  const auto& drops = skel.maps.drops;
+  const auto& sources = skel.maps.sources;
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   auto next_print = start + options.interval;

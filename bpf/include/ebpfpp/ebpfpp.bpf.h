@@ -21,6 +21,22 @@
 #define EBPFPP_TGID_MATCHES()                                                                      \
 	(ebpfpp_target_tgid == 0 || (bpf_get_current_pid_tgid() >> 32) == (__u64)ebpfpp_target_tgid)
 
+/* The record type of a ring or perf buffer map, for ebpfpp-skel: BTF records a map's key and
+ * value types but not what a program writes into a stream, so say it once at file scope:
+ *
+ *     EBPFPP_RINGBUF(events, 256 * 1024);
+ *     EBPFPP_EVENT(events, struct event);
+ *
+ * and the typed skeleton's `maps.events` is a RingBuffer<event> (a PerfBuffer<event> for a perf
+ * event array, a UserRingBuffer<event> for a user ring buffer). The mark is a static function that
+ * takes a `type *`: its BTF prototype names the type, it costs nothing at run time (never called,
+ * so never loaded), and libbpf loads the object as before. */
+#define EBPFPP_EVENT(map, type)                                                                    \
+	__attribute__((used)) static void __ebpfpp_event__##map(type *event)                       \
+	{                                                                                          \
+		(void)event;                                                                       \
+	}
+
 #include "count.bpf.h"
 #include "errno.bpf.h"
 #include "ring_buffer.bpf.h"

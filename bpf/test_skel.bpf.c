@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+// The typed-skeleton test's object (tests/kernel/typed_skeleton_test.cpp): one map of each common
+// kind, with keys, values, events and globals whose types use every BTF kind ebpfpp-skel emits
+// (struct, union, enum, typedef, array, nested and anonymous members, a bit field), and a syscall
+// program that reads a point from `points` and sends it, tagged, through each stream.
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <ebpfpp/ebpfpp.bpf.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+enum skel_color { SKEL_RED = 1, SKEL_GREEN = 2, SKEL_BLUE = 300 };
+typedef __u16 skel_port_t;
+
+struct skel_key {
+	__u32 id;
+	skel_port_t port;
+	__u8 flags : 3; // a bit field: no offsetof, the size still checked
+	__u8 more : 5;
+};
+
+struct skel_inner {
+	__s16 dx, dy;
+};
+
+struct skel_point {
+	__s64 x;
+	struct skel_inner delta[2]; // a nested struct, in an array
+	enum skel_color color;
+	union { // an anonymous union member: its members are the point's
+		__u32 as_int;
+		float as_float;
+	};
+	char label[12];
+};
+
+union skel_word {
+	__u64 whole;
+	__u32 halves[2];
+};
+
+struct skel_event {
+	struct skel_key key;
+	struct skel_point point;
+	union skel_word word;
+	__u32 seq;
+};
+
+const volatile __u32 seq_base = 0;
+__u64 runs = 0;	  // .bss
+__s32 marker = 7; // .data
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct skel_key);
+	__type(value, struct skel_point);
+} points SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, union skel_word);
+} words SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16);
+	__type(key, __u64);
+	__type(value, enum skel_color);
+} colors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u32);
+} jumps SEC(".maps");
+
+EBPFPP_RINGBUF(events, 4096);
+EBPFPP_EVENT(events, struct skel_event);
+
+// A ring buffer without a mark: its records are bytes.
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} raw SEC(".maps");
+
+SEC("syscall")
+int produce(void *ctx)
+{
+	struct skel_key key = {.id = 1, .port = 80, .flags = 5};
+	struct skel_point *p = bpf_map_lookup_elem(&points, &key);
+	__u32 zero = 0;
+	union skel_word *w = bpf_map_lookup_elem(&words, &zero);
+	__u64 *hit = bpf_map_lookup_elem(&hits, &zero);
+
+	if (!p || !w)
+		return 1;
+	if (hit)
+		*hit += 1;
+	runs += 1;
+	struct skel_event *e = EBPFPP_RINGBUF_RESERVE(events, struct skel_event);
+	if (!e)
+		return 2;
+	e->key = key;
+	e->point = *p;
+	e->word = *w;
+	e->seq = seq_base + (__u32)runs;
+	EBPFPP_RINGBUF_SUBMIT(events, e);
+	__u32 tag = 0x5ce1e7;
+	bpf_ringbuf_output(&raw, &tag, sizeof(tag), 0);
+	return 0;
+}
