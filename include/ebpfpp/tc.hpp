@@ -166,9 +166,10 @@ struct TcClassicOptions {
 /// A TC program as a cls_bpf filter (direct action) on the interface's clsact qdisc: the path for
 /// kernels before 6.6 (4.1+). Makes the clsact qdisc when there is none. Needs CAP_NET_ADMIN.
 ///
-/// Destroying it removes its own filter: not a filter at the same place that is not the one it
-/// made (its filter carries a token of its own in its name); and the qdisc if it made it (a
-/// qdisc that was there before is left). When the interface vanished, or another took its index, or
+/// Destroying it removes its own filter and nothing else: not a filter at the same place that
+/// is not the one it made (its filter carries a token of its own in its name), and the qdisc
+/// only if it made it and no filter of anyone else is left on either direction (a qdisc that
+/// was there before is always left). When the interface vanished, or another took its index, or
 /// it is destroyed in another network namespace than it was made in, it detaches nothing and
 /// says why at LogLevel::debug (see set_log_handler); a detach the kernel refuses is said at
 /// LogLevel::warn.
@@ -182,7 +183,8 @@ public:
 
   int ifindex() const noexcept { return ifindex_; }
   TcDirection direction() const noexcept { return direction_; }
-  /// Whether this attachment made the clsact qdisc (and so removes it when destroyed).
+  /// Whether this attachment made the clsact qdisc (and so removes it when destroyed, if no other
+  /// filter is left on it then).
   bool created_qdisc() const noexcept { return created_qdisc_; }
 
 private:

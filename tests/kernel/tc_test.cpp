@@ -1,7 +1,7 @@
 // Tcx and TcClassic on a veth pair between two private network namespaces: the order several
 // tcx programs run in, as they record it for a real UDP datagram; the clsact qdisc made and
-// removed by TcClassic, or kept when it was there before; a TcClassic that outlived its
-// interface leaves the next one with the same index alone.
+// removed by TcClassic, or kept when it was there before or when others' filters are still on
+// it; a TcClassic that outlived its interface leaves the next one with the same index alone.
 
 #include <doctest/doctest.h>
 
@@ -176,6 +176,67 @@ TEST_CASE("Tcx and TcClassic without CAP_NET_ADMIN fail with a hint naming it") 
       test::refused_unprivileged([&] { ebpfpp::TcClassic tc(prog, "lo", TcDirection::ingress); });
   CHECK_MESSAGE(refused.empty(), refused);
   CHECK(qdiscs(ns, "lo").find("clsact") == std::string::npos);
+}
+
+TEST_CASE("TcClassic removes the clsact qdisc it made only when no other filter is left on it") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::tc)) EBPFPP_SKIP(*r);
+  auto skel = Skel::open_and_load();
+  ebpfpp::ArrayMap<std::uint32_t> log(skel->maps.tc_order);
+  test::VethPair pair;
+  test::NetnsScope in_a(pair.a);
+  test::UdpReceiver receiver(pair.addr_a, port);
+  const test::Netns& ns = pair.a;
+  const std::string& dev = pair.ifname_a;
+  const std::string del_qdisc =
+      fmt::format("ip netns exec {} tc qdisc del dev {} clsact", ns.name(), dev);
+  const std::size_t fds = test::open_fd_count();
+
+  // Beside the maker's filter: another TcClassic's and another tool's, on the same direction.
+  {
+    std::optional<ebpfpp::TcClassic> maker(std::in_place, skel.program("tc_first"), dev,
+                                           TcDirection::ingress);
+    REQUIRE(maker->created_qdisc());
+    ebpfpp::TcClassic other(skel.program("tc_second"), dev, TcDirection::ingress);
+    CHECK_FALSE(other.created_qdisc());
+    add_u32_filter(ns, dev, "ingress");
+    maker.reset();
+    CHECK(has(qdiscs(ns, dev), "clsact"));
+    const std::string left = filters(ns, dev, "ingress");
+    CHECK_MESSAGE(has(left, "u32"), left);
+    CHECK_MESSAGE(has(left, "tc_second"), left);
+    CHECK_MESSAGE(!has(left, "tc_first"), left);
+    // `other` still runs: its filter is there for the packets, not only in the listing.
+    clear(log);
+    REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 1) == 1);
+    CHECK(receiver.receive(1, std::chrono::seconds(3)) == 1);
+    CHECK(recorded(log) == std::vector<std::uint32_t>{2});
+  }
+  // `other` went too; the u32 filter stays, and the qdisc under it.
+  CHECK(has(qdiscs(ns, dev), "clsact"));
+  CHECK(has(filters(ns, dev, "ingress"), "u32"));
+  CHECK_FALSE(has(filters(ns, dev, "ingress"), "bpf"));
+  REQUIRE(test::sh(del_qdisc) == 0);
+
+  // Another tool's filter on the other direction keeps the qdisc as well.
+  {
+    ebpfpp::TcClassic maker(skel.program("tc_first"), dev, TcDirection::ingress);
+    REQUIRE(maker.created_qdisc());
+    add_u32_filter(ns, dev, "egress");
+  }
+  CHECK(has(qdiscs(ns, dev), "clsact"));
+  CHECK(has(filters(ns, dev, "egress"), "u32"));
+  CHECK_FALSE(has(filters(ns, dev, "ingress"), "bpf"));
+  REQUIRE(test::sh(del_qdisc) == 0);
+
+  // Only our own filters, destroyed in the reverse order of their making: the last one out (the
+  // maker) finds the qdisc empty and removes it.
+  {
+    ebpfpp::TcClassic in(skel.program("tc_first"), dev, TcDirection::ingress);
+    ebpfpp::TcClassic out(skel.program("tc_third"), dev, TcDirection::egress);
+    REQUIRE(in.created_qdisc());
+  }
+  CHECK_FALSE(has(qdiscs(ns, dev), "clsact"));
+  CHECK(test::open_fd_count() == fds);
 }
 
 namespace {

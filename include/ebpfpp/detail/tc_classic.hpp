@@ -7,8 +7,8 @@
 // tools and other handles put filters on the same qdisc, and the same program can sit at the same
 // kernel-picked handle and priority on the interface that took the index. So the detach deletes
 // a filter only if it carries this attachment's own token (in its name, TCA_BPF_NAME), and
-// removes the qdisc only if this attachment made it and found its own filter still there (the
-// same qdisc, then).
+// removes the qdisc only if this attachment made it, found its own filter still there (the
+// same qdisc, then) and no other filter is left on either direction.
 
 #include <atomic>
 #include <cerrno>
@@ -90,14 +90,26 @@ struct ClassicFilter {
                           handle, priority, now.name, now.prog_id));
       if (const Reply r = nl.delete_filter(ifindex, parent, handle, priority); !r)
         return say(LogLevel::warn, format("detach failed, the filter stays: {}", explain(r)));
-      if (made_qdisc) remove_qdisc(nl);
+      if (made_qdisc) remove_qdisc_if_empty(nl);
     } catch (...) {
       // A detach that cannot allocate leaves things as they are.
     }
   }
 
-  /// Removes the clsact qdisc this attachment made, with whatever is on it.
-  void remove_qdisc(Netlink& nl) const {
+  /// Removes the clsact qdisc when no filter is left on ingress or egress. (Netlink cannot
+  /// delete it "only if empty": a filter added between the look and the delete goes with it.)
+  void remove_qdisc_if_empty(Netlink& nl) const {
+    std::size_t in = 0, out = 0;
+    const Reply ri = nl.count_filters(ifindex, clsact_parent(false), in);
+    const Reply ro = nl.count_filters(ifindex, clsact_parent(true), out);
+    if (!ri || !ro)
+      return say(LogLevel::debug, format("clsact qdisc left in place: cannot list its filters "
+                                         "({})",
+                                         explain(ri ? ro : ri)));
+    if (in + out > 0)
+      return say(LogLevel::debug, format("clsact qdisc left in place: others' filters are on it "
+                                         "({} ingress, {} egress entries)",
+                                         in, out));
     if (const Reply r = nl.delete_clsact(ifindex); !r)
       say(LogLevel::warn, format("the clsact qdisc it made stays: {}", explain(r)));
   }
@@ -132,7 +144,7 @@ inline bool attach_classic(ClassicFilter& c, int prog_fd, std::string_view prog_
   c.made_qdisc = static_cast<bool>(made);
   Filter f{c.handle, c.priority, 0, {}};
   if (const Reply added = nl.add_filter(c.ifindex, c.parent, prog_fd, c.name, f); !added) {
-    if (c.made_qdisc) c.remove_qdisc(nl);
+    if (c.made_qdisc) c.remove_qdisc_if_empty(nl);
     return fail(added);
   }
   c.handle = f.handle;
