@@ -11,14 +11,14 @@
 ///
 /// With tcx, a program returns TCX_NEXT (-1) to let the next one run, TCX_PASS (0) to end the
 /// chain and pass the packet, TCX_DROP (2) to drop it. Tcx is a kernel link: it detaches when
-/// its last fd closes, even if this process crashes. TcClassic is not: its filter (and the
-/// qdisc, if it made it) stays after a crash until `tc qdisc del dev <if> clsact`; destroy it in
-/// the network namespace it was made in.
+/// its last fd closes, even if this process crashes, and it goes with its interface. TcClassic is
+/// not: its filter (and the qdisc, if it made it) stays after a crash until `tc qdisc del dev
+/// <if> clsact`; destroy it in the network namespace it was made in. What a vanished interface
+/// means for each handle: docs/network.md.
 
 #include "detail/config.hpp"
 
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -27,6 +27,7 @@
 #include <bpf/libbpf.h>
 
 #include "detail/format.hpp"
+#include "detail/tc_classic.hpp"
 #include "detail/uapi.hpp"
 #include "detail/unique_fd.hpp"
 #include "interface.hpp"
@@ -163,8 +164,15 @@ struct TcClassicOptions {
 };
 
 /// A TC program as a cls_bpf filter (direct action) on the interface's clsact qdisc: the path for
-/// kernels before 6.6 (4.1+). Makes the clsact qdisc when there is none, and removes it on
-/// destruction only then; a qdisc that was already there is left as it was. Needs CAP_NET_ADMIN.
+/// kernels before 6.6 (4.1+). Makes the clsact qdisc when there is none. Needs CAP_NET_ADMIN.
+///
+/// Destroying it removes its own filter and nothing else: not a filter at the same place that
+/// is not the one it made (its filter carries a token of its own in its name), and the qdisc
+/// only if it made it and no filter of anyone else is left on either direction (a qdisc that
+/// was there before is always left). When the interface vanished, or another took its index, or
+/// it is destroyed in another network namespace than it was made in, it detaches nothing and
+/// says why at LogLevel::debug (see set_log_handler); a detach the kernel refuses is said at
+/// LogLevel::warn.
 ///
 /// Throws Error: no such interface (ENODEV), missing capabilities (EPERM, naming them).
 class TcClassic : public Link {
@@ -175,7 +183,8 @@ public:
 
   int ifindex() const noexcept { return ifindex_; }
   TcDirection direction() const noexcept { return direction_; }
-  /// Whether this attachment made the clsact qdisc (and so removes it when destroyed).
+  /// Whether this attachment made the clsact qdisc (and so removes it when destroyed, if no other
+  /// filter is left on it then).
   bool created_qdisc() const noexcept { return created_qdisc_; }
 
 private:
@@ -189,61 +198,22 @@ private:
 
   static Attached attach(Program prog, const Interface& iface, TcDirection direction,
                          TcClassicOptions options) {
-    bool created = false;
-    const int ifindex = iface.index();
-    const auto point = direction == TcDirection::ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+    detail::tc::ClassicFilter filter;
+    filter.ifindex = iface.index();
+    filter.parent = detail::tc::clsact_parent(direction == TcDirection::egress);
+    filter.handle = options.handle;
+    filter.priority = options.priority;
+    filter.what = detail::format("tc {} filter on '{}' (ifindex {}, clsact)", to_string(direction),
+                                 iface.name(), iface.index());
     Link link =
-        detail::attach_link(prog,
-                            detail::format("tc {} filter on '{}' (ifindex {}, clsact)",
-                                           to_string(direction), iface.name(), ifindex),
+        detail::attach_link(prog, filter.what,
                             [&]() -> std::function<void()> {
-                              bpf_tc_hook hook;
-                              detail::init_opts(hook);
-                              hook.ifindex = ifindex;
-                              hook.attach_point = point;
-                              const int made = bpf_tc_hook_create(&hook);
-                              if (made < 0 && made != -EEXIST) {
-                                errno = -made;
+                              if (!detail::tc::attach_classic(filter, prog.fd(), prog.name()))
                                 return nullptr;
-                              }
-                              created = made == 0;
-                              bpf_tc_opts opts;
-                              detail::init_opts(opts);
-                              opts.prog_fd = prog.fd();
-                              opts.handle = options.handle;
-                              opts.priority = options.priority;
-                              if (const int r = bpf_tc_attach(&hook, &opts); r < 0) {
-                                if (created) destroy_qdisc(ifindex);
-                                created = false;
-                                errno = -r;
-                                return nullptr;
-                              }
-                              const std::uint32_t handle = opts.handle, priority = opts.priority;
-                              const bool remove_qdisc = created;
-                              return [ifindex, point, handle, priority, remove_qdisc]() noexcept {
-                                bpf_tc_hook h;
-                                detail::init_opts(h);
-                                h.ifindex = ifindex;
-                                h.attach_point = point;
-                                bpf_tc_opts o;
-                                detail::init_opts(o);
-                                o.handle = handle;
-                                o.priority = priority;
-                                bpf_tc_detach(&h, &o);
-                                if (remove_qdisc) destroy_qdisc(ifindex);
-                              };
+                              return [filter]() noexcept { filter.detach(); };
                             },
                             {kernel::Feature::tc, {}, detail::Op::attach_network});
-    return {std::move(link), created};
-  }
-
-  static void destroy_qdisc(int ifindex) noexcept {
-    // Both directions named: that is how libbpf deletes the clsact qdisc itself.
-    bpf_tc_hook hook;
-    detail::init_opts(hook);
-    hook.ifindex = ifindex;
-    hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-    bpf_tc_hook_destroy(&hook);
+    return {std::move(link), filter.made_qdisc};
   }
 
   bool created_qdisc_ = false;

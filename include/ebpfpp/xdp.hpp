@@ -11,11 +11,15 @@
 /// closes, even if this process crashes. Xdp::replace uses the older netlink attachment, which
 /// can swap one program for another atomically, checking which one it replaces; it outlives a
 /// crashed process (`ip link set dev <if> xdp off` removes it), and must be destroyed in the same
-/// network namespace as it was made.
+/// network namespace as it was made. Either way, destroying an Xdp detaches only its own program:
+/// after its interface vanished (another may have taken the index) it touches nothing, and the
+/// replace path says so at LogLevel::debug. See docs/network.md.
 
 #include "detail/config.hpp"
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +63,23 @@ constexpr std::string_view to_string(XdpMode mode) noexcept {
 }
 
 namespace detail {
+// Why a netlink XDP detach did nothing. The interface gone (ENODEV) or running another program
+// (EEXIST: replaced, or an interface that took this index) is the normal end of a program that
+// outlived its attachment: debug. Anything else (EPERM, ...) leaves our program attached: warn.
+inline void report_xdp_detach(HeldLibbpfLog& log, int err, const std::string& ifname,
+                              int ifindex) noexcept {
+  const bool gone = err == ENODEV || err == EEXIST;
+  try {
+    log.report(gone ? LogLevel::debug : LogLevel::warn,
+               detail::format("detach XDP program from '{}' (ifindex {}): {}: {}", ifname, ifindex,
+                              std::strerror(err),
+                              gone ? "it is no longer attached there, nothing to do"
+                                   : "it stays attached"));
+  } catch (...) {
+    // A detach reports what it can.
+  }
+}
+
 constexpr std::uint32_t xdp_flags(XdpMode mode) noexcept {
   switch (mode) {
   case XdpMode::native:
@@ -149,13 +170,15 @@ private:
             errno = -r;
             return nullptr;
           }
-          return [ifindex, mode_flags, mine]() noexcept {
-            // Detach only our program: a later replace by someone else is
-            // left alone.
+          return [ifindex, mode_flags, mine, name = iface.name()]() noexcept {
+            // Detach only our program: a later replace by someone else, or
+            // another interface that took this index, is left alone.
+            detail::HeldLibbpfLog log;
             bpf_xdp_attach_opts detach;
             detail::init_opts(detach);
             detach.old_prog_fd = mine->get();
-            bpf_xdp_detach(ifindex, mode_flags | XDP_FLAGS_REPLACE, &detach);
+            const int r = bpf_xdp_detach(ifindex, mode_flags | XDP_FLAGS_REPLACE, &detach);
+            if (r < 0) detail::report_xdp_detach(log, -r, name, ifindex);
           };
         },
         {kernel::Feature::xdp, {}, detail::Op::attach_network});

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -33,6 +34,17 @@ inline constexpr const char* netns_prefix = "ebpfpp-test-";
 inline int sh(const std::string& command) {
   const int status = std::system(fmt::format("{} >/dev/null 2>&1", command).c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+// What a command (our own fixed strings only) prints on stdout.
+inline std::string output_of(const std::string& command) {
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    ::pclose(p);
+  }
+  return out;
 }
 
 inline void cleanup_stale_namespaces() {

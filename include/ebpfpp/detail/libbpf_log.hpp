@@ -50,6 +50,8 @@ inline LogState& log_state() {
 }
 
 inline thread_local std::string* libbpf_log_sink = nullptr;
+// Set by HeldLibbpfLog: libbpf's warnings and infos go only to the sink, not to the handler.
+inline thread_local bool libbpf_log_held = false;
 
 inline std::string format_message(const char* format, va_list args) {
   va_list copy;
@@ -70,7 +72,8 @@ inline int libbpf_print_hook(enum libbpf_print_level level, const char* format, 
   const auto [handler, max_level] = state.current();
   std::string* sink = libbpf_log_sink;
   const bool to_sink = sink && level != LIBBPF_DEBUG; // an Error wants the why, not the how
-  const bool to_handler = handler && static_cast<int>(level) <= static_cast<int>(max_level);
+  const bool to_handler = handler && static_cast<int>(level) <= static_cast<int>(max_level) &&
+                          !(libbpf_log_held && level != LIBBPF_DEBUG);
   if (!to_sink && !to_handler) {
     // Outside ebpfpp's calls, with no handler: as if ebpfpp were not there.
     if (auto outer = state.outer.load(std::memory_order_acquire); outer && !sink)
@@ -116,6 +119,14 @@ private:
   std::string* outer_;
 };
 
+/// Adds a line to the log of the ebpfpp call running on this thread, the one its Error carries:
+/// for what the kernel explained to a request ebpfpp made itself, not through libbpf (netlink).
+inline void log_to_call(std::string_view text) {
+  if (!libbpf_log_sink) return;
+  *libbpf_log_sink += text;
+  *libbpf_log_sink += '\n';
+}
+
 // Calls a libbpf print function with a va_list, as libbpf does.
 inline int call_print_fn(libbpf_print_fn_t fn, enum libbpf_print_level level, const char* format,
                          ...) {
@@ -146,6 +157,47 @@ inline void log_message(LogLevel level, std::string_view text) noexcept {
     // A log message is not worth an exception (and the handler must not throw).
   }
 }
+
+/// For a noexcept detach, which has no Error to carry libbpf's messages: holds them (libbpf's
+/// warnings would otherwise reach stderr, e.g. "Kernel error message: ..." when the interface is
+/// already gone) until report() says them once, with what was being undone, at the level the
+/// outcome deserves. An ebpfpp call the detach runs within (an Error being built) gets none.
+class HeldLibbpfLog {
+public:
+  HeldLibbpfLog() noexcept : outer_sink_(libbpf_log_sink), outer_held_(libbpf_log_held) {
+    install_libbpf_print_hook();
+    libbpf_log_sink = &text_;
+    libbpf_log_held = true;
+  }
+  ~HeldLibbpfLog() {
+    libbpf_log_sink = outer_sink_;
+    libbpf_log_held = outer_held_;
+  }
+  HeldLibbpfLog(const HeldLibbpfLog&) = delete;
+  HeldLibbpfLog& operator=(const HeldLibbpfLog&) = delete;
+
+  /// Says `what`, then the messages held so far on the same line ("...; libbpf: ..."), through
+  /// log_message().
+  void report(LogLevel level, std::string_view what) noexcept {
+    try {
+      std::string text(what);
+      std::string_view held = text_;
+      while (!held.empty()) {
+        const auto eol = held.find('\n');
+        if (const auto line = held.substr(0, eol); !line.empty()) (text += "; ") += line;
+        held.remove_prefix(eol == std::string_view::npos ? held.size() : eol + 1);
+      }
+      log_message(level, text);
+    } catch (...) {
+      // Not worth an exception in a detach.
+    }
+  }
+
+private:
+  std::string text_;
+  std::string* outer_sink_;
+  bool outer_held_;
+};
 
 } // namespace detail
 } // namespace ebpfpp
