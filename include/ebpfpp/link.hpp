@@ -138,6 +138,10 @@ public:
   bpf_link* release() noexcept { return std::exchange(link_, nullptr); }
   explicit operator bool() const noexcept { return link_ != nullptr || raw_fd_ || detach_; }
 
+protected:
+  /// For a link kind that learns more after attaching (the XDP mode the kernel chose).
+  void set_description(std::string description) { description_ = std::move(description); }
+
 private:
   std::string what() const { return description_.empty() ? std::string("link") : description_; }
   template <class Action>

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -105,7 +106,9 @@ constexpr std::uint32_t xdp_flags(XdpMode mode) noexcept {
 class Xdp : public Link {
 public:
   [[nodiscard]] Xdp(Program prog, const Interface& iface, XdpMode mode = XdpMode::automatic)
-      : Link(attach(prog, iface, mode)), ifindex_(iface.index()), mode_(mode) {}
+      : Link(attach(prog, iface, mode)), ifindex_(iface.index()), mode_(mode) {
+    name_chosen_mode(prog, iface);
+  }
 
   /// Attaches `prog` in place of `expected` (which must be the program attached now, in the same
   /// mode), atomically: no packet sees neither. With an empty `expected` (Program{}), attaches
@@ -120,10 +123,36 @@ public:
   int ifindex() const noexcept { return ifindex_; }
   /// The mode asked for.
   XdpMode mode() const noexcept { return mode_; }
+  /// The mode the program runs in, as the kernel says now (with XdpMode::automatic, the one it
+  /// chose: native where the driver has XDP, else generic); nullopt when it cannot tell (the
+  /// interface is gone, or our program is no longer attached). description() says it too:
+  /// "XDP (native, chosen by the kernel) on 'eth0' (ifindex 2)".
+  std::optional<XdpMode> attached_mode() const { return query_mode(ifindex_, prog_id_); }
 
 private:
   Xdp(Link link, int ifindex, XdpMode mode)
       : Link(std::move(link)), ifindex_(ifindex), mode_(mode) {}
+
+  // Asks the kernel which mode it chose and says it in the description.
+  void name_chosen_mode(Program prog, const Interface& iface) {
+    bpf_prog_info info{};
+    std::uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog.fd(), &info, &len) == 0) prog_id_ = info.id;
+    if (mode_ != XdpMode::automatic) return;
+    if (auto chosen = attached_mode())
+      set_description(detail::format("XDP ({}, chosen by the kernel) on '{}' (ifindex {})",
+                                     to_string(*chosen), iface.name(), iface.index()));
+  }
+
+  static std::optional<XdpMode> query_mode(int ifindex, std::uint32_t prog_id) {
+    auto opts = detail::make_opts<bpf_xdp_query_opts>();
+    if (prog_id == 0 || bpf_xdp_query(ifindex, 0, &opts) != 0) return std::nullopt;
+    // With programs in several modes (XDP_ATTACHED_MULTI), ours is the one with our id.
+    if (opts.drv_prog_id == prog_id) return XdpMode::native;
+    if (opts.skb_prog_id == prog_id) return XdpMode::generic;
+    if (opts.hw_prog_id == prog_id) return XdpMode::offload;
+    return std::nullopt;
+  }
 
   static std::string describe(const Interface& iface, XdpMode mode) {
     return detail::format("XDP ({}) on '{}' (ifindex {})", to_string(mode), iface.name(),
@@ -186,6 +215,7 @@ private:
 
   int ifindex_ = 0;
   XdpMode mode_ = XdpMode::automatic;
+  std::uint32_t prog_id_ = 0;
 };
 
 } // namespace ebpfpp

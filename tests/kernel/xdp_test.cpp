@@ -71,7 +71,7 @@ std::array<std::byte, 14 + 20 + 8 + 4> udp_frame(std::uint16_t dport) {
 TEST_CASE("Xdp counts exactly the N UDP datagrams sent over a veth pair, native and generic") {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::xdp)) EBPFPP_SKIP(*r);
   constexpr int n = 50;
-  for (XdpMode mode : {XdpMode::native, XdpMode::generic}) {
+  for (XdpMode mode : {XdpMode::native, XdpMode::generic, XdpMode::automatic}) {
     CAPTURE(ebpfpp::to_string(mode));
     const std::size_t fds = test::open_fd_count();
     {
@@ -86,7 +86,12 @@ TEST_CASE("Xdp counts exactly the N UDP datagrams sent over a veth pair, native 
       bpf_xdp_query_opts q{};
       q.sz = sizeof q;
       REQUIRE(bpf_xdp_query(xdp.ifindex(), 0, &q) == 0);
-      CHECK(q.attach_mode == (mode == XdpMode::native ? XDP_ATTACHED_DRV : XDP_ATTACHED_SKB));
+      CHECK(q.attach_mode == (mode == XdpMode::generic ? XDP_ATTACHED_SKB : XDP_ATTACHED_DRV));
+      // veth has native XDP: what the kernel chose for automatic, said in the description.
+      CHECK(xdp.attached_mode() == (mode == XdpMode::generic ? XdpMode::generic : XdpMode::native));
+      if (mode == XdpMode::automatic)
+        CHECK(xdp.description() == "XDP (native, chosen by the kernel) on '" + pair.ifname_a +
+                                       "' (ifindex " + std::to_string(xdp.ifindex()) + ")");
 
       REQUIRE(test::send_udp(pair.b, pair.addr_a, port, n) == n);
       CHECK(receiver.receive(n, std::chrono::seconds(3)) == n);
@@ -204,6 +209,9 @@ TEST_CASE("Xdp replaces a program only when asked, and only the one expected") {
     } catch (const ebpfpp::Error& e) {
       CHECK(e.errnum() == EBUSY);
       CHECK(e.hint().find("replace") != std::string::npos);
+      // How to find who holds it, not only "detach it".
+      CHECK(e.hint().find("bpftool net show dev <if>") != std::string::npos);
+      CHECK(e.hint().find("bpftool link show") != std::string::npos);
     }
     CHECK(attached_id(ifindex) == prog_id(count));
     // A link cannot be replaced through netlink either.

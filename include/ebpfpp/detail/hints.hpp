@@ -326,7 +326,10 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
       return "this object is already pinned (a link is pinned at one path at a time): unpin it "
              "first";
     if (op == Op::attach_network)
-      return "another program is attached there: detach it, or ask to replace it";
+      return "another program is attached there. See which and who holds it: `bpftool net show "
+             "dev <if>` gives its program id, `bpftool link show` the process (pids) of a "
+             "link; then detach it (end that process, or `ip link set dev <if> xdp off` for a "
+             "netlink attachment), or ask to replace it";
     return {};
   case ENOMEM:
     // Since 5.11 BPF memory is charged to the memory cgroup, and RLIMIT_MEMLOCK plays no part.
