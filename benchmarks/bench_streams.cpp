@@ -38,7 +38,7 @@
 #include <ebpfpp/ebpfpp.hpp>
 #include <fmt/format.h>
 
-#include "bench_streams.skel.h"
+#include "bench_streams.bpf.skel.h"
 
 namespace {
 

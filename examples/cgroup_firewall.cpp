@@ -26,7 +26,7 @@
 #include <fmt/format.h>
 
 #include "cgroup_firewall.h"
-#include "cgroup_firewall.skel.h"
+#include "cgroup_firewall.bpf.skel.h"
 #include "example_cli.hpp"
 
 namespace {

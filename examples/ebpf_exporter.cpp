@@ -37,7 +37,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "hello_map.skel.h"
+#include "hello_map.bpf.skel.h"
 
 namespace {
 

@@ -27,7 +27,7 @@
 
 #include "example_cli.hpp"
 #include "funclatency.h"
-#include "funclatency.skel.h"
+#include "funclatency.bpf.skel.h"
 
 namespace {
 

@@ -23,7 +23,7 @@
 
 #include "example_cli.hpp"
 
-#include "hello.skel.h"
+#include "hello.bpf.skel.h"
 
 namespace {
 

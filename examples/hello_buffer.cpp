@@ -20,7 +20,7 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "hello_buffer.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
+#include "hello_buffer.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 

@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "hello_file.skel.h"
+#include "hello_file.bpf.skel.h"
 
 namespace {
 

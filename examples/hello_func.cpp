@@ -27,7 +27,7 @@
 #include "example_cli.hpp"
 #include <unistd.h>
 
-#include "hello_func.skel.h"
+#include "hello_func.bpf.skel.h"
 
 namespace {
 

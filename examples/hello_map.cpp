@@ -11,7 +11,7 @@
 //   sudo ./hello-map --raw-tp                 # every syscall (raw tracepoint sys_enter)
 //   sudo ./hello-map --by-syscall --raw-tp    # system-wide counts per syscall, by name
 //
-// What it shows: the typed skeleton generated from the object's BTF (hello_map.skel.hpp: the
+// What it shows: the typed skeleton generated from the object's BTF (hello_map.bpf.skel.hpp: the
 // map is a Map<uint32_t, uint64_t> because the BPF side says so, the programs are members), the
 // map read with items(), .rodata set before load, several links to one program, and an EventLoop
 // whose timer task prints every 2 seconds and which ends on Ctrl-C.
@@ -31,7 +31,7 @@
 
 #include "example_cli.hpp"
 
-#include "hello_map.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
+#include "hello_map.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 #include "syscall_table.h"
 
 namespace {

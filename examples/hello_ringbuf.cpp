@@ -6,7 +6,7 @@
 //   sudo ./hello-ringbuf -d 5
 //
 // What it shows: RingBuffer<Event>, whose loop reads each event in place in the ring (no copy),
-// typed by the generated skeleton (hello_ringbuf.skel.hpp) from the EBPFPP_EVENT mark on the BPF
+// typed by the generated skeleton (hello_ringbuf.bpf.skel.hpp) from the EBPFPP_EVENT mark on the BPF
 // side, and ebpfpp's kernel-side helper (ebpfpp/ring_buffer.bpf.h), which counts the events a
 // full ring could not take: reported at exit, never lost silently.
 
@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "hello_ringbuf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
+#include "hello_ringbuf.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 

@@ -26,7 +26,7 @@
 
 #include "example_cli.hpp"
 #include "hello_buffer.h"                // HELLO_MESSAGE_LEN
-#include "hello_ringbuf_config.skel.hpp" // typed skeleton: ebpfpp-skel, from the BTF
+#include "hello_ringbuf_config.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the BTF
 
 namespace {
 

@@ -30,7 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "hello_tail.skel.h"
+#include "hello_tail.bpf.skel.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 //   sudo ./profile --pid 1234 -F 999 -d 10
 //
 // What it shows: PerfEvent on every CPU, StackTraceMap, Symbolizer, .rodata set before load, and
-// the typed skeleton (profile.skel.hpp): the maps' views and the key type come from the object.
+// the typed skeleton (profile.bpf.skel.hpp): the maps' views and the key type come from the object.
 
 #include <algorithm>
 #include <chrono>
@@ -28,7 +28,7 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "profile.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
+#include "profile.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 

@@ -22,7 +22,7 @@
 
 #include "example_cli.hpp"
 #include "tasks.h"
-#include "tasks.skel.h"
+#include "tasks.bpf.skel.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 //
 // What it shows: Xdp (native, or generic with --generic), PerCpuArrayMap<uint64_t>::get().sum(),
 // Map<uint32_t, uint64_t>::items() over an LRU hash, all three typed by the generated skeleton
-// (xdp_count.skel.hpp) from the object's BTF, .rodata set before load, and CAP_NET_ADMIN.
+// (xdp_count.bpf.skel.hpp) from the object's BTF, .rodata set before load, and CAP_NET_ADMIN.
 
 #include <algorithm>
 #include <chrono>
@@ -30,7 +30,7 @@
 #include <poll.h>
 
 #include "example_cli.hpp"
-#include "xdp_count.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
+#include "xdp_count.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 

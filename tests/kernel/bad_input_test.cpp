@@ -21,9 +21,9 @@
 #include "helpers.hpp"
 #include "identity.hpp"
 #include "streams_helpers.hpp"
-#include "test_fixtures.skel.h"
-#include "test_maps.skel.h"
-#include "test_tail.skel.h"
+#include "test_fixtures.bpf.skel.h"
+#include "test_maps.bpf.skel.h"
+#include "test_tail.bpf.skel.h"
 
 using namespace std::chrono_literals;
 

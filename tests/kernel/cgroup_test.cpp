@@ -20,7 +20,7 @@
 #include "kernel/cgroup_dir.hpp"
 #include "kernel/helpers.hpp"
 #include "kernel/netns.hpp"
-#include "test_network.skel.h"
+#include "test_network.bpf.skel.h"
 
 namespace {
 

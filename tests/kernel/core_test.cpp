@@ -13,10 +13,10 @@
 #include <ebpfpp/format.hpp>
 #include <fmt/format.h>
 
-#include "hello.skel.h"
+#include "hello.bpf.skel.h"
 #include "helpers.hpp"
 #include "streams_helpers.hpp"
-#include "test_maps.skel.h"
+#include "test_maps.bpf.skel.h"
 
 namespace {
 

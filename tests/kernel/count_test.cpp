@@ -17,7 +17,7 @@
 #include <ebpfpp/object.hpp>
 
 #include "helpers.hpp"
-#include "test_count.skel.h"
+#include "test_count.bpf.skel.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 
-#include "hello.skel.h"
+#include "hello.bpf.skel.h"
 #include "helpers.hpp"
 #include "streams_helpers.hpp"
 

@@ -7,8 +7,8 @@
 #include <ebpfpp/ebpfpp.hpp>
 
 #include "helpers.hpp"
-#include "test_fentry.skel.h"
-#include "test_fixtures.skel.h"
+#include "test_fentry.bpf.skel.h"
+#include "test_fixtures.bpf.skel.h"
 
 // The uprobe target: a real function of this binary, kept out of line and exported.
 extern "C" __attribute__((noinline, used)) long ebpfpp_test_uprobe_target(long x) {

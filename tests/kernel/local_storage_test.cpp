@@ -17,7 +17,7 @@
 #include <ebpfpp/object.hpp>
 
 #include "helpers.hpp"
-#include "test_local_storage.skel.h"
+#include "test_local_storage.bpf.skel.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <ebpfpp/object.hpp>
 
 #include "helpers.hpp"
-#include "test_map_kinds.skel.h"
+#include "test_map_kinds.bpf.skel.h"
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include <linux/bpf.h>
 
 #include "helpers.hpp"
-#include "test_maps.skel.h"
+#include "test_maps.bpf.skel.h"
 
 namespace {
 

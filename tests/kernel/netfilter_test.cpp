@@ -14,8 +14,8 @@
 
 #include "kernel/helpers.hpp"
 #include "kernel/netns.hpp"
-#include "test_netfilter.skel.h"
-#include "test_sockets.skel.h"
+#include "test_netfilter.bpf.skel.h"
+#include "test_sockets.bpf.skel.h"
 
 namespace {
 

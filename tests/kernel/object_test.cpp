@@ -8,7 +8,7 @@
 #include <grp.h>
 
 #include "helpers.hpp"
-#include "test_fixtures.skel.h"
+#include "test_fixtures.bpf.skel.h"
 
 namespace {
 bool has_program(const std::vector<ebpfpp::Program>& ps, std::string_view name) {

@@ -21,12 +21,12 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 
-#include "hello.skel.h"
+#include "hello.bpf.skel.h"
 #include "helpers.hpp"
 #include "identity.hpp"
-#include "profile.skel.h"
-#include "test_fixtures.skel.h"
-#include "test_maps.skel.h"
+#include "profile.bpf.skel.h"
+#include "test_fixtures.bpf.skel.h"
+#include "test_maps.bpf.skel.h"
 
 namespace {
 

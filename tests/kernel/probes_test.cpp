@@ -26,10 +26,10 @@
 
 #include "helpers.hpp"
 #include "tasks.h"
-#include "tasks.skel.h"
-#include "test_btf_hooks.skel.h"
-#include "test_probes.skel.h"
-#include "test_struct_ops.skel.h"
+#include "tasks.bpf.skel.h"
+#include "test_btf_hooks.bpf.skel.h"
+#include "test_probes.bpf.skel.h"
+#include "test_struct_ops.bpf.skel.h"
 
 // A USDT probe in this binary: provider ebpfpp_test, name tick, arguments (i, i * 3).
 extern "C" __attribute__((noinline, used)) void ebpfpp_test_usdt_fire(long i) {

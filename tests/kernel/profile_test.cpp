@@ -22,7 +22,7 @@
 
 #include "helpers.hpp"
 #include "profile.h"
-#include "profile.skel.h"
+#include "profile.bpf.skel.h"
 
 // The function the profiled child spins in: out of line and exported (export_dynamic), so its
 // name is in the binary's .dynsym as well as .symtab.

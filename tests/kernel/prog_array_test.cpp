@@ -11,7 +11,7 @@
 #include <ebpfpp/ebpfpp.hpp>
 
 #include "helpers.hpp"
-#include "test_tail.skel.h"
+#include "test_tail.bpf.skel.h"
 
 namespace {
 

@@ -20,7 +20,7 @@
 
 #include "kernel/helpers.hpp"
 #include "kernel/netns.hpp"
-#include "test_sockets.skel.h"
+#include "test_sockets.bpf.skel.h"
 
 namespace {
 

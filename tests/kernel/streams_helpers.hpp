@@ -11,7 +11,7 @@
 #include <ebpfpp/ebpfpp.hpp>
 
 #include "test_streams.h"
-#include "test_streams.skel.h"
+#include "test_streams.bpf.skel.h"
 
 namespace test {
 

@@ -13,8 +13,8 @@
 #include <ebpfpp/system.hpp>
 
 #include "helpers.hpp"
-#include "test_fixtures.skel.h"
-#include "test_map_kinds.skel.h"
+#include "test_fixtures.bpf.skel.h"
+#include "test_map_kinds.bpf.skel.h"
 
 namespace {
 

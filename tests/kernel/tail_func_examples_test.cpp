@@ -13,7 +13,7 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 
-#include "hello_func.skel.h"
+#include "hello_func.bpf.skel.h"
 #include "helpers.hpp"
 
 using namespace std::chrono_literals;

@@ -10,9 +10,9 @@
 
 #include <ebpfpp/ebpfpp.hpp>
 
-#include "hello.skel.h"
+#include "hello.bpf.skel.h"
 #include "helpers.hpp"
-#include "test_fixtures.skel.h"
+#include "test_fixtures.bpf.skel.h"
 
 using namespace std::chrono_literals;
 

@@ -1,4 +1,4 @@
-// The typed skeleton ebpfpp-skel generates (test_skel.skel.hpp, from bpf/test_skel.bpf.c's BTF),
+// The typed skeleton ebpfpp-skel generates (test_skel.bpf.skel.hpp, from bpf/test_skel.bpf.c's BTF),
 // on the running kernel. That this file compiles is half the test: the generated header's
 // static_asserts hold every emitted struct, union, enum and typedef to the BPF side's sizes and
 // offsets, and the ones below hold each map to the view of its kind with its BTF key and value.
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "test_skel.skel.hpp"
+#include "test_skel.bpf.skel.hpp"
 
 namespace {
 

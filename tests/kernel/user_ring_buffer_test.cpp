@@ -12,7 +12,7 @@
 #include <ebpfpp/user_ring_buffer.hpp>
 
 #include "helpers.hpp"
-#include "test_user_ringbuf.skel.h"
+#include "test_user_ringbuf.bpf.skel.h"
 
 namespace {
 

@@ -19,7 +19,7 @@
 
 #include "kernel/helpers.hpp"
 #include "kernel/netns.hpp"
-#include "test_network.skel.h"
+#include "test_network.bpf.skel.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 // (tests/skel/must-fail checks it).
 #include <cstdint>
 
-#include "hello_map.skel.hpp"
+#include "hello_map.bpf.skel.hpp"
 
 void wrong_key(hello_map::Skeleton& skel) {
   (void)skel.maps.counter_table.lookup(std::uint64_t{1});

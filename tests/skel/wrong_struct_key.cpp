@@ -2,7 +2,7 @@
 // The first error line must name the map and both key types (tests/skel/must-fail checks it).
 #include <cstdint>
 
-#include "profile.skel.hpp"
+#include "profile.bpf.skel.hpp"
 
 void wrong_key(profile::Skeleton& skel) {
   skel.maps.counts.update(std::int32_t{3}, std::uint64_t{1});
