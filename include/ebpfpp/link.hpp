@@ -90,6 +90,7 @@ public:
     const auto action = [&] { return detail::format("pin {} at '{}'", what(), path.string()); };
     require_not_empty(action);
     require_kernel_link(action);
+    detail::require_no_nul(path.native(), action);
     detail::LibbpfLog log;
     if (link_) {
       detail::check(bpf_link__pin(link_, path.c_str()), action, detail::Op::pin, &log,

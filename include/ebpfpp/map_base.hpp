@@ -271,6 +271,7 @@ public:
       return detail::format("pin map '{}' at '{}'", name_, path.string());
     };
     require_not_empty(action);
+    require_no_nul(path.native(), action);
     LibbpfLog log;
     check(bpf_obj_pin(fd_.get(), path.c_str()), action, Op::pin, &log, path.native());
     pin_path_ = path;

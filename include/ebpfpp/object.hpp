@@ -278,6 +278,7 @@ public:
   /// file (its path; its mode and owner); a libbpf format error for a file that is no object.
   static Object open_file(const std::filesystem::path& path) {
     const auto action = [&] { return detail::format("open BPF object file '{}'", path.string()); };
+    detail::require_no_nul(path.native(), action);
     // Checked before libbpf, which says only EACCES/ENOENT (and, for a directory, a libelf error,
     // leaking the directory's fd in libbpf 1.1).
     if (detail::FileProblem file = detail::file_problem(path); file.err)

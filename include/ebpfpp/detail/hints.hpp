@@ -150,13 +150,22 @@ bool tracefs_unreadable() noexcept {
   return false;
 }
 
-/// Whether `dir` is on a bpffs mount (where pins live).
+/// Whether `path` is on a bpffs mount (where pins live): the path itself when it exists (a
+/// mount's root is on bpffs, its parent is not), else its directory (where a pin would go).
 template <class = void>
 bool on_bpffs(const std::filesystem::path& path) noexcept {
   constexpr long bpf_fs_magic = 0xcafe4a11;
-  std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : path;
   struct statfs st {};
+  if (::statfs(path.c_str(), &st) == 0) return st.f_type == bpf_fs_magic;
+  std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : path;
   return ::statfs(dir.c_str(), &st) == 0 && st.f_type == bpf_fs_magic;
+}
+
+/// Whether `path` names a directory (following symlinks).
+template <class = void>
+bool is_directory(const std::filesystem::path& path) noexcept {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /// Why this process cannot read `path` as a file (ENOENT, EACCES, EISDIR, ...), with a hint
@@ -263,6 +272,17 @@ std::string privilege_hint(Op op) {
 /// `subject` is the path for pin and open_pinned.
 template <class = void>
 std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}) {
+  // A directory where a pin was expected: BPF_OBJ_GET says EACCES (no BPF inode there), BPF_OBJ_PIN
+  // EEXIST; neither is about capabilities, the mount, or another pin.
+  if (op == Op::open_pinned && (err == EACCES || err == EPERM || err == EINVAL) &&
+      !subject.empty() && is_directory(std::filesystem::path(subject)))
+    return detail::format("'{}' is a directory, not a pinned object: name an object pinned in it "
+                          "(ls '{}' lists them)",
+                          subject, subject);
+  if (op == Op::pin && err == EEXIST && !subject.empty() &&
+      is_directory(std::filesystem::path(subject)))
+    return detail::format("'{}' is a directory: pin at a path inside it, e.g. '{}/<name>'", subject,
+                          subject);
   if ((op == Op::pin || op == Op::open_pinned) &&
       (err == EPERM || err == EINVAL || err == EACCES) && !subject.empty() &&
       !on_bpffs(std::filesystem::path(subject)))
@@ -387,6 +407,9 @@ inline constexpr std::string_view not_loaded =
     "call load() on the Object or Skeleton first (programs and maps reach the kernel at load)";
 inline constexpr std::string_view empty_view =
     "it is empty (default-constructed or moved-from): assign a real one first";
+inline constexpr std::string_view nul_in_path =
+    "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
+    "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
 inline constexpr std::string_view share_struct =
     "the BPF program and the user side disagree on the struct: share one header between them";
 } // namespace hint
