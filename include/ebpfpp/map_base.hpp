@@ -54,8 +54,14 @@ public:
   MapSource() noexcept = default;
   /// A map of an Object or Skeleton (skel->maps.counts); it must be loaded by then.
   MapSource(bpf_map* map) noexcept : source_(map) {}
-  /// A map of an Object or Skeleton (obj.map("counts")); it must be loaded by then.
-  MapSource(MapRef map) noexcept : source_(map.get()) {}
+  /// A map of an Object or Skeleton (obj.map("counts")); it must be loaded by then, and the
+  /// Object or Skeleton still alive.
+  MapSource(MapRef map) {
+    if (map.expired())
+      source_ = Gone{std::string(map.name())};
+    else
+      source_ = map.get();
+  }
   /// The map pinned at `path` on bpffs (BPF_OBJ_GET, kernel 4.4+).
   static MapSource pinned(std::filesystem::path path) {
     MapSource s;
@@ -123,6 +129,11 @@ public:
       return {std::move(fd), std::string()};
     }
     if (auto* o = std::get_if<Owned>(&source_)) return {std::move(o->fd), std::move(o->name)};
+    if (auto* g = std::get_if<Gone>(&source_))
+      throw Error(EBADF,
+                  action(detail::format("map '{}': the Object or Skeleton it came from is gone",
+                                        g->name)),
+                  std::string(detail::hint::view_outlived));
     throw Error(EINVAL, action("an empty map source"),
                 "pass a map: skel->maps.x, obj.map(\"x\"), MapSource::pinned(path), ...");
   }
@@ -148,7 +159,11 @@ private:
     detail::UniqueFd fd;
     std::string name;
   };
-  std::variant<std::monostate, bpf_map*, std::filesystem::path, Borrowed, Id, Owned> source_;
+  // A MapRef whose Object or Skeleton was destroyed: its bpf_map is freed.
+  struct Gone {
+    std::string name;
+  };
+  std::variant<std::monostate, bpf_map*, std::filesystem::path, Borrowed, Id, Owned, Gone> source_;
 };
 
 /// An Object or Skeleton: anything that finds its maps by name.

@@ -276,9 +276,13 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
   // EEXIST; neither is about capabilities, the mount, or another pin.
   if (op == Op::open_pinned && (err == EACCES || err == EPERM || err == EINVAL) &&
       !subject.empty() && is_directory(std::filesystem::path(subject)))
-    return detail::format("'{}' is a directory, not a pinned object: name an object pinned in it "
-                          "(ls '{}' lists them)",
-                          subject, subject);
+    return on_bpffs(std::filesystem::path(subject))
+               ? detail::format("'{}' is a directory, not a pinned object: name an object "
+                                "pinned in it (ls '{}' lists them)",
+                                subject, subject)
+               : detail::format("'{}' is a directory, not a pinned object, and '{}' is not on a "
+                                "bpffs mount: pins live on one (mount -t bpf bpf /sys/fs/bpf)",
+                                subject, subject);
   if (op == Op::pin && err == EEXIST && !subject.empty() &&
       is_directory(std::filesystem::path(subject)))
     return detail::format("'{}' is a directory: pin at a path inside it, e.g. '{}/<name>'", subject,
@@ -407,6 +411,10 @@ inline constexpr std::string_view not_loaded =
     "call load() on the Object or Skeleton first (programs and maps reach the kernel at load)";
 inline constexpr std::string_view empty_view =
     "it is empty (default-constructed or moved-from): assign a real one first";
+inline constexpr std::string_view view_outlived =
+    "the Object or Skeleton it came from is gone: a Program or MapRef is valid only while its "
+    "Object or Skeleton lives; keep that alive, or make the typed view (which owns a duplicate "
+    "of the map's fd) before it goes";
 inline constexpr std::string_view nul_in_path =
     "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
     "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
