@@ -433,8 +433,8 @@ TEST_CASE("pins: a directory where a pin is expected, and a path with a NUL byte
                {EINVAL, {"open pinned link '", "/a\\0b'"}, nul_hint});
   expect_error("Object::open_file of a path with a NUL byte",
                [&] {
-                 (void)ebpfpp::Object::open_file((test::bpf_dir() / "test_fixtures.bpf.o").string() +
-                                                 std::string("\0.txt", 5));
+                 (void)ebpfpp::Object::open_file(
+                     (test::bpf_dir() / "test_fixtures.bpf.o").string() + std::string("\0.txt", 5));
                },
                {EINVAL, {"open BPF object file '", "test_fixtures.bpf.o\\0.txt'"}, nul_hint});
   b.unpin();
