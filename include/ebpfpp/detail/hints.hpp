@@ -415,6 +415,25 @@ inline constexpr std::string_view view_outlived =
     "the Object or Skeleton it came from is gone: a Program or MapRef is valid only while its "
     "Object or Skeleton lives; keep that alive, or make the typed view (which owns a duplicate "
     "of the map's fd) before it goes";
+inline constexpr std::string_view corrupt_btf =
+    "the object's BTF is corrupt, or the object was not made by a BPF compiler: rebuild it "
+    "(clang -g -O2 -target bpf -c <name>.bpf.c); `bpftool btf dump file <object>` shows its BTF";
+inline constexpr std::string_view object_too_large =
+    "a BPF object is a few MB at most, debug information included: check that the path names "
+    "an object file";
+inline constexpr std::string_view not_a_regular_file =
+    "a device, a pipe or a socket could be read for ever: read the object into memory yourself "
+    "and use Object::open_memory";
+/// A global data section or variable over OpenOptions::max_data_size.
+template <class = void>
+std::string data_too_large(std::uint64_t limit) {
+  return detail::format(
+      "global data becomes a map of its size, mapped into this process at open and created in "
+      "the kernel at load, and the limit is {} bytes (OpenOptions::max_data_size): keep large "
+      "data in a map sized at run time (BPF_MAP_TYPE_ARRAY), or raise the limit for an object "
+      "you trust",
+      limit);
+}
 inline constexpr std::string_view nul_in_path =
     "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
     "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
