@@ -37,6 +37,7 @@
 #include "detail/fd.hpp"
 #include "detail/format.hpp"
 #include "detail/map_check.hpp"
+#include "detail/map_iter.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "map_data.hpp"
@@ -44,6 +45,20 @@
 #include "object.hpp"
 
 namespace ebpfpp {
+
+namespace detail {
+
+/// Checks the map with this id against `spec` from its description, without opening it; does
+/// nothing when it cannot be described so (the open and the check after it then decide).
+template <class = void>
+void check_unopened(std::uint32_t id, const ViewSpec& spec, TypeCheck check) {
+  const auto maps = describe_maps_unopened();
+  if (!maps) return;
+  for (const MapInfo& m : *maps)
+    if (m.id == id) return validate(m, m.name, spec, check);
+}
+
+} // namespace detail
 
 /// Where a typed map or stream finds its kernel map. It converts implicitly from a skeleton's
 /// `bpf_map*` and from a MapRef; the static functions name the other sources. Opening happens
@@ -90,9 +105,13 @@ public:
   }
 
   /// An owned fd for the map and its name; `view` ("Map<u32, u64>") names the view in errors.
-  /// Throws Error: an empty source, a map not created yet, nothing or no map pinned at the path,
-  /// a bad fd or id.
-  std::pair<detail::UniqueFd, std::string> open(std::string_view view) && {
+  /// With `spec`, a map named by id is first checked against it without being opened (see
+  /// system.hpp: opening other processes' maps by id is a hazard), so a map of another type is
+  /// refused unopened. Throws Error: an empty source, a map not created yet, nothing or no map
+  /// pinned at the path, a bad fd or id, a map by id that does not fit `spec`.
+  std::pair<detail::UniqueFd, std::string> open(std::string_view view,
+                                                const detail::ViewSpec* spec = nullptr,
+                                                TypeCheck check = TypeCheck::btf) && {
     const auto action = [&](std::string_view what) {
       return detail::format("make ebpfpp::{} of {}", view, what);
     };
@@ -124,16 +143,17 @@ public:
       return {std::move(fd), std::move(b->name)};
     }
     if (auto* i = std::get_if<Id>(&source_)) {
+      if (spec) detail::check_unopened(i->id, *spec, check);
       detail::UniqueFd fd(bpf_map_get_fd_by_id(i->id));
       if (!fd) detail::fail(errno, [&] { return action(detail::format("map id {}", i->id)); });
       return {std::move(fd), std::string()};
     }
     if (auto* o = std::get_if<Owned>(&source_)) return {std::move(o->fd), std::move(o->name)};
     if (auto* g = std::get_if<Gone>(&source_))
-      throw Error(EBADF,
-                  action(detail::format("map '{}': the Object or Skeleton it came from is gone",
-                                        g->name)),
-                  std::string(detail::hint::view_outlived));
+      throw Error(
+          EBADF,
+          action(detail::format("map '{}': the Object or Skeleton it came from is gone", g->name)),
+          std::string(detail::hint::view_outlived));
     throw Error(EINVAL, action("an empty map source"),
                 "pass a map: skel->maps.x, obj.map(\"x\"), MapSource::pinned(path), ...");
   }
@@ -216,7 +236,7 @@ public:
   explicit MapBase(MapSource source, TypeCheck check = TypeCheck::btf) {
     const ViewSpec spec = Self::spec();
     const std::string pinned = source.path();
-    auto [fd, name] = std::move(source).open(spec.view_name);
+    auto [fd, name] = std::move(source).open(spec.view_name, &spec, check);
     fd_ = std::move(fd);
     info_ = query_map_info(fd_.get(), name.empty() ? detail::format("'{}'", pinned)
                                                    : detail::format("'{}'", name));
