@@ -113,7 +113,9 @@ public:
 private:
   template <class Action>
   void require_view(const Action& action) const {
-    if (expired()) throw Error(EBADF, action(), std::string(detail::hint::view_outlived));
+    if (expired())
+      throw Error(EBADF, detail::format("{}: its Object or Skeleton is gone", action()),
+                  std::string(detail::hint::view_outlived));
     if (!prog_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
   }
   void require_loaded(std::string_view what) const {

@@ -174,7 +174,9 @@ TEST_CASE("views that outlive their Object or Skeleton keep their name and read 
       ebpfpp::Error);
   CHECK_THROWS_WITH_AS(ebpfpp::Tracepoint(prog, "syscalls", "sys_enter_getppid"),
                        doctest::Contains("Object or Skeleton is gone"), ebpfpp::Error);
-  CHECK_THROWS_WITH_AS(prog.set_autoload(false), doctest::Contains("count_tracepoint"),
+  CHECK_THROWS_WITH_AS(prog.set_autoload(false),
+                       doctest::Contains("program 'count_tracepoint': its Object or Skeleton is "
+                                         "gone"),
                        ebpfpp::Error);
 
   // The same for a Skeleton's views.

@@ -412,9 +412,8 @@ inline constexpr std::string_view not_loaded =
 inline constexpr std::string_view empty_view =
     "it is empty (default-constructed or moved-from): assign a real one first";
 inline constexpr std::string_view view_outlived =
-    "the Object or Skeleton it came from is gone: a Program or MapRef is valid only while its "
-    "Object or Skeleton lives; keep that alive, or make the typed view (which owns a duplicate "
-    "of the map's fd) before it goes";
+    "a Program or MapRef is valid only while the Object or Skeleton it came from lives: keep "
+    "that alive, or make the typed view (which owns a duplicate of the map's fd) before it goes";
 inline constexpr std::string_view corrupt_btf =
     "the object's BTF is corrupt, or the object was not made by a BPF compiler: rebuild it "
     "(clang -g -O2 -target bpf -c <name>.bpf.c); `bpftool btf dump file <object>` shows its BTF";
