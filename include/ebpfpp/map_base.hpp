@@ -91,10 +91,14 @@ public:
     s.source_ = Borrowed{fd, std::move(name)};
     return s;
   }
-  /// The map with this id (BPF_MAP_GET_FD_BY_ID, kernel 4.13+; needs CAP_SYS_ADMIN).
-  static MapSource id(std::uint32_t id) {
+  /// The map with this id (BPF_MAP_GET_FD_BY_ID, kernel 4.13+; needs CAP_SYS_ADMIN). With
+  /// `check_first`, the view checks the map's type and sizes from the kernel's description
+  /// before it opens it (kernel 5.8+), so a map of another type is never opened (see
+  /// system.hpp for why that matters); false saves that walk of every map where the type is
+  /// known (a map of maps' inner maps have its template's).
+  static MapSource id(std::uint32_t id, bool check_first = true) {
     MapSource s;
-    s.source_ = Id{id};
+    s.source_ = Id{id, check_first};
     return s;
   }
   /// A map fd the view takes over (what create() functions use).
@@ -143,7 +147,7 @@ public:
       return {std::move(fd), std::move(b->name)};
     }
     if (auto* i = std::get_if<Id>(&source_)) {
-      if (spec) detail::check_unopened(i->id, *spec, check);
+      if (spec && i->check_first) detail::check_unopened(i->id, *spec, check);
       detail::UniqueFd fd(bpf_map_get_fd_by_id(i->id));
       if (!fd) detail::fail(errno, [&] { return action(detail::format("map id {}", i->id)); });
       return {std::move(fd), std::string()};
@@ -174,6 +178,7 @@ private:
   };
   struct Id {
     std::uint32_t id;
+    bool check_first;
   };
   struct Owned {
     detail::UniqueFd fd;
