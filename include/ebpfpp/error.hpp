@@ -250,5 +250,21 @@ T* check_ptr(T* p, Describe&& describe, Op op = Op::generic, LibbpfLog* log = nu
   fail(errno ? errno : EINVAL, std::forward<Describe>(describe), op, log);
 }
 
+/// Throws EINVAL when `path` has a NUL byte: the kernel and libc read a path up to its first NUL,
+/// so the call would pin at, or open, a truncated name. `describe()` says what was attempted; its
+/// NULs are shown as \0.
+template <class Describe>
+void require_no_nul(std::string_view path, Describe&& describe) {
+  if (path.find('\0') == std::string_view::npos) return;
+  std::string shown;
+  for (const char c : std::forward<Describe>(describe)()) {
+    if (c == '\0')
+      shown += "\\0";
+    else
+      shown += c;
+  }
+  throw Error(EINVAL, std::move(shown), std::string(hint::nul_in_path));
+}
+
 } // namespace detail
 } // namespace ebpfpp

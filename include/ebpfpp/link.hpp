@@ -90,6 +90,7 @@ public:
     const auto action = [&] { return detail::format("pin {} at '{}'", what(), path.string()); };
     require_not_empty(action);
     require_kernel_link(action);
+    detail::require_no_nul(path.native(), action);
     detail::LibbpfLog log;
     if (link_) {
       detail::check(bpf_link__pin(link_, path.c_str()), action, detail::Op::pin, &log,
@@ -167,6 +168,11 @@ namespace detail {
 
 inline void require_loaded(Program prog, std::string_view what) {
   if (prog && prog.fd() >= 0) return;
+  if (prog.expired())
+    throw Error(
+        EBADF,
+        detail::format("{}: program '{}': the Object or Skeleton is gone", what, prog.name()),
+        std::string(hint::view_outlived));
   throw Error(prog ? EINVAL : EBADF,
               prog ? detail::format("{}: program '{}' is not loaded", what, prog.name())
                    : detail::format("{}: the Program is empty", what),
@@ -195,8 +201,8 @@ struct AttachNeeds {
 /// feature is missing, else an Error with libbpf's explanation and the hint for `needs.op`.
 template <class AttachFn>
 Link attach_link(Program prog, std::string description, AttachFn&& attach, AttachNeeds needs = {}) {
-  const std::string action =
-      detail::format("attach {} (program '{}')", description, prog ? prog.name() : "<empty>");
+  const std::string action = detail::format("attach {} (program '{}')", description,
+                                            prog.name().empty() ? "<empty>" : prog.name());
   require_loaded(prog, action);
   if (needs.feature && !kernel::has(*needs.feature))
     throw kernel::missing(*needs.feature, action, needs.feature_hint);

@@ -37,6 +37,7 @@
 #include "detail/fd.hpp"
 #include "detail/format.hpp"
 #include "detail/map_check.hpp"
+#include "detail/map_iter.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "map_data.hpp"
@@ -44,6 +45,20 @@
 #include "object.hpp"
 
 namespace ebpfpp {
+
+namespace detail {
+
+/// Checks the map with this id against `spec` from its description, without opening it; does
+/// nothing when it cannot be described so (the open and the check after it then decide).
+template <class = void>
+void check_unopened(std::uint32_t id, const ViewSpec& spec, TypeCheck check) {
+  const auto maps = describe_maps_unopened();
+  if (!maps) return;
+  for (const MapInfo& m : *maps)
+    if (m.id == id) return validate(m, m.name, spec, check);
+}
+
+} // namespace detail
 
 /// Where a typed map or stream finds its kernel map. It converts implicitly from a skeleton's
 /// `bpf_map*` and from a MapRef; the static functions name the other sources. Opening happens
@@ -54,8 +69,14 @@ public:
   MapSource() noexcept = default;
   /// A map of an Object or Skeleton (skel->maps.counts); it must be loaded by then.
   MapSource(bpf_map* map) noexcept : source_(map) {}
-  /// A map of an Object or Skeleton (obj.map("counts")); it must be loaded by then.
-  MapSource(MapRef map) noexcept : source_(map.get()) {}
+  /// A map of an Object or Skeleton (obj.map("counts")); it must be loaded by then, and the
+  /// Object or Skeleton still alive.
+  MapSource(MapRef map) {
+    if (map.expired())
+      source_ = Gone{std::string(map.name())};
+    else
+      source_ = map.get();
+  }
   /// The map pinned at `path` on bpffs (BPF_OBJ_GET, kernel 4.4+).
   static MapSource pinned(std::filesystem::path path) {
     MapSource s;
@@ -70,10 +91,14 @@ public:
     s.source_ = Borrowed{fd, std::move(name)};
     return s;
   }
-  /// The map with this id (BPF_MAP_GET_FD_BY_ID, kernel 4.13+; needs CAP_SYS_ADMIN).
-  static MapSource id(std::uint32_t id) {
+  /// The map with this id (BPF_MAP_GET_FD_BY_ID, kernel 4.13+; needs CAP_SYS_ADMIN). With
+  /// `check_first`, the view checks the map's type and sizes from the kernel's description
+  /// before it opens it (kernel 5.8+), so a map of another type is never opened (see
+  /// system.hpp for why that matters); false saves that walk of every map where the type is
+  /// known (a map of maps' inner maps have its template's).
+  static MapSource id(std::uint32_t id, bool check_first = true) {
     MapSource s;
-    s.source_ = Id{id};
+    s.source_ = Id{id, check_first};
     return s;
   }
   /// A map fd the view takes over (what create() functions use).
@@ -84,9 +109,13 @@ public:
   }
 
   /// An owned fd for the map and its name; `view` ("Map<u32, u64>") names the view in errors.
-  /// Throws Error: an empty source, a map not created yet, nothing or no map pinned at the path,
-  /// a bad fd or id.
-  std::pair<detail::UniqueFd, std::string> open(std::string_view view) && {
+  /// With `spec`, a map named by id is first checked against it without being opened (see
+  /// system.hpp: opening other processes' maps by id is a hazard), so a map of another type is
+  /// refused unopened. Throws Error: an empty source, a map not created yet, nothing or no map
+  /// pinned at the path, a bad fd or id, a map by id that does not fit `spec`.
+  std::pair<detail::UniqueFd, std::string> open(std::string_view view,
+                                                const detail::ViewSpec* spec = nullptr,
+                                                TypeCheck check = TypeCheck::btf) && {
     const auto action = [&](std::string_view what) {
       return detail::format("make ebpfpp::{} of {}", view, what);
     };
@@ -118,11 +147,17 @@ public:
       return {std::move(fd), std::move(b->name)};
     }
     if (auto* i = std::get_if<Id>(&source_)) {
+      if (spec && i->check_first) detail::check_unopened(i->id, *spec, check);
       detail::UniqueFd fd(bpf_map_get_fd_by_id(i->id));
       if (!fd) detail::fail(errno, [&] { return action(detail::format("map id {}", i->id)); });
       return {std::move(fd), std::string()};
     }
     if (auto* o = std::get_if<Owned>(&source_)) return {std::move(o->fd), std::move(o->name)};
+    if (auto* g = std::get_if<Gone>(&source_))
+      throw Error(
+          EBADF,
+          action(detail::format("map '{}': the Object or Skeleton it came from is gone", g->name)),
+          std::string(detail::hint::view_outlived));
     throw Error(EINVAL, action("an empty map source"),
                 "pass a map: skel->maps.x, obj.map(\"x\"), MapSource::pinned(path), ...");
   }
@@ -143,12 +178,17 @@ private:
   };
   struct Id {
     std::uint32_t id;
+    bool check_first;
   };
   struct Owned {
     detail::UniqueFd fd;
     std::string name;
   };
-  std::variant<std::monostate, bpf_map*, std::filesystem::path, Borrowed, Id, Owned> source_;
+  // A MapRef whose Object or Skeleton was destroyed: its bpf_map is freed.
+  struct Gone {
+    std::string name;
+  };
+  std::variant<std::monostate, bpf_map*, std::filesystem::path, Borrowed, Id, Owned, Gone> source_;
 };
 
 /// An Object or Skeleton: anything that finds its maps by name.
@@ -201,7 +241,7 @@ public:
   explicit MapBase(MapSource source, TypeCheck check = TypeCheck::btf) {
     const ViewSpec spec = Self::spec();
     const std::string pinned = source.path();
-    auto [fd, name] = std::move(source).open(spec.view_name);
+    auto [fd, name] = std::move(source).open(spec.view_name, &spec, check);
     fd_ = std::move(fd);
     info_ = query_map_info(fd_.get(), name.empty() ? detail::format("'{}'", pinned)
                                                    : detail::format("'{}'", name));
@@ -271,6 +311,7 @@ public:
       return detail::format("pin map '{}' at '{}'", name_, path.string());
     };
     require_not_empty(action);
+    require_no_nul(path.native(), action);
     LibbpfLog log;
     check(bpf_obj_pin(fd_.get(), path.c_str()), action, Op::pin, &log, path.native());
     pin_path_ = path;

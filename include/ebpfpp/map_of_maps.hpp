@@ -56,7 +56,8 @@ public:
     const auto id = inner_id(key);
     if (!id) return std::nullopt;
     try {
-      return Inner(MapSource::id(*id), check);
+      // Every inner map has the outer map's template type: no need to describe it first.
+      return Inner(MapSource::id(*id, false), check);
     } catch (const Error& e) {
       if (e.code().value() == ENOENT) return std::nullopt; // replaced and freed meanwhile
       throw;

@@ -5,7 +5,18 @@
 ///
 /// The life of a BPF object: open (parse the ELF; nothing is in the kernel yet), adjust (set
 /// .rodata constants, autoload, map sizes), load (maps created, programs verified), then attach
-/// programs with the link types of link.hpp. Views stay valid while their Object lives.
+/// programs with the link types of link.hpp. Views stay valid while their Object lives; a view
+/// that outlives it keeps its name and reads as empty (never freed memory).
+///
+/// Objects ebpfpp did not build: open_file and open_memory check what libbpf 1.1 takes on trust
+/// before it parses a byte (detail/object_check.hpp): the ELF section headers, the .BTF (every
+/// type id and string offset in range, no loops of typedefs and modifiers), the .BTF.ext
+/// records, and the size of global data (OpenOptions::max_data_size). One that fails is an
+/// Error naming the section and the fault (LIBBPF_ERRNO__FORMAT; E2BIG for data over the
+/// limit), and leaves nothing behind; a fuzz corpus in the tests holds this. Not covered: the
+/// sizes of the maps an object declares (the kernel and the memory cgroup bound them; read
+/// MapRef::max_entries() before load()), what its programs do once loaded (the verifier checks
+/// that they are safe, not that they are wanted), and Skeleton<T> (its object is built in).
 
 #include "detail/config.hpp"
 
@@ -22,6 +33,8 @@
 #include <bpf/libbpf.h>
 
 #include "detail/format.hpp"
+#include "detail/lifetime.hpp"
+#include "detail/object_check.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "map_data.hpp"
@@ -33,24 +46,30 @@ namespace ebpfpp {
 template <MapData T>
 class Variable;
 
-/// A non-owning view of a BPF program inside an Object or Skeleton.
+/// A non-owning view of a BPF program inside an Object or Skeleton. It is valid while the Object
+/// or Skeleton lives; one that outlives it keeps its name() and otherwise reads as an empty
+/// Program (expired() says so), rather than reading freed memory.
 class Program {
 public:
   Program() noexcept = default;
-  explicit Program(bpf_program* prog) noexcept : prog_(prog) {}
+  /// A view of a skeleton's `skel->progs.x`: not tracked, valid while the skeleton is.
+  explicit Program(bpf_program* prog) : Program(prog, {}) {}
+  /// A view that knows when its Object or Skeleton is gone (what their program() returns).
+  Program(bpf_program* prog, detail::LifeWatch watch)
+      : prog_(prog), name_(prog ? bpf_program__name(prog) : ""), watch_(std::move(watch)) {}
 
-  /// The function name in the .bpf.c file.
-  /// "" for an empty Program.
-  std::string_view name() const noexcept { return prog_ ? bpf_program__name(prog_) : ""; }
+  /// The function name in the .bpf.c file; "" for an empty Program. It stays after the
+  /// Object or Skeleton is gone.
+  std::string_view name() const noexcept { return name_; }
   /// The ELF section, e.g. "tracepoint/syscalls/sys_enter_execve"; "" for an empty Program.
   std::string_view section() const noexcept {
-    return prog_ ? bpf_program__section_name(prog_) : "";
+    return get() ? bpf_program__section_name(get()) : "";
   }
   /// The program fd; -1 before load (and for an empty Program).
-  int fd() const noexcept { return prog_ ? bpf_program__fd(prog_) : -1; }
+  int fd() const noexcept { return get() ? bpf_program__fd(get()) : -1; }
   /// BPF_PROG_TYPE_*; BPF_PROG_TYPE_UNSPEC for an empty Program.
   bpf_prog_type type() const noexcept {
-    return prog_ ? bpf_program__type(prog_) : BPF_PROG_TYPE_UNSPEC;
+    return get() ? bpf_program__type(get()) : BPF_PROG_TYPE_UNSPEC;
   }
   /// "kprobe", "tracepoint", ... as bpftool spells it.
   std::string_view type_name() const noexcept {
@@ -58,16 +77,16 @@ public:
     return s ? s : "unknown";
   }
   /// Whether load() loads this program (default: yes). Only before load.
-  bool autoload() const noexcept { return prog_ && bpf_program__autoload(prog_); }
+  bool autoload() const noexcept { return get() && bpf_program__autoload(get()); }
   /// Throws Error after load, or on an empty Program.
   void set_autoload(bool on) {
     const auto action = [&] { return detail::format("set autoload of program '{}'", name()); };
-    if (!prog_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
-    detail::check(bpf_program__set_autoload(prog_, on), action);
+    require_view(action);
+    detail::check(bpf_program__set_autoload(get(), on), action);
   }
   /// Number of BPF instructions before load (what clang emitted); 0 for an empty Program.
   std::size_t instruction_count() const noexcept {
-    return prog_ ? bpf_program__insn_cnt(prog_) : 0;
+    return get() ? bpf_program__insn_cnt(get()) : 0;
   }
 
   /// What the kernel says about the loaded program: id, tag, sizes, BPF-to-BPF calls and
@@ -85,63 +104,88 @@ public:
     return ebpfpp::test_run(fd(), run, name());
   }
 
-  bpf_program* get() const noexcept { return prog_; }
-  explicit operator bool() const noexcept { return prog_ != nullptr; }
+  /// The libbpf program; nullptr for an empty Program and once its Object or Skeleton is gone.
+  bpf_program* get() const noexcept { return watch_.expired() ? nullptr : prog_; }
+  explicit operator bool() const noexcept { return get() != nullptr; }
+  /// Whether the Object or Skeleton it came from is gone (false for an untracked view).
+  bool expired() const noexcept { return watch_.expired(); }
 
 private:
+  template <class Action>
+  void require_view(const Action& action) const {
+    if (expired())
+      throw Error(EBADF, detail::format("{}: its Object or Skeleton is gone", action()),
+                  std::string(detail::hint::view_outlived));
+    if (!prog_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
+  }
   void require_loaded(std::string_view what) const {
-    if (prog_ && fd() >= 0) return;
-    throw Error(EINVAL,
-                prog_ ? detail::format("{} program '{}': it is not loaded", what, name())
-                      : detail::format("{} an empty Program", what),
+    require_view([&] {
+      return name_.empty() ? detail::format("{} an empty Program", what)
+                           : detail::format("{} program '{}'", what, name_);
+    });
+    if (fd() >= 0) return;
+    throw Error(EINVAL, detail::format("{} program '{}': it is not loaded", what, name()),
                 "call load() on the Object or Skeleton first");
   }
 
   bpf_program* prog_ = nullptr;
+  std::string name_;
+  detail::LifeWatch watch_;
 };
 
 /// A non-owning, untyped view of a BPF map inside an Object or Skeleton. The typed views of
-/// map.hpp, ring_buffer.hpp, ... are built from it.
+/// map.hpp, ring_buffer.hpp, ... are built from it (and own the map's fd, so they outlive the
+/// Object). It is valid while the Object or Skeleton lives; one that outlives it keeps its
+/// name() and otherwise reads as an empty MapRef (expired() says so).
 class MapRef {
 public:
   MapRef() noexcept = default;
-  explicit MapRef(bpf_map* map) noexcept : map_(map) {}
+  /// A view of a skeleton's `skel->maps.x`: not tracked, valid while the skeleton is.
+  explicit MapRef(bpf_map* map) : MapRef(map, {}) {}
+  /// A view that knows when its Object or Skeleton is gone (what their map() returns).
+  MapRef(bpf_map* map, detail::LifeWatch watch)
+      : map_(map), name_(map ? bpf_map__name(map) : ""), watch_(std::move(watch)) {}
 
-  /// "" for an empty MapRef.
-  std::string_view name() const noexcept { return map_ ? bpf_map__name(map_) : ""; }
+  /// "" for an empty MapRef. It stays after the Object or Skeleton is gone.
+  std::string_view name() const noexcept { return name_; }
   /// The map fd; -1 before load (and for an empty MapRef).
-  int fd() const noexcept { return map_ ? bpf_map__fd(map_) : -1; }
+  int fd() const noexcept { return get() ? bpf_map__fd(get()) : -1; }
   /// BPF_MAP_TYPE_*; BPF_MAP_TYPE_UNSPEC for an empty MapRef.
-  bpf_map_type type() const noexcept { return map_ ? bpf_map__type(map_) : BPF_MAP_TYPE_UNSPEC; }
+  bpf_map_type type() const noexcept { return get() ? bpf_map__type(get()) : BPF_MAP_TYPE_UNSPEC; }
   /// "hash", "ringbuf", ... as bpftool spells it.
   std::string_view type_name() const noexcept {
     const char* s = libbpf_bpf_map_type_str(type());
     return s ? s : "unknown";
   }
-  std::uint32_t key_size() const noexcept { return map_ ? bpf_map__key_size(map_) : 0; }
-  std::uint32_t value_size() const noexcept { return map_ ? bpf_map__value_size(map_) : 0; }
-  std::uint32_t max_entries() const noexcept { return map_ ? bpf_map__max_entries(map_) : 0; }
+  std::uint32_t key_size() const noexcept { return get() ? bpf_map__key_size(get()) : 0; }
+  std::uint32_t value_size() const noexcept { return get() ? bpf_map__value_size(get()) : 0; }
+  std::uint32_t max_entries() const noexcept { return get() ? bpf_map__max_entries(get()) : 0; }
 
-  bpf_map* get() const noexcept { return map_; }
-  explicit operator bool() const noexcept { return map_ != nullptr; }
+  /// The libbpf map; nullptr for an empty MapRef and once its Object or Skeleton is gone.
+  bpf_map* get() const noexcept { return watch_.expired() ? nullptr : map_; }
+  explicit operator bool() const noexcept { return get() != nullptr; }
+  /// Whether the Object or Skeleton it came from is gone (false for an untracked view).
+  bool expired() const noexcept { return watch_.expired(); }
 
 private:
   bpf_map* map_ = nullptr;
+  std::string name_;
+  detail::LifeWatch watch_;
 };
 
 namespace detail {
 
-inline std::vector<Program> programs_of(bpf_object* obj) {
+inline std::vector<Program> programs_of(bpf_object* obj, const LifeWatch& watch = {}) {
   std::vector<Program> out;
   bpf_program* p = nullptr;
-  while ((p = bpf_object__next_program(obj, p))) out.emplace_back(p);
+  while ((p = bpf_object__next_program(obj, p))) out.emplace_back(p, watch);
   return out;
 }
 
-inline std::vector<MapRef> maps_of(bpf_object* obj) {
+inline std::vector<MapRef> maps_of(bpf_object* obj, const LifeWatch& watch = {}) {
   std::vector<MapRef> out;
   bpf_map* m = nullptr;
-  while ((m = bpf_object__next_map(obj, m))) out.emplace_back(m);
+  while ((m = bpf_object__next_map(obj, m))) out.emplace_back(m, watch);
   return out;
 }
 
@@ -155,17 +199,17 @@ std::string names_of(const Views& views) {
   return out.empty() ? "none" : out;
 }
 
-inline Program find_program(bpf_object* obj, std::string_view name) {
+inline Program find_program(bpf_object* obj, std::string_view name, const LifeWatch& watch) {
   const std::string key(name);
-  if (bpf_program* p = bpf_object__find_program_by_name(obj, key.c_str())) return Program(p);
+  if (bpf_program* p = bpf_object__find_program_by_name(obj, key.c_str())) return Program(p, watch);
   throw Error(ENOENT,
               detail::format("find program '{}' in object '{}'", name, bpf_object__name(obj)),
               detail::format("the object's programs are: {}", names_of(programs_of(obj))));
 }
 
-inline MapRef find_map(bpf_object* obj, std::string_view name) {
+inline MapRef find_map(bpf_object* obj, std::string_view name, const LifeWatch& watch) {
   const std::string key(name);
-  if (bpf_map* m = bpf_object__find_map_by_name(obj, key.c_str())) return MapRef(m);
+  if (bpf_map* m = bpf_object__find_map_by_name(obj, key.c_str())) return MapRef(m, watch);
   throw Error(ENOENT, detail::format("find map '{}' in object '{}'", name, bpf_object__name(obj)),
               detail::format("the object's maps are: {}", names_of(maps_of(obj))));
 }
@@ -260,19 +304,39 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
 
 } // namespace detail
 
+/// How Object::open_file and open_memory treat an object (one options type for every way of
+/// opening one).
+struct OpenOptions {
+  /// The largest global data accepted, in bytes: each of .data, .rodata, .bss (and their
+  /// .name variants) and each variable of the BTF's data sections (.kconfig externs too).
+  /// Each becomes a map of its size, mapped into this process at open and created in the kernel
+  /// at load; a larger one is an Error (E2BIG) before libbpf sees it. 64 MiB.
+  std::uint64_t max_data_size = std::uint64_t{64} << 20;
+};
+
 /// Owns a bpf_object: a parsed BPF ELF file and, after load(), its maps and programs in the
 /// kernel. Move-only; the destructor unloads and frees everything (links you made stay valid
 /// and keep their program alive in the kernel until they are destroyed).
 class Object {
 public:
   Object() noexcept = default;
-  /// Takes ownership of an open bpf_object.
-  explicit Object(bpf_object* obj) noexcept : obj_(obj) {}
-  Object(Object&& other) noexcept : obj_(std::exchange(other.obj_, nullptr)) {}
+  /// Takes ownership of an open bpf_object (closing it if this throws std::bad_alloc).
+  explicit Object(bpf_object* obj) : obj_(obj) {
+    if (!obj_) return;
+    try {
+      life_ = detail::Life::start();
+    } catch (...) {
+      reset();
+      throw;
+    }
+  }
+  Object(Object&& other) noexcept
+      : obj_(std::exchange(other.obj_, nullptr)), life_(std::move(other.life_)) {}
   Object& operator=(Object&& other) noexcept {
     if (this != &other) {
       reset();
       obj_ = std::exchange(other.obj_, nullptr);
+      life_ = std::move(other.life_);
     }
     return *this;
   }
@@ -280,32 +344,30 @@ public:
   Object& operator=(const Object&) = delete;
   ~Object() { reset(); }
 
-  /// Opens (parses) a .bpf.o file. Throws Error: ENOENT, EACCES, EISDIR with a hint about the
-  /// file (its path; its mode and owner); a libbpf format error for a file that is no object.
-  static Object open_file(const std::filesystem::path& path) {
+  /// Opens (parses) a .bpf.o file: reads it once, checks it (see the file comment) and hands
+  /// those bytes to libbpf. Throws Error: ENOENT, EACCES, EISDIR with a hint about the file (its
+  /// path; its mode and owner); LIBBPF_ERRNO__FORMAT for a file that is no object or whose BTF
+  /// is corrupt; E2BIG for global data over `options.max_data_size`.
+  static Object open_file(const std::filesystem::path& path, const OpenOptions& options = {}) {
     const auto action = [&] { return detail::format("open BPF object file '{}'", path.string()); };
-    // Checked before libbpf, which says only EACCES/ENOENT (and, for a directory, a libelf error,
-    // leaking the directory's fd in libbpf 1.1).
+    detail::require_no_nul(path.native(), action);
+    // Checked before reading, to say what is wrong with the file rather than only the errno.
     if (detail::FileProblem file = detail::file_problem(path); file.err)
       throw Error(file.err, action(), std::move(file.hint));
-    detail::LibbpfLog log;
-    return Object(detail::check_ptr(bpf_object__open_file(path.c_str(), nullptr), action,
-                                    detail::Op::open_object, &log));
+    const std::vector<std::byte> bytes = detail::read_object_file(path, action);
+    if (bytes.empty())
+      throw Error(LIBBPF_ERRNO__FORMAT, detail::format("{}: the file is empty", action()),
+                  detail::hint_for(LIBBPF_ERRNO__FORMAT, detail::Op::open_object));
+    return open_checked(bytes, detail::object_name_of(path), options, action);
   }
 
-  /// Opens (parses) a BPF ELF image in memory, e.g. one embedded in the binary. The bytes are
-  /// copied; `name` names the object in errors.
-  static Object open_memory(std::span<const std::byte> elf, std::string_view name = "memory") {
-    const std::string object_name(name);
-    auto opts = detail::make_opts<bpf_object_open_opts>();
-    opts.object_name = object_name.c_str();
-    detail::LibbpfLog log;
-    return Object(detail::check_ptr(
-        bpf_object__open_mem(elf.data(), elf.size(), &opts),
-        [&] {
-          return detail::format("open BPF object '{}' from memory ({} bytes)", name, elf.size());
-        },
-        detail::Op::open_object, &log));
+  /// Opens (parses) a BPF ELF image in memory, e.g. one embedded in the binary, after the same
+  /// checks as open_file(). The bytes are copied; `name` names the object in errors.
+  static Object open_memory(std::span<const std::byte> elf, std::string_view name = "memory",
+                            const OpenOptions& options = {}) {
+    return open_checked(elf, std::string(name), options, [&] {
+      return detail::format("open BPF object '{}' from memory ({} bytes)", name, elf.size());
+    });
   }
 
   /// Creates the maps and loads the programs into the kernel. A verifier rejection throws an
@@ -322,19 +384,21 @@ public:
   /// The program with this function name; throws an Error listing the programs that exist.
   Program program(std::string_view name) const {
     require_open("find a program in");
-    return detail::find_program(obj_, name);
+    return detail::find_program(obj_, name, life_.watch());
   }
   /// The map with this name; throws an Error listing the maps that exist.
   MapRef map(std::string_view name) const {
     require_open("find a map in");
-    return detail::find_map(obj_, name);
+    return detail::find_map(obj_, name, life_.watch());
   }
   /// All programs, in ELF order (none for an empty Object).
   std::vector<Program> programs() const {
-    return obj_ ? detail::programs_of(obj_) : std::vector<Program>{};
+    return obj_ ? detail::programs_of(obj_, life_.watch()) : std::vector<Program>{};
   }
   /// All maps, including the internal .rodata/.data/.bss ones (none for an empty Object).
-  std::vector<MapRef> maps() const { return obj_ ? detail::maps_of(obj_) : std::vector<MapRef>{}; }
+  std::vector<MapRef> maps() const {
+    return obj_ ? detail::maps_of(obj_, life_.watch()) : std::vector<MapRef>{};
+  }
   /// The global variable `name` (.bss, .data, .rodata) as a T checked against the object's BTF;
   /// see globals.hpp. Throws Error (no such global, listing those there are; a size or kind
   /// mismatch).
@@ -343,14 +407,31 @@ public:
 
   bpf_object* get() const noexcept { return obj_; }
   explicit operator bool() const noexcept { return obj_ != nullptr; }
-  /// Gives up ownership; the caller must bpf_object__close() it.
-  bpf_object* release() noexcept { return std::exchange(obj_, nullptr); }
+  /// Gives up ownership; the caller must bpf_object__close() it. Views taken so far are then
+  /// the caller's to keep valid, as views of a raw pointer are.
+  bpf_object* release() noexcept {
+    life_.forget();
+    return std::exchange(obj_, nullptr);
+  }
+  /// Closes the object; its views expire (see Program, MapRef).
   void reset() noexcept {
+    life_.end();
     if (obj_) bpf_object__close(obj_);
     obj_ = nullptr;
   }
 
 private:
+  template <class Action>
+  static Object open_checked(std::span<const std::byte> elf, const std::string& name,
+                             const OpenOptions& options, const Action& action) {
+    detail::require_sound_object(elf, options.max_data_size, action);
+    auto opts = detail::make_opts<bpf_object_open_opts>();
+    opts.object_name = name.c_str();
+    detail::LibbpfLog log;
+    return Object(detail::check_ptr(bpf_object__open_mem(elf.data(), elf.size(), &opts), action,
+                                    detail::Op::open_object, &log));
+  }
+
   void require_open(std::string_view what) const {
     if (!obj_)
       throw Error(EBADF, detail::format("{} an empty Object", what),
@@ -358,6 +439,7 @@ private:
   }
 
   bpf_object* obj_ = nullptr;
+  detail::Life life_;
 };
 
 /// A bpftool-generated skeleton type (bpftool 7+): C++ static helpers open/load/attach/destroy.
@@ -385,12 +467,23 @@ template <SkeletonType T>
 class Skeleton {
 public:
   Skeleton() noexcept = default;
-  explicit Skeleton(T* skel) noexcept : skel_(skel) {}
-  Skeleton(Skeleton&& other) noexcept : skel_(std::exchange(other.skel_, nullptr)) {}
+  /// Takes ownership of an open skeleton (destroying it if this throws std::bad_alloc).
+  explicit Skeleton(T* skel) : skel_(skel) {
+    if (!skel_) return;
+    try {
+      life_ = detail::Life::start();
+    } catch (...) {
+      reset();
+      throw;
+    }
+  }
+  Skeleton(Skeleton&& other) noexcept
+      : skel_(std::exchange(other.skel_, nullptr)), life_(std::move(other.life_)) {}
   Skeleton& operator=(Skeleton&& other) noexcept {
     if (this != &other) {
       reset();
       skel_ = std::exchange(other.skel_, nullptr);
+      life_ = std::move(other.life_);
     }
     return *this;
   }
@@ -437,18 +530,18 @@ public:
   /// The program with this function name; throws an Error listing those that exist.
   Program program(std::string_view name) const {
     require_open("find a program in");
-    return detail::find_program(skel_->obj, name);
+    return detail::find_program(skel_->obj, name, life_.watch());
   }
   /// The map with this name; throws an Error listing those that exist.
   MapRef map(std::string_view name) const {
     require_open("find a map in");
-    return detail::find_map(skel_->obj, name);
+    return detail::find_map(skel_->obj, name, life_.watch());
   }
   std::vector<Program> programs() const {
-    return skel_ ? detail::programs_of(skel_->obj) : std::vector<Program>{};
+    return skel_ ? detail::programs_of(skel_->obj, life_.watch()) : std::vector<Program>{};
   }
   std::vector<MapRef> maps() const {
-    return skel_ ? detail::maps_of(skel_->obj) : std::vector<MapRef>{};
+    return skel_ ? detail::maps_of(skel_->obj, life_.watch()) : std::vector<MapRef>{};
   }
   /// The bpf_object; nullptr when empty.
   bpf_object* object() const noexcept { return skel_ ? skel_->obj : nullptr; }
@@ -457,7 +550,9 @@ public:
   T& operator*() const noexcept { return *skel_; }
   T* get() const noexcept { return skel_; }
   explicit operator bool() const noexcept { return skel_ != nullptr; }
+  /// Destroys the skeleton; the views taken from it expire (see Program, MapRef).
   void reset() noexcept {
+    life_.end();
     if (skel_) T::destroy(skel_);
     skel_ = nullptr;
   }
@@ -470,6 +565,7 @@ private:
   }
 
   T* skel_ = nullptr;
+  detail::Life life_;
 };
 
 } // namespace ebpfpp

@@ -13,12 +13,22 @@
 ///
 /// All of it needs CAP_SYS_ADMIN (the kernel's rule for ids). Objects come and go while the ids
 /// are walked: one that vanished between its id and its info is left out, not an error.
+///
+/// Opening other processes' maps is a hazard: on 6.18, a prog_array opened by id while its
+/// owner closes its last fd was leaked for good, with its programs (detail/map_iter.hpp says
+/// why). So all_maps() opens no map: it reads every map's description with a BPF map iterator
+/// (kernel 5.8+ with BTF), and a typed view's from_id(id) checks the map's type and sizes the
+/// same way before it opens the map, so it opens only a map of the type asked for. Only a
+/// ProgArray::from_id of a prog_array that another process is closing meets the hazard; a poller
+/// should not hold other processes' prog arrays open. Before 5.8 (or without BTF, or when the
+/// iterator cannot be loaded) all_maps() opens each map by id as bpftool does.
 
 #include "detail/config.hpp"
 
 #include <cerrno>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -26,6 +36,7 @@
 #include <linux/bpf.h>
 
 #include "detail/format.hpp"
+#include "detail/map_iter.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -136,8 +147,10 @@ inline std::vector<ProgramInfo> all_programs() {
   return detail::infos_of<ProgramInfo>(
       program_ids(), bpf_prog_get_fd_by_id, [](int fd) { return program_info(fd); }, "program");
 }
-/// Every map with its info.
+/// Every map with its info, read without opening any (see above; kernel 5.8+, else each map is
+/// opened by id).
 inline std::vector<MapInfo> all_maps() {
+  if (auto described = detail::describe_maps_unopened()) return std::move(*described);
   return detail::infos_of<MapInfo>(
       map_ids(), bpf_map_get_fd_by_id,
       [](int fd) { return detail::query_map_info(fd, detail::format("fd {}", fd)); }, "map");

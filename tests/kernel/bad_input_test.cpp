@@ -386,6 +386,62 @@ TEST_CASE("pins: over a pin, outside bpffs, and of the wrong kind, each with its
   CHECK(fs.pins() == "");
 }
 
+TEST_CASE("pins: a directory where a pin is expected, and a path with a NUL byte") {
+  test::BpffsMount fs;
+  const auto sub = fs.dir / "sub";
+  std::filesystem::create_directory(sub);
+  auto skel = ebpfpp::Skeleton<test_fixtures_bpf>::open_and_load();
+  auto b = ebpfpp::Map<std::uint32_t, std::uint64_t>::create(BPF_MAP_TYPE_HASH, 1, "b");
+  ebpfpp::RawTracepoint raw(skel.program("count_raw_tracepoint"), "sys_enter");
+  using M = ebpfpp::Map<std::uint32_t, std::uint64_t>;
+
+  // The kernel says EACCES for a directory (BPF_OBJ_GET finds no BPF inode there): the truth is
+  // that a directory is there, on bpffs, and nothing about capabilities or the mount.
+  const auto directory_hint = [](const std::filesystem::path& dir) {
+    return fmt::format("'{}' is a directory, not a pinned object", dir.string());
+  };
+  for (const auto& dir : {fs.dir, sub}) {
+    const std::string what = expect_error(
+        "open_pinned of a directory on bpffs", [&] { (void)M::open_pinned(dir); },
+        {EACCES, {fmt::format("open pinned map '{}'", dir.string())}, directory_hint(dir)});
+    CHECK(what.find("not on a bpffs mount") == std::string::npos);
+    CHECK(what.find("capability") == std::string::npos);
+  }
+  expect_error("Link::open_pinned of a directory", [&] { (void)ebpfpp::Link::open_pinned(sub); },
+               {EACCES, {"open pinned link", sub.string()}, directory_hint(sub)});
+  expect_error("ProgArray::open_pinned of the mount root",
+               [&] { (void)ebpfpp::ProgArray::open_pinned(fs.dir); },
+               {EACCES, {fs.dir.string()}, directory_hint(fs.dir)});
+  expect_error("a pin at a directory", [&] { b.pin(sub); },
+               {EEXIST,
+                {fmt::format("pin map 'b' at '{}'", sub.string())},
+                fmt::format("'{}' is a directory: pin at a path inside it", sub.string())});
+
+  // A C path ends at its first NUL: the kernel would pin at (or open) the truncated name.
+  const std::filesystem::path nul = fs.dir.string() + std::string("/a\0b", 4);
+  const std::string nul_hint = "the path has a NUL byte";
+  expect_error("a map pinned at a path with a NUL byte", [&] { b.pin(nul); },
+               {EINVAL, {"pin map 'b' at '", "/a\\0b'"}, nul_hint});
+  expect_error("a link pinned at a path with a NUL byte", [&] { raw.pin(nul); },
+               {EINVAL, {"pin raw tracepoint sys_enter at '", "/a\\0b'"}, nul_hint});
+  CHECK(fs.pins() == "sub"); // nothing at the truncated name "a"
+  b.pin(fs.dir / "a");       // something there, which a truncated open would find
+  expect_error("open_pinned of a path with a NUL byte", [&] { (void)M::open_pinned(nul); },
+               {EINVAL, {"open pinned map '", "/a\\0b'"}, nul_hint});
+  expect_error("Link::open_pinned of a path with a NUL byte",
+               [&] { (void)ebpfpp::Link::open_pinned(nul); },
+               {EINVAL, {"open pinned link '", "/a\\0b'"}, nul_hint});
+  expect_error("Object::open_file of a path with a NUL byte",
+               [&] {
+                 (void)ebpfpp::Object::open_file(
+                     (test::bpf_dir() / "test_fixtures.bpf.o").string() + std::string("\0.txt", 5));
+               },
+               {EINVAL, {"open BPF object file '", "test_fixtures.bpf.o\\0.txt'"}, nul_hint});
+  b.unpin();
+  std::filesystem::remove(sub);
+  CHECK(fs.pins() == "");
+}
+
 TEST_CASE("a map too large for the kernel throws E2BIG naming the map and its size") {
   expect_error("create a hash map of 2^31 entries",
                [] {

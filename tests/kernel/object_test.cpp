@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <ebpfpp/ebpfpp.hpp>
 
@@ -136,6 +138,65 @@ TEST_CASE("moving an Object transfers ownership and leaves the source empty") {
   b.load();
   a = std::move(b);
   CHECK(a.program("count_tracepoint").fd() >= 0);
+}
+
+TEST_CASE("views that outlive their Object or Skeleton keep their name and read as empty") {
+  // Documented misuse (views are valid while their Object lives), but cheap to make safe: before,
+  // MapRef::name() read libbpf's freed map (a null name into a string_view: SIGSEGV).
+  ebpfpp::MapRef map, moved_map;
+  ebpfpp::Program prog;
+  std::vector<ebpfpp::MapRef> maps;
+  {
+    auto obj = ebpfpp::Object::open_file(test::bpf_dir() / "test_fixtures.bpf.o");
+    obj.load();
+    map = obj.map("test_fix.bss");
+    prog = obj.program("count_tracepoint");
+    maps = obj.maps();
+    CHECK_FALSE(map.expired());
+    // Moving the Object keeps its views valid: the bpf_object is the same.
+    ebpfpp::Object moved = std::move(obj);
+    CHECK(map.fd() >= 0);
+    CHECK(prog.fd() >= 0);
+    moved_map = moved.map("test_fix.rodata");
+  }
+  CHECK(map.expired());
+  CHECK(map.name() == "test_fix.bss");
+  CHECK(moved_map.name() == "test_fix.rodata");
+  CHECK(prog.name() == "count_tracepoint");
+  REQUIRE(maps.size() == 2);
+  CHECK(maps[1].name() == "test_fix.bss");
+  // Everything else reads as an empty view's would.
+  CHECK_FALSE(map);
+  CHECK(map.get() == nullptr);
+  CHECK(map.fd() == -1);
+  CHECK(map.type() == BPF_MAP_TYPE_UNSPEC);
+  CHECK(map.value_size() == 0);
+  CHECK_FALSE(prog);
+  CHECK(prog.fd() == -1);
+  CHECK(prog.section().empty());
+  CHECK(prog.instruction_count() == 0);
+  // A typed view of it, or an attach, is an Error that says why.
+  CHECK_THROWS_WITH_AS(
+      ebpfpp::ArrayMap<std::uint32_t>{map},
+      doctest::Contains("map 'test_fix.bss': the Object or Skeleton it came from is gone"),
+      ebpfpp::Error);
+  CHECK_THROWS_WITH_AS(ebpfpp::Tracepoint(prog, "syscalls", "sys_enter_getppid"),
+                       doctest::Contains("Object or Skeleton is gone"), ebpfpp::Error);
+  CHECK_THROWS_WITH_AS(prog.set_autoload(false),
+                       doctest::Contains("program 'count_tracepoint': its Object or Skeleton is "
+                                         "gone"),
+                       ebpfpp::Error);
+
+  // The same for a Skeleton's views.
+  {
+    auto skel = ebpfpp::Skeleton<test_fixtures_bpf>::open_and_load();
+    map = skel.map("test_fix.bss");
+    prog = skel.program("count_raw_tracepoint");
+  }
+  CHECK(map.name() == "test_fix.bss");
+  CHECK(prog.name() == "count_raw_tracepoint");
+  CHECK(map.fd() == -1);
+  CHECK(prog.fd() == -1);
 }
 
 TEST_CASE("without privileges, a load fails with an Error naming the capabilities to grant") {

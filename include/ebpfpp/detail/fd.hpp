@@ -64,6 +64,7 @@ inline FdKind fd_kind(int fd) {
 /// throws an Error described by `action` otherwise (naming what is pinned there instead).
 template <class Action>
 UniqueFd open_pinned(const std::filesystem::path& path, FdKind kind, const Action& action) {
+  require_no_nul(path.native(), action);
   LibbpfLog log;
   UniqueFd fd(bpf_obj_get(path.c_str()));
   if (!fd) fail(errno, action, Op::open_pinned, &log, path.native());

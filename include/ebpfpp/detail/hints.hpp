@@ -150,13 +150,22 @@ bool tracefs_unreadable() noexcept {
   return false;
 }
 
-/// Whether `dir` is on a bpffs mount (where pins live).
+/// Whether `path` is on a bpffs mount (where pins live): the path itself when it exists (a
+/// mount's root is on bpffs, its parent is not), else its directory (where a pin would go).
 template <class = void>
 bool on_bpffs(const std::filesystem::path& path) noexcept {
   constexpr long bpf_fs_magic = 0xcafe4a11;
-  std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : path;
   struct statfs st {};
+  if (::statfs(path.c_str(), &st) == 0) return st.f_type == bpf_fs_magic;
+  std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : path;
   return ::statfs(dir.c_str(), &st) == 0 && st.f_type == bpf_fs_magic;
+}
+
+/// Whether `path` names a directory (following symlinks).
+template <class = void>
+bool is_directory(const std::filesystem::path& path) noexcept {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /// Why this process cannot read `path` as a file (ENOENT, EACCES, EISDIR, ...), with a hint
@@ -263,6 +272,21 @@ std::string privilege_hint(Op op) {
 /// `subject` is the path for pin and open_pinned.
 template <class = void>
 std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}) {
+  // A directory where a pin was expected: BPF_OBJ_GET says EACCES (no BPF inode there), BPF_OBJ_PIN
+  // EEXIST; neither is about capabilities, the mount, or another pin.
+  if (op == Op::open_pinned && (err == EACCES || err == EPERM || err == EINVAL) &&
+      !subject.empty() && is_directory(std::filesystem::path(subject)))
+    return on_bpffs(std::filesystem::path(subject))
+               ? detail::format("'{}' is a directory, not a pinned object: name an object "
+                                "pinned in it (ls '{}' lists them)",
+                                subject, subject)
+               : detail::format("'{}' is a directory, not a pinned object, and '{}' is not on a "
+                                "bpffs mount: pins live on one (mount -t bpf bpf /sys/fs/bpf)",
+                                subject, subject);
+  if (op == Op::pin && err == EEXIST && !subject.empty() &&
+      is_directory(std::filesystem::path(subject)))
+    return detail::format("'{}' is a directory: pin at a path inside it, e.g. '{}/<name>'", subject,
+                          subject);
   if ((op == Op::pin || op == Op::open_pinned) &&
       (err == EPERM || err == EINVAL || err == EACCES) && !subject.empty() &&
       !on_bpffs(std::filesystem::path(subject)))
@@ -390,6 +414,31 @@ inline constexpr std::string_view not_loaded =
     "call load() on the Object or Skeleton first (programs and maps reach the kernel at load)";
 inline constexpr std::string_view empty_view =
     "it is empty (default-constructed or moved-from): assign a real one first";
+inline constexpr std::string_view view_outlived =
+    "a Program or MapRef is valid only while the Object or Skeleton it came from lives: keep "
+    "that alive, or make the typed view (which owns a duplicate of the map's fd) before it goes";
+inline constexpr std::string_view corrupt_btf =
+    "the object's BTF is corrupt, or the object was not made by a BPF compiler: rebuild it "
+    "(clang -g -O2 -target bpf -c <name>.bpf.c); `bpftool btf dump file <object>` shows its BTF";
+inline constexpr std::string_view object_too_large =
+    "a BPF object is a few MB at most, debug information included: check that the path names "
+    "an object file";
+inline constexpr std::string_view not_a_regular_file =
+    "a device, a pipe or a socket could be read for ever: read the object into memory yourself "
+    "and use Object::open_memory";
+/// A global data section or variable over OpenOptions::max_data_size.
+template <class = void>
+std::string data_too_large(std::uint64_t limit) {
+  return detail::format(
+      "global data becomes a map of its size, mapped into this process at open and created in "
+      "the kernel at load, and the limit is {} bytes (OpenOptions::max_data_size): keep large "
+      "data in a map sized at run time (BPF_MAP_TYPE_ARRAY), or raise the limit for an object "
+      "you trust",
+      limit);
+}
+inline constexpr std::string_view nul_in_path =
+    "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
+    "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
 inline constexpr std::string_view share_struct =
     "the BPF program and the user side disagree on the struct: share one header between them";
 } // namespace hint
