@@ -83,15 +83,15 @@ constexpr std::uint32_t xdp_flags(XdpMode mode) noexcept {
 /// XDP.
 class Xdp : public Link {
 public:
-  [[nodiscard]] Xdp(Program prog, const Interface& iface, XdpMode mode = XdpMode::automatic)
+  [[nodiscard]] Xdp(const Program& prog, const Interface& iface, XdpMode mode = XdpMode::automatic)
       : Link(attach(prog, iface, mode)), ifindex_(iface.index()), mode_(mode) {}
 
   /// Attaches `prog` in place of `expected` (which must be the program attached now, in the same
   /// mode), atomically: no packet sees neither. With an empty `expected` (Program{}), attaches
   /// only if no program is attached. Throws Error (EEXIST) when `expected` is not what is
   /// attached, (EBUSY) when a link holds the interface. Netlink-based: see the file comment.
-  [[nodiscard]] static Xdp replace(Program prog, const Interface& iface, Program expected,
-                                   XdpMode mode = XdpMode::automatic) {
+  [[nodiscard]] static Xdp replace(const Program& prog, const Interface& iface,
+                                   const Program& expected, XdpMode mode = XdpMode::automatic) {
     return Xdp(replace_attach(prog, iface, expected, mode), iface.index(), mode);
   }
 
@@ -109,7 +109,7 @@ private:
                           iface.index());
   }
 
-  static Link attach(Program prog, const Interface& iface, XdpMode mode) {
+  static Link attach(const Program& prog, const Interface& iface, XdpMode mode) {
     return detail::attach_link(prog, describe(iface, mode),
                                [&] {
                                  auto opts = detail::make_opts<bpf_link_create_opts>();
@@ -120,7 +120,8 @@ private:
                                {kernel::Feature::xdp, {}, detail::Op::attach_network});
   }
 
-  static Link replace_attach(Program prog, const Interface& iface, Program expected, XdpMode mode) {
+  static Link replace_attach(const Program& prog, const Interface& iface, const Program& expected,
+                             XdpMode mode) {
     if (expected && expected.fd() < 0) detail::require_loaded(expected, "replace XDP program");
     const int ifindex = iface.index();
     const std::uint32_t mode_flags = detail::xdp_flags(mode);
