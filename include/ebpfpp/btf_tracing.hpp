@@ -29,7 +29,7 @@ namespace ebpfpp {
 /// Throws FeatureError without it, Error when the attach fails.
 class TpBtf : public Link {
 public:
-  [[nodiscard]] explicit TpBtf(Program prog)
+  [[nodiscard]] explicit TpBtf(const Program& prog)
       : Link(detail::attach_link(
             prog, detail::format("tp_btf program '{}' ({})", prog.name(), prog.section()),
             [&] { return bpf_program__attach_trace(prog.get()); },
@@ -45,10 +45,10 @@ public:
 /// kernel has no fmod_ret (checked before anything else: such kernels refuse even the load).
 class FmodRet : public Link {
 public:
-  [[nodiscard]] explicit FmodRet(Program prog) : Link(make(prog)) {}
+  [[nodiscard]] explicit FmodRet(const Program& prog) : Link(make(prog)) {}
 
 private:
-  static Link make(Program prog) {
+  static Link make(const Program& prog) {
     const std::string what =
         detail::format("fmod_ret program '{}' ({})", prog.name(), prog.section());
     kernel::require(kernel::Feature::fmod_ret, detail::format("attach {}", what),
@@ -65,10 +65,10 @@ private:
 /// where BPF LSM is not active (checked before anything else).
 class Lsm : public Link {
 public:
-  [[nodiscard]] explicit Lsm(Program prog) : Link(make(prog)) {}
+  [[nodiscard]] explicit Lsm(const Program& prog) : Link(make(prog)) {}
 
 private:
-  static Link make(Program prog) {
+  static Link make(const Program& prog) {
     const std::string what = detail::format("LSM program '{}' ({})", prog.name(), prog.section());
     constexpr const char* hint =
         "BPF LSM runs only when the kernel has CONFIG_BPF_LSM and 'bpf' is in its lsm= list "

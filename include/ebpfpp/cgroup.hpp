@@ -41,12 +41,12 @@ namespace ebpfpp {
 class Cgroup : public Link {
 public:
   /// On the cgroup at `path` (a directory of the cgroup2 mount, e.g. /sys/fs/cgroup/foo).
-  [[nodiscard]] Cgroup(Program prog, const std::filesystem::path& path,
+  [[nodiscard]] Cgroup(const Program& prog, const std::filesystem::path& path,
                        std::optional<bpf_attach_type> type = std::nullopt)
       : Link(attach(prog, open_cgroup(path, prog).get(), path.string(), type)) {}
 
   /// On the cgroup open at `cgroup_fd` (not taken over: close it when you like).
-  [[nodiscard]] static Cgroup from_fd(Program prog, int cgroup_fd,
+  [[nodiscard]] static Cgroup from_fd(const Program& prog, int cgroup_fd,
                                       std::optional<bpf_attach_type> type = std::nullopt) {
     return Cgroup(attach(prog, cgroup_fd, detail::format("fd {}", cgroup_fd), type));
   }
@@ -54,7 +54,7 @@ public:
 private:
   explicit Cgroup(Link link) : Link(std::move(link)) {}
 
-  static detail::UniqueFd open_cgroup(const std::filesystem::path& path, Program prog) {
+  static detail::UniqueFd open_cgroup(const std::filesystem::path& path, const Program& prog) {
     const auto action = [&] {
       return detail::format("open cgroup '{}' to attach program '{}'", path.string(),
                             prog ? prog.name() : "<empty>");
@@ -71,7 +71,7 @@ private:
     return fd;
   }
 
-  static Link attach(Program prog, int cgroup_fd, const std::string& where,
+  static Link attach(const Program& prog, int cgroup_fd, const std::string& where,
                      std::optional<bpf_attach_type> type) {
     const bpf_attach_type t =
         type ? *type

@@ -41,9 +41,10 @@ namespace ebpfpp {
 class Iterator : public Link {
 public:
   /// An iterator over the kind of objects its SEC() names ("iter/task", "iter/tcp", ...).
-  [[nodiscard]] explicit Iterator(Program prog) : Link(make(prog, nullptr, {})) {}
+  [[nodiscard]] explicit Iterator(const Program& prog) : Link(make(prog, nullptr, {})) {}
   /// An iterator over the elements of `map` (SEC("iter/bpf_map_elem"), kernel 5.9+).
-  [[nodiscard]] Iterator(Program prog, MapRef map) : Link(make(prog, &map, map.name())) {}
+  [[nodiscard]] Iterator(const Program& prog, const MapRef& map)
+      : Link(make(prog, &map, map.name())) {}
 
   /// A new walk: an fd that reads the program's output until end of file.
   detail::UniqueFd open() const {
@@ -102,7 +103,7 @@ public:
   }
 
 private:
-  static Link make(Program prog, const MapRef* map, std::string_view map_name) {
+  static Link make(const Program& prog, const MapRef* map, std::string_view map_name) {
     auto opts = detail::make_opts<bpf_iter_attach_opts>();
     bpf_iter_link_info info{};
     if (map) {

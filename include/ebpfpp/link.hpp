@@ -166,7 +166,7 @@ private:
 
 namespace detail {
 
-inline void require_loaded(Program prog, std::string_view what) {
+inline void require_loaded(const Program& prog, std::string_view what) {
   if (prog && prog.fd() >= 0) return;
   if (prog.expired())
     throw Error(
@@ -200,7 +200,8 @@ struct AttachNeeds {
 /// result in a Link described by `description`. On failure it throws a FeatureError when the
 /// feature is missing, else an Error with libbpf's explanation and the hint for `needs.op`.
 template <class AttachFn>
-Link attach_link(Program prog, std::string description, AttachFn&& attach, AttachNeeds needs = {}) {
+Link attach_link(const Program& prog, std::string description, AttachFn&& attach,
+                 AttachNeeds needs = {}) {
   const std::string action = detail::format("attach {} (program '{}')", description,
                                             prog.name().empty() ? "<empty>" : prog.name());
   require_loaded(prog, action);
@@ -291,7 +292,7 @@ inline std::string syscall_symbol(std::string_view syscall) {
 
 /// Attaches a program the way its SEC() says ("tracepoint/syscalls/sys_enter_execve",
 /// "kprobe/do_unlinkat", ...), as the skeleton's attach() does for all programs.
-[[nodiscard]] inline Link attach(Program prog) {
+[[nodiscard]] inline Link attach(const Program& prog) {
   return detail::attach_link(prog, detail::format("program by its section '{}'", prog.section()),
                              [&] { return bpf_program__attach(prog.get()); });
 }
@@ -300,17 +301,17 @@ inline std::string syscall_symbol(std::string_view syscall) {
 /// (CONFIG_KPROBES); the program must be SEC("kprobe/...") or SEC("kprobe"). Kernel 4.1+.
 class Kprobe : public Link {
 public:
-  [[nodiscard]] Kprobe(Program prog, std::string_view function, std::uint64_t offset = 0,
+  [[nodiscard]] Kprobe(const Program& prog, std::string_view function, std::uint64_t offset = 0,
                        std::uint64_t cookie = 0)
       : Kprobe(prog, function, offset, cookie, false) {}
 
 protected:
-  Kprobe(Program prog, std::string_view function, std::uint64_t offset, std::uint64_t cookie,
+  Kprobe(const Program& prog, std::string_view function, std::uint64_t offset, std::uint64_t cookie,
          bool retprobe)
       : Link(make(prog, std::string(function), offset, cookie, retprobe)) {}
 
 private:
-  static Link make(Program prog, const std::string& function, std::uint64_t offset,
+  static Link make(const Program& prog, const std::string& function, std::uint64_t offset,
                    std::uint64_t cookie, bool retprobe) {
     auto opts = detail::make_opts<bpf_kprobe_opts>();
     opts.offset = offset;
@@ -327,7 +328,7 @@ private:
 /// A kretprobe: runs the program when a kernel function returns. Needs kprobes. Kernel 4.1+.
 class Kretprobe : public Kprobe {
 public:
-  [[nodiscard]] Kretprobe(Program prog, std::string_view function, std::uint64_t cookie = 0)
+  [[nodiscard]] Kretprobe(const Program& prog, std::string_view function, std::uint64_t cookie = 0)
       : Kprobe(prog, function, 0, cookie, true) {}
 };
 
@@ -336,12 +337,13 @@ public:
 /// does; write the program with BPF_KSYSCALL to read the arguments portably. Needs kprobes.
 class SyscallKprobe : public Link {
 public:
-  [[nodiscard]] SyscallKprobe(Program prog, std::string_view syscall, bool retprobe = false,
+  [[nodiscard]] SyscallKprobe(const Program& prog, std::string_view syscall, bool retprobe = false,
                               std::uint64_t cookie = 0)
       : Link(make(prog, std::string(syscall), retprobe, cookie)) {}
 
 private:
-  static Link make(Program prog, const std::string& syscall, bool retprobe, std::uint64_t cookie) {
+  static Link make(const Program& prog, const std::string& syscall, bool retprobe,
+                   std::uint64_t cookie) {
     auto opts = detail::make_opts<bpf_ksyscall_opts>();
     opts.retprobe = retprobe;
     opts.bpf_cookie = cookie;
@@ -359,11 +361,11 @@ private:
 /// /sys/kernel/tracing/available_events. Program: SEC("tracepoint/..."). Kernel 4.7+.
 class Tracepoint : public Link {
 public:
-  [[nodiscard]] Tracepoint(Program prog, std::string_view category, std::string_view name)
+  [[nodiscard]] Tracepoint(const Program& prog, std::string_view category, std::string_view name)
       : Link(make(prog, std::string(category), std::string(name))) {}
 
 private:
-  static Link make(Program prog, const std::string& category, const std::string& name) {
+  static Link make(const Program& prog, const std::string& category, const std::string& name) {
     return detail::attach_link(
         prog, detail::format("tracepoint {}/{}", category, name),
         [&] { return bpf_program__attach_tracepoint(prog.get(), category.c_str(), name.c_str()); },
@@ -375,11 +377,11 @@ private:
 /// no perf-event overhead. Program: SEC("raw_tp/...") or SEC("raw_tracepoint/..."). Kernel 4.17+.
 class RawTracepoint : public Link {
 public:
-  [[nodiscard]] RawTracepoint(Program prog, std::string_view name)
+  [[nodiscard]] RawTracepoint(const Program& prog, std::string_view name)
       : Link(make(prog, std::string(name))) {}
 
 private:
-  static Link make(Program prog, const std::string& name) {
+  static Link make(const Program& prog, const std::string& name) {
     return detail::attach_link(prog, detail::format("raw tracepoint {}", name), [&] {
       return bpf_program__attach_raw_tracepoint(prog.get(), name.c_str());
     });
@@ -392,22 +394,22 @@ private:
 class Uprobe : public Link {
 public:
   /// At a symbol ("malloc", or "malloc@GLIBC_2.2.5" for a versioned one).
-  [[nodiscard]] Uprobe(Program prog, const std::filesystem::path& binary, std::string_view symbol,
-                       pid_t pid = -1)
+  [[nodiscard]] Uprobe(const Program& prog, const std::filesystem::path& binary,
+                       std::string_view symbol, pid_t pid = -1)
       : Uprobe(prog, binary, std::string(symbol), 0, pid, false) {}
   /// At a file offset in the binary.
-  [[nodiscard]] Uprobe(Program prog, const std::filesystem::path& binary, std::size_t offset,
+  [[nodiscard]] Uprobe(const Program& prog, const std::filesystem::path& binary, std::size_t offset,
                        pid_t pid = -1)
       : Uprobe(prog, binary, std::string(), offset, pid, false) {}
 
 protected:
-  Uprobe(Program prog, const std::filesystem::path& binary, const std::string& symbol,
+  Uprobe(const Program& prog, const std::filesystem::path& binary, const std::string& symbol,
          std::size_t offset, pid_t pid, bool retprobe)
       : Link(make(prog, binary, symbol, offset, pid, retprobe)) {}
 
 private:
-  static Link make(Program prog, const std::filesystem::path& binary, const std::string& symbol,
-                   std::size_t offset, pid_t pid, bool retprobe) {
+  static Link make(const Program& prog, const std::filesystem::path& binary,
+                   const std::string& symbol, std::size_t offset, pid_t pid, bool retprobe) {
     auto opts = detail::make_opts<bpf_uprobe_opts>();
     opts.retprobe = retprobe;
     opts.func_name = symbol.empty() ? nullptr : symbol.c_str();
@@ -426,16 +428,16 @@ private:
 /// A uretprobe: runs the program when a user-space function returns. See Uprobe.
 class Uretprobe : public Uprobe {
 public:
-  [[nodiscard]] Uretprobe(Program prog, const std::filesystem::path& binary,
+  [[nodiscard]] Uretprobe(const Program& prog, const std::filesystem::path& binary,
                           std::string_view symbol, pid_t pid = -1)
       : Uprobe(prog, binary, std::string(symbol), 0, pid, true) {}
-  [[nodiscard]] Uretprobe(Program prog, const std::filesystem::path& binary, std::size_t offset,
-                          pid_t pid = -1)
+  [[nodiscard]] Uretprobe(const Program& prog, const std::filesystem::path& binary,
+                          std::size_t offset, pid_t pid = -1)
       : Uprobe(prog, binary, std::string(), offset, pid, true) {}
 };
 
 namespace detail {
-inline Link attach_trace(Program prog, std::string_view kind) {
+inline Link attach_trace(const Program& prog, std::string_view kind) {
   return attach_link(prog, detail::format("{} program '{}'", kind, prog.name()),
                      [&] { return bpf_program__attach_trace(prog.get()); },
                      {kernel::Feature::fentry, "use a kprobe/kretprobe or a tracepoint instead"});
@@ -447,13 +449,13 @@ inline Link attach_trace(Program prog, std::string_view kind) {
 /// bpf_program__set_attach_target before load. Needs BTF; kernel 5.5+ (x86-64), 6.0+ (arm64).
 class Fentry : public Link {
 public:
-  [[nodiscard]] explicit Fentry(Program prog) : Link(detail::attach_trace(prog, "fentry")) {}
+  [[nodiscard]] explicit Fentry(const Program& prog) : Link(detail::attach_trace(prog, "fentry")) {}
 };
 
 /// An fexit program: like Fentry, at the function's return, with its arguments and return value.
 class Fexit : public Link {
 public:
-  [[nodiscard]] explicit Fexit(Program prog) : Link(detail::attach_trace(prog, "fexit")) {}
+  [[nodiscard]] explicit Fexit(const Program& prog) : Link(detail::attach_trace(prog, "fexit")) {}
 };
 
 } // namespace ebpfpp

@@ -71,7 +71,7 @@ public:
   MapSource(bpf_map* map) noexcept : source_(map) {}
   /// A map of an Object or Skeleton (obj.map("counts")); it must be loaded by then, and the
   /// Object or Skeleton still alive.
-  MapSource(MapRef map) {
+  MapSource(const MapRef& map) {
     if (map.expired())
       source_ = Gone{std::string(map.name())};
     else

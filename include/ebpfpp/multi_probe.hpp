@@ -48,14 +48,14 @@ namespace ebpfpp {
 /// where the kernel has no kprobe.multi, Error when no function matches (ENOENT).
 class KprobeMulti : public Link {
 public:
-  [[nodiscard]] KprobeMulti(Program prog, std::string_view pattern, bool retprobe = false)
+  [[nodiscard]] KprobeMulti(const Program& prog, std::string_view pattern, bool retprobe = false)
       : Link(make(prog, std::string(pattern), {}, {}, retprobe)) {}
-  [[nodiscard]] KprobeMulti(Program prog, const std::vector<std::string>& symbols,
+  [[nodiscard]] KprobeMulti(const Program& prog, const std::vector<std::string>& symbols,
                             const std::vector<std::uint64_t>& cookies = {}, bool retprobe = false)
       : Link(make(prog, {}, symbols, cookies, retprobe)) {}
 
 private:
-  static Link make(Program prog, const std::string& pattern,
+  static Link make(const Program& prog, const std::string& pattern,
                    const std::vector<std::string>& symbols,
                    const std::vector<std::uint64_t>& cookies, bool retprobe) {
     const std::string what = pattern.empty() ? detail::format("{} functions", symbols.size())
@@ -134,7 +134,7 @@ public:
   UprobeMulti() noexcept = default;
 
   /// Every function of `binary` whose name matches `pattern` (fnmatch(3) glob).
-  [[nodiscard]] UprobeMulti(Program prog, const std::filesystem::path& binary,
+  [[nodiscard]] UprobeMulti(const Program& prog, const std::filesystem::path& binary,
                             std::string_view pattern, pid_t pid = -1, bool retprobe = false)
       : binary_(binary) {
     const std::string glob(pattern);
@@ -153,7 +153,7 @@ public:
 
   /// Each of `symbols` (exact names) of `binary`, with the cookie at the same index (none: the
   /// index).
-  [[nodiscard]] UprobeMulti(Program prog, const std::filesystem::path& binary,
+  [[nodiscard]] UprobeMulti(const Program& prog, const std::filesystem::path& binary,
                             const std::vector<std::string>& symbols,
                             const std::vector<std::uint64_t>& cookies = {}, pid_t pid = -1,
                             bool retprobe = false)
@@ -194,7 +194,7 @@ public:
   /// Sets `prog`'s expected attach type to uprobe.multi; call it before load for a program
   /// whose section libbpf does not know as uprobe.multi (SEC("uprobe") with libbpf 1.1).
   /// Throws Error after load.
-  static void prepare(Program prog) {
+  static void prepare(const Program& prog) {
     const auto action = [&] {
       return detail::format("prepare program '{}' for uprobe.multi", prog.name());
     };
@@ -220,7 +220,7 @@ public:
 
 private:
   template <class Match>
-  void resolve(Program prog, Match&& match) {
+  void resolve(const Program& prog, Match&& match) {
     const auto action = [&] {
       return detail::format("read the function symbols of '{}' for uprobe.multi (program '{}')",
                             binary_.string(), prog.name());
@@ -244,7 +244,7 @@ private:
     }
   }
 
-  void attach(Program prog, pid_t pid, bool retprobe, const std::string& what) {
+  void attach(const Program& prog, pid_t pid, bool retprobe, const std::string& what) {
     description_ = detail::format("{} {} in '{}'", retprobe ? "uretprobe.multi" : "uprobe.multi",
                                   what, binary_.string());
     const std::string action =

@@ -100,7 +100,7 @@ inline constexpr std::uint32_t netfilter_ip_defrag = 1u << 0;
 /// or hook does not exist (EINVAL), or the priority is reserved (ERANGE).
 class Netfilter : public Link {
 public:
-  [[nodiscard]] Netfilter(Program prog, NetfilterFamily family, NetfilterHook hook,
+  [[nodiscard]] Netfilter(const Program& prog, NetfilterFamily family, NetfilterHook hook,
                           std::int32_t priority, bool defrag = false)
       : Link(attach(prog, family, hook, priority, defrag)), family_(family), hook_(hook),
         priority_(priority) {}
@@ -109,7 +109,7 @@ public:
   /// BPF_NETFILTER), before load. libbpf 1.2+ does this itself for SEC("netfilter"); libbpf 1.1
   /// does not know that section and would load the program with no type. Harmless when not
   /// needed. Throws Error on an empty Program or after load.
-  static void prepare(Program prog) {
+  static void prepare(const Program& prog) {
     const auto action = [&] {
       return detail::format("make program '{}' a netfilter program",
                             prog ? prog.name() : "<empty>");
@@ -128,7 +128,7 @@ public:
   std::int32_t priority() const noexcept { return priority_; }
 
 private:
-  static Link attach(Program prog, NetfilterFamily family, NetfilterHook hook,
+  static Link attach(const Program& prog, NetfilterFamily family, NetfilterHook hook,
                      std::int32_t priority, bool defrag) {
     return detail::attach_link(
         prog,

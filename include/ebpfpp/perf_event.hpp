@@ -86,7 +86,7 @@ public:
   /// perf_event programs, Error when an event cannot be opened (no PMU for a hardware event, a
   /// frequency above kernel.perf_event_max_sample_rate, no such thread: the hint says which) or
   /// the program cannot be attached; whatever was opened before the failure is closed.
-  [[nodiscard]] PerfEvent(Program prog, PerfEventConfig config, Sampling sampling = {},
+  [[nodiscard]] PerfEvent(const Program& prog, PerfEventConfig config, Sampling sampling = {},
                           pid_t pid = -1)
       : config_(std::move(config)), sampling_(sampling), pid_(pid) {
     const auto what = [&](int cpu) {

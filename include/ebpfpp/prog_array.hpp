@@ -89,7 +89,7 @@ public:
   /// Puts `prog` in slot `index`, replacing what was there. Throws Error: index out of range
   /// (ERANGE, naming the map and its size), the map or the program not loaded (EINVAL), a
   /// program the array cannot hold (EINVAL, saying which type it holds).
-  void set(std::uint32_t index, Program prog) {
+  void set(std::uint32_t index, const Program& prog) {
     const auto action = [&] {
       return detail::format("set slot {} of prog array '{}' to program '{}'", index, name(),
                             prog ? prog.name() : "<empty Program>");
@@ -102,7 +102,7 @@ public:
   /// Puts `prog` in slots [first, last). The range is checked before any slot changes; a
   /// failure later (an incompatible program fails at the first slot) leaves earlier slots set.
   /// Throws as set().
-  void fill(std::uint32_t first, std::uint32_t last, Program prog) {
+  void fill(std::uint32_t first, std::uint32_t last, const Program& prog) {
     const auto action = [&] {
       return detail::format("fill slots [{}, {}) of prog array '{}' with program '{}'", first, last,
                             name(), prog ? prog.name() : "<empty Program>");
@@ -118,7 +118,7 @@ public:
   }
 
   /// Puts `prog` in every slot. Throws as set().
-  void fill(Program prog) { fill(0, size(), prog); }
+  void fill(const Program& prog) { fill(0, size(), prog); }
 
   /// Empties slot `index`; returns whether it held a program. Throws Error: index out of range
   /// (ERANGE), map not loaded (EINVAL), other kernel failures.
@@ -173,7 +173,7 @@ private:
   }
 
   template <class Action>
-  void require_loaded(Program prog, const Action& action) const {
+  void require_loaded(const Program& prog, const Action& action) const {
     require_map_loaded(action);
     if (prog && prog.fd() >= 0) return;
     throw Error(
@@ -184,7 +184,7 @@ private:
   }
 
   template <class Action>
-  void update(std::uint32_t index, Program prog, const Action& action) {
+  void update(std::uint32_t index, const Program& prog, const Action& action) {
     const std::uint32_t prog_fd = static_cast<std::uint32_t>(prog.fd());
     const int ret = bpf_map_update_elem(fd(), &index, &prog_fd, BPF_ANY);
     if (ret >= 0) return;
@@ -194,7 +194,7 @@ private:
 
   // The kernel says EINVAL without saying why; the usual reason is a program of another type
   // than the array's users. Find one such user and name both types.
-  std::string incompatible_hint(Program prog) const {
+  std::string incompatible_hint(const Program& prog) const {
     bpf_map_info map_info{};
     __u32 len = sizeof map_info;
     std::optional<detail::ProgArrayOwner> owner;

@@ -410,7 +410,7 @@ private:
 
   template <class Container>
   static MapSource find_map(const Container& source, const std::string& name) {
-    for (MapRef m : source.maps())
+    for (const MapRef& m : source.maps())
       if (m.name() == name) return m;
     return {};
   }

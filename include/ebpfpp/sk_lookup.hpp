@@ -40,21 +40,22 @@ namespace ebpfpp {
 class SkLookup : public Link {
 public:
   /// In the calling thread's network namespace (/proc/thread-self/ns/net).
-  [[nodiscard]] explicit SkLookup(Program prog) : SkLookup(prog, "/proc/thread-self/ns/net") {}
+  [[nodiscard]] explicit SkLookup(const Program& prog)
+      : SkLookup(prog, "/proc/thread-self/ns/net") {}
   /// In the namespace at `netns_path`: /run/netns/<name> (ip netns), /proc/<pid>/ns/net.
-  [[nodiscard]] SkLookup(Program prog, const std::filesystem::path& netns_path)
+  [[nodiscard]] SkLookup(const Program& prog, const std::filesystem::path& netns_path)
       : Link(attach(prog, open_netns(netns_path, prog).get(),
                     detail::format("'{}'", netns_path.string()))) {}
 
   /// In the namespace open at `netns_fd` (not taken over: close it when you like).
-  [[nodiscard]] static SkLookup from_fd(Program prog, int netns_fd) {
+  [[nodiscard]] static SkLookup from_fd(const Program& prog, int netns_fd) {
     return SkLookup(attach(prog, netns_fd, detail::format("fd {}", netns_fd)));
   }
 
 private:
   explicit SkLookup(Link link) : Link(std::move(link)) {}
 
-  static detail::UniqueFd open_netns(const std::filesystem::path& path, Program prog) {
+  static detail::UniqueFd open_netns(const std::filesystem::path& path, const Program& prog) {
     const auto action = [&] {
       return detail::format("open network namespace '{}' to attach sk_lookup program '{}'",
                             path.string(), prog ? prog.name() : "<empty>");
@@ -70,7 +71,7 @@ private:
     return fd;
   }
 
-  static Link attach(Program prog, int netns_fd, const std::string& where) {
+  static Link attach(const Program& prog, int netns_fd, const std::string& where) {
     return detail::attach_link(prog, detail::format("sk_lookup on network namespace {}", where),
                                [&] { return bpf_program__attach_netns(prog.get(), netns_fd); },
                                {kernel::Feature::sk_lookup, {}, detail::Op::attach_network});

@@ -101,15 +101,15 @@ constexpr bpf_attach_type sock_map_attach_type(SockMapHook h) noexcept {
 /// (EINVAL).
 class SockMapLink : public Link {
 public:
-  [[nodiscard]] SockMapLink(Program prog, int map_fd, std::string_view map_name, SockMapHook hook,
-                            SockMapAttach how = SockMapAttach::automatic)
+  [[nodiscard]] SockMapLink(const Program& prog, int map_fd, std::string_view map_name,
+                            SockMapHook hook, SockMapAttach how = SockMapAttach::automatic)
       : Link(attach(prog, map_fd, map_name, hook, how)), hook_(hook) {}
 
   /// The program slot.
   SockMapHook hook() const noexcept { return hook_; }
 
 private:
-  static Link attach(Program prog, int map_fd, std::string_view map_name, SockMapHook hook,
+  static Link attach(const Program& prog, int map_fd, std::string_view map_name, SockMapHook hook,
                      SockMapAttach how) {
     const bpf_attach_type type = detail::sock_map_attach_type(hook);
     std::string description = detail::format("{} on socket map '{}'", to_string(hook), map_name);
@@ -203,7 +203,7 @@ public:
 
   /// Attaches an sk_msg or sk_skb program to this map (see SockMapLink). Attach before adding
   /// sockets. Throws Error as SockMapLink does.
-  [[nodiscard]] SockMapLink attach(Program prog, SockMapHook hook,
+  [[nodiscard]] SockMapLink attach(const Program& prog, SockMapHook hook,
                                    SockMapAttach how = SockMapAttach::automatic) const {
     return SockMapLink(prog, this->fd(), this->name(), hook, how);
   }

@@ -29,11 +29,11 @@ namespace ebpfpp {
 /// congestion control name already taken).
 class StructOps : public Link {
 public:
-  [[nodiscard]] explicit StructOps(MapRef map) : Link(make(map)) {}
+  [[nodiscard]] explicit StructOps(const MapRef& map) : Link(make(map)) {}
   [[nodiscard]] explicit StructOps(bpf_map* map) : Link(make(MapRef(map))) {}
 
 private:
-  static Link make(MapRef map) {
+  static Link make(const MapRef& map) {
     const std::string action = detail::format("register struct_ops map '{}'", map.name());
     if (!map) throw Error(EBADF, action, std::string(detail::hint::empty_view));
     if (map.type() != BPF_MAP_TYPE_STRUCT_OPS)

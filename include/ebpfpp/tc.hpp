@@ -54,11 +54,11 @@ public:
   /// Before every program already attached.
   static TcxAnchor first() noexcept { return TcxAnchor(before_flag, 0, "first"); }
   /// Just before `prog` (which must be attached to the same hook).
-  static TcxAnchor before(Program prog) {
+  static TcxAnchor before(const Program& prog) {
     return TcxAnchor(before_flag, prog.fd(), detail::format("before program '{}'", prog.name()));
   }
   /// Just after `prog` (which must be attached to the same hook).
-  static TcxAnchor after(Program prog) {
+  static TcxAnchor after(const Program& prog) {
     return TcxAnchor(after_flag, prog.fd(), detail::format("after program '{}'", prog.name()));
   }
   /// Just before the program of `link` (a Tcx on the same hook).
@@ -120,7 +120,7 @@ static_assert(sizeof(TcxLinkCreateAttr) == 32);
 /// (ESTALE).
 class Tcx : public Link {
 public:
-  [[nodiscard]] Tcx(Program prog, const Interface& iface, TcDirection direction,
+  [[nodiscard]] Tcx(const Program& prog, const Interface& iface, TcDirection direction,
                     const TcxAnchor& anchor = TcxAnchor::last())
       : Link(attach(prog, iface, direction, anchor)), ifindex_(iface.index()),
         direction_(direction) {}
@@ -129,7 +129,7 @@ public:
   TcDirection direction() const noexcept { return direction_; }
 
 private:
-  static Link attach(Program prog, const Interface& iface, TcDirection direction,
+  static Link attach(const Program& prog, const Interface& iface, TcDirection direction,
                      const TcxAnchor& anchor) {
     return detail::attach_link(
         prog,
@@ -177,7 +177,7 @@ struct TcClassicOptions {
 /// Throws Error: no such interface (ENODEV), missing capabilities (EPERM, naming them).
 class TcClassic : public Link {
 public:
-  [[nodiscard]] TcClassic(Program prog, const Interface& iface, TcDirection direction,
+  [[nodiscard]] TcClassic(const Program& prog, const Interface& iface, TcDirection direction,
                           TcClassicOptions options = {})
       : TcClassic(attach(prog, iface, direction, options), iface.index(), direction) {}
 
@@ -196,7 +196,7 @@ private:
       : Link(std::move(a.link)), created_qdisc_(a.created_qdisc), ifindex_(ifindex),
         direction_(direction) {}
 
-  static Attached attach(Program prog, const Interface& iface, TcDirection direction,
+  static Attached attach(const Program& prog, const Interface& iface, TcDirection direction,
                          TcClassicOptions options) {
     detail::tc::ClassicFilter filter;
     filter.ifindex = iface.index();

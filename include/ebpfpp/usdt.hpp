@@ -39,13 +39,15 @@ namespace ebpfpp {
 /// such probe (ENOENT; `readelf -n <binary>` lists its stapsdt notes) or the attach fails.
 class Usdt : public Link {
 public:
-  [[nodiscard]] Usdt(Program prog, const std::filesystem::path& binary, std::string_view provider,
-                     std::string_view name, pid_t pid = -1, std::uint64_t cookie = 0)
+  [[nodiscard]] Usdt(const Program& prog, const std::filesystem::path& binary,
+                     std::string_view provider, std::string_view name, pid_t pid = -1,
+                     std::uint64_t cookie = 0)
       : Link(make(prog, binary, std::string(provider), std::string(name), pid, cookie)) {}
 
 private:
-  static Link make(Program prog, const std::filesystem::path& binary, const std::string& provider,
-                   const std::string& name, pid_t pid, std::uint64_t cookie) {
+  static Link make(const Program& prog, const std::filesystem::path& binary,
+                   const std::string& provider, const std::string& name, pid_t pid,
+                   std::uint64_t cookie) {
     auto opts = detail::make_opts<bpf_usdt_opts>();
     opts.usdt_cookie = cookie;
     return detail::attach_link(

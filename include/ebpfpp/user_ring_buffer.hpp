@@ -207,7 +207,7 @@ private:
   }
   template <class Container>
   static MapSource find(const Container& source, const std::string& name) {
-    for (MapRef m : source.maps())
+    for (const MapRef& m : source.maps())
       if (m.name() == name) return m;
     return {};
   }

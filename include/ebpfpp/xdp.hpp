@@ -105,7 +105,7 @@ constexpr std::uint32_t xdp_flags(XdpMode mode) noexcept {
 /// XDP.
 class Xdp : public Link {
 public:
-  [[nodiscard]] Xdp(Program prog, const Interface& iface, XdpMode mode = XdpMode::automatic)
+  [[nodiscard]] Xdp(const Program& prog, const Interface& iface, XdpMode mode = XdpMode::automatic)
       : Link(attach(prog, iface, mode)), ifindex_(iface.index()), mode_(mode) {
     name_chosen_mode(prog, iface);
   }
@@ -114,8 +114,8 @@ public:
   /// mode), atomically: no packet sees neither. With an empty `expected` (Program{}), attaches
   /// only if no program is attached. Throws Error (EEXIST) when `expected` is not what is
   /// attached, (EBUSY) when a link holds the interface. Netlink-based: see the file comment.
-  [[nodiscard]] static Xdp replace(Program prog, const Interface& iface, Program expected,
-                                   XdpMode mode = XdpMode::automatic) {
+  [[nodiscard]] static Xdp replace(const Program& prog, const Interface& iface,
+                                   const Program& expected, XdpMode mode = XdpMode::automatic) {
     return Xdp(replace_attach(prog, iface, expected, mode), iface.index(), mode);
   }
 
@@ -134,7 +134,7 @@ private:
       : Link(std::move(link)), ifindex_(ifindex), mode_(mode) {}
 
   // Asks the kernel which mode it chose and says it in the description.
-  void name_chosen_mode(Program prog, const Interface& iface) {
+  void name_chosen_mode(const Program& prog, const Interface& iface) {
     bpf_prog_info info{};
     std::uint32_t len = sizeof info;
     if (bpf_obj_get_info_by_fd(prog.fd(), &info, &len) == 0) prog_id_ = info.id;
@@ -159,7 +159,7 @@ private:
                           iface.index());
   }
 
-  static Link attach(Program prog, const Interface& iface, XdpMode mode) {
+  static Link attach(const Program& prog, const Interface& iface, XdpMode mode) {
     return detail::attach_link(prog, describe(iface, mode),
                                [&] {
                                  auto opts = detail::make_opts<bpf_link_create_opts>();
@@ -170,7 +170,8 @@ private:
                                {kernel::Feature::xdp, {}, detail::Op::attach_network});
   }
 
-  static Link replace_attach(Program prog, const Interface& iface, Program expected, XdpMode mode) {
+  static Link replace_attach(const Program& prog, const Interface& iface, const Program& expected,
+                             XdpMode mode) {
     if (expected && expected.fd() < 0) detail::require_loaded(expected, "replace XDP program");
     const int ifindex = iface.index();
     const std::uint32_t mode_flags = detail::xdp_flags(mode);

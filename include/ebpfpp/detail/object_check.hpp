@@ -161,9 +161,11 @@ struct Btf {
   std::vector<std::uint8_t> kinds; // by id
 };
 
-// The bytes a record of `kind` takes after its 12-byte btf_type, or -1 for a kind libbpf 1.1
-// does not know.
-inline std::int64_t extra_size(std::uint8_t kind, std::uint32_t vlen) noexcept {
+// What extra_size() says of a kind libbpf 1.1 does not know.
+inline constexpr std::uint64_t unknown_kind = ~std::uint64_t{0};
+
+// The bytes a record of `kind` takes after its 12-byte btf_type.
+inline std::uint64_t extra_size(std::uint8_t kind, std::uint64_t vlen) noexcept {
   switch (kind) {
   case BTF_KIND_PTR:
   case BTF_KIND_FWD:
@@ -176,26 +178,25 @@ inline std::int64_t extra_size(std::uint8_t kind, std::uint32_t vlen) noexcept {
   case BTF_KIND_TYPE_TAG:
     return 0;
   case BTF_KIND_INT:
+  case BTF_KIND_DECL_TAG:
     return 4;
   case BTF_KIND_ARRAY:
     return sizeof(Array);
   case BTF_KIND_STRUCT:
   case BTF_KIND_UNION:
-    return std::int64_t{vlen} * sizeof(Member);
+    return vlen * sizeof(Member);
   case BTF_KIND_ENUM:
-    return std::int64_t{vlen} * sizeof(Enum);
+    return vlen * sizeof(Enum);
   case BTF_KIND_ENUM64:
-    return std::int64_t{vlen} * 12;
+    return vlen * 12;
   case BTF_KIND_FUNC_PROTO:
-    return std::int64_t{vlen} * sizeof(Param);
+    return vlen * sizeof(Param);
   case BTF_KIND_VAR:
     return sizeof(Var);
   case BTF_KIND_DATASEC:
-    return std::int64_t{vlen} * sizeof(VarSecinfo);
-  case BTF_KIND_DECL_TAG:
-    return 4;
+    return vlen * sizeof(VarSecinfo);
   default:
-    return -1;
+    return unknown_kind;
   }
 }
 
@@ -241,15 +242,15 @@ inline ObjectProblem btf(Bytes data, std::uint64_t max_data, Btf& out) {
       return bad(detail::format("type [{}] is cut off at the end of the type area", id));
     const auto t = read<Type>(types, off);
     const std::uint8_t kind = BTF_INFO_KIND(t.info);
-    const std::int64_t extra = extra_size(kind, BTF_INFO_VLEN(t.info));
-    if (extra < 0)
+    const std::uint64_t extra = extra_size(kind, BTF_INFO_VLEN(t.info));
+    if (extra == unknown_kind)
       return bad(detail::format("type [{}] has kind {}, which libbpf does not know", id, kind));
-    if (!inside(types, off + sizeof(Type), static_cast<std::uint64_t>(extra)))
+    if (!inside(types, off + sizeof(Type), extra))
       return bad(detail::format("type [{}] ({}) is cut off at the end of the type area", id,
                                 kind_name(kind)));
     at.push_back(static_cast<std::uint32_t>(off));
     out.kinds.push_back(kind);
-    off += sizeof(Type) + static_cast<std::uint64_t>(extra);
+    off += sizeof(Type) + extra;
   }
   out.types = static_cast<std::uint32_t>(at.size() - 1);
   const std::uint32_t last = out.types;
@@ -325,7 +326,8 @@ inline ObjectProblem btf(Bytes data, std::uint64_t max_data, Btf& out) {
       break;
     case BTF_KIND_ENUM64:
       for (std::uint32_t i = 0; i < vlen && fault.empty(); ++i)
-        fault = name_in(read<std::uint32_t>(types, rest + i * 12), detail::format("value {}", i));
+        fault = name_in(read<std::uint32_t>(types, rest + std::uint64_t{i} * 12),
+                        detail::format("value {}", i));
       break;
     case BTF_KIND_FUNC_PROTO:
       fault = refers(t.type, "return type", true);
