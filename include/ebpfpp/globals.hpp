@@ -10,8 +10,8 @@
 ///     fmt::print("{}\n", hits.get());                     // what the BPF side wrote
 ///     obj.variable<std::uint32_t>("step").set(5);         // .data: the BPF side sees it now
 ///
-/// Finding one checks the C++ type against the object's BTF: the size, and the kind (integer,
-/// struct, ...) and integer signedness, as typed maps do. Before load, reads and writes go to
+/// Finding one checks the C++ type against the object's BTF: the size, and member by member the
+/// offsets, kinds (integer, struct, ...), sizes and integer signedness, as typed maps do. Before load, reads and writes go to
 /// the section's initial image; after load, to the kernel's map through an mmap of it (kernel
 /// 5.5+, BPF_F_MMAPABLE; on older kernels through map lookups and updates). .rodata is
 /// frozen at load: writing it afterwards throws an Error.
@@ -170,8 +170,8 @@ Variable<T> find_variable(bpf_object* obj, std::string_view name) {
       if (vsi->size != sizeof(T))
         throw mismatch(detail::format("it is {} bytes but sizeof({}) is {}", vsi->size,
                                       type_name<T>(), sizeof(T)));
-      const std::string diff = btf_mismatch(b, var->type, cpp_shape<T>(), type_name<T>(), true);
-      if (!diff.empty()) throw mismatch(diff);
+      if (const TypeDiff diff = btf_mismatch(b, var->type, &describe<T>, true))
+        throw mismatch(diff.where.empty() ? diff.what : diff.where + ": " + diff.what);
       return v;
     }
   }

@@ -18,8 +18,9 @@ namespace ebpfpp {
 
 /// A typed view of a hash map (BPF_MAP_TYPE_HASH) or an LRU hash map (BPF_MAP_TYPE_LRU_HASH,
 /// which evicts the least recently used entry instead of failing when full). K and V must have
-/// the BPF side's layout: construction checks the sizes and, with BTF, the kinds and integer
-/// signedness (see TypeCheck), and throws an Error naming the map and what differs. Made from
+/// the BPF side's layout: construction checks the sizes and, with BTF, member by member the
+/// offsets, kinds, sizes and integer signedness (see TypeCheck), and throws an Error naming the
+/// map and the member that differs. Made from
 /// any MapSource (see map_base.hpp); lookups return std::optional and are noexcept; writes throw
 /// an Error naming the map and the key.
 ///

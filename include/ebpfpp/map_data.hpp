@@ -32,7 +32,10 @@ enum class UpdateFlag : std::uint64_t {
 
 /// What a typed map checks against the kernel's map when it is made.
 enum class TypeCheck {
-  /// Map type, sizes, and what the map's BTF says (kind, integer signedness) when it has BTF.
+  /// Map type, sizes, and what the map's BTF says when it has BTF: member by member, as far as
+  /// C++ can tell, the offsets, kinds (integer, enum, float, pointer, array, struct, union),
+  /// sizes and integer signedness (structs with a base class, a union member or more than 24
+  /// members, or that are not aggregates: their kind and size only).
   btf,
   /// Map type and sizes only: for deliberate reinterpretation (e.g. a signed view of a u32 key).
   size_only,

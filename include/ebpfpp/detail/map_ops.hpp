@@ -635,8 +635,8 @@ ViewSpec key_value_spec(std::string_view kind, std::span<const bpf_map_type> typ
           sizeof(V),
           type_name<K>(),
           type_name<V>(),
-          cpp_shape<K>(),
-          cpp_shape<V>(),
+          &describe<K>,
+          &describe<V>,
           !indexed};
 }
 
@@ -649,8 +649,8 @@ ViewSpec keyless_spec(std::string_view kind, std::span<const bpf_map_type> types
           sizeof(V),
           "(none)",
           type_name<V>(),
-          CppShape{},
-          cpp_shape<V>(),
+          nullptr,
+          &describe<V>,
           false};
 }
 
