@@ -95,7 +95,7 @@ T get(const Bytes& elf, std::size_t at) {
 
 // Where type `id`'s record begins in the file, found with libbpf on the intact object.
 std::size_t type_offset(const Bytes& elf, std::uint32_t id) {
-  const Section& s = section(sections_of(elf), ".BTF");
+  const Section s = section(sections_of(elf), ".BTF");
   btf* b = btf__new(elf.data() + s.sh.sh_offset, static_cast<__u32>(s.sh.sh_size));
   REQUIRE(b != nullptr);
   __u32 size = 0;
@@ -108,7 +108,7 @@ std::size_t type_offset(const Bytes& elf, std::uint32_t id) {
 
 // The first type of `kind` (with at least one member, for a struct).
 std::uint32_t first_type(const Bytes& elf, unsigned kind) {
-  const Section& s = section(sections_of(elf), ".BTF");
+  const Section s = section(sections_of(elf), ".BTF");
   btf* b = btf__new(elf.data() + s.sh.sh_offset, static_cast<__u32>(s.sh.sh_size));
   REQUIRE(b != nullptr);
   std::uint32_t found = 0;
@@ -324,7 +324,7 @@ TEST_CASE("faults libbpf 1.1 trusts: each an Error naming the section and the fa
   }
   SUBCASE("a CO-RE relocation of a type that does not exist") {
     Bytes elf = maps;
-    const Section& ext = section(sections_of(elf), ".BTF.ext");
+    const Section ext = section(sections_of(elf), ".BTF.ext");
     const auto hdr_len = get<std::uint32_t>(elf, ext.sh.sh_offset + 4);
     const auto core_off = get<std::uint32_t>(elf, ext.sh.sh_offset + 24);
     REQUIRE(get<std::uint32_t>(elf, ext.sh.sh_offset + 28) > 0); // test_maps has some
@@ -336,7 +336,7 @@ TEST_CASE("faults libbpf 1.1 trusts: each an Error naming the section and the fa
   }
   SUBCASE("a .bss of 2 GiB (libbpf: opens, and loads for 17 s with 2 GiB)") {
     Bytes elf = globals_object();
-    const Section& bss = section(sections_of(elf), ".bss");
+    const Section bss = section(sections_of(elf), ".bss");
     put<std::uint64_t>(elf, bss.header + offsetof(Elf64_Shdr, sh_size), 0x7ffffff0);
     expect_refused(elf, E2BIG,
                    {"section '.bss': the section is 2147483632 bytes, over the limit of 67108864"},
