@@ -95,6 +95,8 @@ Options parse_args(int argc, char** argv) {
 
 int main(int argc, char** argv) try {
   const Options options = parse_args(argc, argv);
+  // Blocks Ctrl-C/SIGTERM from here on: one that comes while loading stays pending, and
+  // tool::every below ends at once on it, after which everything detaches.
   ebpfpp::SignalFd signals;
 
   auto skel = profile::Skeleton::open();
