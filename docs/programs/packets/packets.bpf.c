@@ -17,40 +17,44 @@ __u64 dropped = 0;
 // Packets by IP protocol (the index: 1 ICMP, 6 TCP, 17 UDP, ...), one map per direction. Per-CPU:
 // each CPU adds to its own slot, so no two CPUs race on one counter; user space sums the slots.
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 256);
-  __type(key, __u32);
-  __type(value, __u64);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u64);
 } received SEC(".maps");
 
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 256);
-  __type(key, __u32);
-  __type(value, __u64);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u64);
 } sent SEC(".maps");
 
-static __always_inline void count(void* map, __u32 protocol) {
-  __u64* n = bpf_map_lookup_elem(map, &protocol);
-  if (n) *n += 1;
+static __always_inline void count(void *map, __u32 protocol)
+{
+	__u64 *n = bpf_map_lookup_elem(map, &protocol);
+	if (n)
+		*n += 1;
 }
 
 // XDP: every frame the interface receives, before the kernel has made an skb of it.
 SEC("xdp")
-int count_in(struct xdp_md* ctx) {
-  void* end = (void*)(long)ctx->data_end;
-  // ebpfpp_ipv4 checks each header against `end`: the verifier refuses a read it cannot prove
-  // inside the packet.
-  struct iphdr* ip = ebpfpp_ipv4((void*)(long)ctx->data, end);
-  if (!ip) return XDP_PASS; // not IPv4 (ARP, IPv6), or too short: not ours to judge
-  count(&received, ip->protocol);
+int count_in(struct xdp_md *ctx)
+{
+	void *end = (void *)(long)ctx->data_end;
+	// ebpfpp_ipv4 checks each header against `end`: the verifier refuses a read it cannot prove
+	// inside the packet.
+	struct iphdr *ip = ebpfpp_ipv4((void *)(long)ctx->data, end);
+	if (!ip)
+		return XDP_PASS; // not IPv4 (ARP, IPv6), or too short: not ours to judge
+	count(&received, ip->protocol);
 
-  struct udphdr* udp = drop_port ? ebpfpp_udp(ip, end) : 0;
-  if (udp && udp->dest == bpf_htons(drop_port)) {
-    __sync_fetch_and_add(&dropped, 1);
-    return XDP_DROP;
-  }
-  return XDP_PASS;
+	struct udphdr *udp = drop_port ? ebpfpp_udp(ip, end) : 0;
+	if (udp && udp->dest == bpf_htons(drop_port)) {
+		__sync_fetch_and_add(&dropped, 1);
+		return XDP_DROP;
+	}
+	return XDP_PASS;
 }
 
 // TC_ACT_UNSPEC: "no verdict, go on". On tcx (6.6+) that is TCX_NEXT, which runs the next
@@ -59,8 +63,10 @@ int count_in(struct xdp_md* ctx) {
 
 // TC: every packet the interface sends (egress), as an skb. XDP cannot see this direction.
 SEC("tc")
-int count_out(struct __sk_buff* skb) {
-  struct iphdr* ip = ebpfpp_ipv4((void*)(long)skb->data, (void*)(long)skb->data_end);
-  if (ip) count(&sent, ip->protocol);
-  return TC_ACT_UNSPEC;
+int count_out(struct __sk_buff *skb)
+{
+	struct iphdr *ip = ebpfpp_ipv4((void *)(long)skb->data, (void *)(long)skb->data_end);
+	if (ip)
+		count(&sent, ip->protocol);
+	return TC_ACT_UNSPEC;
 }
