@@ -35,3 +35,28 @@ grep -Eq '^-- [0-9]+ execs, [0-9]+ exits in the last second$' "$work/procsnoop.o
   { echo "procsnoop: no summary line from its timer" >&2; exit 1; }
 grep -q '^procsnoop: stopped by a signal$' "$work/procsnoop.err" ||
   { echo "procsnoop: SIGTERM did not end loop.run()" >&2; exit 1; }
+# docs/09's object sizes, and the README's ratio between them: execsnoop.bpf.o with its DWARF and
+# without (what the recipe embeds), made with the recipe's own command, read from the build.
+read -ra words <<<"$(ninja -C "$build" -t commands execsnoop | grep -m1 'bpf-skeleton .*execsnoop\.bpf\.c')"
+# bpf-skeleton CLANG BPFTOOL INPUT SKEL DEPFILE OBJ CFLAGS...
+(cd "$build" && "${words[1]}" "${words[@]:7}" -c "${words[3]}" -o "$work/dwarf.o" &&
+  "${words[2]}" gen object "$work/btf.o" "$work/dwarf.o")
+python3 - "$src/docs/09-your-own-tool.md" "$src/README.md" \
+  "$(stat -c %s "$work/dwarf.o")" "$(stat -c %s "$work/btf.o")" <<'PY'
+import re, sys
+page = " ".join(open(sys.argv[1]).read().split())
+readme = " ".join(open(sys.argv[2]).read().split())
+dwarf, btf = (int(b) / 1024 for b in sys.argv[3:5])
+m = re.search(r"With DWARF, `execsnoop.bpf.o` would be (\d+) KB.*?keeps only the BTF: a (\d+) KB "
+              r"object", page)
+r = re.search(r"makes an object some (\d+) times larger than the BTF-only one", readme)
+if not m or not r:
+    sys.exit("docs/09 or README: the execsnoop object sizes' sentences changed: update this check")
+for what, said, measured in (("docs/09: the object with DWARF", int(m[1]), dwarf),
+                             ("docs/09: the BTF-only object", int(m[2]), btf),
+                             ("README: the ratio", int(r[1]), dwarf / btf)):
+    if abs(said - measured) > 0.15 * measured:
+        sys.exit(f"{what} is {said} there, {measured:.1f} here: update it")
+print(f"execsnoop objects: {dwarf:.0f} KB with DWARF, {btf:.0f} KB without ({dwarf / btf:.1f}x); "
+      f"docs/09 says {m[1]} and {m[2]} KB, the README {r[1]}x")
+PY
