@@ -41,11 +41,12 @@ std::string folded(ebpfpp::Symbolizer& symbols, const profiler::sample_key& key,
                    const ebpfpp::StackTraceMap<127>& stacks) {
   std::string line(ebpfpp::to_string_view(key.comm));
   const auto pid = static_cast<pid_t>(key.pid);
-  const auto user = symbols.stack(pid, stacks.lookup(key.user_stack));
-  for (auto frame = user.rbegin(); frame != user.rend(); ++frame) line += ";" + frame->display();
-  const auto kernel = symbols.stack(pid, stacks.lookup(key.kernel_stack));
-  for (auto frame = kernel.rbegin(); frame != kernel.rend(); ++frame)
-    line += ";" + frame->display() + "_[k]";
+  auto user = symbols.stack(pid, stacks.lookup(key.user_stack));
+  std::reverse(user.begin(), user.end());
+  for (const ebpfpp::Symbol& frame : user) line += ";" + frame.display();
+  auto kernel = symbols.stack(pid, stacks.lookup(key.kernel_stack));
+  std::reverse(kernel.begin(), kernel.end());
+  for (const ebpfpp::Symbol& frame : kernel) line += ";" + frame.display() + "_[k]";
   return line;
 }
 
