@@ -3,7 +3,7 @@
 # $build. It profiles a process of known shape, main -> ebpfpp_spin_outer -> ebpfpp_spin_inner
 # (which spins), with -p; the spinner is killed before the profiler reports, so its user frames
 # are named only because the profiler tracked it while it lived. The folded output must be
-# well-formed, name that chain in that order, and give it most of the samples.
+# well-formed, name that chain in that order, and give it at least 80% of the samples.
 cat >"$work/spin.c" <<'C'
 volatile int stop; /* never set: the loop must look as if it could end, or the compiler makes
                       inner noreturn and outer's return address falls past outer's end */
@@ -58,8 +58,8 @@ for line in lines:
     if re.search(r";main;ebpfpp_spin_outer;ebpfpp_spin_inner$", m[1]):
         spun += n
 # 199 Hz for about 1.5 s of spinning: up to 300 samples (fewer on a busy machine), nearly all
-# in the inner loop.
-if spun < 20 or spun * 10 < total * 9:
+# in the inner loop (a few in the exit path of the kill).
+if spun < 20 or spun * 10 < total * 8:
     sys.exit(f"profiler: {spun} of {total} samples in main;ebpfpp_spin_outer;ebpfpp_spin_inner")
 print(f"profiler: {spun} of {total} samples in main;ebpfpp_spin_outer;ebpfpp_spin_inner")
 PY
