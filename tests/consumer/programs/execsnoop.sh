@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # work, build, src: set by tests/consumer/run
 # docs/09's execsnoop and docs/10's procsnoop (docs/programs/execsnoop/), sourced by
 # tests/consumer/run once they are built in $build: a program this check execs must come out as
 # one line with its pid, its parent (us) and its file name, and procsnoop must also see it end.

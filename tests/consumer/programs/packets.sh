@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # work, build, src: set by tests/consumer/run
 # docs/12's packets (docs/programs/packets/), sourced by tests/consumer/run once it is built in
 # $build. Two network namespaces joined by a veth pair; packets runs on veth-a, the check sends
 # exact traffic from the other side, and the last line must count exactly that:
@@ -87,11 +87,14 @@ run_packets
 run_packets --tc-classic
 grep -q 'clsact' "$work/packets.err" ||
   { echo "packets --tc-classic: not attached through the clsact qdisc" >&2; exit 1; }
-if [ -n "$(tc -n "$ns_a" qdisc show dev veth-a | grep clsact)" ]; then
+if tc -n "$ns_a" qdisc show dev veth-a | grep -q clsact; then
   echo "packets --tc-classic: the clsact qdisc it made is left on veth-a" >&2; exit 1
 fi
 # A name that is not an interface: exit status 1 and an Error that names it.
 status=0
 ip netns exec "$ns_a" "$build/packets" -d 1 ebpfpp-nosuch 2>"$work/nosuch.err" || status=$?
-[ "$status" = 1 ] && grep -q "^packets: .*'ebpfpp-nosuch'" "$work/nosuch.err" ||
-  { cat "$work/nosuch.err"; echo "packets: a missing interface gave status $status" >&2; exit 1; }
+if [ "$status" != 1 ] || ! grep -q "^packets: .*'ebpfpp-nosuch'" "$work/nosuch.err"; then
+  cat "$work/nosuch.err"
+  echo "packets: a missing interface gave status $status, or an Error without its name" >&2
+  exit 1
+fi

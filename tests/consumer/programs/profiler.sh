@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154  # work, build, src: set by tests/consumer/run
 # docs/13's profiler (docs/programs/profiler/), sourced by tests/consumer/run once it is built in
 # $build. It profiles a process of known shape, main -> ebpfpp_spin_outer -> ebpfpp_spin_inner
 # (which spins), with -p; the spinner is killed before the profiler reports, so its user frames
