@@ -370,10 +370,22 @@ public:
 
   /// Symbolizes a whole stack (innermost frame first): kernel addresses (at or above the
   /// kernel's start) through kallsyms, the others as user addresses of `pid`.
+  ///
+  /// Every frame but the innermost is a return address: it points just past its call, and when
+  /// that call is the caller's last instruction (a call to a function that never returns) it
+  /// points into the next function. So those frames are looked up one byte earlier, inside the
+  /// call, as perf and BCC do; each Symbol's address and offset still describe the address given.
   std::vector<Symbol> stack(pid_t pid, const std::vector<std::uint64_t>& addrs) {
     std::vector<Symbol> out;
     out.reserve(addrs.size());
-    for (std::uint64_t a : addrs) out.push_back(is_kernel(a) ? kernel(a) : user(pid, a));
+    for (std::size_t i = 0; i < addrs.size(); ++i) {
+      const std::uint64_t a = addrs[i];
+      const std::uint64_t at = i == 0 || a == 0 ? a : a - 1;
+      Symbol s = is_kernel(at) ? kernel(at) : user(pid, at);
+      s.address = a;
+      if (s.found() || !s.module.empty()) s.offset += a - at; // else offset is unused
+      out.push_back(std::move(s));
+    }
     return out;
   }
 

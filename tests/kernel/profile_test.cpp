@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,19 @@ ebpfpp_test_profile_spin(volatile unsigned long* n) {
     *n = *n * 6364136223846793005ul + 1442695040888963407ul;
     asm volatile("" ::: "memory");
   }
+}
+
+// A function whose last instruction is a call that never returns: its return address, the one
+// a stack holds for its frame, is the first byte past the function.
+namespace {
+std::uint64_t last_call_return = 0;
+[[noreturn]] __attribute__((noinline)) void record_return_and_throw() {
+  last_call_return = reinterpret_cast<std::uint64_t>(__builtin_return_address(0));
+  throw std::runtime_error("unwound on purpose");
+}
+} // namespace
+extern "C" __attribute__((noinline, used)) void ebpfpp_test_calls_last() {
+  record_return_and_throw();
 }
 
 namespace {
@@ -294,4 +308,22 @@ TEST_CASE("profile: a StackTraceMap reads stacks by id and refuses other map typ
   } catch (const ebpfpp::Error& e) {
     CHECK(std::string(e.what()).find("value size") != std::string::npos);
   }
+}
+
+TEST_CASE("profile: a caller whose last instruction is the call is named by its return address") {
+  // perf and BCC look a return address up one byte earlier; looked up as is, it names whatever
+  // follows the caller (the next function, or padding).
+  CHECK_THROWS_AS(ebpfpp_test_calls_last(), std::runtime_error);
+  REQUIRE(last_call_return != 0);
+  const auto inner = reinterpret_cast<std::uint64_t>(&ebpfpp_test_profile_spin) + 1;
+  ebpfpp::Symbolizer sym;
+  const std::vector<ebpfpp::Symbol> frames = sym.stack(::getpid(), {inner, last_call_return});
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0].name == "ebpfpp_test_profile_spin");
+  CHECK(frames[0].offset == 1);
+  CHECK(frames[1].name == "ebpfpp_test_calls_last");
+  CHECK(frames[1].address == last_call_return);
+  CHECK(frames[1].address - frames[1].offset ==
+        reinterpret_cast<std::uint64_t>(&ebpfpp_test_calls_last));
+  MESSAGE("the return address alone: " << sym.user(::getpid(), last_call_return).display());
 }
