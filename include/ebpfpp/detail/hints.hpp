@@ -396,6 +396,37 @@ template <class = void>
 std::string program_type_mismatch(std::string_view type) {
   return detail::format("does the program type ({}) match the hook? SEC() decides the type", type);
 }
+
+// --- streams (ring_buffer.hpp, perf_buffer.hpp, stream.hpp, detail/perf_ring.hpp)
+inline constexpr std::string_view ringbuf_wakeup_flag =
+    "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>";
+inline constexpr std::string_view ring_too_small = "make the ring bigger (max_entries)";
+inline constexpr std::string_view ring_event_mismatch =
+    "the BPF program and the user side disagree on the event struct: share one header between "
+    "them, or read records of varying size with RingBuffer<Bytes>";
+inline constexpr std::string_view perf_pages_power_of_two =
+    "the page count must be a power of two (1, 2, 4, ... 64)";
+inline constexpr std::string_view perf_mlock =
+    "perf rings beyond /proc/sys/kernel/perf_event_mlock_kb need CAP_IPC_LOCK: use fewer pages, "
+    "or raise the limit";
+inline constexpr std::string_view one_loop_per_stream =
+    "finish (or destroy the generator of) the other loop first: a stream has one reader at a time";
+inline constexpr std::string_view stream_outlived =
+    "keep the stream alive (and in place) until its loop ends: a generator from events() reads "
+    "through the object that made it";
+
+// --- kernel facts (multi_probe.hpp, tc.hpp, netfilter.hpp)
+inline constexpr std::string_view one_cookie_per_symbol = "give one cookie per symbol, or none";
+inline constexpr std::string_view no_kprobe_multi =
+    "attach one Kprobe per function, or a tracepoint; kprobe.multi needs kernel 5.18+ built with "
+    "CONFIG_FPROBE";
+inline constexpr std::string_view no_uprobe_multi = "attach one Uprobe per function instead";
+inline constexpr std::string_view uprobe_multi_not_prepared =
+    "the program was not loaded for uprobe.multi: call UprobeMulti::prepare(prog) before load (or "
+    "use SEC(\"uprobe.multi\") with libbpf 1.2+)";
+inline constexpr std::string_view no_tcx = "use TcClassic (the clsact qdisc path)";
+inline constexpr std::string_view no_netfilter =
+    "use an XDP or TC program (Xdp, Tcx, TcClassic) to filter packets on this kernel";
 } // namespace hint
 
 // --- the table --------------------------------------------------------------------------------

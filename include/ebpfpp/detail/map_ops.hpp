@@ -652,8 +652,10 @@ public:
   using MapBase<Self>::MapBase;
 
 protected:
-  std::string_view kind() const noexcept {
-    return this->info_.type == BPF_MAP_TYPE_STACK ? "stack" : "queue";
+  // An empty view has no type yet: its kind's own (for errors on it).
+  std::string_view kind() const {
+    const bpf_map_type type = this->fd_ ? this->info_.type : Self::spec().accepted.front();
+    return type == BPF_MAP_TYPE_STACK ? "stack" : "queue";
   }
 };
 /// The spec of a key/value view over maps of `types`, named "kind<K, V>" ("Map<u32, u64>"), or
