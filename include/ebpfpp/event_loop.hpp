@@ -476,7 +476,8 @@ private:
     if (sigismember(&mask_, signo)) return;
     sigaddset(&mask_, signo);
     if (int err = pthread_sigmask(SIG_BLOCK, &mask_, nullptr); err != 0)
-      detail::fail(err, [&] { return detail::format("block signal {} for the event loop", signo); });
+      detail::fail(err,
+                   [&] { return detail::format("block signal {} for the event loop", signo); });
     if (::signalfd(signals_.get(), &mask_, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
       detail::fail(errno, [&] {
         return detail::format("add signal {} to the event loop's signalfd", signo);

@@ -116,7 +116,8 @@ public:
     }
     if (pin_path_.empty()) throw Error(ENOENT, action(), std::string(detail::hint::not_pinned));
     std::error_code ec;
-    if (!std::filesystem::remove(pin_path_, ec) && ec) detail::fail(ec.value(), action, detail::Op::pin);
+    if (!std::filesystem::remove(pin_path_, ec) && ec)
+      detail::fail(ec.value(), action, detail::Op::pin);
     pin_path_.clear();
   }
 
@@ -218,7 +219,8 @@ Link attach_link(const Program& prog, std::string description, AttachFn&& attach
     why = hint::tracefs_unmounted;
   else if (err == EINVAL && hint_for(err, needs.op).empty())
     why = hint::program_type_mismatch(prog.type_name());
-  fail(err, [&] { return action; }, needs.op, why, log.take());
+  fail(
+      err, [&] { return action; }, needs.op, why, log.take());
 }
 
 } // namespace detail

@@ -323,7 +323,8 @@ public:
   /// Throws Error when this view made no pin or it cannot be removed.
   void unpin() {
     if (pin_path_.empty())
-      throw Error(ENOENT, detail::format("unpin map '{}'", name_), std::string(hint::unpin_foreign));
+      throw Error(ENOENT, detail::format("unpin map '{}'", name_),
+                  std::string(hint::unpin_foreign));
     std::error_code ec;
     if (!std::filesystem::remove(pin_path_, ec) || ec)
       fail(

@@ -277,7 +277,8 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
         op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
       }
     }
-    fail(err, [&] { return std::move(action); }, object_op(op), std::string_view(), std::move(text));
+    fail(
+        err, [&] { return std::move(action); }, object_op(op), std::string_view(), std::move(text));
   }
   std::string action =
       detail::format("load program '{}' of BPF object '{}'", failure.program, object_name);
@@ -288,8 +289,7 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
   const Op op = object_op(prog ? load_op_for(bpf_program__type(prog)) : Op::load);
   if (prog && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
       !kernel::has(kernel::Feature::fentry))
-    throw kernel::missing(kernel::Feature::fentry, std::move(action),
-                          std::string(hint::no_fentry),
+    throw kernel::missing(kernel::Feature::fentry, std::move(action), std::string(hint::no_fentry),
                           failure.log.empty() ? std::move(text) : std::move(failure.log));
   // A rejection (a log and EACCES or EINVAL) leads with the verifier's reason rather than the
   // errno's text: "Permission denied" alone reads as a privilege problem.
@@ -297,8 +297,9 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
     if (std::string reason = verifier_reason(failure.log); !reason.empty())
       throw VerifierError(err, std::move(action), std::move(reason), hint_for(err, op),
                           std::move(failure.log));
-  fail(err, [&] { return std::move(action); }, op, std::string_view(),
-       failure.log.empty() ? std::move(text) : std::move(failure.log));
+  fail(
+      err, [&] { return std::move(action); }, op, std::string_view(),
+      failure.log.empty() ? std::move(text) : std::move(failure.log));
 }
 
 } // namespace detail

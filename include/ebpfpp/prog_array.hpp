@@ -107,8 +107,7 @@ public:
       return detail::format("fill slots [{}, {}) of prog array '{}' with program '{}'", first, last,
                             name(), prog ? prog.name() : "<empty Program>");
     };
-    if (first > last)
-      throw Error(EINVAL, action(), std::string(detail::hint::reversed_range));
+    if (first > last) throw Error(EINVAL, action(), std::string(detail::hint::reversed_range));
     if (last > size())
       throw Error(ERANGE, action(),
                   detail::format("the map has {} slots (0..{}); slots end at {}", size(),

@@ -169,8 +169,7 @@ public:
     };
     this->require_not_empty(action);
     V value = static_cast<V>(socket_fd);
-    if (socket_fd < 0)
-      throw Error(EBADF, action(), std::string(detail::hint::socket_fd));
+    if (socket_fd < 0) throw Error(EBADF, action(), std::string(detail::hint::socket_fd));
     check(bpf_map_update_elem(this->fd(), &key, &value, flags), action, detail::Op::map_access);
   }
 

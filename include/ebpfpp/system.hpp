@@ -77,9 +77,9 @@ std::vector<std::uint32_t> ids_of(Next next, std::string_view what) {
   for (std::uint32_t id = 0;;) {
     if (next(id, &id) != 0) {
       if (errno == ENOENT) return out;
-      fail(errno,
-           [&] { return detail::format("list the loaded {} (next id after {})", what, id); },
-           Op::open_by_id);
+      fail(
+          errno, [&] { return detail::format("list the loaded {} (next id after {})", what, id); },
+          Op::open_by_id);
     }
     out.push_back(id);
   }
@@ -94,7 +94,8 @@ std::vector<Info> infos_of(const std::vector<std::uint32_t>& ids, Open open, Des
     UniqueFd fd(open(id));
     if (!fd) {
       if (errno == ENOENT) continue;
-      fail(errno, [&] { return detail::format("open {} id {}", what, id); }, Op::open_by_id);
+      fail(
+          errno, [&] { return detail::format("open {} id {}", what, id); }, Op::open_by_id);
     }
     out.push_back(describe(fd.get()));
   }

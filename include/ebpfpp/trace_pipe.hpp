@@ -371,8 +371,7 @@ public:
   /// EventLoop::next (co_await loop.next(pipe)) read through. The line is valid until the next
   /// call. Throws Error when the read fails, or on an empty (moved-from) TracePipe.
   const TraceLine* try_next() {
-    if (!fd_)
-      throw Error(EBADF, "read trace_pipe", std::string(detail::hint::empty_view));
+    if (!fd_) throw Error(EBADF, "read trace_pipe", std::string(detail::hint::empty_view));
     for (;;) {
       for (std::size_t nl; (nl = pending_.find('\n', start_)) != std::string::npos;) {
         const std::string_view text(pending_.data() + start_, nl - start_);

@@ -172,9 +172,8 @@ TEST_CASE("as uid 65534 with no capabilities: lookups through an inherited fd an
         "run as root, or get the object another way (a pin, an fd passed over a unix socket)";
     test::failed(r, "open by id", EPERM, by_id);
     CHECK(r["open by id"].what.starts_with("make ebpfpp::Map<"));
-    CHECK(r["open by id"].what.find(fmt::format(
-              "> of map id {}: Operation not permitted (errno 1)", readable.info().id)) !=
-          std::string::npos);
+    CHECK(r["open by id"].what.find(fmt::format("> of map id {}: Operation not permitted (errno 1)",
+                                                readable.info().id)) != std::string::npos);
     test::failed(r, "list map ids", EPERM, by_id);
     CHECK(r["list map ids"].what.starts_with(
         "list the loaded maps (next id after 0): Operation not permitted (errno 1)"));

@@ -316,7 +316,8 @@ inline constexpr std::string_view pinned_kind =
 inline constexpr std::string_view open_by_id =
     "listing BPF objects and opening them by id need CAP_SYS_ADMIN (CAP_BPF is not enough): run "
     "as root, or get the object another way (a pin, an fd passed over a unix socket)";
-inline constexpr std::string_view socket_fd = "give the fd of an open socket (socket(2), accept(2))";
+inline constexpr std::string_view socket_fd =
+    "give the fd of an open socket (socket(2), accept(2))";
 inline constexpr std::string_view reversed_range =
     "the range is empty the wrong way round: first > last";
 
@@ -617,6 +618,5 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   }
 }
-
 
 } // namespace ebpfpp::detail

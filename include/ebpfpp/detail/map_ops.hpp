@@ -320,7 +320,8 @@ public:
   std::optional<value_type> lookup(const K& key) const {
     if constexpr (plain) {
       value_type v;
-      if (!found(bpf_map_lookup_elem(this->fd_.get(), &key, &v), [&] { return describe_lookup(key); }))
+      if (!found(bpf_map_lookup_elem(this->fd_.get(), &key, &v),
+                 [&] { return describe_lookup(key); }))
         return std::nullopt;
       return v;
     } else {
@@ -452,10 +453,10 @@ protected:
         return detail::format("update {} in map '{}' ({}){}", key, name, this->type_name(), extra);
       }
     };
-    const std::string_view why = err == E2BIG                                     ? hint::map_full
+    const std::string_view why = err == E2BIG                                    ? hint::map_full
                                  : err == EEXIST && flag == UpdateFlag::no_exist ? hint::insert_only
-                                 : err == ENOENT && flag == UpdateFlag::exist    ? hint::overwrite_only
-                                                                                 : std::string_view();
+                                 : err == ENOENT && flag == UpdateFlag::exist ? hint::overwrite_only
+                                                                              : std::string_view();
     fail(err, describe, Op::map_access, why);
   }
 };
@@ -563,8 +564,10 @@ public:
     check_index(index, "read");
     if (auto v = this->lookup(index)) return std::move(*v);
     // Every index of an array exists: ENOENT here is the kernel's, not an absence.
-    fail(ENOENT, [&] { return detail::format("read index {} of array map '{}'", index, this->name_); },
-         Op::map_access);
+    fail(
+        ENOENT,
+        [&] { return detail::format("read index {} of array map '{}'", index, this->name_); },
+        Op::map_access);
   }
 
   /// Writes `value` at `index`; throws Error (ERANGE) when index >= size(), or like update().
