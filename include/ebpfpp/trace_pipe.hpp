@@ -428,8 +428,9 @@ private:
 
   static std::filesystem::path tracefs_dir() {
     if (auto dir = kernel::tracefs()) return *dir;
-    throw Error(ENOENT, "find trace_pipe (bpf_printk output)",
-                std::string(detail::hint::tracefs_unmounted));
+    detail::fail(
+        ENOENT, [] { return std::string("find trace_pipe (bpf_printk output)"); },
+        detail::Op::generic, detail::hint::tracefs_unmounted);
   }
 
   // Makes the private instance; without one (asked for, or unavailable) the top-level pipe.

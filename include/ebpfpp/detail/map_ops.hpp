@@ -311,7 +311,7 @@ public:
   using key_type = K;
   /// V, or PerCpuValues<V> for per-CPU maps.
   using value_type = typename Codec::value_type;
-  /// Whether values are a plain V (not per-CPU), which makes lookup noexcept.
+  /// Whether values are a plain V (not per-CPU), which the kernel copies as they are.
   static constexpr bool plain = Codec::plain;
 
   /// The value at `key`, or nullopt when the key is absent (BPF_MAP_LOOKUP_ELEM). Throws Error
