@@ -277,8 +277,8 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
         op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
       }
     }
-    fail(
-        err, [&] { return std::move(action); }, object_op(op), std::string_view(), std::move(text));
+    // `text` copied, not moved: the checks after this branch cannot see that fail() throws.
+    fail(err, [&] { return std::move(action); }, object_op(op), std::string_view(), text);
   }
   std::string action =
       detail::format("load program '{}' of BPF object '{}'", failure.program, object_name);
