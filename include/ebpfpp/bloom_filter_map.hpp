@@ -25,16 +25,19 @@ public:
   /// Adds `value` (BPF_MAP_UPDATE_ELEM with no key); never full. Throws Error (an empty view).
   void push(const V& value) {
     if (bpf_map_update_elem(this->fd_.get(), nullptr, &value, BPF_ANY) == 0) return;
-    const int err = errno;
-    throw Error(err, detail::format("push to bloom filter '{}'", this->name_),
-                detail::hint_for(err));
+    detail::fail(
+        errno, [&] { return detail::format("push to bloom filter '{}'", this->name_); },
+        detail::Op::map_access);
   }
 
   /// False when `value` was surely never pushed; true when it may have been (BPF_MAP_LOOKUP_ELEM
-  /// answers 0 or ENOENT).
-  bool contains(const V& value) const noexcept {
+  /// answers 0 or ENOENT). Throws Error for any other answer (an empty view or a closed fd, an fd
+  /// that may not read the map).
+  bool contains(const V& value) const {
     V copy = value; // the kernel's lookup takes a writable buffer
-    return bpf_map_lookup_elem(this->fd_.get(), nullptr, &copy) == 0;
+    return detail::found(bpf_map_lookup_elem(this->fd_.get(), nullptr, &copy), [&] {
+      return detail::format("look up a value in bloom filter '{}'", this->name_);
+    });
   }
 
   /// Creates a bloom filter sized for `max_entries` values, with `hashes` hash functions (1-15;

@@ -33,9 +33,7 @@ public:
       : Link(detail::attach_link(
             prog, detail::format("tp_btf program '{}' ({})", prog.name(), prog.section()),
             [&] { return bpf_program__attach_trace(prog.get()); },
-            {kernel::Feature::tp_btf,
-             "use a Tracepoint or RawTracepoint with bpf_probe_read; tp_btf needs "
-             "CONFIG_DEBUG_INFO_BTF",
+            {kernel::Feature::tp_btf, std::string(detail::hint::no_tp_btf),
              detail::Op::attach_tracing})) {}
 };
 
@@ -52,7 +50,7 @@ private:
     const std::string what =
         detail::format("fmod_ret program '{}' ({})", prog.name(), prog.section());
     kernel::require(kernel::Feature::fmod_ret, detail::format("attach {}", what),
-                    "there is no other way to change a kernel function's return value from BPF");
+                    detail::hint::no_fmod_ret);
     return detail::attach_link(prog, what, [&] { return bpf_program__attach_trace(prog.get()); },
                                {kernel::Feature::fmod_ret, {}, detail::Op::attach_tracing});
   }
@@ -70,9 +68,7 @@ public:
 private:
   static Link make(const Program& prog) {
     const std::string what = detail::format("LSM program '{}' ({})", prog.name(), prog.section());
-    constexpr const char* hint =
-        "BPF LSM runs only when the kernel has CONFIG_BPF_LSM and 'bpf' is in its lsm= list "
-        "(cat /sys/kernel/security/lsm; boot with lsm=<that list>,bpf)";
+    const std::string hint(detail::hint::bpf_lsm_inactive);
     kernel::require(kernel::Feature::lsm, detail::format("attach {}", what), hint);
     return detail::attach_link(prog, what, [&] { return bpf_program__attach_lsm(prog.get()); },
                                {kernel::Feature::lsm, hint, detail::Op::attach_tracing});

@@ -60,14 +60,11 @@ private:
                             prog ? prog.name() : "<empty>");
     };
     detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) detail::fail(errno, action);
+    if (!fd) detail::fail(errno, action, detail::Op::open_cgroup);
     constexpr long cgroup2_magic = 0x63677270; // CGROUP2_SUPER_MAGIC
     struct statfs st {};
     if (::fstatfs(fd.get(), &st) != 0 || st.f_type != cgroup2_magic)
-      throw Error(ENOTDIR, action(),
-                  "this is not a cgroup v2 directory: cgroup programs attach to the cgroup2 "
-                  "hierarchy (/sys/fs/cgroup on most systems, /sys/fs/cgroup/unified on hybrid "
-                  "ones; mount -t cgroup2 none <dir>)");
+      throw Error(ENOTDIR, action(), std::string(detail::hint::not_cgroup2));
     return fd;
   }
 

@@ -233,6 +233,16 @@ template <class Describe>
               log ? log->take() : std::string{});
 }
 
+/// As above, for a site that knows the cause better than the errno and Op say: `hint` (a
+/// hint:: constant, or one made for this cause) replaces the table's unless empty, and `log` is
+/// what was printed meanwhile, already taken (a load's verifier log).
+template <class Describe>
+[[noreturn]] void fail(int err, Describe&& describe, Op op, std::string_view hint,
+                       std::string log = {}) {
+  throw Error(err, std::forward<Describe>(describe)(),
+              hint.empty() ? hint_for(err, op) : std::string(hint), std::move(log));
+}
+
 /// For calls that return a negative value on failure (libbpf's -errno, a system call's -1 with
 /// errno): throws as fail() does when `ret < 0`, else returns ret.
 template <class Describe>

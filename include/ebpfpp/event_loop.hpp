@@ -117,7 +117,7 @@ public:
       sigaddset(&stop_set_, s);
     }
     if (int err = pthread_sigmask(SIG_BLOCK, &mask_, &old_mask_); err != 0)
-      throw Error(err, "block the event loop's stop signals");
+      detail::fail(err, [] { return std::string("block the event loop's stop signals"); });
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
     signals_.reset(::signalfd(-1, &mask_, SFD_NONBLOCK | SFD_CLOEXEC));
@@ -125,8 +125,9 @@ public:
     if (!epoll_ || !timer_ || !signals_ || !wake_) {
       const int err = errno;
       pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-      throw Error(err, "create the event loop's epoll, timerfd, signalfd and eventfd",
-                  detail::hint_for(err));
+      detail::fail(err, [] {
+        return std::string("create the event loop's epoll, timerfd, signalfd and eventfd");
+      });
     }
     for (int fd : {timer_.get(), signals_.get(), wake_.get()}) {
       epoll_event ev{};
@@ -135,7 +136,7 @@ public:
       if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
         const int err = errno;
         pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-        throw Error(err, "add the event loop's own fds to epoll");
+        detail::fail(err, [] { return std::string("add the event loop's own fds to epoll"); });
       }
     }
   }
@@ -189,7 +190,7 @@ public:
       const int n = ::epoll_wait(epoll_.get(), events, 16, timeout_ms);
       if (n < 0) {
         if (errno == EINTR) continue;
-        throw Error(errno, "wait in the event loop (epoll_wait)");
+        detail::fail(errno, [] { return std::string("wait in the event loop (epoll_wait)"); });
       }
       bool streams_due = n == 0;
       for (int i = 0; i < n; ++i) {
@@ -475,9 +476,12 @@ private:
     if (sigismember(&mask_, signo)) return;
     sigaddset(&mask_, signo);
     if (int err = pthread_sigmask(SIG_BLOCK, &mask_, nullptr); err != 0)
-      throw Error(err, detail::format("block signal {} for the event loop", signo));
+      detail::fail(err,
+                   [&] { return detail::format("block signal {} for the event loop", signo); });
     if (::signalfd(signals_.get(), &mask_, SFD_NONBLOCK | SFD_CLOEXEC) < 0)
-      throw Error(errno, detail::format("add signal {} to the event loop's signalfd", signo));
+      detail::fail(errno, [&] {
+        return detail::format("add signal {} to the event loop's signalfd", signo);
+      });
   }
 
   void forget_signal_waiter(SignalAwaiter* w) noexcept {
@@ -513,9 +517,9 @@ private:
     ev.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
       const int err = errno;
-      throw Error(err, detail::format("wait for fd {} in the event loop", fd),
-                  err == EEXIST ? "another task already awaits this stream (or fd): one reader each"
-                                : detail::hint_for(err));
+      detail::fail(
+          err, [&] { return detail::format("wait for fd {} in the event loop", fd); },
+          detail::Op::generic, err == EEXIST ? detail::hint::one_awaiter : std::string_view());
     }
     streams_.push_back({w, fd, max_latency});
   }

@@ -75,8 +75,7 @@ public:
   void set(const T& value) {
     if (loaded() && read_only())
       throw Error(EPERM, detail::format("write global '{}' ({}) after load", name_, section()),
-                  ".rodata is frozen when the object loads: set it between open and load, or "
-                  "declare the variable without const to put it in .data or .bss");
+                  std::string(detail::hint::rodata_frozen));
     if (std::byte* p = direct()) {
       std::memcpy(p + offset_, &value, sizeof(T));
       return;
@@ -84,9 +83,10 @@ public:
     auto image = read_map();
     std::memcpy(image.data() + offset_, &value, sizeof(T));
     const std::uint32_t zero = 0;
-    if (bpf_map_update_elem(bpf_map__fd(map_), &zero, image.data(), BPF_ANY) != 0)
-      throw Error(errno, detail::format("write global '{}' ({})", name_, section()),
-                  detail::hint_for(errno));
+    detail::check(
+        bpf_map_update_elem(bpf_map__fd(map_), &zero, image.data(), BPF_ANY),
+        [&] { return detail::format("write global '{}' ({})", name_, section()); },
+        detail::Op::map_access);
   }
 
   /// get().
@@ -121,9 +121,11 @@ private:
   std::vector<std::byte> read_map() const {
     std::vector<std::byte> image(bpf_map__value_size(map_));
     const std::uint32_t zero = 0;
-    if (bpf_map_lookup_elem(bpf_map__fd(map_), &zero, image.data()) != 0)
-      throw Error(errno, detail::format("read global '{}' ({})", name_, section()),
-                  detail::hint_for(errno));
+    // Index 0 of a data section always exists: even ENOENT is a failure here.
+    detail::check(
+        bpf_map_lookup_elem(bpf_map__fd(map_), &zero, image.data()),
+        [&] { return detail::format("read global '{}' ({})", name_, section()); },
+        detail::Op::map_access);
     return image;
   }
 
@@ -143,7 +145,7 @@ Variable<T> find_variable(bpf_object* obj, std::string_view name) {
   const auto action = [&] {
     return detail::format("find global '{}' in BPF object '{}'", name, bpf_object__name(obj));
   };
-  if (!b) throw Error(ENOENT, action(), "the object has no BTF: build it with clang -g");
+  if (!b) throw Error(ENOENT, action(), std::string(hint::no_btf));
   std::vector<std::string> globals;
   bpf_map* m = nullptr;
   while ((m = bpf_object__next_map(obj, m))) {
@@ -164,8 +166,7 @@ Variable<T> find_variable(bpf_object* obj, std::string_view name) {
         return Error(EINVAL,
                      detail::format("view global '{}' ({}) as {}: {}", name, v.section(),
                                     type_name<T>(), what),
-                     "use a C++ type that matches the BPF declaration (bpftool btf dump file "
-                     "<object> shows it)");
+                     std::string(hint::match_declaration));
       };
       if (vsi->size != sizeof(T))
         throw mismatch(detail::format("it is {} bytes but sizeof({}) is {}", vsi->size,
@@ -178,7 +179,7 @@ Variable<T> find_variable(bpf_object* obj, std::string_view name) {
   std::string list;
   for (const auto& g : globals) list += detail::format("{}'{}'", list.empty() ? "" : ", ", g);
   throw Error(ENOENT, action(),
-              list.empty() ? std::string("the object has no global variables")
+              list.empty() ? std::string(hint::no_globals)
                            : detail::format("its globals are: {}", list));
 }
 

@@ -21,8 +21,9 @@ namespace ebpfpp {
 /// the BPF side's layout: construction checks the sizes and, with BTF, member by member the
 /// offsets, kinds, sizes and integer signedness (see TypeCheck), and throws an Error naming the
 /// map and the member that differs. Made from
-/// any MapSource (see map_base.hpp); lookups return std::optional and are noexcept; writes throw
-/// an Error naming the map and the key.
+/// any MapSource (see map_base.hpp); lookups return std::optional (nullopt only when the key is
+/// absent: a closed fd or an fd that may not read throws); writes throw an Error naming the map
+/// and the key.
 ///
 /// Move-only; owns a duplicate of the map's fd, so it outlives the Object it came from. Thread
 /// safety: every operation is one or a few syscalls on the fd, which the kernel serialises per

@@ -116,7 +116,8 @@ private:
         map ? detail::format("iterator '{}' over map '{}'", prog.section(), map_name)
             : detail::format("iterator '{}'", prog.section()),
         [&] { return bpf_program__attach_iter(prog.get(), &opts); },
-        {kernel::Feature::iterators, "read /proc instead", detail::Op::attach_tracing});
+        {kernel::Feature::iterators, std::string(detail::hint::no_iterators),
+         detail::Op::attach_tracing});
   }
 };
 

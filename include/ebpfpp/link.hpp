@@ -97,7 +97,8 @@ public:
                     path.native());
       return;
     }
-    if (!pin_path_.empty()) throw Error(EBUSY, action(), detail::hint_for(EBUSY, detail::Op::pin));
+    // Pinned already through this Link: the kernel's answer for a pinned libbpf link.
+    if (!pin_path_.empty()) detail::fail(EBUSY, action, detail::Op::pin);
     detail::check(bpf_obj_pin(raw_fd_.get(), path.c_str()), action, detail::Op::pin, &log,
                   path.native());
     pin_path_ = path;
@@ -113,10 +114,10 @@ public:
       detail::check(bpf_link__unpin(link_), action, detail::Op::pin, &log);
       return;
     }
-    if (pin_path_.empty()) throw Error(ENOENT, action(), "it is not pinned");
+    if (pin_path_.empty()) throw Error(ENOENT, action(), std::string(detail::hint::not_pinned));
     std::error_code ec;
     if (!std::filesystem::remove(pin_path_, ec) && ec)
-      throw Error(ec.value(), action(), detail::hint_for(ec.value(), detail::Op::pin));
+      detail::fail(ec.value(), action, detail::Op::pin);
     pin_path_.clear();
   }
 
@@ -152,9 +153,7 @@ private:
   template <class Action>
   void require_kernel_link(const Action& action) const {
     if (!link_ && !raw_fd_)
-      throw Error(EOPNOTSUPP, action(),
-                  "this attachment is not a kernel link (netlink XDP, clsact filter): it cannot "
-                  "be pinned; use the link-based attach where the kernel has it");
+      throw Error(EOPNOTSUPP, action(), std::string(detail::hint::not_a_kernel_link));
   }
 
   bpf_link* link_ = nullptr;
@@ -179,13 +178,6 @@ inline void require_loaded(const Program& prog, std::string_view what) {
               std::string(prog ? hint::not_loaded : hint::empty_view));
 }
 
-inline std::string no_kprobes_hint(std::string_view syscall) {
-  return detail::format(
-      "attach a tracepoint program instead, e.g. Tracepoint(prog, \"syscalls\", "
-      "\"sys_enter_{}\") with SEC(\"tracepoint/syscalls/sys_enter_{}\") on the BPF side",
-      syscall.empty() ? "<name>" : syscall, syscall.empty() ? "<name>" : syscall);
-}
-
 /// What an attach needs beyond a loaded program: the kernel feature (FeatureError when the
 /// table says it is missing) and the Op that picks the hint when the kernel says no.
 struct AttachNeeds {
@@ -208,8 +200,7 @@ Link attach_link(const Program& prog, std::string description, AttachFn&& attach
   if (needs.feature && !kernel::has(*needs.feature))
     throw kernel::missing(*needs.feature, action, needs.feature_hint);
   if (needs.cookie && !kernel::has(kernel::Feature::bpf_cookie))
-    throw kernel::missing(kernel::Feature::bpf_cookie, action,
-                          "attach with cookie 0, and tell the hooks apart in the BPF program");
+    throw kernel::missing(kernel::Feature::bpf_cookie, action, std::string(hint::no_cookie));
   LibbpfLog log;
   errno = 0;
   int err = 0;
@@ -223,14 +214,13 @@ Link attach_link(const Program& prog, std::string description, AttachFn&& attach
       return Link(std::move(r), std::move(description));
     err = errno ? errno : EINVAL;
   }
-  std::string hint = hint_for(err, needs.op);
+  std::string why; // what the table cannot know: tracefs's mount, the program's type
   if (err == ENOENT && needs.op == Op::attach_tracefs && !kernel::tracefs())
-    hint = "tracefs is not mounted, and this attach reads it: mount it (mount -t tracefs tracefs "
-           "/sys/kernel/tracing) and try again";
-  if (hint.empty() && err == EINVAL)
-    hint = detail::format("does the program type ({}) match the hook? SEC() decides the type",
-                          prog.type_name());
-  throw Error(err, action, std::move(hint), log.take());
+    why = hint::tracefs_unmounted;
+  else if (err == EINVAL && hint_for(err, needs.op).empty())
+    why = hint::program_type_mismatch(prog.type_name());
+  fail(
+      err, [&] { return action; }, needs.op, why, log.take());
 }
 
 } // namespace detail
@@ -320,7 +310,7 @@ private:
     return detail::attach_link(
         prog, detail::format("{} '{}'", retprobe ? "kretprobe" : "kprobe", function),
         [&] { return bpf_program__attach_kprobe_opts(prog.get(), function.c_str(), &opts); },
-        {kernel::Feature::kprobes, detail::no_kprobes_hint({}), detail::Op::attach_tracing,
+        {kernel::Feature::kprobes, detail::hint::no_kprobes({}), detail::Op::attach_tracing,
          cookie != 0});
   }
 };
@@ -352,7 +342,7 @@ private:
         detail::format("{} '{}' ({})", retprobe ? "syscall kretprobe" : "syscall kprobe", syscall,
                        syscall_symbol_for(syscall, compiled_arch())),
         [&] { return bpf_program__attach_ksyscall(prog.get(), syscall.c_str(), &opts); },
-        {kernel::Feature::kprobes, detail::no_kprobes_hint(syscall), detail::Op::attach_tracing,
+        {kernel::Feature::kprobes, detail::hint::no_kprobes(syscall), detail::Op::attach_tracing,
          cookie != 0});
   }
 };
@@ -440,7 +430,7 @@ namespace detail {
 inline Link attach_trace(const Program& prog, std::string_view kind) {
   return attach_link(prog, detail::format("{} program '{}'", kind, prog.name()),
                      [&] { return bpf_program__attach_trace(prog.get()); },
-                     {kernel::Feature::fentry, "use a kprobe/kretprobe or a tracepoint instead"});
+                     {kernel::Feature::fentry, std::string(hint::no_fentry)});
 }
 } // namespace detail
 

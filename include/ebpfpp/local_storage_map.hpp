@@ -27,10 +27,13 @@ public:
   using value_type = V;
   using MapBase<Self>::MapBase;
 
-  /// The value stored for the owner behind `fd`; nullopt when there is none.
-  std::optional<V> get(int fd) const noexcept {
+  /// The value stored for the owner behind `fd`; nullopt when there is none. Throws Error when
+  /// the kernel gives no answer: `fd` is not Self::owner() (EBADF, ENOTSOCK), the view is empty.
+  std::optional<V> get(int fd) const {
     V v;
-    if (bpf_map_lookup_elem(this->fd_.get(), &fd, &v) != 0) return std::nullopt;
+    if (!found(bpf_map_lookup_elem(this->fd_.get(), &fd, &v),
+               [&] { return detail::format("read the value of fd {} in '{}'", fd, this->name_); }))
+      return std::nullopt;
     return v;
   }
   /// Stores `value` for the owner behind `fd` (creating it), as `flag` says. Throws Error
@@ -38,10 +41,13 @@ public:
   void set(int fd, const V& value, UpdateFlag flag = UpdateFlag::any) {
     if (bpf_map_update_elem(this->fd_.get(), &fd, &value, static_cast<__u64>(flag)) == 0) return;
     const int err = errno;
-    throw Error(
+    fail(
         err,
-        detail::format("store a value for fd {} in {} '{}'", fd, this->type_name(), this->name_),
-        err == EBADF ? detail::format("the fd must be {}", Self::owner()) : hint_for(err));
+        [&] {
+          return detail::format("store a value for fd {} in {} '{}'", fd, this->type_name(),
+                                this->name_);
+        },
+        Op::map_access, err == EBADF ? hint::storage_key_fd(Self::owner()) : std::string());
   }
   /// Removes the value of the owner behind `fd`; false when there was none. Throws Error on
   /// other failures.
@@ -49,8 +55,9 @@ public:
     if (bpf_map_delete_elem(this->fd_.get(), &fd) == 0) return true;
     const int err = errno;
     if (err == ENOENT) return false;
-    throw Error(err, detail::format("erase the value of fd {} in '{}'", fd, this->name_),
-                hint_for(err));
+    fail(
+        err, [&] { return detail::format("erase the value of fd {} in '{}'", fd, this->name_); },
+        Op::map_access);
   }
 };
 

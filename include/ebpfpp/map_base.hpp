@@ -121,7 +121,7 @@ public:
     };
     if (auto* map = std::get_if<bpf_map*>(&source_)) {
       if (!*map)
-        throw Error(EINVAL, action("a null bpf_map*"), "pass a map of a loaded Object or Skeleton");
+        throw Error(EINVAL, action("a null bpf_map*"), std::string(detail::hint::null_map));
       const std::string name = bpf_map__name(*map);
       const int fd = bpf_map__fd(*map);
       if (fd < 0)
@@ -149,7 +149,10 @@ public:
     if (auto* i = std::get_if<Id>(&source_)) {
       if (spec && i->check_first) detail::check_unopened(i->id, *spec, check);
       detail::UniqueFd fd(bpf_map_get_fd_by_id(i->id));
-      if (!fd) detail::fail(errno, [&] { return action(detail::format("map id {}", i->id)); });
+      if (!fd)
+        detail::fail(
+            errno, [&] { return action(detail::format("map id {}", i->id)); },
+            detail::Op::open_by_id);
       return {std::move(fd), std::string()};
     }
     if (auto* o = std::get_if<Owned>(&source_)) return {std::move(o->fd), std::move(o->name)};
@@ -158,8 +161,7 @@ public:
           EBADF,
           action(detail::format("map '{}': the Object or Skeleton it came from is gone", g->name)),
           std::string(detail::hint::view_outlived));
-    throw Error(EINVAL, action("an empty map source"),
-                "pass a map: skel->maps.x, obj.map(\"x\"), MapSource::pinned(path), ...");
+    throw Error(EINVAL, action("an empty map source"), std::string(detail::hint::empty_map_source));
   }
 
   /// Whether no map is named (default-constructed).
@@ -322,12 +324,13 @@ public:
   void unpin() {
     if (pin_path_.empty())
       throw Error(ENOENT, detail::format("unpin map '{}'", name_),
-                  "it was not pinned through this view; remove another pin with "
-                  "std::filesystem::remove(path)");
+                  std::string(hint::unpin_foreign));
     std::error_code ec;
     if (!std::filesystem::remove(pin_path_, ec) || ec)
-      throw Error(ec ? ec.value() : ENOENT,
-                  detail::format("unpin map '{}' from '{}'", name_, pin_path_.string()));
+      fail(
+          ec ? ec.value() : ENOENT,
+          [&] { return detail::format("unpin map '{}' from '{}'", name_, pin_path_.string()); },
+          Op::generic);
     pin_path_.clear();
   }
 

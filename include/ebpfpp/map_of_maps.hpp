@@ -33,20 +33,23 @@ public:
     const std::uint32_t fd = static_cast<std::uint32_t>(inner.fd());
     if (bpf_map_update_elem(this->fd_.get(), &key, &fd, BPF_ANY) == 0) return;
     const int err = errno;
-    throw Error(err,
-                detail::format("put map '{}' at {} of map of maps '{}'", inner.name(),
-                               describe_key(key), this->name_),
-                err == EINVAL ? std::string("the inner map must have the outer map's template: "
-                                            "the same type, key and value sizes and flags "
-                                            "(and max_entries for arrays): make it with "
-                                            "create_inner()")
-                              : hint_for(err));
+    fail(
+        err,
+        [&] {
+          return detail::format("put map '{}' at {} of map of maps '{}'", inner.name(),
+                                describe_key(key), this->name_);
+        },
+        Op::map_access, err == EINVAL ? hint::inner_map_template : std::string_view());
   }
 
-  /// The id of the inner map at `key` (the kernel answers lookups with ids), or nullopt.
-  std::optional<std::uint32_t> inner_id(const K& key) const noexcept {
+  /// The id of the inner map at `key` (the kernel answers lookups with ids), or nullopt. Throws
+  /// Error when the kernel gives no answer (an empty view or a closed fd, ...).
+  std::optional<std::uint32_t> inner_id(const K& key) const {
     std::uint32_t id = 0;
-    if (bpf_map_lookup_elem(this->fd_.get(), &key, &id) != 0) return std::nullopt;
+    if (!found(bpf_map_lookup_elem(this->fd_.get(), &key, &id), [&] {
+          return detail::format("look up {} in map of maps '{}'", describe_key(key), this->name_);
+        }))
+      return std::nullopt;
     return id;
   }
 
@@ -69,9 +72,12 @@ public:
     if (bpf_map_delete_elem(this->fd_.get(), &key) == 0) return true;
     const int err = errno;
     if (err == ENOENT) return false;
-    throw Error(err,
-                detail::format("erase {} from map of maps '{}'", describe_key(key), this->name_),
-                hint_for(err));
+    fail(
+        err,
+        [&] {
+          return detail::format("erase {} from map of maps '{}'", describe_key(key), this->name_);
+        },
+        Op::map_access);
   }
 
   /// Creates an inner map that fits this outer map: the type, sizes and flags of a map already
@@ -88,7 +94,7 @@ public:
     if (max_entries == 0) max_entries = like.max_entries;
     if (max_entries == 0)
       throw Error(EINVAL, detail::format("create an inner map for map of maps '{}'", this->name_),
-                  "it holds no map to copy max_entries from: pass max_entries");
+                  std::string(hint::no_inner_to_copy));
     return Inner(MapSource::adopt(create_map_fd(like.type, name, like.key_size, like.value_size,
                                                 max_entries, like.map_flags),
                                   std::string(name)),

@@ -125,7 +125,7 @@ private:
     });
     if (fd() >= 0) return;
     throw Error(EINVAL, detail::format("{} program '{}': it is not loaded", what, name()),
-                "call load() on the Object or Skeleton first");
+                std::string(detail::hint::not_loaded));
   }
 
   bpf_program* prog_ = nullptr;
@@ -277,7 +277,8 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
         op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
       }
     }
-    throw Error(err, std::move(action), hint_for(err, object_op(op)), std::move(text));
+    // `text` copied, not moved: the checks after this branch cannot see that fail() throws.
+    fail(err, [&] { return std::move(action); }, object_op(op), std::string_view(), text);
   }
   std::string action =
       detail::format("load program '{}' of BPF object '{}'", failure.program, object_name);
@@ -288,9 +289,7 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
   const Op op = object_op(prog ? load_op_for(bpf_program__type(prog)) : Op::load);
   if (prog && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
       !kernel::has(kernel::Feature::fentry))
-    throw kernel::missing(kernel::Feature::fentry, std::move(action),
-                          "use a kprobe/kretprobe or a tracepoint, or leave this program out with "
-                          "set_autoload(false)",
+    throw kernel::missing(kernel::Feature::fentry, std::move(action), std::string(hint::no_fentry),
                           failure.log.empty() ? std::move(text) : std::move(failure.log));
   // A rejection (a log and EACCES or EINVAL) leads with the verifier's reason rather than the
   // errno's text: "Permission denied" alone reads as a privilege problem.
@@ -298,8 +297,9 @@ void load_with_log(bpf_object* obj, LoadFn&& load) {
     if (std::string reason = verifier_reason(failure.log); !reason.empty())
       throw VerifierError(err, std::move(action), std::move(reason), hint_for(err, op),
                           std::move(failure.log));
-  throw Error(err, std::move(action), hint_for(err, op),
-              failure.log.empty() ? std::move(text) : std::move(failure.log));
+  fail(
+      err, [&] { return std::move(action); }, op, std::string_view(),
+      failure.log.empty() ? std::move(text) : std::move(failure.log));
 }
 
 } // namespace detail
@@ -353,11 +353,12 @@ public:
     detail::require_no_nul(path.native(), action);
     // Checked before reading, to say what is wrong with the file rather than only the errno.
     if (detail::FileProblem file = detail::file_problem(path); file.err)
-      throw Error(file.err, action(), std::move(file.hint));
+      detail::fail(file.err, action, detail::Op::open_object, file.hint);
     const std::vector<std::byte> bytes = detail::read_object_file(path, action);
     if (bytes.empty())
-      throw Error(LIBBPF_ERRNO__FORMAT, detail::format("{}: the file is empty", action()),
-                  detail::hint_for(LIBBPF_ERRNO__FORMAT, detail::Op::open_object));
+      detail::fail(
+          LIBBPF_ERRNO__FORMAT, [&] { return detail::format("{}: the file is empty", action()); },
+          detail::Op::open_object);
     return open_checked(bytes, detail::object_name_of(path), options, action);
   }
 

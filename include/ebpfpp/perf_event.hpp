@@ -99,7 +99,7 @@ public:
       throw Error(EINVAL,
                   detail::format("open {}: a {} of 0", what(0),
                                  sampling_.is_frequency ? "frequency" : "period"),
-                  "give a frequency in Hz (e.g. Sampling::frequency(99)) or a period above 0");
+                  std::string(detail::hint::zero_sampling));
     const std::vector<int> cpus = pid_ >= 0 ? std::vector<int>{-1} : detail::online_cpus();
     for (int cpu : cpus) {
       detail::UniqueFd fd = open_event(cpu, what);

@@ -107,8 +107,7 @@ public:
       return detail::format("fill slots [{}, {}) of prog array '{}' with program '{}'", first, last,
                             name(), prog ? prog.name() : "<empty Program>");
     };
-    if (first > last)
-      throw Error(EINVAL, action(), "the range is empty the wrong way round: first > last");
+    if (first > last) throw Error(EINVAL, action(), std::string(detail::hint::reversed_range));
     if (last > size())
       throw Error(ERANGE, action(),
                   detail::format("the map has {} slots (0..{}); slots end at {}", size(),
@@ -130,7 +129,7 @@ public:
     require_map_loaded(action);
     const int ret = bpf_map_delete_elem(fd(), &index);
     if (ret == -ENOENT) return false;
-    detail::check(ret, action);
+    detail::check(ret, action, detail::Op::map_access);
     return true;
   }
 
@@ -148,9 +147,7 @@ public:
     };
     require_map_loaded(action);
     std::uint32_t id = 0;
-    const int ret = bpf_map_lookup_elem(fd(), &index, &id);
-    if (ret == -ENOENT) return std::nullopt;
-    detail::check(ret, action);
+    if (!detail::found(bpf_map_lookup_elem(fd(), &index, &id), action)) return std::nullopt;
     return id;
   }
 
@@ -180,7 +177,7 @@ private:
         EINVAL, action(),
         prog ? detail::format("program '{}' is not loaded: load it (its autoload may be off)",
                               prog.name())
-             : std::string("the Program is empty"));
+             : std::string(detail::hint::empty_view));
   }
 
   template <class Action>
@@ -189,7 +186,8 @@ private:
     const int ret = bpf_map_update_elem(fd(), &index, &prog_fd, BPF_ANY);
     if (ret >= 0) return;
     const int err = detail::errno_of(ret);
-    throw Error(err, action(), err == EINVAL ? incompatible_hint(prog) : detail::hint_for(err));
+    detail::fail(err, action, detail::Op::map_access,
+                 err == EINVAL ? incompatible_hint(prog) : std::string());
   }
 
   // The kernel says EINVAL without saying why; the usual reason is a program of another type

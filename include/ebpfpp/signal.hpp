@@ -32,12 +32,12 @@ public:
     sigemptyset(&set_);
     for (int s : signals) sigaddset(&set_, s);
     if (int err = pthread_sigmask(SIG_BLOCK, &set_, &old_); err != 0)
-      throw Error(err, "block signals for signalfd");
+      detail::fail(err, [] { return std::string("block signals for signalfd"); });
     fd_.reset(::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC));
     if (!fd_) {
       const int err = errno;
       pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-      throw Error(err, "create signalfd");
+      detail::fail(err, [] { return std::string("create signalfd"); });
     }
   }
   SignalFd(const SignalFd&) = delete;

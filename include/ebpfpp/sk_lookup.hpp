@@ -65,9 +65,7 @@ private:
     constexpr long nsfs_magic = 0x6e736673; // NSFS_MAGIC
     struct statfs st {};
     if (::fstatfs(fd.get(), &st) != 0 || st.f_type != nsfs_magic)
-      throw Error(EINVAL, action(),
-                  "this is not a namespace file: give /run/netns/<name> (ip netns list) or "
-                  "/proc/<pid>/ns/net");
+      throw Error(EINVAL, action(), std::string(detail::hint::not_netns_file));
     return fd;
   }
 

@@ -169,9 +169,8 @@ public:
     };
     this->require_not_empty(action);
     V value = static_cast<V>(socket_fd);
-    if (socket_fd < 0)
-      throw Error(EBADF, action(), "give the fd of an open socket (socket(2), accept(2))");
-    check(bpf_map_update_elem(this->fd(), &key, &value, flags), action);
+    if (socket_fd < 0) throw Error(EBADF, action(), std::string(detail::hint::socket_fd));
+    check(bpf_map_update_elem(this->fd(), &key, &value, flags), action, detail::Op::map_access);
   }
 
   /// Takes the socket at `key` out of the map; false when there was none. Throws Error on an
@@ -187,7 +186,7 @@ public:
           static_cast<std::uint64_t>(key) < this->max_entries())
         return false;
     }
-    fail(errno, action);
+    fail(errno, action, detail::Op::map_access);
   }
 
   /// The cookie (SO_COOKIE) of the socket at `key`, or nullopt when there is none. Needs a
@@ -196,9 +195,8 @@ public:
     const auto action = [&] { return detail::format("look up socket map '{}'", this->name()); };
     this->require_not_empty(action);
     std::uint64_t cookie = 0;
-    if (bpf_map_lookup_elem(this->fd(), &key, &cookie) == 0) return cookie;
-    if (errno == ENOENT) return std::nullopt;
-    fail(errno, action);
+    if (!detail::found(bpf_map_lookup_elem(this->fd(), &key, &cookie), action)) return std::nullopt;
+    return cookie;
   }
 
   /// Attaches an sk_msg or sk_skb program to this map (see SockMapLink). Attach before adding

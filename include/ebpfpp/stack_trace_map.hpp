@@ -38,12 +38,16 @@ public:
   /// The addresses of stack `stack_id`, the innermost frame first; empty when there is no such
   /// stack, or for the negative ids bpf_get_stackid() returns on failure (-EFAULT: no user
   /// stack, e.g. a kernel thread; -EEXIST: a hash collision with BPF_F_REUSE_STACKID unset).
+  /// Throws Error when the kernel gives no answer (an empty view or a closed fd, ...).
   std::vector<std::uint64_t> lookup(std::int64_t stack_id) const {
     std::vector<std::uint64_t> out;
     if (stack_id < 0 || stack_id > UINT32_MAX) return out;
     const auto key = static_cast<std::uint32_t>(stack_id);
     Frames frames{};
-    if (bpf_map_lookup_elem(this->fd_.get(), &key, frames.data()) != 0) return out;
+    if (!detail::found(bpf_map_lookup_elem(this->fd_.get(), &key, frames.data()), [&] {
+          return detail::format("look up stack {} in stack trace map '{}'", key, this->name_);
+        }))
+      return out;
     for (std::uint64_t ip : frames) {
       if (ip == 0) break;
       out.push_back(ip);

@@ -48,11 +48,9 @@ private:
     bpf_link* l = bpf_map__attach_struct_ops(map.get());
     if (!l) {
       const int err = errno ? errno : EINVAL;
-      throw Error(err, action,
-                  err == EEXIST ? "an ops table of that name is already registered: give it "
-                                  "another .name"
-                                : detail::hint_for(err, detail::Op::attach_tracing),
-                  log.take());
+      detail::fail(
+          err, [&] { return action; }, detail::Op::attach_tracing,
+          err == EEXIST ? detail::hint::struct_ops_name_taken : std::string_view(), log.take());
     }
     return Link(l, detail::format("struct_ops '{}'", map.name()));
   }

@@ -167,8 +167,9 @@ private:
 inline SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
   std::ifstream in(path);
   if (!in)
-    throw Error(errno ? errno : ENOENT, detail::format("read kernel symbols from {}", path),
-                "is /proc mounted?");
+    fail(
+        errno ? errno : ENOENT, [&] { return detail::format("read kernel symbols from {}", path); },
+        Op::generic, hint::proc_unmounted);
   SymbolTable table;
   bool nonzero = false;
   for (std::string line; std::getline(in, line);) {
@@ -191,17 +192,18 @@ inline SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
     nonzero = nonzero || addr != 0;
     table.add(addr, 0, rest, module);
   }
+  // Not an errno from the read: the kernel's answer to this process is zeros, as if EPERM.
   if (!nonzero)
-    throw Error(EPERM, detail::format("read kernel symbols from {}", path),
-                "every address reads as 0: kernel.kptr_restrict hides them from this process; "
-                "run as root (with CAP_SYSLOG) or set sysctl kernel.kptr_restrict=0");
+    fail(
+        EPERM, [&] { return detail::format("read kernel symbols from {}", path); }, Op::generic,
+        hint::kptr_restrict);
   table.finish();
   return table;
 }
 
 inline void elf_init() {
   static const bool ok = elf_version(EV_CURRENT) != EV_NONE;
-  if (!ok) throw Error(EINVAL, "initialize libelf", elf_errmsg(-1));
+  if (!ok) fail(EINVAL, [] { return detail::format("initialize libelf ({})", elf_errmsg(-1)); });
 }
 
 /// One ELF file's function symbols and the layout that maps file offsets to its addresses.
@@ -211,12 +213,14 @@ public:
   explicit ElfSymbols(const std::string& path) : path_(path) {
     elf_init();
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw Error(errno, detail::format("open '{}' to read its symbols", path));
+    if (!fd) fail(errno, [&] { return detail::format("open '{}' to read its symbols", path); });
     std::unique_ptr<Elf, decltype(&elf_end)> elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr),
                                                  &elf_end);
     if (!elf || elf_kind(elf.get()) != ELF_K_ELF)
-      throw Error(EINVAL, detail::format("read the symbols of '{}'", path),
-                  detail::format("not an ELF file ({})", elf_errmsg(-1)));
+      fail(EINVAL, [&] {
+        return detail::format("read the symbols of '{}': not an ELF file ({})", path,
+                              elf_errmsg(-1));
+      });
     std::size_t phnum = 0;
     if (elf_getphdrnum(elf.get(), &phnum) == 0) {
       for (std::size_t i = 0; i < phnum; ++i) {

@@ -77,8 +77,9 @@ std::vector<std::uint32_t> ids_of(Next next, std::string_view what) {
   for (std::uint32_t id = 0;;) {
     if (next(id, &id) != 0) {
       if (errno == ENOENT) return out;
-      fail(errno,
-           [&] { return detail::format("list the loaded {} (next id after {})", what, id); });
+      fail(
+          errno, [&] { return detail::format("list the loaded {} (next id after {})", what, id); },
+          Op::open_by_id);
     }
     out.push_back(id);
   }
@@ -93,7 +94,8 @@ std::vector<Info> infos_of(const std::vector<std::uint32_t>& ids, Open open, Des
     UniqueFd fd(open(id));
     if (!fd) {
       if (errno == ENOENT) continue;
-      fail(errno, [&] { return detail::format("open {} id {}", what, id); });
+      fail(
+          errno, [&] { return detail::format("open {} id {}", what, id); }, Op::open_by_id);
     }
     out.push_back(describe(fd.get()));
   }
@@ -131,13 +133,17 @@ inline std::vector<std::uint32_t> btf_ids() {
 /// An owned fd of the program with this id (kernel 4.13+). Throws Error (ENOENT: no such id).
 inline detail::UniqueFd open_program_by_id(std::uint32_t id) {
   detail::UniqueFd fd(bpf_prog_get_fd_by_id(id));
-  if (!fd) detail::fail(errno, [&] { return detail::format("open program id {}", id); });
+  if (!fd)
+    detail::fail(
+        errno, [&] { return detail::format("open program id {}", id); }, detail::Op::open_by_id);
   return fd;
 }
 /// An owned fd of the link with this id (kernel 5.8+). Throws Error.
 inline detail::UniqueFd open_link_by_id(std::uint32_t id) {
   detail::UniqueFd fd(bpf_link_get_fd_by_id(id));
-  if (!fd) detail::fail(errno, [&] { return detail::format("open link id {}", id); });
+  if (!fd)
+    detail::fail(
+        errno, [&] { return detail::format("open link id {}", id); }, detail::Op::open_by_id);
   return fd;
 }
 /// Maps by id: MapSource::id(id), or any typed view's from_id(id).

@@ -138,7 +138,7 @@ struct TestRunResult {
                   detail::format("read the test run's ctx_out as a {}-byte type: the kernel gave "
                                  "back {} bytes",
                                  sizeof(T), ctx_out.size()),
-                  "ask for the context with TestRun::ctx_out(sizeof(T))");
+                  std::string(detail::hint::ctx_out_size));
     T value;
     std::memcpy(&value, ctx_out.data(), sizeof(T));
     return value;
@@ -162,15 +162,13 @@ inline std::string test_run_hint(int err, bpf_prog_type type, const TestRun& run
                           data_size_out);
   if (err == ENXIO && run.cpu()) return detail::format("CPU {} is not online", *run.cpu());
   if (err == EINVAL && type == BPF_PROG_TYPE_RAW_TRACEPOINT)
-    return "a raw_tracepoint test run takes only ctx_in (no data, ctx_out or repeat): one u64 per "
-           "argument, at least up to the last argument the program reads and at most 12; cpu() "
-           "needs 5.10+";
+    return std::string(hint::raw_tp_test_run);
   if (err == EINVAL)
     return detail::format(
         "the kernel refused this input for a {} program (sizes of data_in/ctx_in, "
         "or an option this type does not take)",
         type_name);
-  return hint_for(err);
+  return {}; // the table's
 }
 
 } // namespace detail
@@ -214,10 +212,13 @@ inline TestRunResult test_run(int fd, const TestRun& run, std::string_view name 
     const auto type = bpf_obj_get_info_by_fd(fd, &info, &len) == 0
                           ? static_cast<bpf_prog_type>(info.type)
                           : BPF_PROG_TYPE_UNSPEC;
-    throw Error(err,
-                name.empty() ? detail::format("test-run program fd {}", fd)
-                             : detail::format("test-run program '{}'", name),
-                detail::test_run_hint(err, type, run, opts.data_size_out));
+    detail::fail(
+        err,
+        [&] {
+          return name.empty() ? detail::format("test-run program fd {}", fd)
+                              : detail::format("test-run program '{}'", name);
+        },
+        detail::Op::generic, detail::test_run_hint(err, type, run, opts.data_size_out));
   }
   result.return_value = opts.retval;
   result.duration = std::chrono::nanoseconds(opts.duration);

@@ -287,7 +287,10 @@ public:
   explicit TracePipe(const std::filesystem::path& trace_pipe)
       : path_(trace_pipe), waiter_(detail::format("trace pipe '{}'", trace_pipe.string())) {
     fd_.reset(::open(trace_pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fd_) throw open_error(errno, trace_pipe);
+    if (!fd_)
+      detail::fail(
+          errno, [&] { return detail::format("open '{}'", trace_pipe.string()); },
+          detail::Op::open_trace_pipe);
   }
 
   TracePipe(TracePipe&& other) noexcept { *this = std::move(other); }
@@ -321,8 +324,7 @@ public:
   /// destroying the generator is harmless. One loop at a time (another throws EBUSY).
   Generator<const TraceLine&> lines(StreamOptions options = {}) & {
     if (!fd_) {
-      throw Error(EBADF, "read trace_pipe",
-                  "this TracePipe is empty (moved from): read the one it was moved to");
+      throw Error(EBADF, "read trace_pipe", std::string(detail::hint::empty_view));
     }
     const auto deadline = detail::deadline_of(options);
     detail::LoopTether loop(loop_, detail::format("trace pipe '{}'", path_.string()));
@@ -369,9 +371,7 @@ public:
   /// EventLoop::next (co_await loop.next(pipe)) read through. The line is valid until the next
   /// call. Throws Error when the read fails, or on an empty (moved-from) TracePipe.
   const TraceLine* try_next() {
-    if (!fd_)
-      throw Error(EBADF, "read trace_pipe",
-                  "this TracePipe is empty (moved from): read the one it was moved to");
+    if (!fd_) throw Error(EBADF, "read trace_pipe", std::string(detail::hint::empty_view));
     for (;;) {
       for (std::size_t nl; (nl = pending_.find('\n', start_)) != std::string::npos;) {
         const std::string_view text(pending_.data() + start_, nl - start_);
@@ -388,7 +388,7 @@ public:
       const ssize_t got = ::read(fd_.get(), buf, sizeof buf);
       if (got < 0) {
         if (errno == EAGAIN || errno == EINTR) return nullptr;
-        throw Error(errno, detail::format("read '{}'", path_.string()));
+        detail::fail(errno, [&] { return detail::format("read '{}'", path_.string()); });
       }
       if (got == 0) return nullptr;
       pending_.append(buf, static_cast<std::size_t>(got));
@@ -428,9 +428,9 @@ private:
 
   static std::filesystem::path tracefs_dir() {
     if (auto dir = kernel::tracefs()) return *dir;
-    throw Error(ENOENT, "find trace_pipe (bpf_printk output)",
-                "tracefs is not mounted at /sys/kernel/tracing or /sys/kernel/debug/tracing; "
-                "mount it as root: mount -t tracefs tracefs /sys/kernel/tracing");
+    detail::fail(
+        ENOENT, [] { return std::string("find trace_pipe (bpf_printk output)"); },
+        detail::Op::generic, detail::hint::tracefs_unmounted);
   }
 
   // Makes the private instance; without one (asked for, or unavailable) the top-level pipe.
@@ -455,21 +455,6 @@ private:
       return {std::move(instance), dir / "trace_pipe"};
     }
     return {{}, tracefs / "trace_pipe"};
-  }
-
-  static Error open_error(int err, const std::filesystem::path& trace_pipe) {
-    std::string hint;
-    if (err == EBUSY) {
-      hint = "another process is reading this trace_pipe (recent kernels admit one reader at a "
-             "time): stop it (e.g. a `cat trace_pipe` or `bpftool prog tracelog`), or read a "
-             "private tracefs instance instead (the default TracePipe())";
-    } else if (err == EACCES || err == EPERM) {
-      hint = "tracefs is readable by root only (mode 0700) on most systems, whatever BPF "
-             "capabilities the process has: run as root";
-    } else {
-      hint = detail::hint_for(err);
-    }
-    return Error(err, detail::format("open '{}'", trace_pipe.string()), std::move(hint));
   }
 
   static std::uint64_t parse_lost(std::string_view text) noexcept {

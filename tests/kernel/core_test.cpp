@@ -249,7 +249,8 @@ TEST_CASE("empty and moved-from objects throw an Error instead of crashing") {
   CHECK_THROWS_AS(ebpfpp::ProgArray(ebpfpp::MapRef{}), ebpfpp::Error);
   ebpfpp::Map<std::uint32_t, std::uint64_t> empty_map;
   CHECK_THROWS_AS(empty_map.pin("/sys/fs/bpf/x"), ebpfpp::Error);
-  CHECK_FALSE(empty_map.lookup(1));
+  CHECK_THROWS_WITH_AS((void)empty_map.lookup(1), doctest::Contains("has no open map fd"),
+                       ebpfpp::Error);
 }
 
 namespace {

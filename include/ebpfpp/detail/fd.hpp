@@ -72,8 +72,7 @@ UniqueFd open_pinned(const std::filesystem::path& path, FdKind kind, const Actio
     throw Error(EINVAL,
                 detail::format("{}: the object pinned there is not {} but {}", action(),
                                fd_kind_name(kind), fd_kind_name(found)),
-                "open it with the type that matches what is pinned (Link::open_pinned for links, "
-                "the typed maps' open_pinned for maps)");
+                std::string(hint::pinned_kind));
   return fd;
 }
 

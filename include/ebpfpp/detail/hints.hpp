@@ -49,6 +49,10 @@ enum class Op {
   attach_usdt,     // USDT probes: uprobes at the sites a binary's stapsdt notes list
   attach_multi,    // kprobe.multi / uprobe.multi links: symbols resolved by name or glob
   open_netns,      // opening a network namespace file (/run/netns/<name>) to attach to
+  map_access,      // lookup, update, erase on a map's fd: the fd's mode, not capabilities, rules
+  open_by_id,      // BPF_*_GET_FD_BY_ID: CAP_SYS_ADMIN, whatever else the process has
+  open_cgroup,     // opening a cgroup v2 directory to attach to
+  open_trace_pipe, // opening a tracefs trace_pipe (bpf_printk's output)
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -228,6 +232,204 @@ std::string lockdown_mode() {
   return mode == "none" ? std::string() : mode;
 }
 
+// Fixed hints, one named constant per cause: for failures whose cause the site knows better than
+// the errno and Op tell it (a full map, an incompatible inner map), for situations that are not
+// an errno from the kernel (an empty view, a bad argument), and the table's own longer texts.
+namespace hint {
+inline constexpr std::string_view not_loaded =
+    "call load() on the Object or Skeleton first (programs and maps reach the kernel at load)";
+inline constexpr std::string_view empty_view =
+    "it is empty (default-constructed or moved-from): assign a real one first";
+inline constexpr std::string_view view_outlived =
+    "a Program or MapRef is valid only while the Object or Skeleton it came from lives: keep "
+    "that alive, or make the typed view (which owns a duplicate of the map's fd) before it goes";
+inline constexpr std::string_view corrupt_btf =
+    "the object's BTF is corrupt, or the object was not made by a BPF compiler: rebuild it "
+    "(clang -g -O2 -target bpf -c <name>.bpf.c); `bpftool btf dump file <object>` shows its BTF";
+inline constexpr std::string_view object_too_large =
+    "a BPF object is a few MB at most, debug information included: check that the path names "
+    "an object file";
+inline constexpr std::string_view not_a_regular_file =
+    "a device, a pipe or a socket could be read for ever: read the object into memory yourself "
+    "and use Object::open_memory";
+/// A global data section or variable over OpenOptions::max_data_size.
+template <class = void>
+std::string data_too_large(std::uint64_t limit) {
+  return detail::format(
+      "global data becomes a map of its size, mapped into this process at open and created in "
+      "the kernel at load, and the limit is {} bytes (OpenOptions::max_data_size): keep large "
+      "data in a map sized at run time (BPF_MAP_TYPE_ARRAY), or raise the limit for an object "
+      "you trust",
+      limit);
+}
+inline constexpr std::string_view nul_in_path =
+    "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
+    "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
+inline constexpr std::string_view share_struct =
+    "the BPF program and the user side disagree on the struct: share one header between them";
+
+// --- maps
+inline constexpr std::string_view no_map_fd =
+    "the view has no open map fd: it is empty (default-constructed or moved-from), or its fd was "
+    "closed by code that does not own it; assign a real view, and close a view's fd only by "
+    "destroying the view";
+inline constexpr std::string_view map_fd_mode =
+    "the kernel refuses this access through this fd, whatever the process's capabilities: the fd "
+    "or the map is read-only or write-only for user space (BPF_F_RDONLY / BPF_F_WRONLY at "
+    "creation, at BPF_OBJ_GET or when the fd was handed over), or the map is frozen "
+    "(bpf_map_freeze) against writes; open the map with the access you need";
+inline constexpr std::string_view map_full =
+    "erase entries first, raise max_entries before load (bpf_map__set_max_entries), or use an LRU "
+    "hash map, which evicts";
+inline constexpr std::string_view insert_only =
+    "UpdateFlag::no_exist only inserts; use UpdateFlag::any to overwrite";
+inline constexpr std::string_view overwrite_only =
+    "UpdateFlag::exist only overwrites; use UpdateFlag::any to insert";
+inline constexpr std::string_view queue_full =
+    "pop elements first, or push with overwrite = true to drop one";
+inline constexpr std::string_view no_batch_lookup =
+    "this kernel has no batch lookup for this map type (5.6+ for hash maps, 5.7+ for arrays): use "
+    "ReadMethod::per_key or automatic";
+inline constexpr std::string_view one_value_per_key = "pass one value per key";
+inline constexpr std::string_view no_elements = "the map has no elements";
+inline constexpr std::string_view one_value_per_cpu =
+    "make the values with PerCpuValues(std::vector<V>(possible CPUs, v)) or use the update "
+    "overload that takes one V for every CPU";
+inline constexpr std::string_view inner_map_template =
+    "the inner map must have the outer map's template: the same type, key and value sizes and "
+    "flags (and max_entries for arrays): make it with create_inner()";
+inline constexpr std::string_view no_inner_to_copy =
+    "it holds no map to copy max_entries from: pass max_entries";
+/// An fd given as the key of a local storage map that is not of the kind it keys on.
+template <class = void>
+std::string storage_key_fd(std::string_view owner) {
+  return detail::format("the fd must be {}", owner);
+}
+inline constexpr std::string_view unpin_foreign =
+    "it was not pinned through this view; remove another pin with std::filesystem::remove(path)";
+inline constexpr std::string_view empty_map_source =
+    "pass a map: skel->maps.x, obj.map(\"x\"), MapSource::pinned(path), ...";
+inline constexpr std::string_view null_map = "pass a map of a loaded Object or Skeleton";
+inline constexpr std::string_view pinned_kind =
+    "open it with the type that matches what is pinned (Link::open_pinned for links, the typed "
+    "maps' open_pinned for maps)";
+inline constexpr std::string_view open_by_id =
+    "listing BPF objects and opening them by id need CAP_SYS_ADMIN (CAP_BPF is not enough): run "
+    "as root, or get the object another way (a pin, an fd passed over a unix socket)";
+inline constexpr std::string_view socket_fd =
+    "give the fd of an open socket (socket(2), accept(2))";
+inline constexpr std::string_view reversed_range =
+    "the range is empty the wrong way round: first > last";
+
+// --- objects, programs, globals
+inline constexpr std::string_view no_btf = "the object has no BTF: build it with clang -g";
+inline constexpr std::string_view no_globals = "the object has no global variables";
+inline constexpr std::string_view match_declaration =
+    "use a C++ type that matches the BPF declaration (bpftool btf dump file <object> shows it)";
+inline constexpr std::string_view rodata_frozen =
+    ".rodata is frozen when the object loads: set it between open and load, or declare the "
+    "variable without const to put it in .data or .bss";
+
+// --- links and attaching
+inline constexpr std::string_view not_pinned = "it is not pinned";
+inline constexpr std::string_view ctx_out_size =
+    "ask for the context with TestRun::ctx_out(sizeof(T))";
+inline constexpr std::string_view raw_tp_test_run =
+    "a raw_tracepoint test run takes only ctx_in (no data, ctx_out or repeat): one u64 per "
+    "argument, at least up to the last argument the program reads and at most 12; cpu() needs "
+    "5.10+";
+inline constexpr std::string_view one_awaiter =
+    "another task already awaits this stream (or fd): one reader each";
+inline constexpr std::string_view struct_ops_name_taken =
+    "an ops table of that name is already registered: give it another .name";
+inline constexpr std::string_view proc_unmounted = "is /proc mounted?";
+inline constexpr std::string_view kptr_restrict =
+    "every address reads as 0: kernel.kptr_restrict hides them from this process; run as root "
+    "(with CAP_SYSLOG) or set sysctl kernel.kptr_restrict=0";
+inline constexpr std::string_view no_cgroup =
+    "no such cgroup: cgroup v2 directories are under /sys/fs/cgroup (systemd-cgls lists them); "
+    "create one with mkdir";
+inline constexpr std::string_view not_cgroup2 =
+    "this is not a cgroup v2 directory: cgroup programs attach to the cgroup2 hierarchy "
+    "(/sys/fs/cgroup on most systems, /sys/fs/cgroup/unified on hybrid ones; mount -t cgroup2 "
+    "none <dir>)";
+inline constexpr std::string_view not_netns_file =
+    "this is not a namespace file: give /run/netns/<name> (ip netns list) or /proc/<pid>/ns/net";
+inline constexpr std::string_view no_iterators = "read /proc instead";
+inline constexpr std::string_view zero_sampling =
+    "give a frequency in Hz (e.g. Sampling::frequency(99)) or a period above 0";
+inline constexpr std::string_view no_tp_btf =
+    "use a Tracepoint or RawTracepoint with bpf_probe_read; tp_btf needs CONFIG_DEBUG_INFO_BTF";
+inline constexpr std::string_view no_fmod_ret =
+    "there is no other way to change a kernel function's return value from BPF";
+inline constexpr std::string_view bpf_lsm_inactive =
+    "BPF LSM runs only when the kernel has CONFIG_BPF_LSM and 'bpf' is in its lsm= list (cat "
+    "/sys/kernel/security/lsm; boot with lsm=<that list>,bpf)";
+inline constexpr std::string_view not_a_kernel_link =
+    "this attachment is not a kernel link (netlink XDP, clsact filter): it cannot be pinned; use "
+    "the link-based attach where the kernel has it";
+inline constexpr std::string_view no_cookie =
+    "attach with cookie 0, and tell the hooks apart in the BPF program";
+inline constexpr std::string_view tracefs_unmounted =
+    "tracefs is not mounted (at /sys/kernel/tracing or /sys/kernel/debug/tracing), and this reads "
+    "it: mount it as root (mount -t tracefs tracefs /sys/kernel/tracing) and try again";
+inline constexpr std::string_view tracefs_root_only =
+    "tracefs is readable by root only (mode 0700) on most systems, whatever BPF capabilities the "
+    "process has: run as root";
+inline constexpr std::string_view trace_pipe_busy =
+    "another process is reading this trace_pipe (recent kernels admit one reader at a time): stop "
+    "it (e.g. a `cat trace_pipe` or `bpftool prog tracelog`), or read a private tracefs instance "
+    "instead (the default TracePipe())";
+inline constexpr std::string_view no_fentry =
+    "use a kprobe/kretprobe or a tracepoint instead, or leave this program out with "
+    "set_autoload(false)";
+/// The kernel has no kprobes: the syscall tracepoint for `syscall` (empty: any) does the job.
+template <class = void>
+std::string no_kprobes(std::string_view syscall) {
+  const std::string_view name = syscall.empty() ? "<name>" : syscall;
+  return detail::format("attach a tracepoint program instead, e.g. Tracepoint(prog, \"syscalls\", "
+                        "\"sys_enter_{}\") with SEC(\"tracepoint/syscalls/sys_enter_{}\") on the "
+                        "BPF side",
+                        name, name);
+}
+/// EINVAL from an attach whose Op has no better hint.
+template <class = void>
+std::string program_type_mismatch(std::string_view type) {
+  return detail::format("does the program type ({}) match the hook? SEC() decides the type", type);
+}
+
+// --- streams (ring_buffer.hpp, perf_buffer.hpp, stream.hpp, detail/perf_ring.hpp)
+inline constexpr std::string_view ringbuf_wakeup_flag =
+    "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>";
+inline constexpr std::string_view ring_too_small = "make the ring bigger (max_entries)";
+inline constexpr std::string_view ring_event_mismatch =
+    "the BPF program and the user side disagree on the event struct: share one header between "
+    "them, or read records of varying size with RingBuffer<Bytes>";
+inline constexpr std::string_view perf_pages_power_of_two =
+    "the page count must be a power of two (1, 2, 4, ... 64)";
+inline constexpr std::string_view perf_mlock =
+    "perf rings beyond /proc/sys/kernel/perf_event_mlock_kb need CAP_IPC_LOCK: use fewer pages, "
+    "or raise the limit";
+inline constexpr std::string_view one_loop_per_stream =
+    "finish (or destroy the generator of) the other loop first: a stream has one reader at a time";
+inline constexpr std::string_view stream_outlived =
+    "keep the stream alive (and in place) until its loop ends: a generator from events() reads "
+    "through the object that made it";
+
+// --- kernel facts (multi_probe.hpp, tc.hpp, netfilter.hpp)
+inline constexpr std::string_view one_cookie_per_symbol = "give one cookie per symbol, or none";
+inline constexpr std::string_view no_kprobe_multi =
+    "attach one Kprobe per function, or a tracepoint; kprobe.multi needs kernel 5.18+ built with "
+    "CONFIG_FPROBE";
+inline constexpr std::string_view no_uprobe_multi = "attach one Uprobe per function instead";
+inline constexpr std::string_view uprobe_multi_not_prepared =
+    "the program was not loaded for uprobe.multi: call UprobeMulti::prepare(prog) before load (or "
+    "use SEC(\"uprobe.multi\") with libbpf 1.2+)";
+inline constexpr std::string_view no_tcx = "use TcClassic (the clsact qdisc path)";
+inline constexpr std::string_view no_netfilter =
+    "use an XDP or TC program (Xdp, Tcx, TcClassic) to filter packets on this kernel";
+} // namespace hint
+
 // --- the table --------------------------------------------------------------------------------
 
 template <class = void>
@@ -304,8 +506,15 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   }
   switch (err) {
+  case EBADF:
+    if (op == Op::map_access) return std::string(hint::no_map_fd);
+    return {};
   case EPERM:
   case EACCES:
+    if (op == Op::map_access) return std::string(hint::map_fd_mode);
+    if (op == Op::open_trace_pipe) return std::string(hint::tracefs_root_only);
+    if (op == Op::open_by_id && !has_capability(CAP_SYS_ADMIN))
+      return std::string(hint::open_by_id);
     if (op == Op::perf_event_open && !has_capability(CAP_SYS_ADMIN) && !has_capability(cap_perfmon))
       return "this process lacks CAP_PERFMON (CAP_SYS_ADMIN before 5.8), and "
              "kernel.perf_event_paranoid refuses the event without it: run as root or grant it";
@@ -331,6 +540,7 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     if (op == Op::perf_event_open)
       return "this machine has no PMU for this event (virtual machines often expose no hardware "
              "counters): use a software event such as PerfEventConfig::cpu_clock()";
+    if (op == Op::open_cgroup) return std::string(hint::no_cgroup);
     if (op == Op::open_netns)
       return "no such network namespace: `ip netns list` names those under /run/netns; a "
              "process's is /proc/<pid>/ns/net";
@@ -346,6 +556,7 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
              "is attached as the one to replace";
     return {};
   case EBUSY:
+    if (op == Op::open_trace_pipe) return std::string(hint::trace_pipe_busy);
     if (op == Op::pin)
       return "this object is already pinned (a link is pinned at one path at a time): unpin it "
              "first";
@@ -407,40 +618,5 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   }
 }
-
-// Fixed hints, for situations that are not an errno from the kernel.
-namespace hint {
-inline constexpr std::string_view not_loaded =
-    "call load() on the Object or Skeleton first (programs and maps reach the kernel at load)";
-inline constexpr std::string_view empty_view =
-    "it is empty (default-constructed or moved-from): assign a real one first";
-inline constexpr std::string_view view_outlived =
-    "a Program or MapRef is valid only while the Object or Skeleton it came from lives: keep "
-    "that alive, or make the typed view (which owns a duplicate of the map's fd) before it goes";
-inline constexpr std::string_view corrupt_btf =
-    "the object's BTF is corrupt, or the object was not made by a BPF compiler: rebuild it "
-    "(clang -g -O2 -target bpf -c <name>.bpf.c); `bpftool btf dump file <object>` shows its BTF";
-inline constexpr std::string_view object_too_large =
-    "a BPF object is a few MB at most, debug information included: check that the path names "
-    "an object file";
-inline constexpr std::string_view not_a_regular_file =
-    "a device, a pipe or a socket could be read for ever: read the object into memory yourself "
-    "and use Object::open_memory";
-/// A global data section or variable over OpenOptions::max_data_size.
-template <class = void>
-std::string data_too_large(std::uint64_t limit) {
-  return detail::format(
-      "global data becomes a map of its size, mapped into this process at open and created in "
-      "the kernel at load, and the limit is {} bytes (OpenOptions::max_data_size): keep large "
-      "data in a map sized at run time (BPF_MAP_TYPE_ARRAY), or raise the limit for an object "
-      "you trust",
-      limit);
-}
-inline constexpr std::string_view nul_in_path =
-    "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
-    "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
-inline constexpr std::string_view share_struct =
-    "the BPF program and the user side disagree on the struct: share one header between them";
-} // namespace hint
 
 } // namespace ebpfpp::detail

@@ -31,9 +31,22 @@ namespace ebpfpp::detail {
 /// The number of possible CPUs: the length of a per-CPU map's value array. Throws Error.
 inline std::size_t possible_cpus() {
   static const int n = libbpf_num_possible_cpus();
-  if (n <= 0)
-    throw Error(n < 0 ? -n : EINVAL, "count the possible CPUs (/sys/devices/system/cpu/possible)");
+  check(n == 0 ? -EINVAL : n,
+        [] { return std::string("count the possible CPUs (/sys/devices/system/cpu/possible)"); });
   return static_cast<std::size_t>(n);
+}
+
+/// The outcome of a call that reads one element (BPF_MAP_LOOKUP_ELEM and its variants), which
+/// returned `ret`: true when read, false when absent (ENOENT: no such key, an empty queue or
+/// stack, a value not in a bloom filter). Anything else is no answer about the element, so it
+/// throws an Error described by `describe()`: an empty view or a closed fd (EBADF), an fd that
+/// may not read (EPERM), ...
+template <class Describe>
+bool found(int ret, Describe&& describe) {
+  if (ret == 0) return true;
+  const int err = errno;
+  if (err == ENOENT) return false;
+  fail(err, std::forward<Describe>(describe), Op::map_access);
 }
 
 // Kernel versions before 5.6 do not know the batch commands (EINVAL); map types without batch
@@ -88,8 +101,7 @@ void require_value_shape(const typename Codec::value_type& v, std::string_view m
                   detail::format("write per-CPU map '{}': {} values given, one per possible CPU is "
                                  "{}",
                                  map_name, v.size(), possible_cpus()),
-                  "make the values with PerCpuValues(std::vector<V>(possible CPUs, v)) or use "
-                  "the update overload that takes one V for every CPU");
+                  std::string(hint::one_value_per_cpu));
   }
 }
 
@@ -179,11 +191,10 @@ private:
           return;
         }
         keys_.clear();
-        throw Error(err, detail::format("read map '{}' with BPF_MAP_LOOKUP_BATCH", map_name_),
-                    batch_unsupported(err)
-                        ? "this kernel has no batch lookup for this map type (5.6+ for hash "
-                          "maps, 5.7+ for arrays): use ReadMethod::per_key or automatic"
-                        : hint_for(err));
+        fail(
+            err,
+            [&] { return detail::format("read map '{}' with BPF_MAP_LOOKUP_BATCH", map_name_); },
+            Op::map_access, batch_unsupported(err) ? hint::no_batch_lookup : std::string_view());
       }
       // The last call answers ENOENT and still fills `count` entries.
       keys_.resize(count);
@@ -210,15 +221,18 @@ private:
           done_ = true;
           return;
         }
-        throw Error(err, detail::format("walk map '{}' (BPF_MAP_GET_NEXT_KEY)", map_name_),
-                    hint_for(err));
+        fail(
+            err, [&] { return detail::format("walk map '{}' (BPF_MAP_GET_NEXT_KEY)", map_name_); },
+            Op::map_access);
       }
       last_ = next;
       have_key_ = true;
       const std::string bytes(reinterpret_cast<const char*>(&next), sizeof(K));
       if (!seen_.insert(bytes).second) continue;
       std::byte* slot = values_.data() + keys_.size() * stride_;
-      if (bpf_map_lookup_elem(fd_, &next, slot) != 0) continue; // erased since: not there
+      if (!found(bpf_map_lookup_elem(fd_, &next, slot),
+                 [&] { return detail::format("read map '{}' key by key", map_name_); }))
+        continue; // erased since: not there
       keys_.push_back(next);
     }
   }
@@ -297,25 +311,30 @@ public:
   using key_type = K;
   /// V, or PerCpuValues<V> for per-CPU maps.
   using value_type = typename Codec::value_type;
-  /// Whether values are a plain V (not per-CPU), which makes lookup noexcept.
+  /// Whether values are a plain V (not per-CPU), which the kernel copies as they are.
   static constexpr bool plain = Codec::plain;
 
-  /// The value at `key`, or nullopt when the key is absent (or the view is empty).
-  /// BPF_MAP_LOOKUP_ELEM. noexcept for plain values.
-  std::optional<value_type> lookup(const K& key) const noexcept(plain) {
+  /// The value at `key`, or nullopt when the key is absent (BPF_MAP_LOOKUP_ELEM). Throws Error
+  /// when the kernel gives no answer about the key: an empty view or a closed fd (EBADF), an fd
+  /// that may not read the map (EPERM), ...
+  std::optional<value_type> lookup(const K& key) const {
     if constexpr (plain) {
       value_type v;
-      if (bpf_map_lookup_elem(this->fd_.get(), &key, &v) != 0) return std::nullopt;
+      if (!found(bpf_map_lookup_elem(this->fd_.get(), &key, &v),
+                 [&] { return describe_lookup(key); }))
+        return std::nullopt;
       return v;
     } else {
       AlignedBytes buf(Codec::stride());
-      if (bpf_map_lookup_elem(this->fd_.get(), &key, buf.data()) != 0) return std::nullopt;
+      if (!found(bpf_map_lookup_elem(this->fd_.get(), &key, buf.data()),
+                 [&] { return describe_lookup(key); }))
+        return std::nullopt;
       return Codec::decode(buf.data());
     }
   }
 
-  /// Whether `key` is present. noexcept for plain values.
-  bool contains(const K& key) const noexcept(plain) { return lookup(key).has_value(); }
+  /// Whether `key` is present. Throws Error as lookup() does.
+  bool contains(const K& key) const { return lookup(key).has_value(); }
 
   /// Writes `value` at `key` (BPF_MAP_UPDATE_ELEM) as `flag` says. Throws Error: the key is
   /// already there (no_exist), is not there (exist), or "map 'x' is full (max_entries N)".
@@ -376,7 +395,7 @@ public:
       throw Error(EINVAL,
                   detail::format("batch update of map '{}': {} keys but {} values", this->name_,
                                  keys.size(), values.size()),
-                  "pass one value per key");
+                  std::string(hint::one_value_per_key));
     if (keys.empty()) return;
     const std::byte* bytes = reinterpret_cast<const std::byte*>(values.data());
     AlignedBytes staged;
@@ -414,32 +433,31 @@ public:
   using MapBase<Self>::MapBase;
 
 protected:
+  std::string describe_lookup(const K& key) const {
+    return detail::format("look up {} in map '{}'", describe_key(key), this->name_);
+  }
+
   [[noreturn]] void throw_update_error(int err, const std::string& key, UpdateFlag flag,
                                        std::string_view extra = {}) const {
     const std::string& name = this->name_;
-    switch (err) {
-    case E2BIG:
-      throw Error(err,
-                  detail::format("add {}{}: map '{}' is full (max_entries {})", key, extra, name,
-                                 this->info_.max_entries),
-                  "erase entries first, raise max_entries before load "
-                  "(bpf_map__set_max_entries), or use an LRU hash map, which evicts");
-    case EEXIST:
-      throw Error(err,
-                  detail::format("add {} to map '{}'{}: it is already there", key, name, extra),
-                  flag == UpdateFlag::no_exist
-                      ? "UpdateFlag::no_exist only inserts; use UpdateFlag::any to overwrite"
-                      : "");
-    case ENOENT:
-      throw Error(err, detail::format("update {} in map '{}'{}: it is not there", key, name, extra),
-                  flag == UpdateFlag::exist
-                      ? "UpdateFlag::exist only overwrites; use UpdateFlag::any to insert"
-                      : "");
-    default:
-      throw Error(
-          err, detail::format("update {} in map '{}' ({}){}", key, name, this->type_name(), extra),
-          hint_for(err));
-    }
+    const auto describe = [&] {
+      switch (err) {
+      case E2BIG:
+        return detail::format("add {}{}: map '{}' is full (max_entries {})", key, extra, name,
+                              this->info_.max_entries);
+      case EEXIST:
+        return detail::format("add {} to map '{}'{}: it is already there", key, name, extra);
+      case ENOENT:
+        return detail::format("update {} in map '{}'{}: it is not there", key, name, extra);
+      default:
+        return detail::format("update {} in map '{}' ({}){}", key, name, this->type_name(), extra);
+      }
+    };
+    const std::string_view why = err == E2BIG                                    ? hint::map_full
+                                 : err == EEXIST && flag == UpdateFlag::no_exist ? hint::insert_only
+                                 : err == ENOENT && flag == UpdateFlag::exist ? hint::overwrite_only
+                                                                              : std::string_view();
+    fail(err, describe, Op::map_access, why);
   }
 };
 
@@ -457,8 +475,10 @@ public:
     if (bpf_map_delete_elem(this->fd_.get(), &key) == 0) return true;
     const int err = errno;
     if (err == ENOENT) return false;
-    throw Error(err, detail::format("erase {} from map '{}'", describe_key(key), this->name_),
-                hint_for(err));
+    fail(
+        err,
+        [&] { return detail::format("erase {} from map '{}'", describe_key(key), this->name_); },
+        Op::map_access);
   }
 
   /// Removes `key` and returns the value it had, or nullopt when it was not there.
@@ -471,9 +491,13 @@ public:
     const int err = errno;
     if (err == ENOENT) return std::nullopt;
     if (!batch_unsupported(err))
-      throw Error(err,
-                  detail::format("lookup and erase {} in map '{}'", describe_key(key), this->name_),
-                  hint_for(err));
+      fail(
+          err,
+          [&] {
+            return detail::format("lookup and erase {} in map '{}'", describe_key(key),
+                                  this->name_);
+          },
+          Op::map_access);
     auto v = this->lookup(key);
     if (!v || !erase(key)) return std::nullopt;
     return v;
@@ -501,11 +525,14 @@ public:
         ++pos; // the kernel stops at a key that is not there: step over it
         continue;
       }
-      throw Error(err,
-                  detail::format("batch erase from map '{}' ({} of {} keys erased before the "
-                                 "failure)",
-                                 this->name_, erased, keys.size()),
-                  hint_for(err));
+      fail(
+          err,
+          [&] {
+            return detail::format("batch erase from map '{}' ({} of {} keys erased before the "
+                                  "failure)",
+                                  this->name_, erased, keys.size());
+          },
+          Op::map_access);
     }
     return erased;
   }
@@ -532,14 +559,15 @@ public:
   /// The number of elements (max_entries).
   std::uint32_t size() const noexcept { return this->info_.max_entries; }
 
-  /// The value at `index`; throws Error (ERANGE) when index >= size().
+  /// The value at `index`; throws Error (ERANGE) when index >= size(), or as lookup() does.
   value_type get(std::uint32_t index) const {
     check_index(index, "read");
-    errno = 0;
     if (auto v = this->lookup(index)) return std::move(*v);
-    const int err = errno ? errno : EIO;
-    throw Error(err, detail::format("read index {} of array map '{}'", index, this->name_),
-                hint_for(err));
+    // Every index of an array exists: ENOENT here is the kernel's, not an absence.
+    fail(
+        ENOENT,
+        [&] { return detail::format("read index {} of array map '{}'", index, this->name_); },
+        Op::map_access);
   }
 
   /// Writes `value` at `index`; throws Error (ERANGE) when index >= size(), or like update().
@@ -567,7 +595,7 @@ protected:
       throw Error(ERANGE,
                   detail::format("{} index {} of array map '{}': out of bounds (max_entries {})",
                                  what, index, this->name_, size()),
-                  size() == 0 ? std::string("the map has no elements")
+                  size() == 0 ? std::string(hint::no_elements)
                               : detail::format("valid indexes are 0..{}", size() - 1));
   }
 };
@@ -586,31 +614,40 @@ public:
     if (bpf_map_update_elem(this->fd_.get(), nullptr, &value, overwrite ? BPF_EXIST : BPF_ANY) == 0)
       return;
     const int err = errno;
-    if (err == E2BIG)
-      throw Error(err,
-                  detail::format("push to {0} '{1}': {0} '{1}' is full (max_entries {2})", kind(),
-                                 this->name_, this->info_.max_entries),
-                  "pop elements first, or push with overwrite = true to drop one");
-    throw Error(err, detail::format("push to {} '{}'", kind(), this->name_), hint_for(err));
+    fail(
+        err,
+        [&] {
+          return err == E2BIG ? detail::format("push to {0} '{1}': {0} '{1}' is full (max_entries "
+                                               "{2})",
+                                               kind(), this->name_, this->info_.max_entries)
+                              : detail::format("push to {} '{}'", kind(), this->name_);
+        },
+        Op::map_access, err == E2BIG ? hint::queue_full : std::string_view());
   }
 
   /// Removes and returns the next element (the oldest for a queue, the newest for a stack);
-  /// nullopt when empty.
-  std::optional<V> pop() noexcept {
+  /// nullopt when empty. Throws Error when the kernel gives no answer (an empty view or a closed
+  /// fd, an fd that may not read or write the map).
+  std::optional<V> pop() {
     V v;
-    if (bpf_map_lookup_and_delete_elem(this->fd_.get(), nullptr, &v) != 0) return std::nullopt;
+    if (!found(bpf_map_lookup_and_delete_elem(this->fd_.get(), nullptr, &v),
+               [&] { return detail::format("pop from {} '{}'", kind(), this->name_); }))
+      return std::nullopt;
     return v;
   }
 
-  /// The element pop() would return, without removing it; nullopt when empty.
-  std::optional<V> peek() const noexcept {
+  /// The element pop() would return, without removing it; nullopt when empty. Throws Error as
+  /// pop() does.
+  std::optional<V> peek() const {
     V v;
-    if (bpf_map_lookup_elem(this->fd_.get(), nullptr, &v) != 0) return std::nullopt;
+    if (!found(bpf_map_lookup_elem(this->fd_.get(), nullptr, &v),
+               [&] { return detail::format("peek at {} '{}'", kind(), this->name_); }))
+      return std::nullopt;
     return v;
   }
 
-  /// Pops every element.
-  void clear() noexcept {
+  /// Pops every element. Throws Error as pop() does.
+  void clear() {
     while (pop()) {
     }
   }
@@ -618,8 +655,10 @@ public:
   using MapBase<Self>::MapBase;
 
 protected:
-  std::string_view kind() const noexcept {
-    return this->info_.type == BPF_MAP_TYPE_STACK ? "stack" : "queue";
+  // An empty view has no type yet: its kind's own (for errors on it).
+  std::string_view kind() const {
+    const bpf_map_type type = this->fd_ ? this->info_.type : Self::spec().accepted.front();
+    return type == BPF_MAP_TYPE_STACK ? "stack" : "queue";
   }
 };
 /// The spec of a key/value view over maps of `types`, named "kind<K, V>" ("Map<u32, u64>"), or
