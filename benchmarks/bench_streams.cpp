@@ -89,7 +89,7 @@ void pin(int cpu) {
   sched_setaffinity(0, sizeof set, &set);
 }
 
-void fill(ebpfpp::Program prog, std::uint64_t n) {
+void fill(const ebpfpp::Program& prog, std::uint64_t n) {
   for (std::uint64_t done = 0; done < n;) {
     const std::uint64_t chunk = std::min<std::uint64_t>(4000, n - done);
     std::uint64_t args[2] = {chunk, done};
@@ -133,7 +133,7 @@ void libbpf_perf_cb(void* ctx, int, void* data, __u32) {
 // the code is hot; then a fill of `n` events and the timed drain. Filling and draining both run
 // on CPU 0, so the freshly written data is as warm in the caches for every contender.
 template <class Setup>
-double contender(Setup&& setup, ebpfpp::Program fill_prog, std::uint64_t capacity,
+double contender(Setup&& setup, const ebpfpp::Program& fill_prog, std::uint64_t capacity,
                  std::uint64_t n) {
   auto drain = setup();
   fill(fill_prog, capacity);

@@ -43,7 +43,7 @@ then "Syscall: N" trace lines from the one attached to every syscall's entry.
 Needs root (or CAP_BPF + CAP_PERFMON) and tracefs mounted at /sys/kernel/tracing.
 )";
 
-void print_introspection(ebpfpp::Program prog) {
+void print_introspection(const ebpfpp::Program& prog) {
   const ebpfpp::ProgramInfo info = prog.info();
   fmt::print("{:<12} {} BPF-to-BPF call{}, {} instructions loaded, {} after verification "
              "(xlated), {} bytes JITed; id {}, tag {}\n",
