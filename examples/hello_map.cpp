@@ -187,9 +187,13 @@ int main(int argc, char** argv) {
         }
         std::string attached;
         for (const auto& l : links) attached += (attached.empty() ? "" : ", ") + l.description();
-        const char* why = options.raw_tp || kprobes ? ""
-                          : has_kprobes             ? " (this kernel has no BPF cookies: 5.15+)"
-                                                    : " (this kernel has no kprobes)";
+        const std::string why =
+            options.raw_tp || kprobes ? ""
+            : has_kprobes
+                ? fmt::format(
+                      " (this kernel has no BPF cookies: {}+)",
+                      ebpfpp::kernel::info(ebpfpp::kernel::Feature::bpf_cookie).min_kernel.str())
+                : " (this kernel has no kprobes)";
         fmt::print(stderr, "hello-map: attached {}{}\n", attached, why);
 
         const auto& counts = skel.maps.counter_table; // made by load(), typed from BTF

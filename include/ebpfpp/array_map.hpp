@@ -4,7 +4,7 @@
 
 #include "detail/config.hpp"
 
-#include "detail/map_ops.hpp"
+#include "detail/map_kind.hpp"
 
 namespace ebpfpp {
 
@@ -13,24 +13,12 @@ namespace ebpfpp {
 /// throw an Error naming the bound. Iteration yields (index, value). The BTF check accepts a
 /// signed index type, since BPF code often declares the key as int.
 template <MapData V>
-class ArrayMap : public detail::ArrayOps<ArrayMap<V>, V, detail::PlainValue<V>> {
+class ArrayMap : public detail::ArrayOps<ArrayMap<V>, V, detail::PlainValue<V>>,
+                 public detail::MapKind<ArrayMap<V>, detail::Kind<"ArrayMap", BPF_MAP_TYPE_ARRAY>,
+                                        std::uint32_t, V, detail::KeyUse::index> {
 public:
   using detail::ArrayOps<ArrayMap<V>, V, detail::PlainValue<V>>::ArrayOps;
-
-  /// Creates a new BPF_MAP_TYPE_ARRAY of `size` zeroed elements. Throws Error.
-  static ArrayMap create(std::uint32_t size, std::string_view name, std::uint32_t map_flags = 0) {
-    return ArrayMap(
-        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_ARRAY, name, sizeof(std::uint32_t),
-                                               sizeof(V), size, map_flags),
-                         std::string(name)),
-        TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_ARRAY};
-    return detail::key_value_spec<std::uint32_t, V>("ArrayMap", types, true);
-  }
+  // create(size, name, map_flags): `size` zeroed elements (detail::MapKind).
 };
 
 } // namespace ebpfpp

@@ -5,7 +5,7 @@
 
 #include "detail/config.hpp"
 
-#include "detail/map_ops.hpp"
+#include "detail/map_kind.hpp"
 #include "kernel.hpp"
 
 namespace ebpfpp {
@@ -16,7 +16,11 @@ namespace ebpfpp {
 /// array, and falls with the number of hash functions). Values cannot be removed. Otherwise as
 /// Map<K,V>: made from any MapSource, checked (size and BTF) at construction, pinnable, move-only.
 template <MapData V>
-class BloomFilterMap : public detail::MapBase<BloomFilterMap<V>> {
+class BloomFilterMap
+    : public detail::MapBase<BloomFilterMap<V>>,
+      public detail::MapKind<BloomFilterMap<V>,
+                             detail::Kind<"BloomFilterMap", BPF_MAP_TYPE_BLOOM_FILTER>, void, V,
+                             detail::KeyUse::none> {
 public:
   using detail::MapBase<BloomFilterMap<V>>::MapBase;
   /// The element type.
@@ -46,17 +50,8 @@ public:
                                std::uint32_t hashes = 0, std::uint32_t map_flags = 0) {
     kernel::require(kernel::Feature::bloom_filter,
                     detail::format("create bloom filter '{}'", name));
-    return BloomFilterMap(
-        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_BLOOM_FILTER, name, 0, sizeof(V),
-                                               max_entries, map_flags, hashes & 0xf),
-                         std::string(name)),
-        TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_BLOOM_FILTER};
-    return detail::keyless_spec<V>("BloomFilterMap", types);
+    return BloomFilterMap::create_as(BPF_MAP_TYPE_BLOOM_FILTER, max_entries, name, map_flags,
+                                     hashes & 0xf);
   }
 };
 

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "detail/map_ops.hpp"
+#include "detail/map_kind.hpp"
 
 namespace ebpfpp {
 
@@ -31,52 +31,30 @@ struct DevMapValue {
 /// exist in the caller's network namespace throws Error (the kernel says EINVAL). Throws like
 /// ArrayMap.
 template <MapData V = std::uint32_t>
-class DevMap : public detail::ArrayOps<DevMap<V>, V, detail::PlainValue<V>> {
+class DevMap : public detail::ArrayOps<DevMap<V>, V, detail::PlainValue<V>>,
+               public detail::MapKind<DevMap<V>, detail::Kind<"DevMap", BPF_MAP_TYPE_DEVMAP>,
+                                      std::uint32_t, V, detail::KeyUse::index> {
   static_assert(sizeof(V) == 4 || sizeof(V) == 8, "a devmap value is a __u32 or a DevMapValue");
 
 public:
   using detail::ArrayOps<DevMap<V>, V, detail::PlainValue<V>>::ArrayOps;
 
-  /// Creates a new BPF_MAP_TYPE_DEVMAP of `size` empty slots. Throws Error.
-  static DevMap create(std::uint32_t size, std::string_view name, std::uint32_t map_flags = 0) {
-    return DevMap(
-        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_DEVMAP, name, sizeof(std::uint32_t),
-                                               sizeof(V), size, map_flags),
-                         std::string(name)),
-        TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_DEVMAP};
-    return detail::key_value_spec<std::uint32_t, V>("DevMap", types, true);
-  }
+  // create(size, name, map_flags) (detail::MapKind).
 };
 
 /// A typed view of a hashed devmap (BPF_MAP_TYPE_DEVMAP_HASH, kernel 5.4+): targets keyed by any
 /// __u32 you choose (usually the ifindex itself), for sparse sets. V as in DevMap.
 template <MapData V = std::uint32_t>
-class DevMapHash : public detail::HashOps<DevMapHash<V>, std::uint32_t, detail::PlainValue<V>> {
+class DevMapHash
+    : public detail::HashOps<DevMapHash<V>, std::uint32_t, detail::PlainValue<V>>,
+      public detail::MapKind<DevMapHash<V>, detail::Kind<"DevMapHash", BPF_MAP_TYPE_DEVMAP_HASH>,
+                             std::uint32_t, V> {
   static_assert(sizeof(V) == 4 || sizeof(V) == 8, "a devmap value is a __u32 or a DevMapValue");
 
 public:
   using detail::HashOps<DevMapHash<V>, std::uint32_t, detail::PlainValue<V>>::HashOps;
 
-  /// Creates a new BPF_MAP_TYPE_DEVMAP_HASH of up to `max_entries` targets. Throws Error.
-  static DevMapHash create(std::uint32_t max_entries, std::string_view name,
-                           std::uint32_t map_flags = 0) {
-    return DevMapHash(MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_DEVMAP_HASH, name,
-                                                             sizeof(std::uint32_t), sizeof(V),
-                                                             max_entries, map_flags),
-                                       std::string(name)),
-                      TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_DEVMAP_HASH};
-    return detail::key_value_spec<std::uint32_t, V>("DevMapHash", types);
-  }
+  // create(max_entries, name, map_flags) (detail::MapKind).
 };
 
 } // namespace ebpfpp

@@ -7,12 +7,12 @@
 ///     if (auto n = counts.lookup(uid)) fmt::print("{}\n", *n);
 ///     for (auto [uid, n] : counts) fmt::print("ID {}: {}\n", uid, n);
 ///
-/// This file is also the pattern for a map kind: pick the operations (detail/map_ops.hpp), name
-/// the map types it accepts in spec(), and add a create().
+/// This file is also the pattern for a map kind: pick the operations (detail/map_ops.hpp) and
+/// name the kind and its map types (detail/map_kind.hpp), from which spec() and create() follow.
 
 #include "detail/config.hpp"
 
-#include "detail/map_ops.hpp"
+#include "detail/map_kind.hpp"
 
 namespace ebpfpp {
 
@@ -30,26 +30,14 @@ namespace ebpfpp {
 /// element; one Map may be used from several threads at once, except that moving or assigning it
 /// must not race with other use.
 template <MapData K, MapData V>
-class Map : public detail::HashOps<Map<K, V>, K, detail::PlainValue<V>> {
+class Map
+    : public detail::HashOps<Map<K, V>, K, detail::PlainValue<V>>,
+      public detail::MapKind<Map<K, V>,
+                             detail::Kind<"Map", BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH>, K, V> {
 public:
   using detail::HashOps<Map<K, V>, K, detail::PlainValue<V>>::HashOps;
-
-  /// Creates a new map in the kernel, owned by this view alone: for user-space use, tests, or to
-  /// hand to an object before load (bpf_map__reuse_fd). `type` is BPF_MAP_TYPE_HASH or
-  /// BPF_MAP_TYPE_LRU_HASH; the kernel keeps the first 15 characters of `name`. Throws Error.
-  static Map create(bpf_map_type type, std::uint32_t max_entries, std::string_view name,
-                    std::uint32_t map_flags = 0) {
-    return Map(MapSource::adopt(
-                   detail::create_map_fd(type, name, sizeof(K), sizeof(V), max_entries, map_flags),
-                   std::string(name)),
-               TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH};
-    return detail::key_value_spec<K, V>("Map", types);
-  }
+  // create(type, max_entries, name, map_flags): type is BPF_MAP_TYPE_HASH or
+  // BPF_MAP_TYPE_LRU_HASH (detail::MapKind).
 };
 
 } // namespace ebpfpp

@@ -18,13 +18,10 @@
 
 #include "detail/config.hpp"
 
-#include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstdint>
-#include <cstring>
+#include <cstddef>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -32,18 +29,9 @@
 #include <string_view>
 #include <system_error>
 
-#include <bpf/bpf.h>
-#include <bpf/btf.h>
-#include <bpf/libbpf.h>
-#include <dlfcn.h>
-#include <linux/bpf.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include "detail/format.hpp"
-#include "detail/uapi.hpp"
-#include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel_version.hpp"
 
@@ -89,19 +77,6 @@ enum class Feature {
   run_stats,        ///< BPF_ENABLE_STATS: per-program run_cnt / run_time_ns while an fd is held
 };
 
-/// What the table knows of a feature.
-struct FeatureInfo {
-  Feature id;
-  /// Short name, as in FeatureError::feature() and EBPFPP_EXPECT_FEATURES: "kprobes".
-  std::string_view name;
-  /// The first upstream kernel with the feature.
-  KernelVersion min_kernel;
-  /// The configuration option it needs ("" when none in particular).
-  std::string_view config;
-  /// One line on what it is.
-  std::string_view description;
-};
-
 /// What a probe found.
 struct FeatureStatus {
   bool available = false;
@@ -115,74 +90,109 @@ struct FeatureStatus {
   std::string explained_by;
 };
 
-namespace detail {
-
-inline constexpr FeatureInfo table[] = {
-    {Feature::btf, "btf", {5, 4, 0}, "CONFIG_DEBUG_INFO_BTF", "the kernel's BTF in sysfs"},
-    {Feature::perf_buffer, "perf_buffer", {4, 4, 0}, "CONFIG_BPF_EVENTS", "perf event arrays"},
-    {Feature::ring_buffer, "ring_buffer", {5, 8, 0}, "", "BPF ring buffers"},
-    {Feature::user_ring_buffer, "user_ring_buffer", {6, 1, 0}, "", "user ring buffers"},
-    {Feature::mmapable_maps, "mmapable_maps", {5, 5, 0}, "", "mmap-able array maps"},
-    {Feature::batch_ops, "batch_ops", {5, 6, 0}, "", "batched map lookups and updates"},
-    {Feature::bloom_filter, "bloom_filter", {5, 16, 0}, "", "bloom filter maps"},
-    {Feature::task_storage, "task_storage", {5, 11, 0}, "", "task local storage maps"},
-    {Feature::tracepoints, "tracepoints", {4, 7, 0}, "CONFIG_BPF_EVENTS", "tracepoint programs"},
-    {Feature::raw_tracepoints,
-     "raw_tracepoints",
-     {4, 17, 0},
-     "CONFIG_BPF_EVENTS",
-     "raw tracepoint programs"},
-    {Feature::kprobes, "kprobes", {4, 1, 0}, "CONFIG_KPROBES", "kprobes and kretprobes"},
-    {Feature::kprobe_multi, "kprobe_multi", {5, 18, 0}, "CONFIG_FPROBE", "kprobe.multi links"},
-    {Feature::uprobes, "uprobes", {4, 1, 0}, "CONFIG_UPROBE_EVENTS", "uprobes and uretprobes"},
-    {Feature::uprobe_multi, "uprobe_multi", {6, 6, 0}, "CONFIG_UPROBES", "uprobe.multi links"},
-    {Feature::fentry,
-     "fentry",
-     {5, 5, 0},
-     "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS",
-     "fentry/fexit programs (BPF trampoline)"},
-    {Feature::fmod_ret,
-     "fmod_ret",
-     {5, 7, 0},
-     "CONFIG_FUNCTION_ERROR_INJECTION",
-     "fmod_ret programs"},
-    {Feature::tp_btf, "tp_btf", {5, 5, 0}, "CONFIG_DEBUG_INFO_BTF", "BTF-typed raw tracepoints"},
-    {Feature::lsm, "lsm", {5, 7, 0}, "CONFIG_BPF_LSM", "BPF LSM programs (bpf in lsm=)"},
-    {Feature::iterators, "iterators", {5, 8, 0}, "CONFIG_DEBUG_INFO_BTF", "bpf_iter programs"},
-    {Feature::struct_ops, "struct_ops", {5, 6, 0}, "CONFIG_DEBUG_INFO_BTF", "struct_ops programs"},
-    {Feature::perf_event, "perf_event", {4, 9, 0}, "CONFIG_PERF_EVENTS", "programs on perf events"},
-    {Feature::bpf_cookie, "bpf_cookie", {5, 15, 0}, "", "bpf_get_attach_cookie"},
-    {Feature::bpf_loop, "bpf_loop", {5, 17, 0}, "", "the bpf_loop helper"},
-    {Feature::xdp, "xdp", {4, 8, 0}, "", "XDP programs"},
-    {Feature::tc, "tc", {4, 1, 0}, "CONFIG_NET_CLS_BPF", "TC programs (clsact + cls_bpf)"},
-    {Feature::tcx, "tcx", {6, 6, 0}, "CONFIG_NET_XGRESS", "tcx links"},
-    {Feature::cgroup, "cgroup", {4, 10, 0}, "CONFIG_CGROUP_BPF", "cgroup programs"},
-    {Feature::sk_lookup, "sk_lookup", {5, 9, 0}, "", "sk_lookup programs"},
-    {Feature::netfilter, "netfilter", {6, 4, 0}, "CONFIG_NETFILTER_BPF_LINK", "netfilter programs"},
-    {Feature::bpf_token, "bpf_token", {6, 9, 0}, "", "BPF tokens"},
-    {Feature::run_stats, "run_stats", {5, 8, 0}, "", "BPF_ENABLE_STATS run-time statistics"},
+/// What the table knows of a feature.
+struct FeatureInfo {
+  Feature id;
+  /// Short name, as in FeatureError::feature() and EBPFPP_EXPECT_FEATURES: "kprobes".
+  std::string_view name;
+  /// The first upstream kernel with the feature.
+  KernelVersion min_kernel;
+  /// The configuration option it needs ("" when none in particular).
+  std::string_view config;
+  /// One line on what it is.
+  std::string_view description;
+  /// Asks the running kernel (uncached: use kernel::probe(id)).
+  FeatureStatus (*probe)();
 };
-
-// info() indexes the table by the enum's value.
-static_assert(
-    [] {
-      for (std::size_t i = 0; i < std::size(table); ++i)
-        if (static_cast<std::size_t>(table[i].id) != i) return false;
-      return true;
-    }(),
-    "the feature table must list the features in enum order");
-
-// How a probe's explained_by starts when the probe could not tell (refused for privilege).
-inline constexpr std::string_view not_known = "not known: ";
-
-} // namespace detail
 
 } // namespace ebpfpp::kernel
 
-// The probes each row of the table runs, and the kernel configuration readers they use.
+// The probes the table's rows run, and the kernel configuration readers that explain an absence.
 #include "detail/kernel_probes.hpp"
 
 namespace ebpfpp::kernel {
+
+namespace detail {
+
+// The table: one row per feature, in the enum's order; adding a feature is its enumerator and
+// its row. A variable template, so that a translation unit that probes nothing compiles none of
+// the probes. Laid out by hand: a table reads best row by row.
+// clang-format off
+template <class = void>
+inline constexpr FeatureInfo table[] = {
+  {Feature::btf, "btf", {5, 4}, "CONFIG_DEBUG_INFO_BTF", "the kernel's BTF in sysfs",
+   probe_btf},
+  {Feature::perf_buffer, "perf_buffer", {4, 4}, "CONFIG_BPF_EVENTS", "perf event arrays",
+   [] { return probe_libbpf_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "perf event array"); }},
+  {Feature::ring_buffer, "ring_buffer", {5, 8}, "", "BPF ring buffers",
+   [] { return probe_libbpf_map(BPF_MAP_TYPE_RINGBUF, "ring buffer"); }},
+  {Feature::user_ring_buffer, "user_ring_buffer", {6, 1}, "", "user ring buffers",
+   probe_user_ring_buffer},
+  {Feature::mmapable_maps, "mmapable_maps", {5, 5}, "", "mmap-able array maps",
+   [] { return probe_map(BPF_MAP_TYPE_ARRAY, 4, 8, 1, BPF_F_MMAPABLE, "mmap-able array"); }},
+  {Feature::batch_ops, "batch_ops", {5, 6}, "", "batched map lookups and updates",
+   probe_batch_ops},
+  {Feature::bloom_filter, "bloom_filter", {5, 16}, "", "bloom filter maps",
+   [] { return probe_map(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 1, 0, "bloom filter"); }},
+  {Feature::task_storage, "task_storage", {5, 11}, "", "task local storage maps",
+   [] { return probe_libbpf_map(BPF_MAP_TYPE_TASK_STORAGE, "task storage"); }},
+  {Feature::tracepoints, "tracepoints", {4, 7}, "CONFIG_BPF_EVENTS", "tracepoint programs",
+   [] { return probe_load(BPF_PROG_TYPE_TRACEPOINT, "tracepoint"); }},
+  {Feature::raw_tracepoints, "raw_tracepoints", {4, 17}, "CONFIG_BPF_EVENTS",
+   "raw tracepoint programs",
+   [] { return probe_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "raw tracepoint"); }},
+  {Feature::kprobes, "kprobes", {4, 1}, "CONFIG_KPROBES", "kprobes and kretprobes",
+   [] { return probe_pmu("kprobe"); }},
+  {Feature::kprobe_multi, "kprobe_multi", {5, 18}, "CONFIG_FPROBE", "kprobe.multi links",
+   probe_kprobe_multi},
+  {Feature::uprobes, "uprobes", {4, 1}, "CONFIG_UPROBE_EVENTS", "uprobes and uretprobes",
+   [] { return probe_pmu("uprobe"); }},
+  {Feature::uprobe_multi, "uprobe_multi", {6, 6}, "CONFIG_UPROBES", "uprobe.multi links",
+   probe_uprobe_multi},
+  {Feature::fentry, "fentry", {5, 5}, "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS",
+   "fentry/fexit programs (BPF trampoline)",
+   [] { return probe_tracing(BPF_TRACE_FENTRY, {"bpf_fentry_test1", "do_nanosleep", "ksys_read",
+                                                "vfs_read"}, BTF_KIND_FUNC, "fentry"); }},
+  {Feature::fmod_ret, "fmod_ret", {5, 7}, "CONFIG_FUNCTION_ERROR_INJECTION", "fmod_ret programs",
+   [] { return probe_tracing(BPF_MODIFY_RETURN, {"bpf_modify_return_test", "should_failslab"},
+                             BTF_KIND_FUNC, "fmod_ret"); }},
+  {Feature::tp_btf, "tp_btf", {5, 5}, "CONFIG_DEBUG_INFO_BTF", "BTF-typed raw tracepoints",
+   [] { return probe_tracing(BPF_TRACE_RAW_TP, {"btf_trace_sched_switch", "btf_trace_sys_enter"},
+                             BTF_KIND_TYPEDEF, "tp_btf"); }},
+  {Feature::lsm, "lsm", {5, 7}, "CONFIG_BPF_LSM", "BPF LSM programs (bpf in lsm=)",
+   probe_lsm},
+  {Feature::iterators, "iterators", {5, 8}, "CONFIG_DEBUG_INFO_BTF", "bpf_iter programs",
+   [] { return probe_tracing(BPF_TRACE_ITER, {"bpf_iter_task"}, BTF_KIND_FUNC, "iterator"); }},
+  {Feature::struct_ops, "struct_ops", {5, 6}, "CONFIG_DEBUG_INFO_BTF", "struct_ops programs",
+   probe_struct_ops},
+  {Feature::perf_event, "perf_event", {4, 9}, "CONFIG_PERF_EVENTS", "programs on perf events",
+   [] { return probe_load(BPF_PROG_TYPE_PERF_EVENT, "perf_event"); }},
+  {Feature::bpf_cookie, "bpf_cookie", {5, 15}, "", "bpf_get_attach_cookie",
+   [] { return probe_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_attach_cookie,
+                            "bpf_get_attach_cookie"); }},
+  {Feature::bpf_loop, "bpf_loop", {5, 17}, "", "the bpf_loop helper",
+   [] { return probe_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, "bpf_loop"); }},
+  {Feature::xdp, "xdp", {4, 8}, "", "XDP programs",
+   [] { return probe_load(BPF_PROG_TYPE_XDP, "XDP"); }},
+  {Feature::tc, "tc", {4, 1}, "CONFIG_NET_CLS_BPF", "TC programs (clsact + cls_bpf)",
+   [] { return probe_load(BPF_PROG_TYPE_SCHED_CLS, "sched_cls"); }},
+  {Feature::tcx, "tcx", {6, 6}, "CONFIG_NET_XGRESS", "tcx links",
+   probe_tcx},
+  {Feature::cgroup, "cgroup", {4, 10}, "CONFIG_CGROUP_BPF", "cgroup programs",
+   [] { return probe_load(BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb"); }},
+  {Feature::sk_lookup, "sk_lookup", {5, 9}, "", "sk_lookup programs",
+   [] { return probe_load(BPF_PROG_TYPE_SK_LOOKUP, "sk_lookup", BPF_SK_LOOKUP); }},
+  {Feature::netfilter, "netfilter", {6, 4}, "CONFIG_NETFILTER_BPF_LINK", "netfilter programs",
+   [] { return probe_load(static_cast<bpf_prog_type>(uapi::prog_type_netfilter), "netfilter",
+                          uapi::attach_netfilter); }},
+  {Feature::bpf_token, "bpf_token", {6, 9}, "", "BPF tokens",
+   probe_bpf_token},
+  {Feature::run_stats, "run_stats", {5, 8}, "", "BPF_ENABLE_STATS run-time statistics",
+   probe_run_stats},
+};
+// clang-format on
+
+} // namespace detail
 
 /// Whether the running kernel's configuration sets `option` ("CONFIG_KPROBES") to y or m;
 /// nullopt when the configuration cannot be read (/boot/config-*, /proc/config.gz).
@@ -208,40 +218,33 @@ inline std::string release() {
 }
 
 /// Every feature the table knows, in a stable order.
-inline std::span<const FeatureInfo> features() noexcept {
-  return detail::table;
+template <class = void>
+std::span<const FeatureInfo> features() noexcept {
+  static_assert(
+      [] {
+        for (std::size_t i = 0; i < std::size(detail::table<>); ++i)
+          if (static_cast<std::size_t>(detail::table<>[i].id) != i) return false;
+        return true;
+      }(),
+      "the feature table must list the features in enum order, one row each");
+  return detail::table<>;
 }
 
 /// The table's entry for `f`.
-inline const FeatureInfo& info(Feature f) noexcept {
-  return detail::table[static_cast<std::size_t>(f)];
+template <class = void>
+const FeatureInfo& info(Feature f) noexcept {
+  return features()[static_cast<std::size_t>(f)];
 }
 
 /// Probes `f` (once per process; later calls return the cached result). Thread-safe.
 template <class = void>
 const FeatureStatus& probe(Feature f) {
-  static std::array<std::once_flag, std::size(detail::table)> once;
-  static std::array<FeatureStatus, std::size(detail::table)> status;
+  static std::array<std::once_flag, std::size(detail::table<>)> once;
+  static std::array<FeatureStatus, std::size(detail::table<>)> status;
   const auto i = static_cast<std::size_t>(f);
   std::call_once(once[i], [&] {
-    FeatureStatus s = detail::probe_feature(f);
-    if (!s.available) {
-      const FeatureInfo& fi = info(f);
-      if (const auto on = config_enabled(fi.config); on && !*on)
-        s.explained_by = ebpfpp::detail::format("{} is not set", fi.config);
-      else if (f == Feature::lsm && detail::lsm_list_lacks_bpf())
-        s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
-      else if (s.errnum == EPERM || s.errnum == EACCES) {
-        if (const std::string lacks = ebpfpp::detail::missing_bpf_capabilities(); !lacks.empty())
-          s.explained_by =
-              ebpfpp::detail::format("{}the probe was refused (errno {}) and this process "
-                                     "lacks {}",
-                                     detail::not_known, s.errnum, lacks);
-        else if (s.errnum == EPERM)
-          s.explained_by = "the kernel refuses it with EPERM to a process with every capability "
-                           "(a lockdown, LSM or hypervisor policy)";
-      }
-    }
+    FeatureStatus s = info(f).probe();
+    if (!s.available) detail::explain_absence(info(f), s);
     status[i] = std::move(s);
   });
   return status[i];
@@ -282,8 +285,9 @@ void require(Feature f, std::string_view action, std::string_view hint = {}) {
 }
 
 /// The feature named `name` ("kprobes"), or nullopt.
-inline std::optional<Feature> feature_named(std::string_view name) noexcept {
-  for (const auto& f : detail::table)
+template <class = void>
+std::optional<Feature> feature_named(std::string_view name) noexcept {
+  for (const auto& f : features())
     if (f.name == name) return f.id;
   return std::nullopt;
 }

@@ -22,7 +22,7 @@
 #include <arpa/inet.h>
 
 #include "detail/format.hpp"
-#include "detail/map_ops.hpp"
+#include "detail/map_kind.hpp"
 
 namespace ebpfpp {
 
@@ -86,7 +86,10 @@ using Ipv6Prefix = LpmKey<16>;
 /// Key is an LpmKey<N> (or any struct starting with a __u32 prefixlen); lookup() is a longest-
 /// prefix match; update() and erase() work on exact prefixes. Throws like Map<K,V>.
 template <MapData Key, MapData V>
-class LpmTrieMap : public detail::HashOps<LpmTrieMap<Key, V>, Key, detail::PlainValue<V>> {
+class LpmTrieMap
+    : public detail::HashOps<LpmTrieMap<Key, V>, Key, detail::PlainValue<V>>,
+      public detail::MapKind<LpmTrieMap<Key, V>, detail::Kind<"LpmTrieMap", BPF_MAP_TYPE_LPM_TRIE>,
+                             Key, V> {
   static_assert(sizeof(Key) > sizeof(std::uint32_t),
                 "an LPM trie key is a __u32 prefixlen followed by the address bytes");
 
@@ -97,17 +100,8 @@ public:
   /// added: the kernel requires it). Throws Error.
   static LpmTrieMap create(std::uint32_t max_entries, std::string_view name,
                            std::uint32_t map_flags = 0) {
-    return LpmTrieMap(
-        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_LPM_TRIE, name, sizeof(Key), sizeof(V),
-                                               max_entries, map_flags | BPF_F_NO_PREALLOC),
-                         std::string(name)),
-        TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_LPM_TRIE};
-    return detail::key_value_spec<Key, V>("LpmTrieMap", types);
+    return LpmTrieMap::create_as(BPF_MAP_TYPE_LPM_TRIE, max_entries, name,
+                                 map_flags | BPF_F_NO_PREALLOC);
   }
 };
 

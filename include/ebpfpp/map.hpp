@@ -6,11 +6,11 @@
 /// |--------------------------|-----------------------|------------------------------|--------|
 /// | hash_map.hpp             | Map<K,V>              | HASH, LRU_HASH               | 3.19   |
 /// | per_cpu_hash_map.hpp     | PerCpuHashMap<K,V>    | PERCPU_HASH, LRU_PERCPU_HASH | 4.6    |
+/// | per_cpu_hash_map.hpp     | LruPerCpuHashMap<K,V> | LRU_PERCPU_HASH              | 4.10   |
 /// | array_map.hpp            | ArrayMap<V>           | ARRAY                        | 3.19   |
 /// | per_cpu_array_map.hpp    | PerCpuArrayMap<V>     | PERCPU_ARRAY                 | 4.6    |
 /// | queue_map.hpp            | QueueMap<V>           | QUEUE                        | 4.20   |
-/// | stack_map.hpp            | StackMap<V>           | STACK                        | 4.20   |
-/// | lru_per_cpu_hash_map.hpp | LruPerCpuHashMap<K,V> | LRU_PERCPU_HASH              | 4.10   |
+/// | queue_map.hpp            | StackMap<V>           | STACK                        | 4.20   |
 /// | bloom_filter_map.hpp     | BloomFilterMap<V>     | BLOOM_FILTER                 | 5.16   |
 /// | map_of_maps.hpp          | ArrayOfMaps<Inner>    | ARRAY_OF_MAPS                | 4.12   |
 /// | map_of_maps.hpp          | HashOfMaps<K,Inner>   | HASH_OF_MAPS                 | 4.12   |
@@ -24,6 +24,8 @@
 /// | sock_map.hpp             | SockMap<V>            | SOCKMAP (sockets by fd)      | 4.14   |
 /// | sock_map.hpp             | SockHash<K,V>         | SOCKHASH (sockets by fd)     | 4.18   |
 ///
+/// A kind is one header: its operations (detail/map_ops.hpp) and its Kind, the view's name and map
+/// types, from which spec() and create() follow (detail/map_kind.hpp); and one include below.
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
 #include "detail/config.hpp"
@@ -34,7 +36,6 @@
 #include "hash_map.hpp"
 #include "local_storage_map.hpp"
 #include "lpm_trie_map.hpp"
-#include "lru_per_cpu_hash_map.hpp"
 #include "map_base.hpp"
 #include "map_of_maps.hpp"
 #include "per_cpu_array_map.hpp"
@@ -42,5 +43,4 @@
 #include "prog_array.hpp"
 #include "queue_map.hpp"
 #include "sock_map.hpp"
-#include "stack_map.hpp"
 #include "stack_trace_map.hpp"

@@ -27,11 +27,11 @@
 
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "detail/format.hpp"
+#include "detail/uapi.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -69,8 +69,7 @@ private:
                   "give one cookie per symbol, or none");
     // Checked first: where kprobe.multi is missing, the program's load is what fails.
     kernel::require(kernel::Feature::kprobe_multi, detail::format("attach {}", description),
-                    "attach one Kprobe per function, or a tracepoint; kprobe.multi needs kernel "
-                    "5.18+ built with CONFIG_FPROBE");
+                    no_kprobe_multi);
     std::vector<const char*> names;
     names.reserve(symbols.size());
     for (const auto& s : symbols) names.push_back(s.c_str());
@@ -87,37 +86,14 @@ private:
           return bpf_program__attach_kprobe_multi_opts(
               prog.get(), pattern.empty() ? nullptr : pattern.c_str(), &opts);
         },
-        {kernel::Feature::kprobe_multi,
-         "attach one Kprobe per function, or a tracepoint; kprobe.multi needs kernel 5.18+ built "
-         "with CONFIG_FPROBE",
-         detail::Op::attach_multi});
+        {kernel::Feature::kprobe_multi, std::string(no_kprobe_multi), detail::Op::attach_multi});
   }
+
+  // What to use where the kernel has no kprobe.multi (the FeatureError names its minimum kernel
+  // and configuration option from the feature table).
+  static constexpr std::string_view no_kprobe_multi =
+      "attach one Kprobe per function, or a tracepoint";
 };
-
-namespace detail {
-
-// BPF_TRACE_UPROBE_MULTI (6.6): not in older uapi headers, nor in libbpf 1.1.
-inline constexpr std::uint32_t trace_uprobe_multi = 48;
-inline constexpr std::uint32_t uprobe_multi_return = 1; // BPF_F_UPROBE_MULTI_RETURN
-
-// BPF_LINK_CREATE's attr for a uprobe.multi link (kernel 6.6 layout of union bpf_attr).
-struct UprobeMultiAttr {
-  std::uint32_t prog_fd;
-  std::uint32_t target_fd;
-  std::uint32_t attach_type;
-  std::uint32_t flags;
-  alignas(8) std::uint64_t path;
-  std::uint64_t offsets;
-  std::uint64_t ref_ctr_offsets;
-  std::uint64_t cookies;
-  std::uint32_t cnt;
-  std::uint32_t uprobe_flags;
-  std::uint32_t pid;
-  std::uint32_t pad;
-};
-static_assert(offsetof(UprobeMultiAttr, path) == 16 && offsetof(UprobeMultiAttr, pid) == 56);
-
-} // namespace detail
 
 /// A uprobe.multi link (kernel 6.6+): runs `prog` at the entry (or return, with `retprobe`) of
 /// many functions of one binary, for process `pid` (-1: every process, 0: this one). Functions are
@@ -126,30 +102,18 @@ static_assert(offsetof(UprobeMultiAttr, path) == 16 && offsetof(UprobeMultiAttr,
 /// given.
 ///
 /// The program must be SEC("uprobe.multi") (libbpf 1.2+) or be prepared with prepare() before
-/// load, which sets its expected attach type. Not a Link: libbpf 1.1 cannot wrap a link made by
-/// BPF_LINK_CREATE directly, so this owns the link fd itself. Throws FeatureError below 6.6,
-/// Error when no function matches (ENOENT) or the kernel refuses.
-class [[nodiscard]] UprobeMulti {
+/// load, which sets its expected attach type. A Link over a raw BPF_LINK_CREATE (libbpf 1.1 has
+/// no uprobe.multi). Throws FeatureError where the kernel has none, Error when no function
+/// matches (ENOENT) or the kernel refuses.
+class UprobeMulti : public Link {
 public:
   UprobeMulti() noexcept = default;
 
   /// Every function of `binary` whose name matches `pattern` (fnmatch(3) glob).
   [[nodiscard]] UprobeMulti(const Program& prog, const std::filesystem::path& binary,
                             std::string_view pattern, pid_t pid = -1, bool retprobe = false)
-      : binary_(binary) {
-    const std::string glob(pattern);
-    resolve(prog, [&](std::string_view name) {
-      return ::fnmatch(glob.c_str(), std::string(name).c_str(), 0) == 0;
-    });
-    if (symbols_.empty())
-      throw Error(ENOENT,
-                  detail::format("attach uprobe.multi '{}' in '{}' (program '{}')", pattern,
-                                 binary.string(), prog.name()),
-                  detail::format("no function symbol matches '{}': `nm {}` lists them", pattern,
-                                 binary.string()));
-    for (std::size_t i = 0; i < symbols_.size(); ++i) cookies_.push_back(i);
-    attach(prog, pid, retprobe, detail::format("'{}'", pattern));
-  }
+      : UprobeMulti(prog, binary, by_glob(prog, binary, pattern), pid, retprobe,
+                    detail::format("'{}'", pattern)) {}
 
   /// Each of `symbols` (exact names) of `binary`, with the cookie at the same index (none: the
   /// index).
@@ -157,39 +121,8 @@ public:
                             const std::vector<std::string>& symbols,
                             const std::vector<std::uint64_t>& cookies = {}, pid_t pid = -1,
                             bool retprobe = false)
-      : binary_(binary) {
-    const auto action = [&] {
-      return detail::format("attach uprobe.multi on {} functions in '{}' (program '{}')",
-                            symbols.size(), binary.string(), prog.name());
-    };
-    if (!cookies.empty() && cookies.size() != symbols.size())
-      throw Error(
-          EINVAL,
-          detail::format("{}: {} cookies for {} symbols", action(), cookies.size(), symbols.size()),
-          "give one cookie per symbol, or none");
-    resolve(prog, [&](std::string_view name) {
-      return std::find(symbols.begin(), symbols.end(), name) != symbols.end();
-    });
-    // Back in the caller's order, each found once.
-    std::vector<std::string> ordered;
-    std::vector<std::uint64_t> offsets;
-    for (std::size_t i = 0; i < symbols.size(); ++i) {
-      const auto it = std::find(symbols_.begin(), symbols_.end(), symbols[i]);
-      if (it == symbols_.end())
-        throw Error(ENOENT, action(),
-                    detail::format("'{}' is not a function symbol of '{}' (`nm {}` lists them)",
-                                   symbols[i], binary.string(), binary.string()));
-      ordered.push_back(symbols[i]);
-      offsets.push_back(offsets_[static_cast<std::size_t>(it - symbols_.begin())]);
-      cookies_.push_back(cookies.empty() ? i : cookies[i]);
-    }
-    symbols_ = std::move(ordered);
-    offsets_ = std::move(offsets);
-    attach(prog, pid, retprobe, detail::format("{} functions", symbols_.size()));
-  }
-
-  UprobeMulti(UprobeMulti&&) noexcept = default;
-  UprobeMulti& operator=(UprobeMulti&&) noexcept = default;
+      : UprobeMulti(prog, binary, by_name(prog, binary, symbols, cookies), pid, retprobe,
+                    detail::format("{} functions", symbols.size())) {}
 
   /// Sets `prog`'s expected attach type to uprobe.multi; call it before load for a program
   /// whose section libbpf does not know as uprobe.multi (SEC("uprobe") with libbpf 1.1).
@@ -200,88 +133,128 @@ public:
     };
     if (!prog) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
     detail::check(bpf_program__set_expected_attach_type(
-                      prog.get(), static_cast<bpf_attach_type>(detail::trace_uprobe_multi)),
+                      prog.get(), static_cast<bpf_attach_type>(detail::uapi::attach_uprobe_multi)),
                   action);
   }
 
   /// The functions attached, in cookie order for a glob (sorted by name).
-  const std::vector<std::string>& symbols() const noexcept { return symbols_; }
+  const std::vector<std::string>& symbols() const noexcept { return found_.symbols; }
   /// Their file offsets in the binary.
-  const std::vector<std::uint64_t>& offsets() const noexcept { return offsets_; }
+  const std::vector<std::uint64_t>& offsets() const noexcept { return found_.offsets; }
   /// Their cookies.
-  const std::vector<std::uint64_t>& cookies() const noexcept { return cookies_; }
-  /// "uprobe.multi 'handle_*' in '/usr/bin/foo'".
-  const std::string& description() const noexcept { return description_; }
-  /// The link fd; -1 when empty.
-  int fd() const noexcept { return fd_.get(); }
-  /// Detaches now.
-  void reset() noexcept { fd_.reset(); }
-  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+  const std::vector<std::uint64_t>& cookies() const noexcept { return found_.cookies; }
 
 private:
+  struct Found {
+    std::vector<std::string> symbols;
+    std::vector<std::uint64_t> offsets;
+    std::vector<std::uint64_t> cookies;
+  };
+
+  UprobeMulti(const Program& prog, const std::filesystem::path& binary, Found found, pid_t pid,
+              bool retprobe, const std::string& what)
+      : Link(attach(prog, binary, found, pid, retprobe, what)), found_(std::move(found)) {}
+
+  static Found by_glob(const Program& prog, const std::filesystem::path& binary,
+                       std::string_view pattern) {
+    const std::string glob(pattern);
+    Found found = resolve(prog, binary, [&](std::string_view name) {
+      return ::fnmatch(glob.c_str(), std::string(name).c_str(), 0) == 0;
+    });
+    if (found.symbols.empty())
+      throw Error(ENOENT,
+                  detail::format("attach uprobe.multi '{}' in '{}' (program '{}')", pattern,
+                                 binary.string(), prog.name()),
+                  detail::format("no function symbol matches '{}': `nm {}` lists them", pattern,
+                                 binary.string()));
+    for (std::size_t i = 0; i < found.symbols.size(); ++i) found.cookies.push_back(i);
+    return found;
+  }
+
+  static Found by_name(const Program& prog, const std::filesystem::path& binary,
+                       const std::vector<std::string>& symbols,
+                       const std::vector<std::uint64_t>& cookies) {
+    const auto action = [&] {
+      return detail::format("attach uprobe.multi on {} functions in '{}' (program '{}')",
+                            symbols.size(), binary.string(), prog.name());
+    };
+    if (!cookies.empty() && cookies.size() != symbols.size())
+      throw Error(
+          EINVAL,
+          detail::format("{}: {} cookies for {} symbols", action(), cookies.size(), symbols.size()),
+          "give one cookie per symbol, or none");
+    const Found all = resolve(prog, binary, [&](std::string_view name) {
+      return std::find(symbols.begin(), symbols.end(), name) != symbols.end();
+    });
+    // Back in the caller's order, each found once.
+    Found found;
+    for (std::size_t i = 0; i < symbols.size(); ++i) {
+      const auto it = std::find(all.symbols.begin(), all.symbols.end(), symbols[i]);
+      if (it == all.symbols.end())
+        throw Error(ENOENT, action(),
+                    detail::format("'{}' is not a function symbol of '{}' (`nm {}` lists them)",
+                                   symbols[i], binary.string(), binary.string()));
+      found.symbols.push_back(symbols[i]);
+      found.offsets.push_back(all.offsets[static_cast<std::size_t>(it - all.symbols.begin())]);
+      found.cookies.push_back(cookies.empty() ? i : cookies[i]);
+    }
+    return found;
+  }
+
   template <class Match>
-  void resolve(const Program& prog, Match&& match) {
+  static Found resolve(const Program& prog, const std::filesystem::path& binary, Match&& match) {
     const auto action = [&] {
       return detail::format("read the function symbols of '{}' for uprobe.multi (program '{}')",
-                            binary_.string(), prog.name());
+                            binary.string(), prog.name());
     };
-    std::vector<std::pair<std::string, std::uint64_t>> found;
+    std::vector<std::pair<std::string, std::uint64_t>> all;
     try {
-      detail::ElfSymbols elf(binary_.string());
+      detail::ElfSymbols elf(binary.string());
       elf.for_each_function([&](std::string_view name, std::uint64_t addr, std::uint64_t) {
         if (!match(name)) return;
-        if (auto off = elf.file_offset_of(addr)) found.emplace_back(std::string(name), *off);
+        if (auto off = elf.file_offset_of(addr)) all.emplace_back(std::string(name), *off);
       });
     } catch (const Error& e) {
       throw Error(e.errnum(), action(), e.hint());
     }
     // .symtab and .dynsym both list exported functions: once each, sorted by name.
-    std::sort(found.begin(), found.end());
-    found.erase(std::unique(found.begin(), found.end()), found.end());
-    for (auto& [name, off] : found) {
-      symbols_.push_back(std::move(name));
-      offsets_.push_back(off);
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    Found found;
+    for (auto& [name, off] : all) {
+      found.symbols.push_back(std::move(name));
+      found.offsets.push_back(off);
     }
+    return found;
   }
 
-  void attach(const Program& prog, pid_t pid, bool retprobe, const std::string& what) {
-    description_ = detail::format("{} {} in '{}'", retprobe ? "uretprobe.multi" : "uprobe.multi",
-                                  what, binary_.string());
-    const std::string action =
-        detail::format("attach {} (program '{}')", description_, prog ? prog.name() : "<empty>");
-    detail::require_loaded(prog, action);
-    kernel::require(kernel::Feature::uprobe_multi, action,
-                    "attach one Uprobe per function instead");
-    if (bpf_program__expected_attach_type(prog.get()) !=
-        static_cast<bpf_attach_type>(detail::trace_uprobe_multi))
-      throw Error(EINVAL, action,
-                  "the program was not loaded for uprobe.multi: call UprobeMulti::prepare(prog) "
-                  "before load (or use SEC(\"uprobe.multi\") with libbpf 1.2+)");
-    const std::string path = std::filesystem::absolute(binary_).string();
-    detail::UprobeMultiAttr attr{};
-    attr.prog_fd = static_cast<std::uint32_t>(prog.fd());
-    attr.attach_type = detail::trace_uprobe_multi;
-    attr.path = reinterpret_cast<std::uintptr_t>(path.c_str());
-    attr.offsets = reinterpret_cast<std::uintptr_t>(offsets_.data());
-    attr.cookies = reinterpret_cast<std::uintptr_t>(cookies_.data());
-    attr.cnt = static_cast<std::uint32_t>(offsets_.size());
-    attr.uprobe_flags = retprobe ? detail::uprobe_multi_return : 0;
-    attr.pid = pid == 0  ? static_cast<std::uint32_t>(::getpid())
-               : pid > 0 ? static_cast<std::uint32_t>(pid)
-                         : 0;
-    const long fd = ::syscall(SYS_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-    if (fd < 0)
-      detail::fail(
-          errno, [&] { return action; }, detail::Op::attach_multi);
-    fd_ = detail::UniqueFd(static_cast<int>(fd));
+  static Link attach(const Program& prog, const std::filesystem::path& binary, const Found& found,
+                     pid_t pid, bool retprobe, const std::string& what) {
+    const std::string path = std::filesystem::absolute(binary).string();
+    const std::string description = detail::format(
+        "{} {} in '{}'", retprobe ? "uretprobe.multi" : "uprobe.multi", what, binary.string());
+    return detail::attach_link(
+        prog, description,
+        [&] {
+          if (bpf_program__expected_attach_type(prog.get()) !=
+              static_cast<bpf_attach_type>(detail::uapi::attach_uprobe_multi))
+            throw Error(EINVAL,
+                        detail::format("attach {} (program '{}')", description, prog.name()),
+                        "the program was not loaded for uprobe.multi: call "
+                        "UprobeMulti::prepare(prog) before load (or use SEC(\"uprobe.multi\") "
+                        "with libbpf 1.2+)");
+          return detail::uapi::link_create_uprobe_multi(
+              prog.fd(), path.c_str(), found.offsets, found.cookies.data(),
+              retprobe ? detail::uapi::uprobe_multi_return : 0,
+              pid == 0  ? static_cast<std::uint32_t>(::getpid())
+              : pid > 0 ? static_cast<std::uint32_t>(pid)
+                        : 0);
+        },
+        {kernel::Feature::uprobe_multi, "attach one Uprobe per function instead",
+         detail::Op::attach_multi});
   }
 
-  std::filesystem::path binary_;
-  std::vector<std::string> symbols_;
-  std::vector<std::uint64_t> offsets_;
-  std::vector<std::uint64_t> cookies_;
-  std::string description_;
-  detail::UniqueFd fd_;
+  Found found_;
 };
 
 } // namespace ebpfpp

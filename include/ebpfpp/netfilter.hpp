@@ -68,25 +68,6 @@ constexpr std::string_view to_string(NetfilterHook h) noexcept {
   return "?";
 }
 
-namespace detail {
-// BPF_LINK_CREATE's attr for netfilter (6.4 uapi: link_create.netfilter). libbpf 1.1 (Debian
-// 12) has neither bpf_program__attach_netfilter nor netfilter fields in bpf_link_create_opts,
-// so the link is made with the raw syscall, as for tcx.
-struct NetfilterLinkCreateAttr {
-  std::uint32_t prog_fd;
-  std::uint32_t target_fd; // unused: the hook is in the caller's network namespace
-  std::uint32_t attach_type;
-  std::uint32_t flags;
-  std::uint32_t pf;
-  std::uint32_t hooknum;
-  std::int32_t priority;
-  std::uint32_t netfilter_flags;
-};
-static_assert(sizeof(NetfilterLinkCreateAttr) == 32);
-// BPF_F_NETFILTER_IP_DEFRAG (6.6 uapi).
-inline constexpr std::uint32_t netfilter_ip_defrag = 1u << 0;
-} // namespace detail
-
 /// A netfilter program on a hook of the calling thread's network namespace. Kernel 6.4+
 /// (CONFIG_NETFILTER_BPF_LINK); `defrag` (reassemble IP fragments before the program sees them)
 /// 6.6+. Loading the program needs CAP_NET_ADMIN (and CAP_BPF); the kernel does not check again
@@ -116,10 +97,10 @@ public:
     };
     if (!prog) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
     detail::check(bpf_program__set_type(
-                      prog.get(), static_cast<bpf_prog_type>(kernel::detail::prog_type_netfilter)),
+                      prog.get(), static_cast<bpf_prog_type>(detail::uapi::prog_type_netfilter)),
                   action);
     detail::check(bpf_program__set_expected_attach_type(
-                      prog.get(), static_cast<bpf_attach_type>(kernel::detail::attach_netfilter)),
+                      prog.get(), static_cast<bpf_attach_type>(detail::uapi::attach_netfilter)),
                   action);
   }
 
@@ -135,15 +116,11 @@ private:
         detail::format("netfilter {} {} priority {}{}", to_string(family), to_string(hook),
                        priority, defrag ? " (defrag)" : ""),
         [&] {
-          detail::NetfilterLinkCreateAttr attr{};
-          attr.prog_fd = static_cast<std::uint32_t>(prog.fd());
-          attr.attach_type = static_cast<std::uint32_t>(kernel::detail::attach_netfilter);
-          attr.pf = static_cast<std::uint32_t>(family);
-          attr.hooknum = static_cast<std::uint32_t>(hook);
-          attr.priority = priority;
-          attr.netfilter_flags = defrag ? detail::netfilter_ip_defrag : 0;
-          return detail::UniqueFd(
-              static_cast<int>(kernel::detail::sys_bpf(BPF_LINK_CREATE, &attr, sizeof attr)));
+          // libbpf 1.1 (Debian 12) can neither attach netfilter programs nor fill
+          // bpf_link_create_opts for them: the raw BPF_LINK_CREATE, as for tcx.
+          return detail::uapi::link_create_netfilter(
+              prog.fd(), static_cast<std::uint32_t>(family), static_cast<std::uint32_t>(hook),
+              priority, defrag ? detail::uapi::netfilter_ip_defrag : 0);
         },
         {kernel::Feature::netfilter,
          "use an XDP or TC program (Xdp, Tcx, TcClassic) to filter packets on this kernel",

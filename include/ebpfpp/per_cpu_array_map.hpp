@@ -4,14 +4,18 @@
 
 #include "detail/config.hpp"
 
-#include "detail/map_ops.hpp"
+#include "detail/map_kind.hpp"
 
 namespace ebpfpp {
 
 /// A typed view of a per-CPU array map: as ArrayMap, with one V per possible CPU at each index
 /// (PerCpuValues<V>, with sum()).
 template <MapData V>
-class PerCpuArrayMap : public detail::ArrayOps<PerCpuArrayMap<V>, V, detail::PerCpuValue<V>> {
+class PerCpuArrayMap
+    : public detail::ArrayOps<PerCpuArrayMap<V>, V, detail::PerCpuValue<V>>,
+      public detail::MapKind<PerCpuArrayMap<V>,
+                             detail::Kind<"PerCpuArrayMap", BPF_MAP_TYPE_PERCPU_ARRAY>,
+                             std::uint32_t, V, detail::KeyUse::index> {
   using Base = detail::ArrayOps<PerCpuArrayMap<V>, V, detail::PerCpuValue<V>>;
 
 public:
@@ -23,21 +27,7 @@ public:
     Base::set(index, PerCpuValues<V>(std::vector<V>(detail::possible_cpus(), value)), flag);
   }
 
-  /// Creates a new BPF_MAP_TYPE_PERCPU_ARRAY of `size` zeroed elements. Throws Error.
-  static PerCpuArrayMap create(std::uint32_t size, std::string_view name,
-                               std::uint32_t map_flags = 0) {
-    return PerCpuArrayMap(
-        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_PERCPU_ARRAY, name,
-                                               sizeof(std::uint32_t), sizeof(V), size, map_flags),
-                         std::string(name)),
-        TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_PERCPU_ARRAY};
-    return detail::key_value_spec<std::uint32_t, V>("PerCpuArrayMap", types, true);
-  }
+  // create(size, name, map_flags): `size` zeroed elements (detail::MapKind).
 };
 
 } // namespace ebpfpp

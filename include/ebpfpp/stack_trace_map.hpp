@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "detail/map_ops.hpp"
+#include "detail/map_kind.hpp"
 
 namespace ebpfpp {
 
@@ -27,7 +27,11 @@ inline constexpr std::size_t default_stack_depth = 127;
 /// A typed view of a BPF_MAP_TYPE_STACK_TRACE map whose values hold `Depth` addresses
 /// (value_size = Depth * 8). Keys are the u32 stack ids bpf_get_stackid() returned. Kernel 4.6+.
 template <std::size_t Depth = default_stack_depth>
-class StackTraceMap : public detail::MapBase<StackTraceMap<Depth>> {
+class StackTraceMap
+    : public detail::MapBase<StackTraceMap<Depth>>,
+      public detail::MapKind<StackTraceMap<Depth>,
+                             detail::Kind<"StackTraceMap", BPF_MAP_TYPE_STACK_TRACE>, std::uint32_t,
+                             std::array<std::uint64_t, Depth>, detail::KeyUse::index> {
   using Base = detail::MapBase<StackTraceMap<Depth>>;
 
 public:
@@ -67,20 +71,7 @@ public:
       if (bpf_map_delete_elem(this->fd_.get(), &key) != 0) break;
   }
 
-  /// Creates a new BPF_MAP_TYPE_STACK_TRACE map of up to `max_entries` stacks. Throws Error.
-  static StackTraceMap create(std::uint32_t max_entries, std::string_view name) {
-    return StackTraceMap(MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_STACK_TRACE, name,
-                                                                sizeof(std::uint32_t),
-                                                                sizeof(Frames), max_entries, 0),
-                                          std::string(name)),
-                         TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_STACK_TRACE};
-    return detail::key_value_spec<std::uint32_t, Frames>("StackTraceMap", types, true);
-  }
+  // create(max_entries, name) (detail::MapKind).
 };
 
 } // namespace ebpfpp

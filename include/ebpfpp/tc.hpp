@@ -50,25 +50,27 @@ constexpr std::string_view to_string(TcDirection d) noexcept {
 class TcxAnchor {
 public:
   /// After every program already attached.
-  static TcxAnchor last() noexcept { return TcxAnchor(after_flag, 0, "last"); }
+  static TcxAnchor last() noexcept { return TcxAnchor(detail::uapi::f_after, 0, "last"); }
   /// Before every program already attached.
-  static TcxAnchor first() noexcept { return TcxAnchor(before_flag, 0, "first"); }
+  static TcxAnchor first() noexcept { return TcxAnchor(detail::uapi::f_before, 0, "first"); }
   /// Just before `prog` (which must be attached to the same hook).
   static TcxAnchor before(const Program& prog) {
-    return TcxAnchor(before_flag, prog.fd(), detail::format("before program '{}'", prog.name()));
+    return TcxAnchor(detail::uapi::f_before, prog.fd(),
+                     detail::format("before program '{}'", prog.name()));
   }
   /// Just after `prog` (which must be attached to the same hook).
   static TcxAnchor after(const Program& prog) {
-    return TcxAnchor(after_flag, prog.fd(), detail::format("after program '{}'", prog.name()));
+    return TcxAnchor(detail::uapi::f_after, prog.fd(),
+                     detail::format("after program '{}'", prog.name()));
   }
   /// Just before the program of `link` (a Tcx on the same hook).
   static TcxAnchor before(const Link& link) {
-    return TcxAnchor(before_flag | link_flag, link.fd(),
+    return TcxAnchor(detail::uapi::f_before | detail::uapi::f_link, link.fd(),
                      detail::format("before {}", link.description()));
   }
   /// Just after the program of `link` (a Tcx on the same hook).
   static TcxAnchor after(const Link& link) {
-    return TcxAnchor(after_flag | link_flag, link.fd(),
+    return TcxAnchor(detail::uapi::f_after | detail::uapi::f_link, link.fd(),
                      detail::format("after {}", link.description()));
   }
   /// Attach only if the hook's revision (it grows by one at each change) is still `revision`:
@@ -84,11 +86,6 @@ public:
   const std::string& description() const noexcept { return description_; }
 
 private:
-  // uapi values of 6.6 (the headers ebpfpp builds with may be older).
-  static constexpr std::uint32_t before_flag = 1u << 3; // BPF_F_BEFORE
-  static constexpr std::uint32_t after_flag = 1u << 4;  // BPF_F_AFTER
-  static constexpr std::uint32_t link_flag = 1u << 13;  // BPF_F_LINK
-
   TcxAnchor(std::uint32_t flags, int fd, std::string description)
       : flags_(flags), fd_(fd), description_(std::move(description)) {}
 
@@ -97,20 +94,6 @@ private:
   std::uint64_t revision_ = 0;
   std::string description_;
 };
-
-namespace detail {
-// BPF_LINK_CREATE's attr for tcx (6.6 uapi), which libbpf 1.1's bpf_link_create_opts lacks.
-struct TcxLinkCreateAttr {
-  std::uint32_t prog_fd;
-  std::uint32_t target_ifindex;
-  std::uint32_t attach_type;
-  std::uint32_t flags;
-  std::uint32_t relative_fd; // or relative_id with BPF_F_ID
-  std::uint32_t pad;
-  std::uint64_t expected_revision;
-};
-static_assert(sizeof(TcxLinkCreateAttr) == 32);
-} // namespace detail
 
 /// A TC program on a tcx hook (kernel 6.6+, CONFIG_NET_XGRESS): several programs per hook, in an
 /// order you choose, no qdisc. Needs CAP_NET_ADMIN (and CAP_BPF).
@@ -136,16 +119,9 @@ private:
         detail::format("tcx {} on '{}' (ifindex {}), {}", to_string(direction), iface.name(),
                        iface.index(), anchor.description()),
         [&] {
-          detail::TcxLinkCreateAttr attr{};
-          attr.prog_fd = static_cast<std::uint32_t>(prog.fd());
-          attr.target_ifindex = static_cast<std::uint32_t>(iface.index());
-          attr.attach_type = static_cast<std::uint32_t>(kernel::detail::attach_tcx_ingress +
-                                                        (direction == TcDirection::egress));
-          attr.flags = anchor.flags();
-          attr.relative_fd = static_cast<std::uint32_t>(anchor.relative_fd());
-          attr.expected_revision = anchor.revision();
-          return detail::UniqueFd(
-              static_cast<int>(kernel::detail::sys_bpf(BPF_LINK_CREATE, &attr, sizeof attr)));
+          return detail::uapi::link_create_tcx(prog.fd(), iface.index(),
+                                               direction == TcDirection::egress, anchor.flags(),
+                                               anchor.relative_fd(), anchor.revision());
         },
         {kernel::Feature::tcx, "use TcClassic (the clsact qdisc path)",
          detail::Op::attach_network});

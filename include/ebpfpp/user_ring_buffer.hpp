@@ -100,8 +100,8 @@ public:
   static UserRingBuffer create(std::uint32_t bytes, std::string_view name) {
     kernel::require(kernel::Feature::user_ring_buffer, "create a user ring buffer");
     return UserRingBuffer(MapSource::adopt(
-        detail::create_map_fd(static_cast<bpf_map_type>(kernel::detail::map_type_user_ringbuf),
-                              name, 0, 0, bytes, 0),
+        detail::create_map_fd(static_cast<bpf_map_type>(detail::uapi::map_type_user_ringbuf), name,
+                              0, 0, bytes, 0),
         std::string(name)));
   }
 
@@ -173,7 +173,7 @@ public:
   /// What this view requires of a map (used by the checks).
   static detail::ViewSpec spec() {
     static constexpr bpf_map_type types[] = {
-        static_cast<bpf_map_type>(kernel::detail::map_type_user_ringbuf)};
+        static_cast<bpf_map_type>(detail::uapi::map_type_user_ringbuf)};
     auto s = detail::keyless_spec<Event>("UserRingBuffer", types);
     s.value_size = 0; // the kernel's record size is free: records are checked here instead
     return s;

@@ -116,7 +116,16 @@ TEST_CASE("probes: uprobe.multi on three functions by a glob counts each exactly
                                                         "ebpfpp_test_multi_beta",
                                                         "ebpfpp_test_multi_gamma"});
     CHECK(multi.cookies() == std::vector<std::uint64_t>{0, 1, 2});
-    CHECK(multi.fd() >= 0);
+    // A Link like every attachment: a kernel link of this program, described as attached.
+    const ebpfpp::Link& link = multi;
+    CHECK(link.description().starts_with("uprobe.multi 'ebpfpp_test_multi_*' in '"));
+    bpf_link_info li{};
+    __u32 li_len = sizeof li;
+    REQUIRE(bpf_obj_get_info_by_fd(link.fd(), &li, &li_len) == 0);
+    bpf_prog_info pi{};
+    __u32 pi_len = sizeof pi;
+    REQUIRE(bpf_obj_get_info_by_fd(skel.program("count_uprobe_multi").fd(), &pi, &pi_len) == 0);
+    CHECK(li.prog_id == pi.id);
     long sum = ebpfpp_test_multi_alpha(1);
     for (int i = 0; i < 2; ++i) sum += ebpfpp_test_multi_beta(i);
     for (int i = 0; i < 3; ++i) sum += ebpfpp_test_multi_gamma(i);

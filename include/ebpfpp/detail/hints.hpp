@@ -25,6 +25,7 @@
 
 #include "../kernel_version.hpp"
 #include "format.hpp"
+#include "uapi.hpp"
 
 // Templates with a defaulted parameter (called as plain functions): compiled only in the
 // translation units that build an Error with a hint.
@@ -102,8 +103,7 @@ std::string missing_bpf_capabilities() {
 /// networking types (is_net_admin_prog_type in kernel/bpf/syscall.c), CAP_PERFMON for tracing
 /// ones.
 inline Op load_op_for(bpf_prog_type type) noexcept {
-  constexpr int prog_type_netfilter = 32; // newer than some uapi headers
-  if (static_cast<int>(type) == prog_type_netfilter) return Op::load_network;
+  if (static_cast<int>(type) == uapi::prog_type_netfilter) return Op::load_network;
   switch (type) {
   case BPF_PROG_TYPE_SCHED_CLS:
   case BPF_PROG_TYPE_SCHED_ACT:

@@ -1,6 +1,7 @@
 #pragma once
-// The feature probes of kernel.hpp (which includes this after the types they use): each asks
-// the kernel itself, by loading the smallest program of a type, creating the smallest map or
+// The feature probes of kernel.hpp's table (it includes this after the types they use): the
+// generic ones a row calls, and the few a row names because they take more than one call. Each
+// asks the kernel itself, by loading the smallest program of a type, creating the smallest map or
 // trying a link on nothing; and the readers of the kernel's configuration that explain an
 // absence. Templates with a defaulted parameter (called as plain functions), so that a
 // translation unit that probes nothing compiles none of them.
@@ -39,6 +40,7 @@ std::optional<bool> config_enabled(std::string_view option);
 namespace detail {
 
 using ebpfpp::detail::UniqueFd;
+namespace uapi = ebpfpp::detail::uapi;
 
 // "return 0": the smallest program of any type.
 inline constexpr bpf_insn return_zero[] = {
@@ -144,28 +146,72 @@ FeatureStatus probe_tracing(int attach_type, std::initializer_list<const char*> 
   return probe_load(type, what, attach_type, id);
 }
 
-// Creates a link that cannot succeed and tells by the errno whether the kernel knows the attach
+// Makes a link that cannot succeed and tells by the errno whether the kernel knows the attach
 // type: EINVAL means it does not; the errno of a bad target (EBADF, ENODEV, ...) means it does.
-template <class = void>
+// `make_link(prog_fd)` is one of uapi.hpp's link_create_* functions, on a target that is wrong.
+template <class MakeLink>
 FeatureStatus probe_link_kind(bpf_prog_type prog_type, int attach_type, std::string_view what,
-                              int supported_errno, int target = -1, void* extra = nullptr,
-                              std::size_t extra_size = 0) {
+                              int supported_errno, MakeLink make_link) {
   UniqueFd prog = load_program(prog_type, attach_type);
   if (!prog)
     return from_errno(errno, ebpfpp::detail::format("loading a minimal {} program failed", what));
-  struct {
-    std::uint32_t prog_fd, target, attach_type, flags;
-    std::uint64_t extra[8];
-  } attr{};
-  attr.prog_fd = static_cast<std::uint32_t>(prog.get());
-  attr.target = static_cast<std::uint32_t>(target);
-  attr.attach_type = static_cast<std::uint32_t>(attach_type);
-  if (extra) std::memcpy(attr.extra, extra, std::min(extra_size, sizeof attr.extra));
-  UniqueFd link(static_cast<int>(sys_bpf(BPF_LINK_CREATE, &attr, sizeof attr)));
-  if (link) return ok();
+  if (UniqueFd link = make_link(prog.get())) return ok();
   const int err = errno;
   if (err == supported_errno) return ok();
   return from_errno(err, ebpfpp::detail::format("creating a {} link failed", what));
+}
+
+// The probes that take more than one call; the table in kernel.hpp names them.
+
+template <class = void>
+FeatureStatus probe_btf() {
+  if (std::filesystem::exists("/sys/kernel/btf/vmlinux")) return ok();
+  return absent(ENOENT, "/sys/kernel/btf/vmlinux does not exist");
+}
+
+template <class = void>
+FeatureStatus probe_user_ring_buffer() {
+  return probe_map(static_cast<bpf_map_type>(uapi::map_type_user_ringbuf), 0, 0,
+                   static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE)), 0, "user ring buffer");
+}
+
+template <class = void>
+FeatureStatus probe_batch_ops() {
+  UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_HASH, "ebpfpp_probe", 4, 4, 1, nullptr));
+  if (!fd) return from_errno(errno, "creating a hash map failed");
+  std::uint32_t keys[1], values[1], count = 1, out = 0;
+  if (bpf_map_lookup_batch(fd.get(), nullptr, &out, keys, values, &count, nullptr) == 0 ||
+      errno == ENOENT)
+    return ok();
+  return from_errno(errno, "BPF_MAP_LOOKUP_BATCH on a hash map failed");
+}
+
+template <class = void>
+FeatureStatus probe_kprobe_multi() {
+  if (auto k = probe_pmu("kprobe"); !k.available) return k;
+  // A kprobe.multi link on a symbol that does not exist: ENOENT/ESRCH from a kernel that knows
+  // the link type, EINVAL/EOPNOTSUPP from one that does not (or has no fprobe).
+  static const char* const syms[] = {"ebpfpp_no_such_function"};
+  auto s = probe_link_kind(BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI, "kprobe.multi", ENOENT,
+                           [](int prog) { return uapi::link_create_kprobe_multi(prog, syms, 0); });
+  if (!s.available && s.errnum == ESRCH) return ok();
+  return s;
+}
+
+template <class = void>
+FeatureStatus probe_uprobe_multi() {
+  // cilium/ebpf's probe: a uprobe.multi link on "/" fails with EBADF where the link type exists.
+  static const std::uint64_t offset[] = {0};
+  return probe_link_kind(
+      BPF_PROG_TYPE_KPROBE, uapi::attach_uprobe_multi, "uprobe.multi", EBADF,
+      [](int prog) { return uapi::link_create_uprobe_multi(prog, "/", offset, nullptr, 0, 0); });
+}
+
+template <class = void>
+FeatureStatus probe_tcx() {
+  // ifindex 0: ENODEV where tcx links exist, EINVAL where the attach type is unknown.
+  return probe_link_kind(BPF_PROG_TYPE_SCHED_CLS, uapi::attach_tcx_ingress, "tcx", ENODEV,
+                         [](int prog) { return uapi::link_create_tcx(prog, 0, false, 0, 0, 0); });
 }
 
 // Defined below with the kernel-config readers it uses.
@@ -173,141 +219,46 @@ template <class = void>
 bool lsm_list_lacks_bpf();
 
 template <class = void>
-FeatureStatus probe_feature(Feature f) {
-  switch (f) {
-  case Feature::btf:
-    if (std::filesystem::exists("/sys/kernel/btf/vmlinux")) return ok();
-    return absent(ENOENT, "/sys/kernel/btf/vmlinux does not exist");
-  case Feature::perf_buffer:
-    return probe_libbpf_map(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "perf event array");
-  case Feature::ring_buffer:
-    return probe_libbpf_map(BPF_MAP_TYPE_RINGBUF, "ring buffer");
-  case Feature::user_ring_buffer:
-    return probe_map(static_cast<bpf_map_type>(map_type_user_ringbuf), 0, 0,
-                     static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE)), 0, "user ring buffer");
-  case Feature::mmapable_maps:
-    return probe_map(BPF_MAP_TYPE_ARRAY, 4, 8, 1, BPF_F_MMAPABLE, "mmap-able array");
-  case Feature::batch_ops: {
-    UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_HASH, "ebpfpp_probe", 4, 4, 1, nullptr));
-    if (!fd) return from_errno(errno, "creating a hash map failed");
-    std::uint32_t keys[1], values[1], count = 1, out = 0;
-    if (bpf_map_lookup_batch(fd.get(), nullptr, &out, keys, values, &count, nullptr) == 0 ||
-        errno == ENOENT)
-      return ok();
-    return from_errno(errno, "BPF_MAP_LOOKUP_BATCH on a hash map failed");
-  }
-  case Feature::bloom_filter:
-    return probe_map(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 1, 0, "bloom filter");
-  case Feature::task_storage:
-    return probe_libbpf_map(BPF_MAP_TYPE_TASK_STORAGE, "task storage");
-  case Feature::tracepoints:
-    return probe_load(BPF_PROG_TYPE_TRACEPOINT, "tracepoint");
-  case Feature::raw_tracepoints:
-    return probe_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "raw tracepoint");
-  case Feature::kprobes:
-    return probe_pmu("kprobe");
-  case Feature::uprobes:
-    return probe_pmu("uprobe");
-  case Feature::kprobe_multi: {
-    if (auto k = probe_pmu("kprobe"); !k.available) return k;
-    // A kprobe.multi link on a symbol that does not exist: ENOENT/ESRCH from a kernel that
-    // knows the link type, EINVAL/EOPNOTSUPP from one that does not (or has no fprobe).
-    const char* syms[] = {"ebpfpp_no_such_function"};
-    struct {
-      std::uint32_t flags, cnt;
-      std::uint64_t syms, addrs, cookies;
-    } multi{0, 1, reinterpret_cast<std::uint64_t>(syms), 0, 0};
-    auto s = probe_link_kind(BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI, "kprobe.multi", ENOENT,
-                             0, &multi, sizeof multi);
-    if (!s.available && s.errnum == ESRCH) return ok();
-    return s;
-  }
-  case Feature::uprobe_multi: {
-    // cilium/ebpf's probe: a uprobe.multi link on "/" fails with EBADF where the link type exists.
-    static const char root[] = "/";
-    std::uint64_t offset = 0;
-    struct {
-      std::uint64_t path, offsets, ref_ctr_offsets, cookies;
-      std::uint32_t cnt, flags, pid;
-    } multi{reinterpret_cast<std::uint64_t>(root),
-            reinterpret_cast<std::uint64_t>(&offset),
-            0,
-            0,
-            1,
-            0,
-            0};
-    return probe_link_kind(BPF_PROG_TYPE_KPROBE, attach_uprobe_multi, "uprobe.multi", EBADF, 0,
-                           &multi, sizeof multi);
-  }
-  case Feature::fentry:
-    return probe_tracing(BPF_TRACE_FENTRY,
-                         {"bpf_fentry_test1", "do_nanosleep", "ksys_read", "vfs_read"},
-                         BTF_KIND_FUNC, "fentry");
-  case Feature::fmod_ret:
-    return probe_tracing(BPF_MODIFY_RETURN, {"bpf_modify_return_test", "should_failslab"},
-                         BTF_KIND_FUNC, "fmod_ret");
-  case Feature::tp_btf:
-    return probe_tracing(BPF_TRACE_RAW_TP, {"btf_trace_sched_switch", "btf_trace_sys_enter"},
-                         BTF_KIND_TYPEDEF, "tp_btf");
-  case Feature::lsm: {
-    auto s =
-        probe_tracing(BPF_LSM_MAC, {"bpf_lsm_file_open"}, BTF_KIND_FUNC, "lsm", BPF_PROG_TYPE_LSM);
-    if (!s.available) return s;
-    // Loading works wherever CONFIG_BPF_LSM is set; attaching only when bpf is an active LSM.
-    UniqueFd prog = load_program(BPF_PROG_TYPE_LSM, BPF_LSM_MAC,
-                                 vmlinux_btf_id({"bpf_lsm_file_open"}, BTF_KIND_FUNC));
-    UniqueFd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
-    if (!link)
-      return from_errno(errno, "attaching a minimal LSM program failed (is bpf in the kernel's "
-                               "lsm= list?)");
-    // Kernels before about 5.14 attach even when bpf is not an active LSM, and the program
-    // then never runs: ask the LSM list.
-    if (lsm_list_lacks_bpf())
-      return absent(EOPNOTSUPP, "an LSM program attaches but bpf is not in the kernel's active "
-                                "LSM list, so it would never run");
-    return ok();
-  }
-  case Feature::iterators:
-    return probe_tracing(BPF_TRACE_ITER, {"bpf_iter_task"}, BTF_KIND_FUNC, "iterator");
-  case Feature::struct_ops:
-    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_STRUCT_OPS, nullptr) == 1) return ok();
-    return absent(EOPNOTSUPP, "the kernel does not know struct_ops programs");
-  case Feature::perf_event:
-    return probe_load(BPF_PROG_TYPE_PERF_EVENT, "perf_event");
-  case Feature::bpf_cookie:
-    return probe_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_attach_cookie,
-                        "bpf_get_attach_cookie");
-  case Feature::bpf_loop:
-    return probe_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, "bpf_loop");
-  case Feature::xdp:
-    return probe_load(BPF_PROG_TYPE_XDP, "XDP");
-  case Feature::tc:
-    return probe_load(BPF_PROG_TYPE_SCHED_CLS, "sched_cls");
-  case Feature::tcx:
-    // ifindex 0: ENODEV where tcx links exist, EINVAL where the attach type is unknown.
-    return probe_link_kind(BPF_PROG_TYPE_SCHED_CLS, attach_tcx_ingress, "tcx", ENODEV, 0);
-  case Feature::cgroup:
-    return probe_load(BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb");
-  case Feature::sk_lookup:
-    return probe_load(BPF_PROG_TYPE_SK_LOOKUP, "sk_lookup", BPF_SK_LOOKUP);
-  case Feature::netfilter:
-    return probe_load(static_cast<bpf_prog_type>(prog_type_netfilter), "netfilter",
-                      attach_netfilter);
-  case Feature::bpf_token: {
-    struct {
-      std::uint32_t flags, bpffs_fd;
-    } attr{0, static_cast<std::uint32_t>(-1)};
-    UniqueFd fd(static_cast<int>(sys_bpf(cmd_token_create, &attr, sizeof attr)));
-    if (fd || errno == EBADF) return ok();
-    return from_errno(errno, "BPF_TOKEN_CREATE failed");
-  }
-  case Feature::run_stats: {
-    UniqueFd fd(bpf_enable_stats(BPF_STATS_RUN_TIME));
-    if (fd) return ok();
-    return from_errno(errno, "BPF_ENABLE_STATS failed");
-  }
-  }
-  return absent(EINVAL, "unknown feature");
+FeatureStatus probe_lsm() {
+  auto s =
+      probe_tracing(BPF_LSM_MAC, {"bpf_lsm_file_open"}, BTF_KIND_FUNC, "lsm", BPF_PROG_TYPE_LSM);
+  if (!s.available) return s;
+  // Loading works wherever CONFIG_BPF_LSM is set; attaching only when bpf is an active LSM.
+  UniqueFd prog = load_program(BPF_PROG_TYPE_LSM, BPF_LSM_MAC,
+                               vmlinux_btf_id({"bpf_lsm_file_open"}, BTF_KIND_FUNC));
+  UniqueFd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
+  if (!link)
+    return from_errno(errno, "attaching a minimal LSM program failed (is bpf in the kernel's "
+                             "lsm= list?)");
+  // Kernels before about 5.14 attach even when bpf is not an active LSM, and the program then
+  // never runs: ask the LSM list.
+  if (lsm_list_lacks_bpf())
+    return absent(EOPNOTSUPP, "an LSM program attaches but bpf is not in the kernel's active "
+                              "LSM list, so it would never run");
+  return ok();
+}
+
+template <class = void>
+FeatureStatus probe_struct_ops() {
+  if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_STRUCT_OPS, nullptr) == 1) return ok();
+  return absent(EOPNOTSUPP, "the kernel does not know struct_ops programs");
+}
+
+template <class = void>
+FeatureStatus probe_bpf_token() {
+  struct {
+    std::uint32_t flags, bpffs_fd;
+  } attr{0, static_cast<std::uint32_t>(-1)};
+  UniqueFd fd(static_cast<int>(uapi::sys_bpf(uapi::cmd_token_create, &attr, sizeof attr)));
+  if (fd || errno == EBADF) return ok();
+  return from_errno(errno, "BPF_TOKEN_CREATE failed");
+}
+
+template <class = void>
+FeatureStatus probe_run_stats() {
+  UniqueFd fd(bpf_enable_stats(BPF_STATS_RUN_TIME));
+  if (fd) return ok();
+  return from_errno(errno, "BPF_ENABLE_STATS failed");
 }
 
 // --- the kernel's configuration ---------------------------------------------------------------
@@ -363,6 +314,28 @@ bool lsm_list_lacks_bpf() {
   }
   if (list.empty()) return false; // unknown: no explanation
   return (',' + list + ',').find(",bpf,") == std::string::npos;
+}
+
+// How a probe's explained_by starts when the probe could not tell (refused for privilege).
+inline constexpr std::string_view not_known = "not known: ";
+
+// Fills in what explains an absence `s` of the feature `fi` on this kernel: the configuration
+// option that is off, an LSM list without bpf, a missing capability or a policy.
+template <class = void>
+void explain_absence(const FeatureInfo& fi, FeatureStatus& s) {
+  if (const auto on = config_enabled(fi.config); on && !*on)
+    s.explained_by = ebpfpp::detail::format("{} is not set", fi.config);
+  else if (fi.id == Feature::lsm && lsm_list_lacks_bpf())
+    s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
+  else if (s.errnum == EPERM || s.errnum == EACCES) {
+    if (const std::string lacks = ebpfpp::detail::missing_bpf_capabilities(); !lacks.empty())
+      s.explained_by =
+          ebpfpp::detail::format("{}the probe was refused (errno {}) and this process lacks {}",
+                                 not_known, s.errnum, lacks);
+    else if (s.errnum == EPERM)
+      s.explained_by = "the kernel refuses it with EPERM to a process with every capability "
+                       "(a lockdown, LSM or hypervisor policy)";
+  }
 }
 } // namespace detail
 

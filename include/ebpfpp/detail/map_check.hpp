@@ -27,6 +27,7 @@
 #include "../map_info.hpp"
 #include "format.hpp"
 #include "type_shape.hpp"
+#include "uapi.hpp"
 
 namespace ebpfpp::detail {
 
@@ -586,7 +587,7 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "RingBuffer<Event>";
   case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
     return "PerfBuffer<Event>";
-  case static_cast<bpf_map_type>(31): // BPF_MAP_TYPE_USER_RINGBUF, newer than some uapi headers
+  case static_cast<bpf_map_type>(uapi::map_type_user_ringbuf):
     return "UserRingBuffer<Event>";
   case BPF_MAP_TYPE_LPM_TRIE:
     return "LpmTrieMap<Key, V>";

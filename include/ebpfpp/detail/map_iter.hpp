@@ -31,6 +31,7 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include "../kernel.hpp"
 #include "../map_info.hpp"
 #include "format.hpp"
 #include "unique_fd.hpp"
@@ -95,7 +96,8 @@ MapIterLayout load_map_iter_layout() {
                       member("bpf_map", "name", 16, out.name) && member("btf", "id", 4, out.btf_id);
   btf__free(vmlinux);
   if (func <= 0) {
-    out.why = "this kernel has no BPF map iterator (bpf_iter_bpf_map, kernel 5.8+)";
+    out.why = detail::format("this kernel has no BPF map iterator (bpf_iter_bpf_map, kernel {}+)",
+                             kernel::info(kernel::Feature::iterators).min_kernel.str());
     return out;
   }
   if (!fields) {

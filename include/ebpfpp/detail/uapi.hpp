@@ -1,25 +1,125 @@
 #pragma once
-// Kernel ABI values newer than the uapi headers ebpfpp may be built with (Debian 12 ships 6.1's
-// linux/bpf.h), and the raw bpf() syscall for what libbpf 1.1 has no function for. The one place
-// for them: a header that needs a newer value takes it from here.
+// The one room for kernel ABI facts newer than what ebpfpp may be built with: Debian 12 ships
+// 6.1's linux/bpf.h and libbpf 1.1, which know neither the values below nor the links that use
+// them. Here are those values (each once, with the kernel that added it), the raw bpf() syscall,
+// and BPF_LINK_CREATE's attribute for each link shape libbpf 1.1 cannot make, one function per
+// shape. A header that needs a newer value or a raw link takes it from here.
 
 #include "config.hpp"
 
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include <linux/bpf.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace ebpfpp::kernel::detail {
+#include "unique_fd.hpp"
 
-// uapi values newer than the headers ebpfpp may be built with (Debian 12 ships 6.1's).
-inline constexpr int attach_netfilter = 45;
-inline constexpr int attach_tcx_ingress = 46;
-inline constexpr int attach_uprobe_multi = 48;
-inline constexpr int prog_type_netfilter = 32;
-inline constexpr int map_type_user_ringbuf = 31;
-inline constexpr int cmd_token_create = 36;
+namespace ebpfpp::detail::uapi {
 
+// --- values (enum bpf_cmd, bpf_prog_type, bpf_map_type, bpf_attach_type, flags) ---------------
+
+inline constexpr int cmd_token_create = 36;        // BPF_TOKEN_CREATE, 6.9
+inline constexpr int prog_type_netfilter = 32;     // BPF_PROG_TYPE_NETFILTER, 6.4
+inline constexpr int map_type_user_ringbuf = 31;   // BPF_MAP_TYPE_USER_RINGBUF, 6.1
+inline constexpr int attach_netfilter = 45;        // BPF_NETFILTER, 6.4
+inline constexpr int attach_tcx_ingress = 46;      // BPF_TCX_INGRESS, 6.6
+inline constexpr int attach_tcx_egress = 47;       // BPF_TCX_EGRESS, 6.6
+inline constexpr int attach_uprobe_multi = 48;     // BPF_TRACE_UPROBE_MULTI, 6.6
+inline constexpr std::uint32_t f_before = 1u << 3; // BPF_F_BEFORE (tcx anchors), 6.6
+inline constexpr std::uint32_t f_after = 1u << 4;  // BPF_F_AFTER, 6.6
+inline constexpr std::uint32_t f_link = 1u << 13;  // BPF_F_LINK: the anchor fd is a link's, 6.6
+inline constexpr std::uint32_t netfilter_ip_defrag = 1u << 0; // BPF_F_NETFILTER_IP_DEFRAG, 6.6
+inline constexpr std::uint32_t uprobe_multi_return = 1u << 0; // BPF_F_UPROBE_MULTI_RETURN, 6.6
+
+/// bpf(2) itself, for the commands libbpf 1.1 has no function for. -1 with errno on failure.
 inline long sys_bpf(int cmd, void* attr, unsigned size) noexcept {
   return ::syscall(__NR_bpf, cmd, attr, size);
 }
 
-} // namespace ebpfpp::kernel::detail
+// --- BPF_LINK_CREATE --------------------------------------------------------------------------
+// union bpf_attr's link_create: a common head, then a tail of the attach type's shape at offset
+// 16. Each function below fills one shape and returns the link's fd, empty with errno set on
+// failure (what detail::attach_link expects of a raw attach).
+
+struct LinkCreateHead {
+  std::uint32_t prog_fd;
+  std::uint32_t target; // target_fd or target_ifindex
+  std::uint32_t attach_type;
+  std::uint32_t flags;
+};
+
+template <class Tail>
+UniqueFd link_create(int prog_fd, std::uint32_t target, int attach_type, std::uint32_t flags,
+                     const Tail& tail) noexcept {
+  struct {
+    LinkCreateHead head;
+    Tail tail;
+  } attr{
+      {static_cast<std::uint32_t>(prog_fd), target, static_cast<std::uint32_t>(attach_type), flags},
+      tail};
+  static_assert(offsetof(decltype(attr), tail) == 16);
+  return UniqueFd(static_cast<int>(sys_bpf(BPF_LINK_CREATE, &attr, sizeof attr)));
+}
+
+/// A tcx link (6.6: link_create.tcx) on `ifindex`, placed by `flags` (f_before, f_after, f_link)
+/// relative to `relative_fd`, refused with ESTALE unless the hook is at `expected_revision` (0:
+/// any).
+inline UniqueFd link_create_tcx(int prog_fd, int ifindex, bool egress, std::uint32_t flags,
+                                int relative_fd, std::uint64_t expected_revision) noexcept {
+  struct {
+    std::uint32_t relative_fd; // or relative_id with BPF_F_ID
+    std::uint64_t expected_revision;
+  } tail{static_cast<std::uint32_t>(relative_fd), expected_revision};
+  return link_create(prog_fd, static_cast<std::uint32_t>(ifindex),
+                     egress ? attach_tcx_egress : attach_tcx_ingress, flags, tail);
+}
+
+/// A netfilter link (6.4: link_create.netfilter) on hook `hooknum` of family `pf` in the
+/// caller's network namespace; `flags` may hold netfilter_ip_defrag (6.6).
+inline UniqueFd link_create_netfilter(int prog_fd, std::uint32_t pf, std::uint32_t hooknum,
+                                      std::int32_t priority, std::uint32_t flags) noexcept {
+  struct {
+    std::uint32_t pf, hooknum;
+    std::int32_t priority;
+    std::uint32_t flags;
+  } tail{pf, hooknum, priority, flags};
+  return link_create(prog_fd, 0, attach_netfilter, 0, tail);
+}
+
+/// A uprobe.multi link (6.6: link_create.uprobe_multi) at `offsets` of the file at `path`, with
+/// one cookie per offset (or none), for process `pid` (0: every process); `flags` may hold
+/// uprobe_multi_return.
+inline UniqueFd link_create_uprobe_multi(int prog_fd, const char* path,
+                                         std::span<const std::uint64_t> offsets,
+                                         const std::uint64_t* cookies, std::uint32_t flags,
+                                         std::uint32_t pid) noexcept {
+  struct {
+    std::uint64_t path, offsets, ref_ctr_offsets, cookies;
+    std::uint32_t cnt, flags, pid;
+  } tail{reinterpret_cast<std::uintptr_t>(path),
+         reinterpret_cast<std::uintptr_t>(offsets.data()),
+         0,
+         reinterpret_cast<std::uintptr_t>(cookies),
+         static_cast<std::uint32_t>(offsets.size()),
+         flags,
+         pid};
+  return link_create(prog_fd, 0, attach_uprobe_multi, 0, tail);
+}
+
+/// A kprobe.multi link (5.18: link_create.kprobe_multi) on the kernel functions `syms`. libbpf 1.1
+/// makes these itself (bpf_program__attach_kprobe_multi_opts); the feature probe needs it raw.
+inline UniqueFd link_create_kprobe_multi(int prog_fd, std::span<const char* const> syms,
+                                         std::uint32_t flags) noexcept {
+  struct {
+    std::uint32_t flags, cnt;
+    std::uint64_t syms, addrs, cookies;
+  } tail{flags, static_cast<std::uint32_t>(syms.size()),
+         reinterpret_cast<std::uintptr_t>(syms.data()), 0, 0};
+  return link_create(prog_fd, 0, BPF_TRACE_KPROBE_MULTI, 0, tail);
+}
+
+} // namespace ebpfpp::detail::uapi
