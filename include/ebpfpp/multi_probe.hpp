@@ -66,10 +66,10 @@ private:
       throw Error(EINVAL,
                   detail::format("attach {}: {} cookies for {} symbols", description,
                                  cookies.size(), symbols.size()),
-                  "give one cookie per symbol, or none");
+                  std::string(detail::hint::one_cookie_per_symbol));
     // Checked first: where kprobe.multi is missing, the program's load is what fails.
     kernel::require(kernel::Feature::kprobe_multi, detail::format("attach {}", description),
-                    no_kprobe_multi);
+                    detail::hint::no_kprobe_multi);
     std::vector<const char*> names;
     names.reserve(symbols.size());
     for (const auto& s : symbols) names.push_back(s.c_str());
@@ -86,13 +86,9 @@ private:
           return bpf_program__attach_kprobe_multi_opts(
               prog.get(), pattern.empty() ? nullptr : pattern.c_str(), &opts);
         },
-        {kernel::Feature::kprobe_multi, std::string(no_kprobe_multi), detail::Op::attach_multi});
+        {kernel::Feature::kprobe_multi, std::string(detail::hint::no_kprobe_multi),
+         detail::Op::attach_multi});
   }
-
-  // What to use where the kernel has no kprobe.multi (the FeatureError names its minimum kernel
-  // and configuration option from the feature table).
-  static constexpr std::string_view no_kprobe_multi =
-      "attach one Kprobe per function, or a tracepoint";
 };
 
 /// A uprobe.multi link (kernel 6.6+): runs `prog` at the entry (or return, with `retprobe`) of
@@ -182,7 +178,7 @@ private:
       throw Error(
           EINVAL,
           detail::format("{}: {} cookies for {} symbols", action(), cookies.size(), symbols.size()),
-          "give one cookie per symbol, or none");
+          std::string(detail::hint::one_cookie_per_symbol));
     const Found all = resolve(prog, binary, [&](std::string_view name) {
       return std::find(symbols.begin(), symbols.end(), name) != symbols.end();
     });
@@ -240,9 +236,7 @@ private:
               static_cast<bpf_attach_type>(detail::uapi::attach_uprobe_multi))
             throw Error(EINVAL,
                         detail::format("attach {} (program '{}')", description, prog.name()),
-                        "the program was not loaded for uprobe.multi: call "
-                        "UprobeMulti::prepare(prog) before load (or use SEC(\"uprobe.multi\") "
-                        "with libbpf 1.2+)");
+                        std::string(detail::hint::uprobe_multi_not_prepared));
           return detail::uapi::link_create_uprobe_multi(
               prog.fd(), path.c_str(), found.offsets, found.cookies.data(),
               retprobe ? detail::uapi::uprobe_multi_return : 0,
@@ -250,7 +244,7 @@ private:
               : pid > 0 ? static_cast<std::uint32_t>(pid)
                         : 0);
         },
-        {kernel::Feature::uprobe_multi, "attach one Uprobe per function instead",
+        {kernel::Feature::uprobe_multi, std::string(detail::hint::no_uprobe_multi),
          detail::Op::attach_multi});
   }
 

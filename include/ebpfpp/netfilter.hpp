@@ -122,8 +122,7 @@ private:
               prog.fd(), static_cast<std::uint32_t>(family), static_cast<std::uint32_t>(hook),
               priority, defrag ? detail::uapi::netfilter_ip_defrag : 0);
         },
-        {kernel::Feature::netfilter,
-         "use an XDP or TC program (Xdp, Tcx, TcClassic) to filter packets on this kernel",
+        {kernel::Feature::netfilter, std::string(detail::hint::no_netfilter),
          detail::Op::attach_network});
   }
 

@@ -123,8 +123,7 @@ private:
                                                direction == TcDirection::egress, anchor.flags(),
                                                anchor.relative_fd(), anchor.revision());
         },
-        {kernel::Feature::tcx, "use TcClassic (the clsact qdisc path)",
-         detail::Op::attach_network});
+        {kernel::Feature::tcx, std::string(detail::hint::no_tcx), detail::Op::attach_network});
   }
 
   int ifindex_ = 0;

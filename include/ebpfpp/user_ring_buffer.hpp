@@ -73,7 +73,7 @@ public:
                   detail::format("open user ring buffer '{}': a record of {} bytes cannot fit in a "
                                  "ring of {} bytes",
                                  this->name_, sizeof(Event), size_),
-                  "make the ring bigger (max_entries)");
+                  std::string(detail::hint::ring_too_small));
     // The consumer page is the kernel's (read-only here); the producer page and the data are
     // ours, the data mapped twice back to back so that a record wrapping the end is contiguous.
     consumer_map_ = detail::map_memory(this->fd_.get(), page, PROT_READ, 0,
@@ -128,7 +128,9 @@ public:
       pollfd p{this->fd_.get(), POLLOUT, 0};
       const int n = ::poll(&p, 1, static_cast<int>(left.count()));
       if (n < 0 && errno != EINTR)
-        throw Error(errno, detail::format("wait for space in user ring buffer '{}'", this->name_));
+        detail::fail(errno, [&] {
+          return detail::format("wait for space in user ring buffer '{}'", this->name_);
+        });
       // POLLOUT means some space, maybe less than a record: don't spin on it.
       if (n > 0 && !has_room()) std::this_thread::sleep_for(std::chrono::microseconds(100));
     }

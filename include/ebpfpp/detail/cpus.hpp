@@ -39,9 +39,12 @@ inline std::vector<int> parse_cpu_list(std::string_view s) {
 
 // The CPUs online now (/sys/devices/system/cpu/online).
 inline std::vector<int> online_cpus() {
+  errno = 0;
   std::ifstream f("/sys/devices/system/cpu/online");
   std::string line;
-  if (!std::getline(f, line)) throw Error(ENOENT, "read /sys/devices/system/cpu/online");
+  if (!std::getline(f, line))
+    fail(errno != 0 ? errno : ENOENT,
+         [] { return std::string("read /sys/devices/system/cpu/online"); });
   return parse_cpu_list(line);
 }
 

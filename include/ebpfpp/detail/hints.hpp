@@ -418,9 +418,9 @@ inline constexpr std::string_view stream_outlived =
 
 // --- kernel facts (multi_probe.hpp, tc.hpp, netfilter.hpp)
 inline constexpr std::string_view one_cookie_per_symbol = "give one cookie per symbol, or none";
+// (the FeatureError names the minimum kernel and configuration option from the feature table)
 inline constexpr std::string_view no_kprobe_multi =
-    "attach one Kprobe per function, or a tracepoint; kprobe.multi needs kernel 5.18+ built with "
-    "CONFIG_FPROBE";
+    "attach one Kprobe per function, or a tracepoint";
 inline constexpr std::string_view no_uprobe_multi = "attach one Uprobe per function instead";
 inline constexpr std::string_view uprobe_multi_not_prepared =
     "the program was not loaded for uprobe.multi: call UprobeMulti::prepare(prog) before load (or "
