@@ -27,7 +27,7 @@
 #include "detail/unique_fd.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
-#include "object.hpp"
+#include "program.hpp"
 
 namespace ebpfpp {
 

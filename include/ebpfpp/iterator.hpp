@@ -31,7 +31,8 @@
 #include "kernel.hpp"
 #include "link.hpp"
 #include "map_data.hpp"
-#include "object.hpp"
+#include "map_ref.hpp"
+#include "program.hpp"
 
 namespace ebpfpp {
 

@@ -42,7 +42,7 @@
 #include "error.hpp"
 #include "map_data.hpp"
 #include "map_info.hpp"
-#include "object.hpp"
+#include "map_ref.hpp"
 
 namespace ebpfpp {
 

@@ -36,7 +36,7 @@
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
-#include "object.hpp"
+#include "program.hpp"
 #include "symbolizer.hpp"
 
 namespace ebpfpp {

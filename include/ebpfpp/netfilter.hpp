@@ -27,7 +27,7 @@
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
-#include "object.hpp"
+#include "program.hpp"
 
 namespace ebpfpp {
 

@@ -57,7 +57,7 @@
 #include "error.hpp"
 #include "generator.hpp"
 #include "map_base.hpp"
-#include "object.hpp"
+#include "program.hpp"
 #include "stream.hpp"
 
 namespace ebpfpp {

@@ -32,7 +32,7 @@
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "map_base.hpp"
-#include "object.hpp"
+#include "program.hpp"
 #include "program_info.hpp"
 
 namespace ebpfpp {

@@ -52,7 +52,7 @@
 #include "generator.hpp"
 #include "kernel.hpp"
 #include "map_base.hpp"
-#include "object.hpp"
+#include "program.hpp"
 #include "per_cpu_array_map.hpp"
 #include "stream.hpp"
 

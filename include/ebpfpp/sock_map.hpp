@@ -38,7 +38,7 @@
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "link.hpp"
-#include "object.hpp"
+#include "program.hpp"
 
 namespace ebpfpp {
 

@@ -19,7 +19,8 @@
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
-#include "object.hpp"
+#include "map_ref.hpp"
+#include "program.hpp"
 
 namespace ebpfpp {
 

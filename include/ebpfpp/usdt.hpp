@@ -28,7 +28,7 @@
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
-#include "object.hpp"
+#include "program.hpp"
 
 namespace ebpfpp {
 

@@ -36,7 +36,7 @@
 #include "interface.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
-#include "object.hpp"
+#include "program.hpp"
 
 namespace ebpfpp {
 

@@ -1,0 +1,112 @@
+#pragma once
+/// @file
+/// Program: a non-owning view of one BPF program of an Object or Skeleton (object.hpp), what
+/// every attach type (link.hpp, xdp.hpp, tc.hpp, ...) takes. In a header of its own so that an
+/// attach type does not pay, in compile time, for Object and everything that opens an object.
+
+#include "detail/config.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "detail/format.hpp"
+#include "detail/lifetime.hpp"
+#include "error.hpp"
+#include "program_info.hpp"
+#include "test_run.hpp"
+
+namespace ebpfpp {
+
+/// A non-owning view of a BPF program inside an Object or Skeleton. It is valid while the Object
+/// or Skeleton lives; one that outlives it keeps its name() and otherwise reads as an empty
+/// Program (expired() says so), rather than reading freed memory.
+class Program {
+public:
+  Program() noexcept = default;
+  /// A view of a skeleton's `skel->progs.x`: not tracked, valid while the skeleton is.
+  explicit Program(bpf_program* prog) : Program(prog, {}) {}
+  /// A view that knows when its Object or Skeleton is gone (what their program() returns).
+  Program(bpf_program* prog, detail::LifeWatch watch)
+      : prog_(prog), name_(prog ? bpf_program__name(prog) : ""), watch_(std::move(watch)) {}
+
+  /// The function name in the .bpf.c file; "" for an empty Program. It stays after the
+  /// Object or Skeleton is gone.
+  std::string_view name() const noexcept { return name_; }
+  /// The ELF section, e.g. "tracepoint/syscalls/sys_enter_execve"; "" for an empty Program.
+  std::string_view section() const noexcept {
+    return get() ? bpf_program__section_name(get()) : "";
+  }
+  /// The program fd; -1 before load (and for an empty Program).
+  int fd() const noexcept { return get() ? bpf_program__fd(get()) : -1; }
+  /// BPF_PROG_TYPE_*; BPF_PROG_TYPE_UNSPEC for an empty Program.
+  bpf_prog_type type() const noexcept {
+    return get() ? bpf_program__type(get()) : BPF_PROG_TYPE_UNSPEC;
+  }
+  /// "kprobe", "tracepoint", ... as bpftool spells it.
+  std::string_view type_name() const noexcept {
+    const char* s = libbpf_bpf_prog_type_str(type());
+    return s ? s : "unknown";
+  }
+  /// Whether load() loads this program (default: yes). Only before load.
+  bool autoload() const noexcept { return get() && bpf_program__autoload(get()); }
+  /// Throws Error after load, or on an empty Program.
+  void set_autoload(bool on) {
+    const auto action = [&] { return detail::format("set autoload of program '{}'", name()); };
+    require_view(action);
+    detail::check(bpf_program__set_autoload(get(), on), action);
+  }
+  /// Number of BPF instructions before load (what clang emitted); 0 for an empty Program.
+  std::size_t instruction_count() const noexcept {
+    return get() ? bpf_program__insn_cnt(get()) : 0;
+  }
+
+  /// What the kernel says about the loaded program: id, tag, sizes, BPF-to-BPF calls and
+  /// tail-call sites in its xlated instructions, map ids (see ProgramInfo). Kernel 4.13+.
+  /// Throws Error when the program is not loaded.
+  ProgramInfo info() const {
+    require_loaded("get info of");
+    return program_info(fd(), name());
+  }
+  /// Runs the loaded program on `run`'s input without attaching it (BPF_PROG_TEST_RUN; see
+  /// test_run.hpp for the types that support it). Throws Error when it is not loaded, or when
+  /// the kernel refuses the run (the Error says why and what the type accepts).
+  TestRunResult test_run(const TestRun& run = TestRun()) const {
+    require_loaded("test-run");
+    return ebpfpp::test_run(fd(), run, name());
+  }
+
+  /// The libbpf program; nullptr for an empty Program and once its Object or Skeleton is gone.
+  bpf_program* get() const noexcept { return watch_.expired() ? nullptr : prog_; }
+  explicit operator bool() const noexcept { return get() != nullptr; }
+  /// Whether the Object or Skeleton it came from is gone (false for an untracked view).
+  bool expired() const noexcept { return watch_.expired(); }
+
+private:
+  template <class Action>
+  void require_view(const Action& action) const {
+    if (expired())
+      throw Error(EBADF, detail::format("{}: its Object or Skeleton is gone", action()),
+                  std::string(detail::hint::view_outlived));
+    if (!prog_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
+  }
+  void require_loaded(std::string_view what) const {
+    require_view([&] {
+      return name_.empty() ? detail::format("{} an empty Program", what)
+                           : detail::format("{} program '{}'", what, name_);
+    });
+    if (fd() >= 0) return;
+    throw Error(EINVAL, detail::format("{} program '{}': it is not loaded", what, name()),
+                std::string(detail::hint::not_loaded));
+  }
+
+  bpf_program* prog_ = nullptr;
+  std::string name_;
+  detail::LifeWatch watch_;
+};
+
+} // namespace ebpfpp
