@@ -49,6 +49,9 @@ enum class Op {
   attach_usdt,     // USDT probes: uprobes at the sites a binary's stapsdt notes list
   attach_multi,    // kprobe.multi / uprobe.multi links: symbols resolved by name or glob
   open_netns,      // opening a network namespace file (/run/netns/<name>) to attach to
+  link_update,     // BPF_LINK_UPDATE: swap a link's program
+  link_detach,     // BPF_LINK_DETACH: detach a link, keeping its fd
+  query_hook,      // BPF_PROG_QUERY / XDP query: what is attached on a hook
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -228,6 +231,29 @@ std::string lockdown_mode() {
   return mode == "none" ? std::string() : mode;
 }
 
+// --- link lifecycle hints (used by the table below and by link.hpp) ----------------------------
+
+namespace hint {
+inline constexpr std::string_view link_detached =
+    "the link is detached (by detach(), or its interface, cgroup or namespace is gone): it runs "
+    "nothing and cannot be updated or detached again; attach the program anew";
+inline constexpr std::string_view link_not_updatable =
+    "the kernel swaps the program only of cgroup, XDP, tcx, netkit, netns (sk_lookup, flow "
+    "dissector), iterator and sockmap links; a tracepoint, raw tracepoint, kprobe, uprobe, perf "
+    "event, fentry/fexit or netfilter link cannot be updated: attach the new program, then "
+    "destroy the old Link (both run for a moment)";
+inline constexpr std::string_view link_update_mismatch =
+    "the new program must be of the link's program type and attach type (an XDP link takes a "
+    "SEC(\"xdp\") program, a cgroup link one with the same cgroup attach type, a tcx link a "
+    "SEC(\"tc\") program), and loaded for the same device if offloaded";
+inline constexpr std::string_view link_not_expected =
+    "the link does not run the program given as expected (another update swapped it first): "
+    "info().program_id says which one it runs; update against that one, or without expecting";
+inline constexpr std::string_view link_not_detachable =
+    "the kernel detaches only cgroup, netns, XDP, tcx, netkit, netfilter, struct_ops and "
+    "sockmap links while their fd stays open; destroy (or reset()) this Link to detach it";
+} // namespace hint
+
 // --- the table --------------------------------------------------------------------------------
 
 template <class = void>
@@ -396,6 +422,9 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   case ESRCH:
     if (op == Op::perf_event_open) return "no such process or thread (it may have exited)";
+    return {};
+  case ENOLINK:
+    if (op == Op::link_update || op == Op::link_detach) return std::string(hint::link_detached);
     return {};
   case ERANGE:
     if (op == Op::attach_network)
