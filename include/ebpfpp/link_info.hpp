@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -182,21 +181,14 @@ struct LinkInfo {
   /// struct_ops or sockmap link after BPF_LINK_DETACH (Link::detach) or after its cgroup,
   /// namespace or interface went. Other link types do not tell (false).
   bool detached() const noexcept {
-    return std::visit(
-        [](const auto& t) {
-          using T = std::decay_t<decltype(t)>;
-          if constexpr (std::is_same_v<T, links::Cgroup>) return t.cgroup_id == 0;
-          else if constexpr (std::is_same_v<T, links::Netns>) return t.netns_ino == 0;
-          else if constexpr (std::is_same_v<T, links::Xdp> || std::is_same_v<T, links::Tcx> ||
-                             std::is_same_v<T, links::Netkit>)
-            return t.ifindex == 0;
-          else if constexpr (std::is_same_v<T, links::StructOps> ||
-                             std::is_same_v<T, links::Sockmap>)
-            return t.map_id == 0;
-          else
-            return false;
-        },
-        target);
+    if (const auto* c = std::get_if<links::Cgroup>(&target)) return c->cgroup_id == 0;
+    if (const auto* n = std::get_if<links::Netns>(&target)) return n->netns_ino == 0;
+    if (const auto* x = std::get_if<links::Xdp>(&target)) return x->ifindex == 0;
+    if (const auto* t = std::get_if<links::Tcx>(&target)) return t->ifindex == 0;
+    if (const auto* k = std::get_if<links::Netkit>(&target)) return k->ifindex == 0;
+    if (const auto* o = std::get_if<links::StructOps>(&target)) return o->map_id == 0;
+    if (const auto* m = std::get_if<links::Sockmap>(&target)) return m->map_id == 0;
+    return false;
   }
 };
 
