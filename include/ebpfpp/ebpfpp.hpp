@@ -6,6 +6,7 @@
 #include "detail/config.hpp"
 
 #include "array_map.hpp"            // IWYU pragma: export
+#include "attached.hpp"             // IWYU pragma: export
 #include "bloom_filter_map.hpp"     // IWYU pragma: export
 #include "btf_tracing.hpp"          // IWYU pragma: export
 #include "cgroup.hpp"               // IWYU pragma: export
@@ -20,6 +21,7 @@
 #include "kernel.hpp"               // IWYU pragma: export
 #include "kernel_version.hpp"       // IWYU pragma: export
 #include "link.hpp"                 // IWYU pragma: export
+#include "link_info.hpp"            // IWYU pragma: export
 #include "local_storage_map.hpp"    // IWYU pragma: export
 #include "log.hpp"                  // IWYU pragma: export
 #include "lpm_trie_map.hpp"         // IWYU pragma: export

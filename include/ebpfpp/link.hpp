@@ -32,6 +32,8 @@
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
+#include "detail/link_ops.hpp"
+#include "link_info.hpp"
 #include "program.hpp"
 
 namespace ebpfpp {
@@ -55,7 +57,8 @@ public:
   Link(Link&& other) noexcept
       : link_(std::exchange(other.link_, nullptr)), raw_fd_(std::move(other.raw_fd_)),
         detach_(std::exchange(other.detach_, nullptr)), pin_path_(std::move(other.pin_path_)),
-        description_(std::move(other.description_)) {}
+        description_(std::move(other.description_)),
+        detached_(std::exchange(other.detached_, false)) {}
   Link& operator=(Link&& other) noexcept {
     if (this != &other) {
       reset();
@@ -64,6 +67,7 @@ public:
       detach_ = std::exchange(other.detach_, nullptr);
       pin_path_ = std::move(other.pin_path_);
       description_ = std::move(other.description_);
+      detached_ = std::exchange(other.detached_, false);
     }
     return *this;
   }
@@ -128,7 +132,34 @@ public:
     raw_fd_.reset();
     if (detach_) std::exchange(detach_, nullptr)();
     pin_path_.clear();
+    detached_ = false;
   }
+
+  // --- the life of an attached link (defined below; kernel links only) ---------------------------
+
+  /// Swaps the program the link runs for `prog`, atomically (BPF_LINK_UPDATE, kernel 5.7+): each
+  /// event or packet meets the old program or the new one, never neither, and the link keeps its
+  /// fd, id and pin. The kernel does it for cgroup, XDP, tcx, netkit, netns (sk_lookup), iterator
+  /// and sockmap links. Throws Error: an empty Link or not a kernel link (EOPNOTSUPP); a link
+  /// kind that cannot be updated, e.g. a tracepoint's (EINVAL, naming the kinds that can); a
+  /// program of another type (EINVAL); a detached link (ENOLINK).
+  void update(const Program& prog) { update_to(prog, nullptr); }
+  /// As update(prog), only if the link runs `expected` now (BPF_F_REPLACE): an upgrade that lost
+  /// a race with another updater fails (EPERM, saying so) instead of undoing the other's swap.
+  void update(const Program& prog, const Program& expected) { update_to(prog, &expected); }
+  /// Detaches the program from its hook now (BPF_LINK_DETACH, kernel 5.9+), keeping the link's
+  /// fd (and pin): info() and detached() then say it is detached. The kernel does it for cgroup,
+  /// netns, XDP, tcx, netkit, netfilter, struct_ops and sockmap links. Throws Error: an empty
+  /// Link, not a kernel link, or a kind the kernel does not detach (EOPNOTSUPP, naming those it
+  /// does).
+  void detach();
+  /// Whether the link is attached to nothing: detach() was called, or the kernel says its hook
+  /// is gone (its interface, cgroup or namespace; see LinkInfo::detached). Throws Error on an
+  /// empty Link.
+  bool detached() const;
+  /// What the kernel says about this link (kernel 5.8+): id, type, program and, typed by link
+  /// type, its target (link_info.hpp). Throws Error: an empty Link, not a kernel link.
+  LinkInfo info() const;
   /// The link's fd (for bpf_link_get_info_by_fd etc.); -1 when empty, and for an attachment
   /// that is not a kernel link.
   int fd() const noexcept { return link_ ? bpf_link__fd(link_) : raw_fd_.get(); }
@@ -145,6 +176,7 @@ protected:
   void set_description(std::string description) { description_ = std::move(description); }
 
 private:
+  void update_to(const Program& prog, const Program* expected);
   std::string what() const { return description_.empty() ? std::string("link") : description_; }
   template <class Action>
   void require_not_empty(const Action& action) const {
@@ -161,6 +193,7 @@ private:
   std::function<void()> detach_;   // an attachment that is not a kernel link
   std::filesystem::path pin_path_; // where raw_fd_ is pinned, for unpin()
   std::string description_;
+  bool detached_ = false; // detach() succeeded
 };
 
 namespace detail {
@@ -177,6 +210,46 @@ inline void require_loaded(const Program& prog, std::string_view what) {
                    : detail::format("{}: the Program is empty", what),
               std::string(prog ? hint::not_loaded : hint::empty_view));
 }
+
+} // namespace detail
+
+inline void Link::update_to(const Program& prog, const Program* expected) {
+  const auto action = [&] {
+    return detail::format("update {} to program '{}'{}", what(),
+                          prog.name().empty() ? "<empty>" : prog.name(),
+                          expected ? detail::format(" (replacing program '{}')", expected->name())
+                                   : std::string());
+  };
+  require_not_empty(action);
+  require_kernel_link(action);
+  detail::require_loaded(prog, action());
+  if (expected) detail::require_loaded(*expected, action());
+  detail::update_link(fd(), prog.fd(), expected ? expected->fd() : -1, action);
+}
+
+inline void Link::detach() {
+  const auto action = [&] { return detail::format("detach {}", what()); };
+  require_not_empty(action);
+  require_kernel_link(action);
+  detail::detach_link(fd(), action);
+  detached_ = true;
+}
+
+inline bool Link::detached() const {
+  require_not_empty([&] { return detail::format("ask whether {} is detached", what()); });
+  if (detached_) return true;
+  if (!link_ && !raw_fd_) return false; // not a kernel link: attached until destroyed
+  return info().detached();
+}
+
+inline LinkInfo Link::info() const {
+  const auto action = [&] { return detail::format("describe {}", what()); };
+  require_not_empty(action);
+  require_kernel_link(action);
+  return detail::describe_link(fd(), action);
+}
+
+namespace detail {
 
 /// What an attach needs beyond a loaded program: the kernel feature (FeatureError when the
 /// table says it is missing) and the Op that picks the hint when the kernel says no.

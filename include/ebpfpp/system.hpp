@@ -40,23 +40,13 @@
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
+#include "link_info.hpp"
 #include "map_info.hpp"
 #include "program_info.hpp"
 
 namespace ebpfpp {
 
-/// A link as the kernel describes it (kernel 5.8+).
-struct LinkInfo {
-  std::uint32_t id = 0;
-  bpf_link_type type = BPF_LINK_TYPE_UNSPEC;
-  /// The program it attaches.
-  std::uint32_t program_id = 0;
-  /// "tracing", "xdp", ... as bpftool spells the type.
-  std::string type_name() const {
-    const char* s = libbpf_bpf_link_type_str(type);
-    return s ? s : detail::format("type {}", static_cast<int>(type));
-  }
-};
+/// LinkInfo (a link as the kernel describes it, with its typed target) is in link_info.hpp.
 
 /// A BTF object as the kernel describes it (kernel 5.4+; name 5.11+).
 struct BtfInfo {
@@ -100,15 +90,6 @@ std::vector<Info> infos_of(const std::vector<std::uint32_t>& ids, Open open, Des
     out.push_back(describe(fd.get()));
   }
   return out;
-}
-
-template <class Raw>
-Raw raw_info(int fd, std::string_view what) {
-  Raw info{};
-  __u32 len = sizeof info;
-  check(bpf_obj_get_info_by_fd(fd, &info, &len),
-        [&] { return detail::format("describe {}", what); });
-  return info;
 }
 
 } // namespace detail
@@ -161,13 +142,12 @@ inline std::vector<MapInfo> all_maps() {
       map_ids(), bpf_map_get_fd_by_id,
       [](int fd) { return detail::query_map_info(fd, detail::format("fd {}", fd)); }, "map");
 }
-/// Every link with its info (kernel 5.8+).
+/// Every link with its info and typed target (kernel 5.8+).
 inline std::vector<LinkInfo> all_links() {
   return detail::infos_of<LinkInfo>(
       link_ids(), bpf_link_get_fd_by_id,
       [](int fd) {
-        const auto raw = detail::raw_info<bpf_link_info>(fd, "a link");
-        return LinkInfo{raw.id, static_cast<bpf_link_type>(raw.type), raw.prog_id};
+        return detail::describe_link(fd, [] { return std::string("describe a link"); });
       },
       "link");
 }

@@ -127,7 +127,7 @@ public:
   /// chose: native where the driver has XDP, else generic); nullopt when it cannot tell (the
   /// interface is gone, or our program is no longer attached). description() says it too:
   /// "XDP (native, chosen by the kernel) on 'eth0' (ifindex 2)".
-  std::optional<XdpMode> attached_mode() const { return query_mode(ifindex_, prog_id_); }
+  std::optional<XdpMode> attached_mode() const { return query_mode(ifindex_, running_prog_id()); }
 
 private:
   Xdp(Link link, int ifindex, XdpMode mode)
@@ -142,6 +142,16 @@ private:
     if (auto chosen = attached_mode())
       set_description(detail::format("XDP ({}, chosen by the kernel) on '{}' (ifindex {})",
                                      to_string(*chosen), iface.name(), iface.index()));
+  }
+
+  // The program attached by us now: a link's may have been swapped by update().
+  std::uint32_t running_prog_id() const {
+    if (fd() < 0) return prog_id_;
+    try {
+      return info().program_id;
+    } catch (const Error&) {
+      return 0;
+    }
   }
 
   static std::optional<XdpMode> query_mode(int ifindex, std::uint32_t prog_id) {

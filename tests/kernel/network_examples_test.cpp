@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,60 @@ TEST_CASE("xdp-count names a missing interface and exits 1") {
   const std::string err = test::read_until(
       child.err, [](const std::string&) { return false; }, std::chrono::seconds(1));
   CHECK(err.find("'ebpfpp-nosuch2'") != std::string::npos);
+}
+
+TEST_CASE("xdp-swap counts every datagram sent across the swap exactly once: v1 + v2 == sent") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::xdp)) EBPFPP_SKIP(*r);
+  constexpr std::uint16_t port = 4848;
+  test::VethPair pair;
+  auto child = test::spawn("xdp-swap",
+                           {(test::examples_dir() / "xdp-swap").string(), "--generic", "--port",
+                            std::to_string(port), "--swap-after-ms", "300", "-d", "30",
+                            pair.ifname_a},
+                           true, pair.a.fd());
+  std::string err = test::read_until(
+      child.err, [](const std::string& t) { return t.find('\n') != std::string::npos; },
+      std::chrono::seconds(10));
+  REQUIRE_MESSAGE(err.find("attached XDP (generic) on 'veth-a'") != std::string::npos, err);
+
+  // Datagrams in small batches until the swap is said, and as many batches after it; a few to
+  // another port, which neither version counts.
+  int sent = 0, batches_after = -1;
+  while (batches_after < 20) {
+    REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 5) == 5);
+    sent += 5;
+    REQUIRE(test::send_udp(pair.b, pair.addr_a, port + 1, 1) == 1);
+    err += test::read_until(
+        child.err, [](const std::string& t) { return t.find('\n') != std::string::npos; },
+        std::chrono::milliseconds(10));
+    if (batches_after >= 0 || err.find("xdp-swap: swapped link") != std::string::npos)
+      ++batches_after;
+    REQUIRE_MESSAGE(sent < 20000, "no swap said on stderr: " << err);
+  }
+  ::usleep(200 * 1000);
+  ::kill(child.pid, SIGINT);
+  const auto status = child.wait(std::chrono::seconds(10));
+  REQUIRE(status);
+  CHECK(*status == 0);
+  const std::string out = test::read_until(
+      child.out, [](const std::string&) { return false; }, std::chrono::seconds(1));
+  CAPTURE(out);
+  CAPTURE(err);
+  unsigned long a = 0, b = 0;
+  REQUIRE(std::sscanf(last_line(out).c_str(), "v1 %lu v2 %lu", &a, &b) == 2);
+  CHECK(a > 0);
+  CHECK(b > 0);
+  CHECK(a + b == static_cast<unsigned long>(sent));
+}
+
+TEST_CASE("xdp-swap without --port is a usage error") {
+  auto child = test::spawn("xdp-swap", {(test::examples_dir() / "xdp-swap").string(), "lo"}, true);
+  const auto status = child.wait(std::chrono::seconds(10));
+  REQUIRE(status);
+  CHECK(*status == 2);
+  const std::string err = test::read_until(
+      child.err, [](const std::string&) { return false; }, std::chrono::seconds(1));
+  CHECK(err.find("xdp-swap: which port? (--port PORT)") != std::string::npos);
 }
 
 TEST_CASE("cgroup-firewall refuses a child's connect to a blocked range and reports its pid") {

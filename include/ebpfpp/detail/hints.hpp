@@ -54,6 +54,9 @@ enum class Op {
   open_by_id,      // BPF_*_GET_FD_BY_ID: CAP_SYS_ADMIN, whatever else the process has
   open_cgroup,     // opening a cgroup v2 directory to attach to
   open_trace_pipe, // opening a tracefs trace_pipe (bpf_printk's output)
+  link_update,     // BPF_LINK_UPDATE: swap a link's program
+  link_detach,     // BPF_LINK_DETACH: detach a link, keeping its fd
+  query_hook,      // BPF_PROG_QUERY / XDP query: what is attached on a hook
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -428,6 +431,26 @@ inline constexpr std::string_view uprobe_multi_not_prepared =
 inline constexpr std::string_view no_tcx = "use TcClassic (the clsact qdisc path)";
 inline constexpr std::string_view no_netfilter =
     "use an XDP or TC program (Xdp, Tcx, TcClassic) to filter packets on this kernel";
+
+// --- link lifecycle (link.hpp)
+inline constexpr std::string_view link_detached =
+    "the link is detached (by detach(), or its interface, cgroup or namespace is gone): it runs "
+    "nothing and cannot be updated or detached again; attach the program anew";
+inline constexpr std::string_view link_not_updatable =
+    "the kernel swaps the program only of cgroup, XDP, tcx, netkit, netns (sk_lookup, flow "
+    "dissector), iterator and sockmap links; a tracepoint, raw tracepoint, kprobe, uprobe, perf "
+    "event, fentry/fexit or netfilter link cannot be updated: attach the new program, then "
+    "destroy the old Link (both run for a moment)";
+inline constexpr std::string_view link_update_mismatch =
+    "the new program must be of the link's program type and attach type (an XDP link takes a "
+    "SEC(\"xdp\") program, a cgroup link one with the same cgroup attach type, a tcx link a "
+    "SEC(\"tc\") program), and loaded for the same device if offloaded";
+inline constexpr std::string_view link_not_expected =
+    "the link does not run the program given as expected (another update swapped it first): "
+    "info().program_id says which one it runs; update against that one, or without expecting";
+inline constexpr std::string_view link_not_detachable =
+    "the kernel detaches only cgroup, netns, XDP, tcx, netkit, netfilter, struct_ops and "
+    "sockmap links while their fd stays open; destroy (or reset()) this Link to detach it";
 } // namespace hint
 
 // --- the table --------------------------------------------------------------------------------
@@ -607,6 +630,9 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   case ESRCH:
     if (op == Op::perf_event_open) return "no such process or thread (it may have exited)";
+    return {};
+  case ENOLINK:
+    if (op == Op::link_update || op == Op::link_detach) return std::string(hint::link_detached);
     return {};
   case ERANGE:
     if (op == Op::attach_network)
