@@ -385,6 +385,10 @@ private:
       case BPF_MAP_TYPE_SOCKHASH:
         e.view = fmt::format("ebpfpp::SockHash<{}, {}>", k(), v()), e.header = "sock_map.hpp";
         break;
+      case BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
+        e.view = fmt::format("ebpfpp::ReuseportSockArray<{}>", v());
+        e.header = "sk_reuseport.hpp";
+        break;
       case BPF_MAP_TYPE_STACK_TRACE:
         e.view = fmt::format("ebpfpp::StackTraceMap<{}>", bpf_map__value_size(m) / 8);
         e.header = "stack_trace_map.hpp";

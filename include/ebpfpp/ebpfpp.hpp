@@ -43,7 +43,9 @@
 #include "ring_buffer.hpp"          // IWYU pragma: export
 #include "signal.hpp"               // IWYU pragma: export
 #include "sk_lookup.hpp"            // IWYU pragma: export
+#include "sk_reuseport.hpp"         // IWYU pragma: export
 #include "sock_map.hpp"             // IWYU pragma: export
+#include "socket_filter.hpp"        // IWYU pragma: export
 #include "stack_map.hpp"            // IWYU pragma: export
 #include "stack_trace_map.hpp"      // IWYU pragma: export
 #include "stream.hpp"               // IWYU pragma: export

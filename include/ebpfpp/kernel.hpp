@@ -87,6 +87,8 @@ enum class Feature {
   netfilter,        ///< BPF_PROG_TYPE_NETFILTER links
   bpf_token,        ///< BPF tokens (delegated BPF rights from a bpffs mount)
   run_stats,        ///< BPF_ENABLE_STATS: per-program run_cnt / run_time_ns while an fd is held
+  socket_filter,    ///< BPF_PROG_TYPE_SOCKET_FILTER (SO_ATTACH_BPF)
+  sk_reuseport,     ///< BPF_PROG_TYPE_SK_REUSEPORT + BPF_MAP_TYPE_REUSEPORT_SOCKARRAY
 };
 
 /// What the table knows of a feature.
@@ -161,6 +163,8 @@ inline constexpr FeatureInfo table[] = {
     {Feature::netfilter, "netfilter", {6, 4, 0}, "CONFIG_NETFILTER_BPF_LINK", "netfilter programs"},
     {Feature::bpf_token, "bpf_token", {6, 9, 0}, "", "BPF tokens"},
     {Feature::run_stats, "run_stats", {5, 8, 0}, "", "BPF_ENABLE_STATS run-time statistics"},
+    {Feature::socket_filter, "socket_filter", {3, 19, 0}, "", "socket filter programs"},
+    {Feature::sk_reuseport, "sk_reuseport", {4, 19, 0}, "", "sk_reuseport programs"},
 };
 
 // info() indexes the table by the enum's value.

@@ -23,6 +23,7 @@
 /// | dev_map.hpp              | DevMapHash<V>         | DEVMAP_HASH                  | 5.4    |
 /// | sock_map.hpp             | SockMap<V>            | SOCKMAP (sockets by fd)      | 4.14   |
 /// | sock_map.hpp             | SockHash<K,V>         | SOCKHASH (sockets by fd)     | 4.18   |
+/// | sk_reuseport.hpp         | ReuseportSockArray<V> | REUSEPORT_SOCKARRAY          | 4.19   |
 ///
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
@@ -41,6 +42,7 @@
 #include "per_cpu_hash_map.hpp"
 #include "prog_array.hpp"
 #include "queue_map.hpp"
+#include "sk_reuseport.hpp"
 #include "sock_map.hpp"
 #include "stack_map.hpp"
 #include "stack_trace_map.hpp"

@@ -49,6 +49,7 @@ enum class Op {
   attach_usdt,     // USDT probes: uprobes at the sites a binary's stapsdt notes list
   attach_multi,    // kprobe.multi / uprobe.multi links: symbols resolved by name or glob
   open_netns,      // opening a network namespace file (/run/netns/<name>) to attach to
+  attach_socket,   // setsockopt with a program fd (SO_ATTACH_BPF, SO_ATTACH_REUSEPORT_EBPF)
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -375,6 +376,10 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
       return "check max_entries (> 0), the flags, the key/value sizes the map type requires, and "
              "the name (letters, digits, '_' and '.' only)";
     if (op == Op::mmap) return "the map was not created mmap-able (BPF_F_MMAPABLE)";
+    if (op == Op::attach_socket)
+      return "the program's type must fit the socket option (SEC(\"socket\") for a socket "
+             "filter, SEC(\"sk_reuseport\") for sk_reuseport), and sk_reuseport needs a socket "
+             "with SO_REUSEPORT set (setsockopt before bind)";
     if (op == Op::perf_event_open)
       return "a sampling frequency above kernel.perf_event_max_sample_rate (sysctl), a period or "
              "frequency of 0, or an event config this PMU does not know";
@@ -396,6 +401,12 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   case ESRCH:
     if (op == Op::perf_event_open) return "no such process or thread (it may have exited)";
+    return {};
+  case EBADF:
+  case ENOTSOCK:
+    if (op == Op::attach_socket)
+      return "give the fd of an open socket (socket(2), accept(2)), and keep it open while the "
+             "program is attached";
     return {};
   case ERANGE:
     if (op == Op::attach_network)

@@ -306,6 +306,10 @@ FeatureStatus probe_feature(Feature f) {
     if (fd) return ok();
     return from_errno(errno, "BPF_ENABLE_STATS failed");
   }
+  case Feature::socket_filter:
+    return probe_load(BPF_PROG_TYPE_SOCKET_FILTER, "socket filter");
+  case Feature::sk_reuseport:
+    return probe_map(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, 1, 0, "reuseport socket array");
   }
   return absent(EINVAL, "unknown feature");
 }

@@ -598,6 +598,8 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "SockMap<V>";
   case BPF_MAP_TYPE_SOCKHASH:
     return "SockHash<K, V>";
+  case BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
+    return "ReuseportSockArray<V>";
   default:
     return {};
   }
