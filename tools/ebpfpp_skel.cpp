@@ -329,6 +329,13 @@ private:
         used_events_.insert(e.name);
         return cpp_name(it->second, e.name + "_event");
       };
+      // BPF_MAP_TYPE_CGRP_STORAGE (6.2) is not in 6.1's enum, which a case label would need.
+      if (e.type == static_cast<bpf_map_type>(32)) {
+        e.view = fmt::format("ebpfpp::CgroupStorageMap<{}>", v());
+        e.header = "local_storage_map.hpp";
+        maps_.push_back(std::move(e));
+        continue;
+      }
       switch (e.type) {
       case BPF_MAP_TYPE_HASH:
       case BPF_MAP_TYPE_LRU_HASH:
@@ -371,6 +378,10 @@ private:
         break;
       case BPF_MAP_TYPE_SK_STORAGE:
         e.view = fmt::format("ebpfpp::SocketStorageMap<{}>", v());
+        e.header = "local_storage_map.hpp";
+        break;
+      case BPF_MAP_TYPE_INODE_STORAGE:
+        e.view = fmt::format("ebpfpp::InodeStorageMap<{}>", v());
         e.header = "local_storage_map.hpp";
         break;
       case BPF_MAP_TYPE_DEVMAP:

@@ -89,6 +89,8 @@ enum class Feature {
   run_stats,        ///< BPF_ENABLE_STATS: per-program run_cnt / run_time_ns while an fd is held
   socket_filter,    ///< BPF_PROG_TYPE_SOCKET_FILTER (SO_ATTACH_BPF)
   sk_reuseport,     ///< BPF_PROG_TYPE_SK_REUSEPORT + BPF_MAP_TYPE_REUSEPORT_SOCKARRAY
+  inode_storage,    ///< BPF_MAP_TYPE_INODE_STORAGE
+  cgrp_storage,     ///< BPF_MAP_TYPE_CGRP_STORAGE
 };
 
 /// What the table knows of a feature.
@@ -165,6 +167,8 @@ inline constexpr FeatureInfo table[] = {
     {Feature::run_stats, "run_stats", {5, 8, 0}, "", "BPF_ENABLE_STATS run-time statistics"},
     {Feature::socket_filter, "socket_filter", {3, 19, 0}, "", "socket filter programs"},
     {Feature::sk_reuseport, "sk_reuseport", {4, 19, 0}, "", "sk_reuseport programs"},
+    {Feature::inode_storage, "inode_storage", {5, 10, 0}, "CONFIG_BPF_LSM", "inode local storage"},
+    {Feature::cgrp_storage, "cgrp_storage", {6, 2, 0}, "", "cgroup local storage maps"},
 };
 
 // info() indexes the table by the enum's value.

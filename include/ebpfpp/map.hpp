@@ -16,6 +16,8 @@
 /// | map_of_maps.hpp          | HashOfMaps<K,Inner>   | HASH_OF_MAPS                 | 4.12   |
 /// | local_storage_map.hpp    | TaskStorageMap<V>     | TASK_STORAGE (by pidfd)      | 5.11   |
 /// | local_storage_map.hpp    | SocketStorageMap<V>   | SK_STORAGE (by socket fd)    | 5.2    |
+/// | local_storage_map.hpp    | InodeStorageMap<V>    | INODE_STORAGE (by file fd)   | 5.10   |
+/// | local_storage_map.hpp    | CgroupStorageMap<V>   | CGRP_STORAGE (by cgroup fd)  | 6.2    |
 /// | stack_trace_map.hpp      | StackTraceMap<D>      | STACK_TRACE                  | 4.6    |
 /// | prog_array.hpp           | ProgArray             | PROG_ARRAY                   | 4.2    |
 /// | lpm_trie_map.hpp         | LpmTrieMap<Key,V>     | LPM_TRIE                     | 4.11   |

@@ -310,6 +310,10 @@ FeatureStatus probe_feature(Feature f) {
     return probe_load(BPF_PROG_TYPE_SOCKET_FILTER, "socket filter");
   case Feature::sk_reuseport:
     return probe_map(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, 1, 0, "reuseport socket array");
+  case Feature::inode_storage:
+    return probe_libbpf_map(BPF_MAP_TYPE_INODE_STORAGE, "inode storage");
+  case Feature::cgrp_storage:
+    return probe_libbpf_map(static_cast<bpf_map_type>(map_type_cgrp_storage), "cgroup storage");
   }
   return absent(EINVAL, "unknown feature");
 }

@@ -16,6 +16,7 @@ inline constexpr int attach_tcx_ingress = 46;
 inline constexpr int attach_uprobe_multi = 48;
 inline constexpr int prog_type_netfilter = 32;
 inline constexpr int map_type_user_ringbuf = 31;
+inline constexpr int map_type_cgrp_storage = 32;
 inline constexpr int cmd_token_create = 36;
 
 inline long sys_bpf(int cmd, void* attr, unsigned size) noexcept {
