@@ -343,7 +343,11 @@ private:
         e.keyed = true;
         break;
       case BPF_MAP_TYPE_ARRAY:
-        e.view = fmt::format("ebpfpp::ArrayMap<{}>", v()), e.header = "array_map.hpp";
+        // A BPF_F_MMAPABLE array is mapped into the process: its values in place.
+        if (bpf_map__map_flags(m) & BPF_F_MMAPABLE)
+          e.view = fmt::format("ebpfpp::MmapArray<{}>", v()), e.header = "mmap_array.hpp";
+        else
+          e.view = fmt::format("ebpfpp::ArrayMap<{}>", v()), e.header = "array_map.hpp";
         e.keyed = true;
         break;
       case BPF_MAP_TYPE_PERCPU_ARRAY:

@@ -29,6 +29,7 @@
 #include "map_data.hpp"             // IWYU pragma: export
 #include "map_info.hpp"             // IWYU pragma: export
 #include "map_of_maps.hpp"          // IWYU pragma: export
+#include "mmap_array.hpp"           // IWYU pragma: export
 #include "multi_probe.hpp"          // IWYU pragma: export
 #include "netfilter.hpp"            // IWYU pragma: export
 #include "object.hpp"               // IWYU pragma: export

@@ -8,6 +8,7 @@
 /// | per_cpu_hash_map.hpp     | PerCpuHashMap<K,V>    | PERCPU_HASH, LRU_PERCPU_HASH | 4.6    |
 /// | array_map.hpp            | ArrayMap<V>           | ARRAY                        | 3.19   |
 /// | per_cpu_array_map.hpp    | PerCpuArrayMap<V>     | PERCPU_ARRAY                 | 4.6    |
+/// | mmap_array.hpp           | MmapArray<V>          | ARRAY with BPF_F_MMAPABLE    | 5.5    |
 /// | queue_map.hpp            | QueueMap<V>           | QUEUE                        | 4.20   |
 /// | stack_map.hpp            | StackMap<V>           | STACK                        | 4.20   |
 /// | lru_per_cpu_hash_map.hpp | LruPerCpuHashMap<K,V> | LRU_PERCPU_HASH              | 4.10   |
@@ -40,6 +41,7 @@
 #include "lru_per_cpu_hash_map.hpp"
 #include "map_base.hpp"
 #include "map_of_maps.hpp"
+#include "mmap_array.hpp"
 #include "per_cpu_array_map.hpp"
 #include "per_cpu_hash_map.hpp"
 #include "prog_array.hpp"

@@ -450,6 +450,9 @@ std::string data_too_large(std::uint64_t limit) {
 inline constexpr std::string_view nul_in_path =
     "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
     "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
+inline constexpr std::string_view not_mmapable =
+    "only an array created with BPF_F_MMAPABLE can be mapped: add __uint(map_flags, "
+    "BPF_F_MMAPABLE) to its definition (kernel 5.5+), or read it with ArrayMap<V>";
 inline constexpr std::string_view share_struct =
     "the BPF program and the user side disagree on the struct: share one header between them";
 } // namespace hint
