@@ -329,6 +329,13 @@ private:
         used_events_.insert(e.name);
         return cpp_name(it->second, e.name + "_event");
       };
+      // BPF_MAP_TYPE_CGRP_STORAGE (6.2) is not in 6.1's enum, which a case label would need.
+      if (e.type == static_cast<bpf_map_type>(32)) {
+        e.view = fmt::format("ebpfpp::CgroupStorageMap<{}>", v());
+        e.header = "local_storage_map.hpp";
+        maps_.push_back(std::move(e));
+        continue;
+      }
       switch (e.type) {
       case BPF_MAP_TYPE_HASH:
       case BPF_MAP_TYPE_LRU_HASH:
@@ -336,7 +343,11 @@ private:
         e.keyed = true;
         break;
       case BPF_MAP_TYPE_ARRAY:
-        e.view = fmt::format("ebpfpp::ArrayMap<{}>", v()), e.header = "array_map.hpp";
+        // A BPF_F_MMAPABLE array is mapped into the process: its values in place.
+        if (bpf_map__map_flags(m) & BPF_F_MMAPABLE)
+          e.view = fmt::format("ebpfpp::MmapArray<{}>", v()), e.header = "mmap_array.hpp";
+        else
+          e.view = fmt::format("ebpfpp::ArrayMap<{}>", v()), e.header = "array_map.hpp";
         e.keyed = true;
         break;
       case BPF_MAP_TYPE_PERCPU_ARRAY:
@@ -373,6 +384,10 @@ private:
         e.view = fmt::format("ebpfpp::SocketStorageMap<{}>", v());
         e.header = "local_storage_map.hpp";
         break;
+      case BPF_MAP_TYPE_INODE_STORAGE:
+        e.view = fmt::format("ebpfpp::InodeStorageMap<{}>", v());
+        e.header = "local_storage_map.hpp";
+        break;
       case BPF_MAP_TYPE_DEVMAP:
         e.view = fmt::format("ebpfpp::DevMap<{}>", v()), e.header = "dev_map.hpp";
         break;
@@ -384,6 +399,10 @@ private:
         break;
       case BPF_MAP_TYPE_SOCKHASH:
         e.view = fmt::format("ebpfpp::SockHash<{}, {}>", k(), v()), e.header = "sock_map.hpp";
+        break;
+      case BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
+        e.view = fmt::format("ebpfpp::ReuseportSockArray<{}>", v());
+        e.header = "sk_reuseport.hpp";
         break;
       case BPF_MAP_TYPE_STACK_TRACE:
         e.view = fmt::format("ebpfpp::StackTraceMap<{}>", bpf_map__value_size(m) / 8);

@@ -31,6 +31,7 @@
 #include "map_data.hpp"             // IWYU pragma: export
 #include "map_info.hpp"             // IWYU pragma: export
 #include "map_of_maps.hpp"          // IWYU pragma: export
+#include "mmap_array.hpp"           // IWYU pragma: export
 #include "multi_probe.hpp"          // IWYU pragma: export
 #include "netfilter.hpp"            // IWYU pragma: export
 #include "object.hpp"               // IWYU pragma: export
@@ -45,7 +46,9 @@
 #include "ring_buffer.hpp"          // IWYU pragma: export
 #include "signal.hpp"               // IWYU pragma: export
 #include "sk_lookup.hpp"            // IWYU pragma: export
+#include "sk_reuseport.hpp"         // IWYU pragma: export
 #include "sock_map.hpp"             // IWYU pragma: export
+#include "socket_filter.hpp"        // IWYU pragma: export
 #include "stack_map.hpp"            // IWYU pragma: export
 #include "stack_trace_map.hpp"      // IWYU pragma: export
 #include "stream.hpp"               // IWYU pragma: export

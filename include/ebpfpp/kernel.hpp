@@ -75,6 +75,10 @@ enum class Feature {
   netfilter,        ///< BPF_PROG_TYPE_NETFILTER links
   bpf_token,        ///< BPF tokens (delegated BPF rights from a bpffs mount)
   run_stats,        ///< BPF_ENABLE_STATS: per-program run_cnt / run_time_ns while an fd is held
+  socket_filter,    ///< BPF_PROG_TYPE_SOCKET_FILTER (SO_ATTACH_BPF)
+  sk_reuseport,     ///< BPF_PROG_TYPE_SK_REUSEPORT + BPF_MAP_TYPE_REUSEPORT_SOCKARRAY
+  inode_storage,    ///< BPF_MAP_TYPE_INODE_STORAGE
+  cgrp_storage,     ///< BPF_MAP_TYPE_CGRP_STORAGE
 };
 
 /// What a probe found.
@@ -189,6 +193,15 @@ inline constexpr FeatureInfo table[] = {
    probe_bpf_token},
   {Feature::run_stats, "run_stats", {5, 8}, "", "BPF_ENABLE_STATS run-time statistics",
    probe_run_stats},
+  {Feature::socket_filter, "socket_filter", {3, 19}, "", "socket filter programs",
+   [] { return probe_load(BPF_PROG_TYPE_SOCKET_FILTER, "socket filter"); }},
+  {Feature::sk_reuseport, "sk_reuseport", {4, 19}, "", "sk_reuseport programs",
+   [] { return probe_map(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 4, 8, 1, 0, "reuseport socket array"); }},
+  {Feature::inode_storage, "inode_storage", {5, 10}, "CONFIG_BPF_LSM", "inode local storage",
+   [] { return probe_libbpf_map(BPF_MAP_TYPE_INODE_STORAGE, "inode storage"); }},
+  {Feature::cgrp_storage, "cgrp_storage", {6, 2}, "", "cgroup local storage maps",
+   [] { return probe_libbpf_map(static_cast<bpf_map_type>(uapi::map_type_cgrp_storage),
+                                "cgroup storage"); }},
 };
 // clang-format on
 

@@ -1,12 +1,15 @@
 // local_storage_map.hpp on the running kernel: task storage created by a BPF program and read
 // and written here by pidfd; socket storage created here by socket fd and updated by a BPF
-// program on the socket's TCP state changes.
+// program on the socket's TCP state changes; cgroup storage created by a BPF program in this
+// process's cgroup and read here by the cgroup directory's fd; inode storage by file fd.
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <fstream>
 #include <memory>
 #include <string>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -16,7 +19,10 @@
 #include <ebpfpp/map.hpp>
 #include <ebpfpp/object.hpp>
 
+#include "cgroup_dir.hpp"
 #include "helpers.hpp"
+#include "test_cgroup_storage.bpf.skel.hpp"
+#include "test_inode_storage.bpf.skel.hpp"
 #include "test_local_storage.bpf.skel.h"
 
 namespace {
@@ -90,4 +96,83 @@ TEST_CASE("SocketStorageMap: a value set by socket fd, bumped by the BPF side on
                        doctest::Contains("store a value for fd"), ebpfpp::Error);
   CHECK(marks.erase(s.fd));
   CHECK_FALSE(marks.get(s.fd));
+}
+
+TEST_CASE("CgroupStorageMap: the BPF side's count in this process's cgroup, read by cgroup fd") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::cgrp_storage)) EBPFPP_SKIP(*r);
+  const auto root = test::cgroup2_root();
+  REQUIRE_MESSAGE(root, "no cgroup2 mount");
+  auto skel = test_cgroup_storage::Skeleton::open();
+  skel->rodata->target_tgid = ::getpid();
+  skel.load();
+  // The typed skeleton made the view from the map's type and BTF.
+  ebpfpp::CgroupStorageMap<std::uint64_t>& calls = skel.maps.cgroup_calls;
+  // This process's cgroup v2: the "0::/path" line of /proc/self/cgroup (v1 lines come first on
+  // hybrid systems).
+  std::ifstream self("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(self, line) && !line.starts_with("0::")) {
+  }
+  REQUIRE_MESSAGE(line.starts_with("0::"), "no cgroup v2 line in /proc/self/cgroup");
+  const Fd mine(::open((*root / line.substr(4)).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const test::CgroupDir fresh(*root);
+  const Fd other(::open(fresh.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+
+  CHECK_FALSE(calls.get(mine.fd));
+  ebpfpp::Tracepoint tp(skel.progs.count_cgroup, "syscalls", "sys_enter_getppid");
+  test::call_getppid(9);
+  CHECK(calls.get(mine.fd) == 9u);
+  CHECK_FALSE(calls.get(other.fd)); // no process of that cgroup called
+  calls.set(other.fd, 40);          // user space creates storage for a cgroup
+  CHECK(calls.get(other.fd) == 40u);
+  test::call_getppid(2);
+  CHECK(calls.get(mine.fd) == 11u);
+  CHECK(calls.get(other.fd) == 40u);
+  CHECK(calls.erase(other.fd));
+  CHECK_FALSE(calls.erase(other.fd));
+  CHECK(calls.erase(mine.fd));
+  // A file that is not a cgroup directory is refused with what the fd must be.
+  const Fd file(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  try {
+    calls.set(file.fd, 1);
+    FAIL("no Error");
+  } catch (const ebpfpp::Error& e) {
+    CHECK(std::string(e.what()).find("a cgroup v2 directory") != std::string::npos);
+  }
+}
+
+TEST_CASE("InodeStorageMap: one value per inode, reached through any fd of the file") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::inode_storage)) EBPFPP_SKIP(*r);
+  auto skel = test_inode_storage::Skeleton::open();
+  // The BPF side is an LSM program: loaded only where BPF LSM runs.
+  const bool lsm = test::kernel_has(ebpfpp::kernel::Feature::lsm);
+  skel.progs.count_open.set_autoload(lsm);
+  skel.load();
+  ebpfpp::InodeStorageMap<std::uint64_t>& opens = skel.maps.inode_opens;
+  char path[] = "/tmp/ebpfpp-inode-XXXXXX";
+  const Fd file(::mkstemp(path));
+  ::unlink(path); // the inode stays while the fd is open
+  const Fd same(::open(fmt::format("/proc/self/fd/{}", file.fd).c_str(), O_RDONLY | O_CLOEXEC));
+  const Fd other(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  CHECK_FALSE(opens.get(file.fd));
+  opens.set(file.fd, 5);
+  CHECK(opens.get(same.fd) == 5u); // another open file, the same inode
+  CHECK_FALSE(opens.get(other.fd));
+  if (lsm) {
+    ebpfpp::Link link = ebpfpp::attach(skel.progs.count_open);
+    for (int i = 0; i < 4; ++i)
+      Fd(::open(fmt::format("/proc/self/fd/{}", file.fd).c_str(), O_RDONLY | O_CLOEXEC));
+    CHECK(opens.get(file.fd) == 9u);
+  } else {
+    MESSAGE("the BPF side (an LSM program) not run: "
+            << test::skip_reason(ebpfpp::kernel::Feature::lsm).value_or(""));
+  }
+  CHECK(opens.erase(same.fd));
+  CHECK_FALSE(opens.erase(file.fd));
+  try {
+    opens.set(-1, 1);
+    FAIL("no Error");
+  } catch (const ebpfpp::Error& e) {
+    CHECK(std::string(e.what()).find("an fd of an open file") != std::string::npos);
+  }
 }

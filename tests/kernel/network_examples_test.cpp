@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "kernel/cgroup_dir.hpp"
 #include "kernel/helpers.hpp"
@@ -169,4 +172,42 @@ TEST_CASE("cgroup-firewall refuses a child's connect to a blocked range and repo
   const auto code = fw.wait(std::chrono::seconds(10));
   REQUIRE(code);
   CHECK(*code == 0);
+}
+
+TEST_CASE("sock-filter example counts exactly the datagrams it read and the socket filter dropped") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::socket_filter)) EBPFPP_SKIP(*r);
+  constexpr int kept = 25, dropped = 15;
+  constexpr std::uint16_t port = 4646;
+  test::Netns ns("sf"); // a loopback of its own: the port is free there
+  REQUIRE(test::sh(fmt::format("ip -n {} link set lo up", ns.name())) == 0);
+  auto child = test::spawn("sock-filter",
+                           {(test::examples_dir() / "sock-filter").string(), "--port",
+                            std::to_string(port), "-d", "30"},
+                           true, ns.fd());
+  const std::string err = test::read_until(
+      child.err, [](const std::string& t) { return t.find('\n') != std::string::npos; },
+      std::chrono::seconds(10));
+  REQUIRE_MESSAGE(err.find("attached socket filter on socket fd") != std::string::npos, err);
+  {
+    test::NetnsScope in(ns);
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(s >= 0);
+    const sockaddr_in to = test::ipv4("127.0.0.1", port);
+    // Interleaved, so the count cannot come from the order alone.
+    for (int i = 0; i < kept + dropped; ++i) {
+      const std::string payload = i % 8 < 3 ? fmt::format("X{}", i) : fmt::format("ok{}", i);
+      REQUIRE(::sendto(s, payload.data(), payload.size(), 0,
+                       reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+              static_cast<ssize_t>(payload.size()));
+    }
+    ::close(s);
+  }
+  ::usleep(300 * 1000);
+  ::kill(child.pid, SIGINT);
+  const auto status = child.wait(std::chrono::seconds(10));
+  REQUIRE(status);
+  CHECK(*status == 0);
+  const std::string out = test::read_until(
+      child.out, [](const std::string&) { return false; }, std::chrono::seconds(1));
+  CHECK(out == fmt::format("received {} dropped {}\n", kept, dropped));
 }

@@ -57,6 +57,7 @@ enum class Op {
   link_update,     // BPF_LINK_UPDATE: swap a link's program
   link_detach,     // BPF_LINK_DETACH: detach a link, keeping its fd
   query_hook,      // BPF_PROG_QUERY / XDP query: what is attached on a hook
+  attach_socket,   // setsockopt with a program fd (SO_ATTACH_BPF, SO_ATTACH_REUSEPORT_EBPF)
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -268,6 +269,12 @@ std::string data_too_large(std::uint64_t limit) {
 inline constexpr std::string_view nul_in_path =
     "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
     "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
+inline constexpr std::string_view not_mmapable =
+    "only an array created with BPF_F_MMAPABLE can be mapped: add __uint(map_flags, "
+    "BPF_F_MMAPABLE) to its definition (kernel 5.5+), or read it with ArrayMap<V>";
+inline constexpr std::string_view socket_fd =
+    "give the fd of an open socket (socket(2), accept(2)), and keep it open while the program is "
+    "attached";
 inline constexpr std::string_view share_struct =
     "the BPF program and the user side disagree on the struct: share one header between them";
 
@@ -530,7 +537,9 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
   }
   switch (err) {
   case EBADF:
+  case ENOTSOCK:
     if (op == Op::map_access) return std::string(hint::no_map_fd);
+    if (op == Op::attach_socket) return std::string(hint::socket_fd);
     return {};
   case EPERM:
   case EACCES:
@@ -609,6 +618,10 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
       return "check max_entries (> 0), the flags, the key/value sizes the map type requires, and "
              "the name (letters, digits, '_' and '.' only)";
     if (op == Op::mmap) return "the map was not created mmap-able (BPF_F_MMAPABLE)";
+    if (op == Op::attach_socket)
+      return "the program's type must fit the socket option (SEC(\"socket\") for a socket "
+             "filter, SEC(\"sk_reuseport\") for sk_reuseport), and sk_reuseport needs a socket "
+             "with SO_REUSEPORT set (setsockopt before bind)";
     if (op == Op::perf_event_open)
       return "a sampling frequency above kernel.perf_event_max_sample_rate (sysctl), a period or "
              "frequency of 0, or an event config this PMU does not know";

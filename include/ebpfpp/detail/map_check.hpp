@@ -554,6 +554,8 @@ inline std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
 /// Which typed view fits a map type, for the hint when the wrong one was used: the one list a new
 /// kind adds a line to.
 inline std::string_view view_for(bpf_map_type type) noexcept {
+  // BPF_MAP_TYPE_CGRP_STORAGE (6.2) is not in 6.1's enum, which a case label would need.
+  if (type == static_cast<bpf_map_type>(32)) return "CgroupStorageMap<V>";
   switch (type) {
   case BPF_MAP_TYPE_HASH:
   case BPF_MAP_TYPE_LRU_HASH:
@@ -571,6 +573,8 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "TaskStorageMap<V>";
   case BPF_MAP_TYPE_SK_STORAGE:
     return "SocketStorageMap<V>";
+  case BPF_MAP_TYPE_INODE_STORAGE:
+    return "InodeStorageMap<V>";
   case BPF_MAP_TYPE_ARRAY:
     return "ArrayMap<V>";
   case BPF_MAP_TYPE_PERCPU_ARRAY:
@@ -599,6 +603,8 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "SockMap<V>";
   case BPF_MAP_TYPE_SOCKHASH:
     return "SockHash<K, V>";
+  case BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
+    return "ReuseportSockArray<V>";
   default:
     return {};
   }
