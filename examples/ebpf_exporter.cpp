@@ -11,8 +11,8 @@
 //   # TYPE ebpf_execs_total counter
 //   ebpf_execs_total{uid="1000"} 42
 //
-// What it shows: the typed skeleton's Map<uint32_t, uint64_t> read from another thread than the one that
-// loaded it (a map is a kernel object: any thread may read it through its fd), an HTTP server
+// What it shows: the typed skeleton's Map<uint32_t, uint64_t> read from another thread than the one
+// that loaded it (a map is a kernel object: any thread may read it through its fd), an HTTP server
 // from a Debian-packaged library (cpp-httplib) beside the library, and a main thread that only
 // waits for Ctrl-C/SIGTERM or the -d deadline, then stops the server and detaches.
 
@@ -174,10 +174,9 @@ int main(int argc, char** argv) try {
   }
 
   // Attached last, once the port is ours: a failed start leaves nothing attached behind.
-  ebpfpp::Link link =
-      kprobes
-          ? ebpfpp::Link(ebpfpp::SyscallKprobe(used, "execve"))
-          : ebpfpp::Link(ebpfpp::Tracepoint(used, "syscalls", "sys_enter_execve"));
+  ebpfpp::Link link = kprobes
+                          ? ebpfpp::Link(ebpfpp::SyscallKprobe(used, "execve"))
+                          : ebpfpp::Link(ebpfpp::Tracepoint(used, "syscalls", "sys_enter_execve"));
   fmt::print(stderr, "ebpf-exporter: attached {}{}; serving http://{}:{}/metrics\n",
              link.description(), kprobes ? "" : " (this kernel has no kprobes)",
              url_host(options.host), port);

@@ -28,7 +28,7 @@
 
 #include "example_cli.hpp"
 #include "funclatency.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
-#include "funclatency.h"               // FUNCLATENCY_SLOTS, the histogram's size
+#include "funclatency.h"            // FUNCLATENCY_SLOTS, the histogram's size
 
 namespace {
 

@@ -7,7 +7,8 @@
 //   sudo ./hello-file -d 5
 //
 // What it shows: a tracepoint program reading its arguments, reading user memory from BPF, the
-// typed skeleton's program member, and TracePipe. Every openat on the machine is printed: expect a lot of lines.
+// typed skeleton's program member, and TracePipe. Every openat on the machine is printed: expect a
+// lot of lines.
 
 #include <cstdio>
 #include <optional>

@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
         const bool kprobes = has_kprobes && ebpfpp::kernel::has(kernel::Feature::bpf_cookie);
         // Load only the program we attach: the others would be verified for nothing (and the kprobe
         // one needs bpf_get_attach_cookie, which older kernels lack).
-        // Each program is a type of its own (so it cannot be taken for a map): choose into a Program.
+        // Each program is a type of its own (so it cannot be taken for a map): choose into a
+        // Program.
         ebpfpp::Program used = skel.progs.count_tracepoint;
         if (options.raw_tp)
           used = skel.progs.count_raw_tp;

@@ -12,10 +12,10 @@
 //   sudo ./hello-tail                  # until Ctrl-C
 //   sudo ./hello-tail -d 5 --show-others
 //
-// What it shows: ProgArray (the typed skeleton's maps.syscall), a tail call's fall-through on an empty slot, the syscall numbers of
-// the machine it was built for handed to the BPF side through .rodata (they differ between
-// x86-64 and arm64), and why the table is filled before the program is attached: otherwise
-// the first events would fall through an empty table.
+// What it shows: ProgArray (the typed skeleton's maps.syscall), a tail call's fall-through on an
+// empty slot, the syscall numbers of the machine it was built for handed to the BPF side through
+// .rodata (they differ between x86-64 and arm64), and why the table is filled before the program is
+// attached: otherwise the first events would fall through an empty table.
 
 #include <chrono>
 #include <cstdio>

@@ -8,7 +8,8 @@
 //   sudo ./tasks --threads    # one line per thread
 //
 // What it shows: Iterator::records<T>() over a struct shared with the BPF side, the typed
-// skeleton's programs as members, .rodata set before load, CO-RE for a field renamed across kernels (task_struct::state -> __state).
+// skeleton's programs as members, .rodata set before load, CO-RE for a field renamed across kernels
+// (task_struct::state -> __state).
 
 #include <algorithm>
 #include <cstdint>
@@ -22,7 +23,7 @@
 
 #include "example_cli.hpp"
 #include "tasks.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
-#include "tasks.h"           // task_record, what dump_task writes
+#include "tasks.h"            // task_record, what dump_task writes
 
 namespace {
 

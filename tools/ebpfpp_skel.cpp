@@ -154,9 +154,9 @@ public:
     collect_maps();
     collect_globals();
     collect_programs();
-    for (const std::string& name : {std::string("Skeleton"), std::string("Maps"),
-                                    std::string("Programs"), std::string("map"),
-                                    std::string("prog")})
+    for (const std::string& name :
+         {std::string("Skeleton"), std::string("Maps"), std::string("Programs"), std::string("map"),
+          std::string("prog")})
       if (emitted_names_.contains(name))
         throw Failure(fmt::format("a BTF type is named '{}', which the generated header uses for "
                                   "itself; give another --namespace or rename the type",
@@ -545,8 +545,9 @@ private:
     out += "namespace map {\n";
     for (const MapEntry& e : maps_) out += fmt::format("struct {};\n", member_name(e.name));
     out += "} // namespace map\n\n";
-    out += "/// One tag per program: it names the program in the compile error for a program given\n"
-           "/// where a map is expected.\n";
+    out +=
+        "/// One tag per program: it names the program in the compile error for a program given\n"
+        "/// where a map is expected.\n";
     out += "namespace prog {\n";
     for (const std::string& p : programs_) out += fmt::format("struct {};\n", member_name(p));
     out += "} // namespace prog\n\n";
@@ -611,9 +612,10 @@ private:
                       s);
     out += "\nprivate:\n  explicit Skeleton(Base base) noexcept : Base(std::move(base)) {\n";
     for (const std::string& p : programs_)
-      out += fmt::format("    progs.{0} = ebpfpp::SkeletonProgram<prog::{0}>(ebpfpp::Program((*this)->"
-                         "progs.{1}));\n",
-                         member_name(p), p);
+      out +=
+          fmt::format("    progs.{0} = ebpfpp::SkeletonProgram<prog::{0}>(ebpfpp::Program((*this)->"
+                      "progs.{1}));\n",
+                      member_name(p), p);
     out += "  }\n};\n\n";
     out += fmt::format("}} // namespace {}\n", ns_);
     return out;

@@ -71,7 +71,9 @@ struct MapAsProgram;
 /// A map view of ebpfpp (Map<K,V>, RingBuffer<E>, ProgArray, ...): each says what it needs of a
 /// map in a static spec().
 template <class T>
-concept map_view = std::is_class_v<T> && requires { T::spec(); };
+concept map_view = std::is_class_v<T> && requires {
+  T::spec();
+};
 
 } // namespace detail
 
@@ -133,23 +135,17 @@ public:
   void update(const Key& key, const Rest&... rest) requires requires(View& v, const key_type& k) {
     v.update(k, rest...);
   }
-  {
-    View::update(detail::as_key<Tag, key_type>(key), rest...);
-  }
+  { View::update(detail::as_key<Tag, key_type>(key), rest...); }
   template <class Key>
   bool erase(const Key& key) requires requires(View& v, const key_type& k) {
     v.erase(k);
   }
-  {
-    return View::erase(detail::as_key<Tag, key_type>(key));
-  }
+  { return View::erase(detail::as_key<Tag, key_type>(key)); }
   template <class Key>
   auto lookup_and_erase(const Key& key) requires requires(View& v, const key_type& k) {
     v.lookup_and_erase(k);
   }
-  {
-    return View::lookup_and_erase(detail::as_key<Tag, key_type>(key));
-  }
+  { return View::lookup_and_erase(detail::as_key<Tag, key_type>(key)); }
 };
 
 } // namespace ebpfpp

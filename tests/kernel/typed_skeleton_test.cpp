@@ -1,5 +1,5 @@
-// The typed skeleton ebpfpp-skel generates (test_skel.bpf.skel.hpp, from bpf/test_skel.bpf.c's BTF),
-// on the running kernel. That this file compiles is half the test: the generated header's
+// The typed skeleton ebpfpp-skel generates (test_skel.bpf.skel.hpp, from bpf/test_skel.bpf.c's
+// BTF), on the running kernel. That this file compiles is half the test: the generated header's
 // static_asserts hold every emitted struct, union, enum and typedef to the BPF side's sizes and
 // offsets, and the ones below hold each map to the view of its kind with its BTF key and value.
 // The other half: a loaded skeleton's maps take and give back typed values, and its program's
@@ -34,8 +34,8 @@ static_assert(std::is_same_v<decltype(ts::Maps::raw), ebpfpp::RingBuffer<ebpfpp:
 static_assert(std::is_same_v<decltype(ts::Maps::jumps), ebpfpp::ProgArray>);
 // Each program is a Program whose type names it (for the compile error of a program given as a
 // map), and passes as a plain Program.
-static_assert(std::is_same_v<decltype(ts::Programs::produce),
-                             ebpfpp::SkeletonProgram<ts::prog::produce>>);
+static_assert(
+    std::is_same_v<decltype(ts::Programs::produce), ebpfpp::SkeletonProgram<ts::prog::produce>>);
 static_assert(std::is_convertible_v<const ebpfpp::SkeletonProgram<ts::prog::produce>&,
                                     const ebpfpp::Program&>);
 // An LPM trie's {__u32 prefixlen; __u8 addr[4]} key is ebpfpp's Ipv4Prefix, whatever its C name.
@@ -43,9 +43,10 @@ static_assert(
     std::is_same_v<decltype(ts::Maps::nets4),
                    ebpfpp::SkeletonMap<ts::map::nets4,
                                        ebpfpp::LpmTrieMap<ebpfpp::Ipv4Prefix, std::uint32_t>>>);
-static_assert(std::is_same_v<
-              decltype(ts::Maps::nets6),
-              ebpfpp::SkeletonMap<ts::map::nets6, ebpfpp::LpmTrieMap<ebpfpp::Ipv6Prefix, std::uint8_t>>>);
+static_assert(
+    std::is_same_v<
+        decltype(ts::Maps::nets6),
+        ebpfpp::SkeletonMap<ts::map::nets6, ebpfpp::LpmTrieMap<ebpfpp::Ipv6Prefix, std::uint8_t>>>);
 // Enumerators and typedefs come along with the types that use them.
 static_assert(ts::SKEL_BLUE == 300 && sizeof(ts::skel_port_t) == 2);
 // A key fits when it is the map's, or an integer that loses no bits; not a wider one.
