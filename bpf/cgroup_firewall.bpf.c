@@ -6,6 +6,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <ebpfpp/ebpfpp.bpf.h>
 
 #include "cgroup_firewall.h"
 
@@ -29,6 +30,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);
 } refusals SEC(".maps");
+// The typed skeleton's maps.refusals is a RingBuffer<firewall_event>.
+EBPFPP_EVENT(refusals, struct firewall_event);
 
 SEC("cgroup/connect4")
 int refuse_connect4(struct bpf_sock_addr *ctx)

@@ -85,6 +85,34 @@ struct {
 	__type(value, __u32);
 } jumps SEC(".maps");
 
+// LPM trie keys as the kernel wants them, a prefix length and then the address bytes: the
+// skeleton types them as ebpfpp's Ipv4Prefix and Ipv6Prefix, whatever the C struct is called.
+struct skel_net4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct skel_net6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct skel_net4);
+	__type(value, __u32);
+} nets4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct skel_net6);
+	__type(value, __u8);
+} nets6 SEC(".maps");
+
 EBPFPP_RINGBUF(events, 4096);
 EBPFPP_EVENT(events, struct skel_event);
 

@@ -11,7 +11,8 @@
 // `refused <pid> <command> <address>:<port>`.
 //
 // What it shows: Cgroup (a cgroup link, its attach type from SEC()), LpmTrieMap<Ipv4Prefix, V>
-// filled from CIDR text, RingBuffer<Event> read until Ctrl-C.
+// filled from CIDR text, RingBuffer<Event> read until Ctrl-C, all typed by the generated
+// skeleton (cgroup_firewall.bpf.skel.hpp) from the object's BTF and its EBPFPP_EVENT mark.
 
 #include <chrono>
 #include <cstdint>
@@ -25,8 +26,7 @@
 #include <ebpfpp/ebpfpp.hpp>
 #include <fmt/format.h>
 
-#include "cgroup_firewall.h"
-#include "cgroup_firewall.bpf.skel.h"
+#include "cgroup_firewall.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 #include "example_cli.hpp"
 
 namespace {
@@ -79,17 +79,18 @@ int main(int argc, char** argv) try {
   ebpfpp::SignalFd signals; // before anything else: Ctrl-C ends the loop, destructors detach
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
-  auto skel = ebpfpp::Skeleton<cgroup_firewall_bpf>::open_and_load();
-  ebpfpp::LpmTrieMap<ebpfpp::Ipv4Prefix, std::uint8_t> blocked(skel->maps.blocked);
-  for (const auto& prefix : options.blocked) blocked.update(prefix, 1);
-  // The ring buffer is read before the link exists: no refusal is missed.
-  ebpfpp::RingBuffer<firewall_event> refusals(skel, "refusals");
-  ebpfpp::Cgroup link(skel.program("refuse_connect4"), options.cgroup);
+  auto skel = cgroup_firewall::Skeleton::open_and_load();
+  // An LPM trie keyed by {__u32 prefixlen; __u8 addr[4]}: LpmTrieMap<Ipv4Prefix, uint8_t>.
+  for (const auto& prefix : options.blocked) skel.maps.blocked.update(prefix, 1);
+  // The ring buffer (RingBuffer<firewall_event>) is mapped by load(), before the link exists:
+  // no refusal is missed.
+  auto& refusals = skel.maps.refusals;
+  ebpfpp::Cgroup link(skel.progs.refuse_connect4, options.cgroup);
   std::string ranges;
   for (const auto& p : options.blocked) ranges += (ranges.empty() ? "" : ", ") + p.str();
   fmt::print(stderr, "cgroup-firewall: attached {}, blocking {}\n", link.description(), ranges);
 
-  for (const firewall_event& e :
+  for (const cgroup_firewall::firewall_event& e :
        refusals.events(ebpfpp::StreamOptions().timeout(options.duration).stop_fd(signals.fd()))) {
     char addr[INET_ADDRSTRLEN] = {};
     ::inet_ntop(AF_INET, &e.addr, addr, sizeof addr);

@@ -11,8 +11,8 @@
 //   # TYPE ebpf_execs_total counter
 //   ebpf_execs_total{uid="1000"} 42
 //
-// What it shows: a typed Map<uint32_t, uint64_t> read from another thread than the one that
-// loaded it (a map is a kernel object: any thread may read it through its fd), an HTTP server
+// What it shows: the typed skeleton's Map<uint32_t, uint64_t> read from another thread than the one
+// that loaded it (a map is a kernel object: any thread may read it through its fd), an HTTP server
 // from a Debian-packaged library (cpp-httplib) beside the library, and a main thread that only
 // waits for Ctrl-C/SIGTERM or the -d deadline, then stops the server and detaches.
 
@@ -37,7 +37,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "hello_map.bpf.skel.h"
+#include "hello_map.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -131,12 +131,13 @@ int main(int argc, char** argv) try {
   ebpfpp::SignalFd signals;
 
   // hello-map's object: load only the execve program that will be attached.
-  auto skel = ebpfpp::Skeleton<hello_map_bpf>::open();
+  auto skel = hello_map::Skeleton::open();
   const bool kprobes = ebpfpp::kernel::has_kprobes();
-  const std::string_view used = kprobes ? "count_kprobe" : "count_tracepoint";
-  for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.name() == used);
+  const ebpfpp::Program used =
+      kprobes ? ebpfpp::Program(skel.progs.count_kprobe) : skel.progs.count_tracepoint;
+  for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.get() == used.get());
   skel.load();
-  ebpfpp::Map<std::uint32_t, std::uint64_t> counts(skel->maps.counter_table);
+  const auto& counts = skel.maps.counter_table; // made by load(): Map<uint32_t, uint64_t>
 
   httplib::Server server;
   // Two workers: Prometheus scrapes one request at a time; the library's default is a pool of
@@ -173,10 +174,9 @@ int main(int argc, char** argv) try {
   }
 
   // Attached last, once the port is ours: a failed start leaves nothing attached behind.
-  ebpfpp::Link link =
-      kprobes
-          ? ebpfpp::Link(ebpfpp::SyscallKprobe(skel.program(used), "execve"))
-          : ebpfpp::Link(ebpfpp::Tracepoint(skel.program(used), "syscalls", "sys_enter_execve"));
+  ebpfpp::Link link = kprobes
+                          ? ebpfpp::Link(ebpfpp::SyscallKprobe(used, "execve"))
+                          : ebpfpp::Link(ebpfpp::Tracepoint(used, "syscalls", "sys_enter_execve"));
   fmt::print(stderr, "ebpf-exporter: attached {}{}; serving http://{}:{}/metrics\n",
              link.description(), kprobes ? "" : " (this kernel has no kprobes)",
              url_host(options.host), port);

@@ -49,8 +49,10 @@ int run(int argc, char** argv, std::string_view prog, std::string_view usage, Fl
 // two execve programs.
 template <class Skel>
 void load_execve(Skel& skel) {
-  (ebpfpp::kernel::has_kprobes() ? skel.progs.hello_tracepoint : skel.progs.hello_kprobe)
-      .set_autoload(false);
+  if (ebpfpp::kernel::has_kprobes())
+    skel.progs.hello_tracepoint.set_autoload(false);
+  else
+    skel.progs.hello_kprobe.set_autoload(false);
   skel.load();
 }
 

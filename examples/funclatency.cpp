@@ -7,7 +7,8 @@
 //   sudo ./funclatency /usr/lib/x86_64-linux-gnu/libc.so.6:malloc -i 1
 //   sudo ./funclatency -u -p 1234 /usr/bin/python3:PyEval_EvalFrameDefault
 //
-// What it shows: a Uprobe/Uretprobe pair on one function, an ArrayMap read every interval
+// What it shows: a Uprobe/Uretprobe pair on one function, the typed skeleton's ArrayMap read
+// every interval
 // (printing the difference from the last read, so no call is lost to a clear), SignalFd.
 
 #include <algorithm>
@@ -26,8 +27,8 @@
 #include <poll.h>
 
 #include "example_cli.hpp"
-#include "funclatency.h"
-#include "funclatency.bpf.skel.h"
+#include "funclatency.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
+#include "funclatency.h"            // FUNCLATENCY_SLOTS, the histogram's size
 
 namespace {
 
@@ -133,18 +134,18 @@ int main(int argc, char** argv) try {
   ebpfpp::SignalFd signals;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
-  auto skel = ebpfpp::Skeleton<funclatency_bpf>::open();
+  auto skel = funclatency::Skeleton::open();
   skel->rodata->target_tgid = static_cast<std::uint32_t>(options.pid);
   skel->rodata->unit_ns = options.unit_ns;
   skel.load();
   const pid_t pid = options.pid ? options.pid : -1;
-  ebpfpp::Uprobe entry(skel.program("func_entry"), options.binary, options.function, pid);
-  ebpfpp::Uretprobe exit(skel.program("func_exit"), options.binary, options.function, pid);
+  ebpfpp::Uprobe entry(skel.progs.func_entry, options.binary, options.function, pid);
+  ebpfpp::Uretprobe exit(skel.progs.func_exit, options.binary, options.function, pid);
   fmt::print(stderr, "funclatency: tracing {} in {}{}{}\n", options.function,
              options.binary.string(), options.pid ? fmt::format(" (pid {})", options.pid) : "",
              options.duration ? "" : "; Ctrl-C to end");
 
-  ebpfpp::ArrayMap<std::uint64_t> hist(skel->maps.hist);
+  const auto& hist = skel.maps.hist; // made by load(): ArrayMap<uint64_t>, as BTF says
   std::array<std::uint64_t, FUNCLATENCY_SLOTS> printed{};
   const auto print = [&] {
     std::array<std::uint64_t, FUNCLATENCY_SLOTS> now{}, delta{};

@@ -9,8 +9,9 @@
 //   sudo ./hello            # until Ctrl-C
 //   sudo ./hello -d 5       # for 5 seconds
 //
-// What it shows: a skeleton (the BPF object embedded in the binary), choosing a hook from a
-// run-time kernel probe, a Link that detaches when it goes out of scope, and TracePipe.
+// What it shows: the typed skeleton (hello.bpf.skel.hpp, generated from the object: the BPF
+// object embedded in the binary, its programs as members), choosing a hook from a run-time
+// kernel probe, a Link that detaches when it goes out of scope, and TracePipe.
 
 #include <chrono>
 #include <cstdio>
@@ -23,7 +24,7 @@
 
 #include "example_cli.hpp"
 
-#include "hello.bpf.skel.h"
+#include "hello.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -45,10 +46,13 @@ int main(int argc, char** argv) {
         // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
         ebpfpp::SignalFd signals;
 
-        auto skel = ebpfpp::Skeleton<hello_bpf>::open();
+        auto skel = hello::Skeleton::open();
         // Load only the program we will attach: the other one would be verified for nothing.
         const bool kprobes = ebpfpp::kernel::has_kprobes();
-        skel.program(kprobes ? "hello_tracepoint" : "hello_kprobe").set_autoload(false);
+        if (kprobes)
+          skel.progs.hello_tracepoint.set_autoload(false);
+        else
+          skel.progs.hello_kprobe.set_autoload(false);
         skel.load();
 
         // Opened before the attach: the pipe reads a tracefs instance of its own, which holds the
@@ -56,10 +60,9 @@ int main(int argc, char** argv) {
         ebpfpp::TracePipe pipe;
         ebpfpp::Link link;
         if (kprobes) {
-          link = ebpfpp::SyscallKprobe(skel.program("hello_kprobe"), "execve");
+          link = ebpfpp::SyscallKprobe(skel.progs.hello_kprobe, "execve");
         } else {
-          link =
-              ebpfpp::Tracepoint(skel.program("hello_tracepoint"), "syscalls", "sys_enter_execve");
+          link = ebpfpp::Tracepoint(skel.progs.hello_tracepoint, "syscalls", "sys_enter_execve");
         }
         fmt::print(stderr, "hello: attached {}{}\n", link.description(),
                    kprobes ? "" : " (this kernel has no kprobes)");

@@ -6,8 +6,9 @@
 //
 //   sudo ./hello-file -d 5
 //
-// What it shows: a tracepoint program reading its arguments, reading user memory from BPF, and
-// TracePipe. Every openat on the machine is printed: expect a lot of lines.
+// What it shows: a tracepoint program reading its arguments, reading user memory from BPF, the
+// typed skeleton's program member, and TracePipe. Every openat on the machine is printed: expect a
+// lot of lines.
 
 #include <cstdio>
 #include <optional>
@@ -17,7 +18,7 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "hello_file.bpf.skel.h"
+#include "hello_file.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -38,11 +39,11 @@ int main(int argc, char** argv) {
       argc, argv, "hello-file", usage, example::no_flags, [](example::Duration duration) {
         ebpfpp::SignalFd signals;
 
-        auto skel = ebpfpp::Skeleton<hello_file_bpf>::open_and_load();
+        auto skel = hello_file::Skeleton::open_and_load();
         // Opened before the attach: the pipe reads a tracefs instance of its own, which holds the
         // lines printed from the moment it exists.
         ebpfpp::TracePipe pipe;
-        ebpfpp::Tracepoint link(skel.program("hello_file"), "syscalls", "sys_enter_openat");
+        ebpfpp::Tracepoint link(skel.progs.hello_file, "syscalls", "sys_enter_openat");
         fmt::print(stderr, "hello-file: attached {}\n", link.description());
 
         for (const ebpfpp::TraceLine& line :

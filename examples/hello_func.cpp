@@ -12,8 +12,9 @@
 //   sudo ./hello-func                  # until Ctrl-C
 //   sudo ./hello-func -d 5 --inline
 //
-// What it shows: Program::info() decoding the instructions the verifier accepted, and a
-// program type (raw tracepoint) whose arguments are the syscall number itself.
+// What it shows: Program::info() decoding the instructions the verifier accepted, the typed
+// skeleton's programs as members, and a program type (raw tracepoint) whose arguments are the
+// syscall number itself.
 
 #include <chrono>
 #include <cstdio>
@@ -27,7 +28,7 @@
 #include "example_cli.hpp"
 #include <unistd.h>
 
-#include "hello_func.bpf.skel.h"
+#include "hello_func.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -61,19 +62,20 @@ int main(int argc, char** argv) {
     // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
     ebpfpp::SignalFd signals;
 
-    auto skel = ebpfpp::Skeleton<hello_func_bpf>::open();
+    auto skel = hello_func::Skeleton::open();
     skel->rodata->ignore_tgid = ::getpid();
     skel.load();
-    print_introspection(skel.program("hello_func"));
-    print_introspection(skel.program("hello_inline"));
+    print_introspection(skel.progs.hello_func);
+    print_introspection(skel.progs.hello_inline);
 
     // Opened before the attach: the pipe reads a tracefs instance of its own, which holds the
     // lines printed from the moment it exists.
     ebpfpp::TracePipe pipe;
-    ebpfpp::RawTracepoint link(skel.program(use_inline ? "hello_inline" : "hello_func"),
-                               "sys_enter");
+    ebpfpp::Program attached = skel.progs.hello_func; // each program is a type of its own
+    if (use_inline) attached = skel.progs.hello_inline;
+    ebpfpp::RawTracepoint link(attached, "sys_enter");
     fmt::print(stderr, "hello-func: attached {} (program '{}')\n", link.description(),
-               use_inline ? "hello_inline" : "hello_func");
+               attached.name());
 
     for (const ebpfpp::TraceLine& line :
          pipe.lines(ebpfpp::StreamOptions().timeout(duration).stop_fd(signals.fd()))) {

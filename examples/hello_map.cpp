@@ -168,9 +168,13 @@ int main(int argc, char** argv) {
         const bool kprobes = has_kprobes && ebpfpp::kernel::has(kernel::Feature::bpf_cookie);
         // Load only the program we attach: the others would be verified for nothing (and the kprobe
         // one needs bpf_get_attach_cookie, which older kernels lack).
-        const ebpfpp::Program used = options.raw_tp ? skel.progs.count_raw_tp
-                                     : kprobes      ? skel.progs.count_kprobe
-                                                    : skel.progs.count_tracepoint;
+        // Each program is a type of its own (so it cannot be taken for a map): choose into a
+        // Program.
+        ebpfpp::Program used = skel.progs.count_tracepoint;
+        if (options.raw_tp)
+          used = skel.progs.count_raw_tp;
+        else if (kprobes)
+          used = skel.progs.count_kprobe;
         for (ebpfpp::Program p : skel.programs()) p.set_autoload(p.get() == used.get());
         skel.load();
 

@@ -12,10 +12,10 @@
 //   sudo ./hello-tail                  # until Ctrl-C
 //   sudo ./hello-tail -d 5 --show-others
 //
-// What it shows: ProgArray, a tail call's fall-through on an empty slot, the syscall numbers of
-// the machine it was built for handed to the BPF side through .rodata (they differ between
-// x86-64 and arm64), and why the table is filled before the program is attached: otherwise
-// the first events would fall through an empty table.
+// What it shows: ProgArray (the typed skeleton's maps.syscall), a tail call's fall-through on an
+// empty slot, the syscall numbers of the machine it was built for handed to the BPF side through
+// .rodata (they differ between x86-64 and arm64), and why the table is filled before the program is
+// attached: otherwise the first events would fall through an empty table.
 
 #include <chrono>
 #include <cstdio>
@@ -30,7 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "hello_tail.bpf.skel.h"
+#include "hello_tail.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
 
 namespace {
 
@@ -57,24 +57,24 @@ int main(int argc, char** argv) {
     // Blocked before anything else, so Ctrl-C ends the read loop and the destructors detach.
     ebpfpp::SignalFd signals;
 
-    auto skel = ebpfpp::Skeleton<hello_tail_bpf>::open();
+    auto skel = hello_tail::Skeleton::open();
     skel->rodata->nr_timer_create = SYS_timer_create;
     skel->rodata->nr_timer_delete = SYS_timer_delete;
     skel->rodata->ignore_tgid = ::getpid();
     skel.load();
 
-    ebpfpp::ProgArray table(skel.map("syscall"));
-    if (!show_others) table.fill(skel.program("ignore_opcode"));
-    table.set(SYS_execve, skel.program("hello_exec"));
+    ebpfpp::ProgArray& table = skel.maps.syscall; // made by load(): a ProgArray, as BTF says
+    if (!show_others) table.fill(skel.progs.ignore_opcode);
+    table.set(SYS_execve, skel.progs.hello_exec);
     for (long nr : {SYS_timer_create, SYS_timer_settime, SYS_timer_gettime, SYS_timer_getoverrun,
                     SYS_timer_delete})
-      table.set(static_cast<std::uint32_t>(nr), skel.program("hello_timer"));
+      table.set(static_cast<std::uint32_t>(nr), skel.progs.hello_timer);
 
     // Opened before the attach: the pipe reads a tracefs instance of its own, which holds the
     // lines printed from the moment it exists.
     ebpfpp::TracePipe pipe;
     // Only now: an event before the table was filled would have fallen through.
-    ebpfpp::RawTracepoint link(skel.program("hello"), "sys_enter");
+    ebpfpp::RawTracepoint link(skel.progs.hello, "sys_enter");
     fmt::print(stderr,
                "hello-tail: attached {}; prog array '{}': execve ({}) -> hello_exec, "
                "timer_create..timer_delete ({}..{}) -> hello_timer, {}\n",

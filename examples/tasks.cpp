@@ -7,8 +7,9 @@
 //   sudo ./tasks              # one line per process
 //   sudo ./tasks --threads    # one line per thread
 //
-// What it shows: Iterator::records<T>() over a struct shared with the BPF side, .rodata set
-// before load, CO-RE for a field renamed across kernels (task_struct::state -> __state).
+// What it shows: Iterator::records<T>() over a struct shared with the BPF side, the typed
+// skeleton's programs as members, .rodata set before load, CO-RE for a field renamed across kernels
+// (task_struct::state -> __state).
 
 #include <algorithm>
 #include <cstdint>
@@ -21,8 +22,8 @@
 #include <fmt/format.h>
 
 #include "example_cli.hpp"
-#include "tasks.h"
-#include "tasks.bpf.skel.h"
+#include "tasks.bpf.skel.hpp" // typed skeleton: ebpfpp-skel, from the object's BTF
+#include "tasks.h"            // task_record, what dump_task writes
 
 namespace {
 
@@ -64,11 +65,11 @@ int main(int argc, char** argv) try {
     return 0;
   });
 
-  auto skel = ebpfpp::Skeleton<tasks_bpf>::open();
+  auto skel = tasks::Skeleton::open();
   skel->rodata->all_threads = threads;
-  skel.program("dump_task_text").set_autoload(false);
+  skel.progs.dump_task_text.set_autoload(false);
   skel.load();
-  ebpfpp::Iterator iterator(skel.program("dump_task"));
+  ebpfpp::Iterator iterator(skel.progs.dump_task);
   auto records = iterator.records<task_record>();
   std::sort(records.begin(), records.end(), [](const task_record& a, const task_record& b) {
     return a.tgid != b.tgid ? a.tgid < b.tgid : a.pid < b.pid;

@@ -2,22 +2,32 @@
 /// @file
 /// What a generated typed skeleton (`<name>.skel.hpp`, made by ebpfpp-skel from the object's BTF)
 /// is built on: SkeletonMap, a map view that knows which map of which object it is, so that a key
-/// of another type than the map's is a compile error naming the map and both types.
+/// of another type than the map's is a compile error naming the map and both types; and
+/// SkeletonProgram, a Program that knows which program it is, so that a program passed where a
+/// map is expected (or such a map where a program is) is one too.
 ///
 ///     auto skel = hello_map::Skeleton::open_and_load();
 ///     skel.maps.counter_table.lookup(uid);             // uid: std::uint32_t, as BTF says
 ///     skel.maps.counter_table.lookup(std::uint64_t{}); // error: ... KeyMismatch<
 ///                                                      //   hello_map::map::counter_table,
 ///                                                      //   unsigned int, long unsigned int>
+///     ebpfpp::ArrayMap<std::uint64_t> m(skel.progs.count_tracepoint);
+///         // error: ... ProgramAsMap<hello_map::prog::count_tracepoint, ebpfpp::Program,
+///         //   ebpfpp::ArrayMap<long unsigned int> >
 ///
 /// Tools rarely name these types: they use the members of the generated Skeleton, and pass them
-/// on as the plain view (a SkeletonMap<Tag, Map<K, V>> is a Map<K, V>).
+/// on as the plain view (a SkeletonMap<Tag, Map<K, V>> is a Map<K, V>, a SkeletonProgram<Tag> a
+/// Program). Each program being a type of its own, `cond ? skel.progs.a : skel.progs.b` does not
+/// compile: choose into an ebpfpp::Program (`ebpfpp::Program p = skel.progs.a;`).
 
 #include "detail/config.hpp"
 
 #include <concepts>
+#include <exception>
 #include <type_traits>
 #include <utility>
+
+#include "object.hpp"
 
 namespace ebpfpp {
 
@@ -37,14 +47,56 @@ inline constexpr bool
                (std::is_integral_v<MapKey> && std::is_integral_v<std::remove_cvref_t<Key>> &&
                 !std::same_as<std::remove_cvref_t<Key>, bool> && sizeof(Key) <= sizeof(MapKey));
 
+/// `key` as the map's key type; or, when it does not fit, the compile error that names the map and
+/// both types, with no error before it (the conversion is not even tried).
 template <class Tag, class MapKey, class Key>
-constexpr void check_key() {
-  if constexpr (!key_fits<MapKey, Key>)
+constexpr MapKey as_key(const Key& key) {
+  if constexpr (key_fits<MapKey, Key>) {
+    return static_cast<MapKey>(key);
+  } else {
     static_assert(sizeof(KeyMismatch<Tag, MapKey, std::remove_cvref_t<Key>>) == 0,
                   "a key of another type than the map's: see the map and both types above");
+    return MapKey{};
+  }
 }
 
+/// Never defined, as KeyMismatch: a program (its tag `<object>::prog::<name>`) given where a map
+/// view of type `Wanted` is expected.
+template <class Program, class ProgramType, class Wanted>
+struct ProgramAsMap;
+/// Never defined: a map (its tag and view type) given where a Program is expected.
+template <class Map, class MapView, class Wanted>
+struct MapAsProgram;
+
+/// A map view of ebpfpp (Map<K,V>, RingBuffer<E>, ProgArray, ...): each says what it needs of a
+/// map in a static spec().
+template <class T>
+concept map_view = std::is_class_v<T> && requires {
+  T::spec();
+};
+
 } // namespace detail
+
+/// A program of a generated skeleton (`skel.progs.<name>`): a Program, passed on as one, whose
+/// type names it (`Tag` is `<object>::prog::<name>`), so that giving it where a map view is
+/// expected fails to compile with a first error line that names the program and both types.
+template <class Tag>
+class SkeletonProgram : public Program {
+public:
+  /// An empty Program: the generated Skeleton assigns the real one at open().
+  SkeletonProgram() noexcept = default;
+  /// The program the generated Skeleton found, now known by its tag.
+  explicit SkeletonProgram(Program program) noexcept : Program(std::move(program)) {}
+
+  /// Never usable: a program is no map. It exists so that the compiler says which program was
+  /// given for which map view, instead of listing every constructor the view has.
+  template <detail::map_view Wanted>
+  [[noreturn]] operator Wanted() const {
+    static_assert(sizeof(detail::ProgramAsMap<Tag, Program, Wanted>) == 0,
+                  "a program given where a map is expected: see the program and both types above");
+    std::terminate();
+  }
+};
 
 /// A typed map view (Map<K,V>, ArrayMap<V>, PerCpuHashMap<K,V>, ...) as a member of a generated
 /// skeleton. `Tag` names the map (`hello_map::map::counter_table`); the key-taking operations
@@ -61,42 +113,39 @@ public:
   /// The view the generated Skeleton made, now known by its tag.
   explicit SkeletonMap(View&& view) noexcept : View(std::move(view)) {}
 
+  /// Never usable: a map is no program (see SkeletonProgram's conversion, the other way round).
+  template <std::same_as<Program> Wanted>
+  [[noreturn]] operator Wanted() const {
+    static_assert(sizeof(detail::MapAsProgram<Tag, View, Wanted>) == 0,
+                  "a map given where a program is expected: see the map and both types above");
+    std::terminate();
+  }
+
   template <class Key>
   auto lookup(const Key& key) const
       noexcept(noexcept(std::declval<const View&>().lookup(std::declval<const key_type&>()))) {
-    detail::check_key<Tag, key_type, Key>();
-    return View::lookup(static_cast<key_type>(key));
+    return View::lookup(detail::as_key<Tag, key_type>(key));
   }
   template <class Key>
   bool contains(const Key& key) const
       noexcept(noexcept(std::declval<const View&>().contains(std::declval<const key_type&>()))) {
-    detail::check_key<Tag, key_type, Key>();
-    return View::contains(static_cast<key_type>(key));
+    return View::contains(detail::as_key<Tag, key_type>(key));
   }
   template <class Key, class... Rest>
   void update(const Key& key, const Rest&... rest) requires requires(View& v, const key_type& k) {
     v.update(k, rest...);
   }
-  {
-    detail::check_key<Tag, key_type, Key>();
-    View::update(static_cast<key_type>(key), rest...);
-  }
+  { View::update(detail::as_key<Tag, key_type>(key), rest...); }
   template <class Key>
   bool erase(const Key& key) requires requires(View& v, const key_type& k) {
     v.erase(k);
   }
-  {
-    detail::check_key<Tag, key_type, Key>();
-    return View::erase(static_cast<key_type>(key));
-  }
+  { return View::erase(detail::as_key<Tag, key_type>(key)); }
   template <class Key>
   auto lookup_and_erase(const Key& key) requires requires(View& v, const key_type& k) {
     v.lookup_and_erase(k);
   }
-  {
-    detail::check_key<Tag, key_type, Key>();
-    return View::lookup_and_erase(static_cast<key_type>(key));
-  }
+  { return View::lookup_and_erase(detail::as_key<Tag, key_type>(key)); }
 };
 
 } // namespace ebpfpp

@@ -1,5 +1,5 @@
-// The typed skeleton ebpfpp-skel generates (test_skel.bpf.skel.hpp, from bpf/test_skel.bpf.c's BTF),
-// on the running kernel. That this file compiles is half the test: the generated header's
+// The typed skeleton ebpfpp-skel generates (test_skel.bpf.skel.hpp, from bpf/test_skel.bpf.c's
+// BTF), on the running kernel. That this file compiles is half the test: the generated header's
 // static_asserts hold every emitted struct, union, enum and typedef to the BPF side's sizes and
 // offsets, and the ones below hold each map to the view of its kind with its BTF key and value.
 // The other half: a loaded skeleton's maps take and give back typed values, and its program's
@@ -32,7 +32,21 @@ static_assert(std::is_same_v<
 static_assert(std::is_same_v<decltype(ts::Maps::events), ebpfpp::RingBuffer<ts::skel_event>>);
 static_assert(std::is_same_v<decltype(ts::Maps::raw), ebpfpp::RingBuffer<ebpfpp::Bytes>>);
 static_assert(std::is_same_v<decltype(ts::Maps::jumps), ebpfpp::ProgArray>);
-static_assert(std::is_same_v<decltype(ts::Programs::produce), ebpfpp::Program>);
+// Each program is a Program whose type names it (for the compile error of a program given as a
+// map), and passes as a plain Program.
+static_assert(
+    std::is_same_v<decltype(ts::Programs::produce), ebpfpp::SkeletonProgram<ts::prog::produce>>);
+static_assert(std::is_convertible_v<const ebpfpp::SkeletonProgram<ts::prog::produce>&,
+                                    const ebpfpp::Program&>);
+// An LPM trie's {__u32 prefixlen; __u8 addr[4]} key is ebpfpp's Ipv4Prefix, whatever its C name.
+static_assert(
+    std::is_same_v<decltype(ts::Maps::nets4),
+                   ebpfpp::SkeletonMap<ts::map::nets4,
+                                       ebpfpp::LpmTrieMap<ebpfpp::Ipv4Prefix, std::uint32_t>>>);
+static_assert(
+    std::is_same_v<
+        decltype(ts::Maps::nets6),
+        ebpfpp::SkeletonMap<ts::map::nets6, ebpfpp::LpmTrieMap<ebpfpp::Ipv6Prefix, std::uint8_t>>>);
 // Enumerators and typedefs come along with the types that use them.
 static_assert(ts::SKEL_BLUE == 300 && sizeof(ts::skel_port_t) == 2);
 // A key fits when it is the map's, or an integer that loses no bits; not a wider one.
@@ -92,6 +106,15 @@ TEST_CASE("a generated skeleton's maps round-trip typed values and its event arr
   CHECK(skel.maps.colors.lookup(std::uint64_t{9}) == ts::SKEL_GREEN);
   CHECK(skel.maps.colors.erase(std::uint32_t{9})); // a narrower integer key fits
   CHECK_FALSE(skel.maps.colors.contains(std::uint64_t{9}));
+
+  // The LPM tries take ebpfpp's prefixes as they are, and match the longest one.
+  skel.maps.nets4.update(ebpfpp::Ipv4Prefix::parse("10.0.0.0/8"), std::uint32_t{8});
+  skel.maps.nets4.update(ebpfpp::Ipv4Prefix::parse("10.1.0.0/16"), std::uint32_t{16});
+  CHECK(skel.maps.nets4.lookup(ebpfpp::Ipv4Prefix::parse("10.1.2.3")) == 16U);
+  CHECK(skel.maps.nets4.lookup(ebpfpp::Ipv4Prefix::parse("10.2.2.3")) == 8U);
+  CHECK_FALSE(skel.maps.nets4.lookup(ebpfpp::Ipv4Prefix::parse("11.0.0.1")));
+  skel.maps.nets6.update(ebpfpp::Ipv6Prefix::parse("fd00::/8"), std::uint8_t{6});
+  CHECK(skel.maps.nets6.lookup(ebpfpp::Ipv6Prefix::parse("fd12::1")) == std::uint8_t{6});
 
   CHECK(skel.maps.jumps.fd() >= 0);
   CHECK(skel.progs.produce.test_run().return_value == 0);

@@ -272,7 +272,7 @@ inline constexpr std::string_view nul_in_path =
 inline constexpr std::string_view not_mmapable =
     "only an array created with BPF_F_MMAPABLE can be mapped: add __uint(map_flags, "
     "BPF_F_MMAPABLE) to its definition (kernel 5.5+), or read it with ArrayMap<V>";
-inline constexpr std::string_view socket_fd =
+inline constexpr std::string_view attached_socket_fd =
     "give the fd of an open socket (socket(2), accept(2)), and keep it open while the program is "
     "attached";
 inline constexpr std::string_view share_struct =
@@ -539,7 +539,7 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
   case EBADF:
   case ENOTSOCK:
     if (op == Op::map_access) return std::string(hint::no_map_fd);
-    if (op == Op::attach_socket) return std::string(hint::socket_fd);
+    if (op == Op::attach_socket) return std::string(hint::attached_socket_fd);
     return {};
   case EPERM:
   case EACCES:
