@@ -441,6 +441,19 @@ inline constexpr std::string_view nul_in_path =
     "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
 inline constexpr std::string_view share_struct =
     "the BPF program and the user side disagree on the struct: share one header between them";
+inline constexpr std::string_view ring_record_size =
+    "the BPF program and the user side disagree on the event struct: share one header between "
+    "them, or read records of varying size with RingBuffer<Bytes>";
+inline constexpr std::string_view ring_ctl_not_mmapable =
+    "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>";
+inline constexpr std::string_view ring_too_small =
+    "make the ring larger (max_entries in the BPF declaration) or the event smaller: a record "
+    "takes its size plus an 8-byte header";
+inline constexpr std::string_view perf_pages =
+    "the page count must be a power of two (1, 2, 4, ... 64)";
+inline constexpr std::string_view perf_map_entries =
+    "a perf event array needs a slot per CPU: declare it with max_entries 0 (libbpf sets the "
+    "number of CPUs) or at least the number of possible CPUs";
 } // namespace hint
 
 } // namespace ebpfpp::detail
