@@ -1,7 +1,8 @@
 #pragma once
 /// @file
-/// What RingBuffer and PerfBuffer share: the options of their events() loops and the way they
-/// wait for data (spin briefly, then sleep in poll with a bounded timeout).
+/// What RingBuffer, PerfBuffer and TracePipe share: the options of their loops, the tuning of
+/// their waits (spin briefly, then sleep in poll with a bounded timeout), and the one loop under
+/// every events(), records() and lines().
 ///
 ///     for (const Event& e : rb.events(ebpfpp::StreamOptions().timeout(5s).stop_fd(sig.fd())))
 ///
@@ -23,6 +24,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "detail/format.hpp"
@@ -33,8 +35,8 @@
 
 namespace ebpfpp {
 
-/// How an events() loop ends. Whichever comes first ends it; by default it runs until
-/// request_stop() on the stream.
+/// How a loop ends. Whichever comes first ends it; by default it runs until request_stop() on
+/// the stream.
 class StreamOptions {
 public:
   /// End after this long, measured from the call to events(); nullopt: no limit (the default).
@@ -64,6 +66,43 @@ private:
 };
 
 namespace detail {
+/// How a consumer waits once it has read everything: the one tuning of every stream's waits.
+struct WaitTuning {
+  std::chrono::microseconds spin{50};
+  std::chrono::milliseconds max_latency{10};
+};
+} // namespace detail
+
+/// The wait settings of RingBufferOptions and PerfBufferOptions (each setter returns `Self&`, so
+/// they chain with the stream's own settings).
+template <class Self>
+class WaitOptions {
+public:
+  /// The longest the consumer sleeps without being woken before it looks again: for producers
+  /// that do not wake it (a ring without EBPFPP_RINGBUF's need-wakeup flag whose producers submit
+  /// with BPF_RB_NO_WAKEUP; a perf buffer's trickle below wakeup_events). Default 10 ms. Zero or
+  /// negative: no bound (right for the kernel's default wake-up policy). A ring with the
+  /// need-wakeup flag never needs one: an idle consumer sleeps until a producer wakes it.
+  Self& max_latency(std::chrono::milliseconds d) noexcept {
+    tuning_.max_latency = d;
+    return static_cast<Self&>(*this);
+  }
+  /// How long the consumer spins on the producer position before sleeping. With a live producer
+  /// the next record is usually microseconds away and a sleep costs a wake-up interrupt; at a
+  /// trickle it costs this much CPU per event. Default 50 us; 0 never spins.
+  Self& spin(std::chrono::microseconds d) noexcept {
+    tuning_.spin = d;
+    return static_cast<Self&>(*this);
+  }
+  std::chrono::milliseconds max_latency() const noexcept { return tuning_.max_latency; }
+  std::chrono::microseconds spin() const noexcept { return tuning_.spin; }
+  const detail::WaitTuning& tuning() const noexcept { return tuning_; }
+
+private:
+  detail::WaitTuning tuning_;
+};
+
+namespace detail {
 
 // Runs f when the scope ends, however it ends (a loop's end, a throw, a generator destroyed
 // while suspended): how the streams release what a loop holds.
@@ -85,7 +124,19 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+/// What a reader's next() found for the loop.
+enum class Next {
+  item,      // the loop's run holds the next record (or a run of them)
+  batch_end, // a batch ended (a producer-position read, a round of the CPU rings): more may be
+             // there, but the loop checks its end conditions first
+  dry,       // nothing is ready: the loop waits
+};
+
 /// The eventfd behind request_stop(), and the wait every stream's loop does when it ran dry.
+///
+/// A reader, as the waits see it (RingReader, PerfReader, TracePipe's lines): `fd()` to poll,
+/// `has_data()` (may be called from any thread), `arm()` just before the last look (publish the
+/// consumer position, ask producers to wake us), `disarm()` once awake, and its `tuning()`.
 class StreamWaiter {
 public:
   using clock = std::chrono::steady_clock;
@@ -94,10 +145,7 @@ public:
   StreamWaiter() noexcept = default;
   explicit StreamWaiter(std::string_view what) {
     wake_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!wake_) {
-      const int err = errno;
-      throw Error(err, detail::format("create the stop eventfd of {}", what), hint_for(err));
-    }
+    if (!wake_) fail(errno, [&] { return detail::format("create the stop eventfd of {}", what); });
   }
   StreamWaiter(StreamWaiter&& other) noexcept
       : wake_(std::move(other.wake_)), stop_(other.stop_.exchange(false)) {}
@@ -139,24 +187,22 @@ public:
   /// Why wait() returned.
   enum class Result { data, timeout, stop };
 
-  /// Waits until `ready()` or the deadline/stop. Spins for `spin` first (a producer that is
-  /// running on another CPU usually has the next record out within microseconds, and a sleep
-  /// costs a wake-up interrupt), then sleeps in poll on `fd`, never longer than `max_latency` at a
-  /// time: a producer that does not wake us (a ring's threshold policy, a perf buffer's batched
-  /// wake-ups) is still read within that bound.
+  /// Waits until `reader` has data, or the deadline or a stop. Spins for its tuning's `spin`
+  /// first (a producer that is running on another CPU usually has the next record out within
+  /// microseconds, and a sleep costs a wake-up interrupt), then sleeps in poll on its fd, never
+  /// longer than its wait_bound() at a time: a producer that does not wake us (a ring's threshold
+  /// policy, a perf buffer's batched wake-ups) is still read within that bound.
   ///
-  /// `arm()` runs just before the final check: it publishes our consumer position, after which a
-  /// full fence orders that store before the last ready() load. Without it, the store could sit
-  /// in the store buffer while we read "empty" and the producer reads our stale position and
-  /// decides we need no wake-up: both sides would wait.
-  template <class Ready, class Arm>
-  Result wait(int fd, Ready&& ready, Arm&& arm, std::chrono::microseconds spin,
-              std::chrono::milliseconds max_latency, std::optional<clock::time_point> deadline,
-              int stop_fd) {
-    if (spin.count() > 0) {
+  /// `arm()` runs just before the final check: it publishes our consumer position (and asks to
+  /// be woken), after which a full fence orders those stores before the last has_data() load.
+  /// Without it, a store could sit in the store buffer while we read "empty" and the producer
+  /// reads our stale position or flag and decides we need no wake-up: both sides would wait.
+  template <class Reader>
+  Result wait(Reader& reader, std::optional<clock::time_point> deadline, int stop_fd) {
+    if (const auto spin = reader.tuning().spin; spin.count() > 0) {
       const auto spin_end = clock::now() + spin;
       for (unsigned i = 1;; ++i) {
-        if (ready()) return Result::data;
+        if (reader.has_data()) return Result::data;
         if (stop_.load(std::memory_order_relaxed)) return Result::stop;
         cpu_relax();
         if (i % 64 == 0) {
@@ -166,32 +212,33 @@ public:
         }
       }
     }
-    arm();
+    reader.arm();
+    const OnExit disarm{[&reader] { reader.disarm(); }};
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (ready()) return Result::data;
-    int wait_ms = static_cast<int>(max_latency.count());
+    if (reader.has_data()) return Result::data;
+    int wait_ms = static_cast<int>(reader.wait_bound().count());
     if (deadline) {
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - clock::now());
       if (left.count() <= 0) return Result::timeout;
       if (left.count() < wait_ms || wait_ms < 0) wait_ms = static_cast<int>(left.count());
     }
-    pollfd fds[3] = {{fd, POLLIN, 0}, {wake_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    pollfd fds[3] = {{reader.fd(), POLLIN, 0}, {wake_.get(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
     const int n = ::poll(fds, stop_fd >= 0 ? 3 : 2, wait_ms);
-    if (n < 0 && errno != EINTR) throw Error(errno, "poll an event stream");
+    if (n < 0 && errno != EINTR) fail(errno, [] { return std::string("poll an event stream"); });
     if (n > 0 && (fds[1].revents || (stop_fd >= 0 && fds[2].revents))) return Result::stop;
-    if (deadline && clock::now() >= *deadline && !ready()) return Result::timeout;
+    if (deadline && clock::now() >= *deadline && !reader.has_data()) return Result::timeout;
     return Result::data; // or a bounded wake-up: the caller looks again
   }
 
   /// What every stream's poll(timeout, f) does: `consume()` what is there; while that is
-  /// nothing, `wait(deadline)` (the stream's wait_for_data) and try again. Returns how many
-  /// records were consumed: 0 on the timeout or a stop request (which it then forgets).
-  template <class Consume, class Wait>
-  std::size_t poll(std::chrono::milliseconds timeout, Consume&& consume, Wait&& wait) {
+  /// nothing, wait on `reader` and try again. Returns how many records were consumed: 0 on the
+  /// timeout or a stop request (which it then forgets).
+  template <class Consume, class Reader>
+  std::size_t poll(std::chrono::milliseconds timeout, Consume&& consume, Reader& reader) {
     const auto deadline = clock::now() + timeout;
     for (;;) {
       if (const std::size_t n = consume(); n > 0) return n;
-      switch (wait(std::optional<clock::time_point>(deadline))) {
+      switch (wait(reader, deadline, -1)) {
       case Result::data:
         continue;
       case Result::stop:
@@ -209,15 +256,16 @@ private:
 };
 
 /// The tie between a running loop (the frame of an events()/records()/lines() generator) and the
-/// stream it reads, so that either may end first without harm.
+/// reader it reads, so that either may end first without harm.
 ///
-/// The loop's frame owns the tether and the run of records it has out; the stream holds a
-/// pointer to it (its `loop_`). When the loop ends (its range-for finishes or breaks, or the
-/// generator is destroyed), the tether unregisters itself. When the stream is destroyed, moved
-/// from or assigned to first, it cuts the tether (cut_loop()): the records of the run the loop
-/// had not reached are dropped (the iterator resumes the coroutine instead of stepping), the
-/// next step of the loop throws Error, and the end of the loop touches nothing of the stream.
-/// Without it, a generator kept past its stream would read freed memory when destroyed.
+/// The loop's frame owns the tether and the run of records it has out; the reader holds a
+/// pointer to it (its loop slot). When the loop ends (its range-for finishes or breaks, or the
+/// generator is destroyed), the tether unregisters itself. When the reader is destroyed, moved
+/// from or assigned to first (with the stream that holds it), it cuts the tether (cut_loop()):
+/// the records of the run the loop had not reached are dropped (the iterator resumes the
+/// coroutine instead of stepping), the next step of the loop throws Error, and the end of the
+/// loop touches nothing of the stream. Without it, a generator kept past its stream would read
+/// freed memory when destroyed.
 ///
 /// A stream has one loop at a time: a second one begun while the first runs throws Error
 /// (they would both move the same read position).
@@ -226,8 +274,7 @@ public:
   LoopTether(LoopTether*& slot, std::string stream) : slot_(&slot), stream_(std::move(stream)) {
     if (slot)
       throw Error(EBUSY, detail::format("read {}: another loop is already reading it", stream_),
-                  "finish (or destroy the generator of) the other loop first: a stream has one "
-                  "reader at a time");
+                  std::string(hint::one_loop_per_stream));
     slot = this;
   }
   LoopTether(const LoopTether&) = delete;
@@ -245,17 +292,16 @@ public:
                   detail::format("read {}: it was destroyed or moved while a loop over it was "
                                  "suspended",
                                  stream_),
-                  "keep the stream alive (and in place) until its loop ends: a generator from "
-                  "events() reads through the object that made it");
+                  std::string(hint::stream_outlived));
   }
-  /// Called by the stream when it goes away.
+  /// Called by the reader when it goes away.
   void cut() noexcept {
     slot_ = nullptr;
     run.remaining = 0;
   }
 
-  /// The run of records the loop has out (see YieldRun): records the stream's read position
-  /// has moved past, less `remaining` the loop has not reached yet.
+  /// The run of records the loop has out (see YieldRun): records the reader's position has
+  /// moved past, less `remaining` the loop has not reached yet.
   YieldRun run;
 
 private:
@@ -264,7 +310,7 @@ private:
                        // stream may be gone when it is needed
 };
 
-/// What a stream does when it is destroyed, moved from or assigned to: cuts its loop's tether.
+/// What a reader does when it is destroyed, moved from or assigned to: cuts its loop's tether.
 inline void cut_loop(LoopTether*& loop) noexcept {
   if (loop) std::exchange(loop, nullptr)->cut();
 }
@@ -273,6 +319,65 @@ inline void cut_loop(LoopTether*& loop) noexcept {
 inline std::optional<StreamWaiter::clock::time_point> deadline_of(const StreamOptions& o) {
   if (!o.timeout()) return std::nullopt;
   return StreamWaiter::clock::now() + *o.timeout();
+}
+
+/// Calls the reader's next(): the step of events() and lines().
+struct NextOf {
+  template <class Reader>
+  Next operator()(Reader& reader, YieldRun& run) const {
+    return reader.next(run);
+  }
+};
+
+/// The one loop under every events(), records() and lines(): hands out what `step(reader, run)`
+/// finds, checks its end conditions between batches, and waits (StreamWaiter::wait) when the
+/// reader runs dry. Ends on the options' timeout, stop token or stop fd, or request_stop().
+///
+/// `reader` points to the stream's reader (a pointer, or a handle with -> and *): the loop
+/// uses its `loop_slot()` and `what()` for the tether, `end_loop()` when the loop ends while the
+/// reader is still there (publish what was handed out), and the members StreamWaiter::wait
+/// uses. Every call goes down, from the loop to the reader; the reader never calls back.
+///
+/// A `T` that is a reference is handed out through the run (a run of records in memory the
+/// iterator steps through without resuming the loop); a value `T` (RingBuffer<Bytes>'s span) is
+/// copied from `*run.first`.
+template <class T, class Reader, class Step = NextOf>
+Generator<T> stream_loop(Reader reader, StreamWaiter& waiter, StreamOptions options,
+                         Step step = {}) {
+  const auto deadline = deadline_of(options);
+  LoopTether loop(reader->loop_slot(), reader->what());
+  std::stop_callback on_stop(options.stop(), [&waiter, &loop] {
+    if (loop.attached()) waiter.request_stop();
+  });
+  // Publishes the records handed out when the loop breaks out or the generator dies (unless
+  // the reader went first: it published them then).
+  const OnExit on_exit{[&reader, &loop] {
+    if (loop.attached()) reader->end_loop();
+  }};
+  for (;;) {
+    switch (step(*reader, loop.run)) {
+    case Next::item:
+      if constexpr (std::is_reference_v<T>) {
+        co_yield loop.run;
+      } else {
+        using V = std::remove_cv_t<T>;
+        co_yield V(*static_cast<const V*>(loop.run.first));
+      }
+      loop.check(); // throws if the reader went away while we were suspended
+      continue;
+    case Next::batch_end:
+      // A producer that never lets the reader run dry must not keep the loop from its timeout
+      // or a stop: checked per batch, not per record.
+      if (waiter.should_end(options, deadline)) break;
+      continue;
+    case Next::dry:
+      if (options.stop().stop_requested()) break;
+      if (waiter.wait(*reader, deadline, options.stop_fd()) != StreamWaiter::Result::data) break;
+      continue;
+    }
+    break;
+  }
+  waiter.clear_stop();
 }
 
 } // namespace detail

@@ -326,33 +326,7 @@ public:
     if (!fd_) {
       throw Error(EBADF, "read trace_pipe", std::string(detail::hint::empty_view));
     }
-    const auto deadline = detail::deadline_of(options);
-    detail::LoopTether loop(loop_, detail::format("trace pipe '{}'", path_.string()));
-    std::stop_callback on_stop(options.stop(), [this, &loop] {
-      if (loop.attached()) request_stop();
-    });
-    for (;;) {
-      // A pipe that never runs dry (a tool that traces its own writes) must not keep the loop
-      // from its timeout or a stop: checked every 64 lines.
-      unsigned lines_since_check = 0;
-      bool end = false;
-      while (const TraceLine* line = try_next()) {
-        co_yield *line;
-        loop.check(); // throws if this TracePipe went away while we were suspended
-        if (++lines_since_check == 64) {
-          lines_since_check = 0;
-          if ((end = waiter_.should_end(options, deadline))) break;
-        }
-      }
-      if (end) break;
-      // trace_pipe says nothing about what is buffered short of reading it, so: no spinning,
-      // no bounded wake-ups; poll until it is readable.
-      const auto why = waiter_.wait(
-          fd_.get(), [] { return false; }, [] {}, std::chrono::microseconds(0),
-          std::chrono::milliseconds(-1), deadline, options.stop_fd());
-      if (why != detail::StreamWaiter::Result::data) break;
-    }
-    waiter_.clear_stop();
+    return detail::stream_loop<const TraceLine&>(Lines{this}, waiter_, std::move(options));
   }
 
   /// lines() until `timeout` passes (or a stop request).
@@ -415,6 +389,42 @@ public:
   static std::filesystem::path locate() { return tracefs_dir() / "trace_pipe"; }
 
 private:
+  // This pipe as the stream loop reads it (stream.hpp): a handle the loop keeps in its frame.
+  // Lines come 64 to a batch (a pipe that never runs dry, as when a tool traces its own writes,
+  // must not keep the loop from its timeout or a stop). trace_pipe says nothing of what is
+  // buffered short of reading it, so: no spinning, no bounded wake-ups; poll until readable.
+  struct Lines {
+    TracePipe* pipe;
+    unsigned in_batch = 0;
+
+    Lines* operator->() noexcept { return this; }
+    Lines& operator*() noexcept { return *this; }
+    detail::Next next(detail::YieldRun& run) {
+      if (in_batch == 64) {
+        in_batch = 0;
+        return detail::Next::batch_end;
+      }
+      const TraceLine* line = pipe->try_next();
+      if (!line) {
+        in_batch = 0;
+        return detail::Next::dry;
+      }
+      ++in_batch;
+      run.first = line;
+      run.remaining = 0;
+      return detail::Next::item;
+    }
+    detail::LoopTether*& loop_slot() const noexcept { return pipe->loop_; }
+    std::string what() const { return detail::format("trace pipe '{}'", pipe->path_.string()); }
+    void end_loop() const noexcept { detail::cut_loop(pipe->loop_); }
+    int fd() const noexcept { return pipe->fd_.get(); }
+    bool has_data() const noexcept { return false; }
+    void arm() const noexcept {}
+    void disarm() const noexcept {}
+    detail::WaitTuning tuning() const noexcept { return {std::chrono::microseconds(0), {}}; }
+    std::chrono::milliseconds wait_bound() const noexcept { return std::chrono::milliseconds(-1); }
+  };
+
   struct Opened {
     detail::TraceInstance instance;
     std::filesystem::path path;

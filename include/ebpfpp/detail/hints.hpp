@@ -409,14 +409,19 @@ std::string program_type_mismatch(std::string_view type) {
 }
 
 // --- streams (ring_buffer.hpp, perf_buffer.hpp, stream.hpp, detail/perf_ring.hpp)
-inline constexpr std::string_view ringbuf_wakeup_flag =
-    "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>";
-inline constexpr std::string_view ring_too_small = "make the ring bigger (max_entries)";
-inline constexpr std::string_view ring_event_mismatch =
+inline constexpr std::string_view ring_too_small =
+    "make the ring larger (max_entries in the BPF declaration) or the event smaller: a record "
+    "takes its size plus an 8-byte header";
+inline constexpr std::string_view ring_record_size =
     "the BPF program and the user side disagree on the event struct: share one header between "
     "them, or read records of varying size with RingBuffer<Bytes>";
-inline constexpr std::string_view perf_pages_power_of_two =
+inline constexpr std::string_view ring_ctl_not_mmapable =
+    "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>";
+inline constexpr std::string_view perf_pages =
     "the page count must be a power of two (1, 2, 4, ... 64)";
+inline constexpr std::string_view perf_map_entries =
+    "a perf event array needs a slot per CPU: declare it with max_entries 0 (libbpf sets the "
+    "number of CPUs) or at least the number of possible CPUs";
 inline constexpr std::string_view perf_mlock =
     "perf rings beyond /proc/sys/kernel/perf_event_mlock_kb need CAP_IPC_LOCK: use fewer pages, "
     "or raise the limit";
