@@ -143,7 +143,8 @@ inline std::uint32_t xdp_link_of(int ifindex, std::uint32_t prog_id) {
 /// The XDP programs on `iface`: one per mode at most (generic, native, offload), each with the
 /// link that holds it (0 for a netlink attachment). Kernel 4.8+ (netlink query). Throws Error.
 inline std::vector<AttachedXdp> attached_xdp(const Interface& iface) {
-  auto opts = detail::make_opts<bpf_xdp_query_opts>();
+  bpf_xdp_query_opts opts;
+  detail::init_opts(opts); // tail padding: libbpf refuses it unless zero
   detail::check(bpf_xdp_query(iface.index(), 0, &opts), [&] {
     return detail::format("query the XDP programs on '{}' (ifindex {})", iface.name(),
                           iface.index());

@@ -155,7 +155,8 @@ private:
   }
 
   static std::optional<XdpMode> query_mode(int ifindex, std::uint32_t prog_id) {
-    auto opts = detail::make_opts<bpf_xdp_query_opts>();
+    bpf_xdp_query_opts opts;
+    detail::init_opts(opts); // tail padding: libbpf refuses it unless zero
     if (prog_id == 0 || bpf_xdp_query(ifindex, 0, &opts) != 0) return std::nullopt;
     // With programs in several modes (XDP_ATTACHED_MULTI), ours is the one with our id.
     if (opts.drv_prog_id == prog_id) return XdpMode::native;

@@ -46,7 +46,8 @@ void throws(Fn&& fn, int errnum, const std::string& what) {
 // privileged process might hand one to a helper.
 template <class View>
 int write_only_fd(const View& view) {
-  auto opts = ebpfpp::detail::make_opts<bpf_get_fd_by_id_opts>();
+  bpf_get_fd_by_id_opts opts;
+  ebpfpp::detail::init_opts(opts); // tail padding: libbpf refuses it unless zero
   opts.open_flags = BPF_F_WRONLY;
   const int fd = bpf_map_get_fd_by_id_opts(view.info().id, &opts);
   REQUIRE(fd >= 0);

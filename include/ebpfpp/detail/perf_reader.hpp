@@ -58,10 +58,10 @@ public:
   /// Opens a ring of `pages` pages on every online CPU below `max_entries` for the perf event
   /// array `map_fd` (id `map_id`), waking the consumer every `wakeup_events` samples.
   PerfReader(int map_fd, std::uint32_t map_id, std::uint32_t max_entries, std::size_t pages,
-             std::uint32_t wakeup_events, WaitTuning tuning, std::string what) {
+             std::uint32_t wakeup_events, WaitTuning tuning, const std::string& what) {
     State& s = s_;
     s.tuning = tuning;
-    s.what = std::move(what);
+    s.what = what;
     s.map_fd.reset(bpf_map_get_fd_by_id(map_id)); // a map file of our own (see above)
     s.own_file = static_cast<bool>(s.map_fd);
     if (!s.own_file) s.map_fd = dup_fd(map_fd, s.what);

@@ -47,7 +47,7 @@ public:
   RingReader() noexcept = default;
   /// Maps the ring of `map_fd` (`size` data bytes) and, when `ctl_fd` >= 0, the need-wakeup flag
   /// of ring_buffer.bpf.h's EBPFPP_RINGBUF. `what` names it in errors: "ring buffer 'events'".
-  RingReader(int map_fd, std::size_t size, int ctl_fd, WaitTuning tuning, std::string what) {
+  RingReader(int map_fd, std::size_t size, int ctl_fd, WaitTuning tuning, const std::string& what) {
     State& s = s_;
     const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
     // The consumer page is ours to write; the producer page and the data are read-only. The data
@@ -68,7 +68,7 @@ public:
     s.pos = s.published = load_acquire(s.consumer_pos);
     s.fd = map_fd;
     s.tuning = tuning;
-    s.what = std::move(what);
+    s.what = what;
   }
   // A move ends the loop of either side first: its frame points at the reader it began on.
   RingReader(RingReader&& other) noexcept { take(other); }

@@ -142,6 +142,12 @@ inline constexpr std::uint32_t perf_event_event = 6;
 // members and the cookies). The kernel fills what it knows and zeroes the rest; an older kernel
 // takes a larger struct as long as the bytes it does not know are zero. Pointers (tp_name,
 // file_name, ...) are buffers we provide, with their length in the member after.
+// Written as the kernel writes it, with unnamed structs inside anonymous unions: clang calls
+// that an extension under -Wpedantic (g++ does not), so its warning is off for this struct.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wnested-anon-types"
+#endif
 struct LinkInfoRaw {
   std::uint32_t type;
   std::uint32_t id;
@@ -230,6 +236,9 @@ struct LinkInfoRaw {
     } sockmap;
   };
 };
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 static_assert(sizeof(LinkInfoRaw) == 64);
 
 // BPF_PROG_QUERY's attr as of 6.6 (6.1's lacks link_ids, link_attach_flags and revision, which
