@@ -25,6 +25,8 @@
 #include "test_maps.bpf.skel.h"
 #include "test_tail.bpf.skel.h"
 
+namespace bad_input_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -463,3 +465,5 @@ TEST_CASE("a map too large for the kernel throws E2BIG naming the map and its si
                 {"create map 'hash_u32_u64' of BPF object 'test_maps_bpf'"},
                 "a map is larger than its type allows: lower its max_entries"});
 }
+
+} // namespace bad_input_test

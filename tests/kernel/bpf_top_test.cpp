@@ -16,6 +16,8 @@
 #include "helpers.hpp"
 #include "test_map_kinds.bpf.skel.h"
 
+namespace bpf_top_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 // The whitespace-separated fields of the row of program `id` in each table bpf-top printed.
@@ -106,3 +108,5 @@ TEST_CASE("bpf-top --help and a bad -n") {
   CHECK(bad.wait() == 2);
   CHECK(err.find("bad iteration count 'zero'") != std::string::npos);
 }
+
+} // namespace bpf_top_test

@@ -16,6 +16,8 @@
 
 #include "helpers.hpp"
 
+namespace buffer_examples_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -202,3 +204,5 @@ TEST_CASE("the buffer examples print usage on -h and exit 2 on a bad argument") 
       true);
   CHECK(bad.wait() == 2);
 }
+
+} // namespace buffer_examples_test

@@ -22,6 +22,8 @@
 #include "kernel/netns.hpp"
 #include "test_network.bpf.skel.h"
 
+namespace cgroup_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_network_bpf>;
@@ -124,3 +126,5 @@ TEST_CASE("Cgroup errors: a missing or non-cgroup directory is named") {
   }
   CHECK(test::open_fd_count() == fds);
 }
+
+} // namespace cgroup_test

@@ -20,6 +20,8 @@
 #include "streams_helpers.hpp"
 #include "test_maps.bpf.skel.h"
 
+namespace core_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -337,3 +339,5 @@ TEST_CASE("fmt formats program and map info, errors, versions and the feature ta
   CHECK(std::count(table.begin(), table.end(), '\n') == 34);
   CHECK(table.find("ring_buffer        5.8") != std::string::npos);
 }
+
+} // namespace core_test

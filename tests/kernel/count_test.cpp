@@ -19,6 +19,8 @@
 #include "helpers.hpp"
 #include "test_count.bpf.skel.h"
 
+namespace count_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_count_bpf>;
@@ -101,3 +103,5 @@ TEST_CASE("ebpfpp_count: a full map returns -E2BIG and counts nothing") {
   CHECK_FALSE(tiny.lookup(8).has_value());
   CHECK(tiny.lookup(7) == 8);
 }
+
+} // namespace count_test

@@ -13,6 +13,8 @@
 
 #include "helpers.hpp"
 
+namespace coverage_file {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 std::string one_line(std::string s) {
@@ -52,3 +54,5 @@ struct CoverageListener : doctest::IReporter {
 } // namespace
 
 REGISTER_LISTENER("feature-coverage", 1, CoverageListener);
+
+} // namespace coverage_file

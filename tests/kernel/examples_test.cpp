@@ -8,6 +8,8 @@
 
 #include "helpers.hpp"
 
+namespace examples_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 TEST_CASE("hello prints a Hello World! line for a program exec'd while it runs" *
@@ -67,3 +69,5 @@ TEST_CASE("hello --help prints usage and exits 0; a bad argument exits 2") {
   auto bad = test::spawn("hello", {(test::examples_dir() / "hello").string(), "--bogus"}, true);
   CHECK(bad.wait() == 2);
 }
+
+} // namespace examples_test

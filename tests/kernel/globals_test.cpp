@@ -11,6 +11,8 @@
 
 #include "helpers.hpp"
 
+namespace globals_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 struct Pair {
@@ -80,3 +82,5 @@ TEST_CASE("Object::variable: a missing global or a type that does not fit throws
   CHECK(kind.find("a struct") != std::string::npos);
   CHECK(what_of([&] { obj.variable<Pair>("pair_g"); }) == "(no Error thrown)");
 }
+
+} // namespace globals_test

@@ -12,6 +12,8 @@
 
 #include "helpers.hpp"
 
+namespace hello_map_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -162,3 +164,5 @@ TEST_CASE("hello-map exits 0 on SIGINT; --help documents the flags; bad argument
     CHECK(c.wait() == 2);
   }
 }
+
+} // namespace hello_map_test

@@ -32,6 +32,8 @@
 #include "test_fixtures.bpf.skel.h"
 #include "test_maps.bpf.skel.h"
 
+namespace hostile_object_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Bytes = std::vector<unsigned char>;
@@ -381,3 +383,5 @@ TEST_CASE("open_file reads an object once and checks those bytes; the name is li
   CHECK(obj.name() == "test_no_program"); // 15 characters, as libbpf names a file's object
   CHECK(ebpfpp::Object::open_file(test::bpf_dir() / "test_globals.bpf.o").name() == "test_globals");
 }
+
+} // namespace hostile_object_test

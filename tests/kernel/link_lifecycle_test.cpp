@@ -34,6 +34,8 @@
 #include "test_sockets.bpf.skel.h"
 #include "xdp_swap.bpf.skel.h"
 
+namespace link_lifecycle_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 // The uprobe target of the info test: a real function of this binary, kept out of line.
 extern "C" __attribute__((noinline, used)) long ebpfpp_test_lifecycle_target(long x) {
   asm volatile("" ::: "memory");
@@ -459,3 +461,5 @@ TEST_CASE("hook queries name what they could not open") {
   CHECK_THROWS_WITH_AS((void)ebpfpp::attached_xdp(ebpfpp::Interface("ebpfpp-nosuch9")),
                        doctest::Contains("'ebpfpp-nosuch9'"), ebpfpp::Error);
 }
+
+} // namespace link_lifecycle_test

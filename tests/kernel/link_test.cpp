@@ -10,6 +10,8 @@
 #include "test_fentry.bpf.skel.h"
 #include "test_fixtures.bpf.skel.h"
 
+namespace link_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 // The uprobe target: a real function of this binary, kept out of line and exported.
 extern "C" __attribute__((noinline, used)) long ebpfpp_test_uprobe_target(long x) {
   asm volatile("" ::: "memory");
@@ -219,3 +221,5 @@ TEST_CASE("auto-attach by section works, and a moved-from Link is empty") {
   test::call_getppid(4);
   CHECK(skel->bss->tracepoint_hits == 4);
 }
+
+} // namespace link_test

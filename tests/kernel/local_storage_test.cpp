@@ -25,6 +25,8 @@
 #include "test_inode_storage.bpf.skel.hpp"
 #include "test_local_storage.bpf.skel.h"
 
+namespace local_storage_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_local_storage_bpf>;
@@ -176,3 +178,5 @@ TEST_CASE("InodeStorageMap: one value per inode, reached through any fd of the f
     CHECK(std::string(e.what()).find("an fd of an open file") != std::string::npos);
   }
 }
+
+} // namespace local_storage_test

@@ -15,6 +15,8 @@
 #include "helpers.hpp"
 #include "identity.hpp"
 
+namespace map_errors_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using u32 = std::uint32_t;
@@ -183,3 +185,5 @@ TEST_CASE("as uid 65534 with no capabilities: lookups through an inherited fd an
   }
   before.check();
 }
+
+} // namespace map_errors_test

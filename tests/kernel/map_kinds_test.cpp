@@ -16,6 +16,8 @@
 #include "helpers.hpp"
 #include "test_map_kinds.bpf.skel.h"
 
+namespace map_kinds_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_map_kinds_bpf>;
@@ -169,3 +171,5 @@ TEST_CASE("HashOfMaps: inner maps by key, created like the template, read by bot
   const auto wrong = what_of([&] { ebpfpp::ArrayOfMaps<Inner> a(skel->maps.outer_hash); });
   CHECK(wrong.find("use ebpfpp::HashOfMaps<K, Inner>") != std::string::npos);
 }
+
+} // namespace map_kinds_test

@@ -18,6 +18,8 @@
 #include "helpers.hpp"
 #include "test_maps.bpf.skel.h"
 
+namespace map_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_maps_bpf>;
@@ -538,3 +540,5 @@ TEST_CASE("update_batch honours no_exist and exist, which the kernel's batch cal
         }).find("update key 7 in map 'flags': it is not there") != std::string::npos);
   CHECK(m.items().size() == 3);
 }
+
+} // namespace map_test

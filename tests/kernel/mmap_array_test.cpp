@@ -13,6 +13,8 @@
 #include "helpers.hpp"
 #include "test_mmap_array.bpf.skel.hpp"
 
+namespace mmap_array_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 test_mmap_array::Skeleton loaded() {
@@ -72,3 +74,5 @@ TEST_CASE("MmapArray of an array without BPF_F_MMAPABLE is a clear Error") {
   made.values()[3] = 7;
   CHECK(made.get(3) == 7);
 }
+
+} // namespace mmap_array_test

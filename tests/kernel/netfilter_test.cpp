@@ -17,6 +17,8 @@
 #include "test_netfilter.bpf.skel.h"
 #include "test_sockets.bpf.skel.h"
 
+namespace netfilter_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_netfilter_bpf>;
@@ -113,3 +115,5 @@ TEST_CASE("Netfilter errors: wrong program type, reserved priority, no such hook
   });
   CHECK_MESSAGE(refused.empty(), refused);
 }
+
+} // namespace netfilter_test

@@ -17,6 +17,8 @@
 #include "kernel/helpers.hpp"
 #include "kernel/netns.hpp"
 
+namespace network_examples_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 std::string last_line(const std::string& text) {
@@ -211,3 +213,5 @@ TEST_CASE("sock-filter example counts exactly the datagrams it read and the sock
       child.out, [](const std::string&) { return false; }, std::chrono::seconds(1));
   CHECK(out == fmt::format("received {} dropped {}\n", kept, dropped));
 }
+
+} // namespace network_examples_test

@@ -16,6 +16,8 @@
 #include "kernel/netns.hpp"
 #include "test_network.bpf.skel.h"
 
+namespace network_maps_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_network_bpf>;
@@ -117,3 +119,5 @@ TEST_CASE("DevMap and DevMapHash hold interfaces an XDP program redirects to") {
   own.set(1, static_cast<std::uint32_t>(lo));
   CHECK(own.get(1) == static_cast<std::uint32_t>(lo));
 }
+
+} // namespace network_maps_test

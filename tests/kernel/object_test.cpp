@@ -12,6 +12,8 @@
 #include "helpers.hpp"
 #include "test_fixtures.bpf.skel.h"
 
+namespace object_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 bool has_program(const std::vector<ebpfpp::Program>& ps, std::string_view name) {
   return std::any_of(ps.begin(), ps.end(), [&](auto p) { return p.name() == name; });
@@ -221,3 +223,5 @@ TEST_CASE("without privileges, a load fails with an Error naming the capabilitie
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+} // namespace object_test

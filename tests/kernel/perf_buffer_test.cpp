@@ -16,6 +16,8 @@
 #include "helpers.hpp"
 #include "streams_helpers.hpp"
 
+namespace perf_buffer_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 using ebpfpp::PerfBuffer;
 using ebpfpp::PerfBufferOptions;
@@ -256,3 +258,5 @@ TEST_CASE("a PerfBuffer loop cut off from its buffer: destroying it is harmless,
   CHECK(it->seq == 0);
   pb.reset();
 }
+
+} // namespace perf_buffer_test

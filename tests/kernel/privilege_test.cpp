@@ -28,6 +28,8 @@
 #include "test_fixtures.bpf.skel.h"
 #include "test_maps.bpf.skel.h"
 
+namespace privilege_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using test::cap_bit;
@@ -304,3 +306,5 @@ TEST_CASE("as root with every capability dropped: hints name the capabilities, n
   }
   before.check();
 }
+
+} // namespace privilege_test

@@ -31,6 +31,8 @@
 #include "test_probes.bpf.skel.h"
 #include "test_struct_ops.bpf.skel.h"
 
+namespace probes_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 // A USDT probe in this binary: provider ebpfpp_test, name tick, arguments (i, i * 3).
 extern "C" __attribute__((noinline, used)) void ebpfpp_test_usdt_fire(long i) {
   DTRACE_PROBE2(ebpfpp_test, tick, i, i * 3);
@@ -362,3 +364,5 @@ TEST_CASE("probes: a struct_ops TCP congestion control is listed while registere
   CHECK_THROWS_WITH_AS(ebpfpp::StructOps{ebpfpp::MapRef{}},
                        doctest::Contains("register struct_ops"), ebpfpp::Error);
 }
+
+} // namespace probes_test

@@ -25,6 +25,8 @@
 #include "profile.h"
 #include "profile.bpf.skel.h"
 
+namespace profile_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 // The function the profiled child spins in: out of line and exported (export_dynamic), so its
 // name is in the binary's .dynsym as well as .symtab.
 extern "C" __attribute__((noinline, used)) void
@@ -327,3 +329,5 @@ TEST_CASE("profile: a caller whose last instruction is the call is named by its 
         reinterpret_cast<std::uint64_t>(&ebpfpp_test_calls_last));
   MESSAGE("the return address alone: " << sym.user(::getpid(), last_call_return).display());
 }
+
+} // namespace profile_test

@@ -14,6 +14,8 @@
 
 #include "helpers.hpp"
 
+namespace profiling_examples_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 // In profile_test.cpp: spins forever.
@@ -178,3 +180,5 @@ TEST_CASE("profile names the functions of a process that exited before the repor
   CHECK(total >= 20);
   CHECK(in_function * 100 >= total * 80);
 }
+
+} // namespace profiling_examples_test

@@ -13,6 +13,8 @@
 #include "helpers.hpp"
 #include "test_tail.bpf.skel.h"
 
+namespace prog_array_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 constexpr std::uint32_t slots = 8;
@@ -260,3 +262,5 @@ TEST_CASE("test_run() on a chosen CPU runs there") {
   CHECK_THROWS_AS(skel.program("dispatch").test_run(ebpfpp::TestRun().ctx_in(args).cpu(100000)),
                   ebpfpp::Error);
 }
+
+} // namespace prog_array_test

@@ -15,6 +15,8 @@
 #include "helpers.hpp"
 #include "streams_helpers.hpp"
 
+namespace ring_buffer_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 using ebpfpp::RingBuffer;
 using ebpfpp::StreamOptions;
@@ -348,3 +350,5 @@ TEST_CASE("a RingBuffer has one events() loop at a time: a second one throws EBU
   for (const stream_event& e : rb.events(100ms)) more.push_back(e.seq);
   CHECK(more == std::vector<std::uint64_t>{9});
 }
+
+} // namespace ring_buffer_test

@@ -22,6 +22,8 @@
 #include "sock_filter.bpf.skel.hpp"
 #include "test_reuseport.bpf.skel.hpp"
 
+namespace socket_filter_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using ebpfpp::detail::UniqueFd;
@@ -203,3 +205,5 @@ TEST_CASE("sk_reuseport on a socket without SO_REUSEPORT is a clear Error") {
   const UniqueFd unbound = udp_socket(true);
   CHECK_THROWS_AS(group.set(0, unbound.get()), ebpfpp::Error);
 }
+
+} // namespace socket_filter_test

@@ -22,6 +22,8 @@
 #include "kernel/netns.hpp"
 #include "test_sockets.bpf.skel.h"
 
+namespace socket_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_sockets_bpf>;
@@ -395,3 +397,5 @@ TEST_CASE("SkLookup and SockMapLink without CAP_NET_ADMIN: the load fails with a
   });
   CHECK_MESSAGE(refused.empty(), refused);
 }
+
+} // namespace socket_test

@@ -15,6 +15,8 @@
 #include "helpers.hpp"
 #include "streams_helpers.hpp"
 
+namespace stream_stop_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -160,3 +162,5 @@ TEST_CASE("stepping a stream's loop after it ended stays at its end (ring, perf,
     step_past_the_end(pipe.lines(ebpfpp::StreamOptions().timeout(50ms)), 100000);
   }
 }
+
+} // namespace stream_stop_test

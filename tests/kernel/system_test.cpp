@@ -22,6 +22,8 @@
 #include "test_map_kinds.bpf.skel.h"
 #include "test_map_opens.bpf.skel.h"
 
+namespace system_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 template <class Infos>
@@ -232,3 +234,5 @@ TEST_CASE("all_maps() describes another process's prog array without opening it"
   }
   before.check();
 }
+
+} // namespace system_test

@@ -16,6 +16,8 @@
 #include "hello_func.bpf.skel.h"
 #include "helpers.hpp"
 
+namespace tail_func_examples_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -167,3 +169,5 @@ TEST_CASE("introspection of hello_func: a real call in one program, none in the 
   CHECK(call.name == "hello_func");
   CHECK(inlined.name == "hello_inline");
 }
+
+} // namespace tail_func_examples_test

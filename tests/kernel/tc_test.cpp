@@ -18,6 +18,8 @@
 #include "kernel/netns.hpp"
 #include "test_network.bpf.skel.h"
 
+namespace tc_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_network_bpf>;
@@ -308,3 +310,5 @@ TEST_CASE(
   }
   CHECK(test::open_fd_count() == fds);
 }
+
+} // namespace tc_test

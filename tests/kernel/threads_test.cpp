@@ -14,6 +14,8 @@
 #include "helpers.hpp"
 #include "streams_helpers.hpp"
 
+namespace threads_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 TEST_CASE("threads: map operations on three threads beside a ring buffer consumer, an observer "
@@ -100,3 +102,5 @@ TEST_CASE("threads: map operations on three threads beside a ring buffer consume
   }
   CHECK(counts.keys().size() == map_threads * keys_per_thread);
 }
+
+} // namespace threads_test

@@ -21,6 +21,8 @@
 
 #include "helpers.hpp"
 
+namespace token_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 // uapi newer than Debian 12's 6.1 headers (include/uapi/linux/bpf.h of 6.9).
@@ -244,3 +246,5 @@ TEST_CASE("bpf_token: a token from a delegating bpffs loads a map and a program 
   CHECK_MESSAGE(verdict.empty(), verdict);
   CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
+
+} // namespace token_test

@@ -14,6 +14,8 @@
 #include "helpers.hpp"
 #include "test_fixtures.bpf.skel.h"
 
+namespace trace_pipe_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -314,3 +316,5 @@ TEST_CASE("a TracePipe removes the instances of dead ebpfpp processes, not of li
   CHECK(::rmdir(live.c_str()) == 0);
   if (present(stale)) ::rmdir(stale.c_str());
 }
+
+} // namespace trace_pipe_test

@@ -15,6 +15,8 @@
 #include "helpers.hpp"
 #include "test_map_types.bpf.skel.h"
 
+namespace type_check_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_map_types_bpf>;
@@ -237,3 +239,5 @@ TEST_CASE("ebpfpp's own LpmKey and DevMapValue match a header struct and the ker
                           "'std::array<unsigned char, 8>' is an array of 8") != std::string::npos,
                 flat);
 }
+
+} // namespace type_check_test

@@ -12,6 +12,8 @@
 
 #include "test_skel.bpf.skel.hpp"
 
+namespace typed_skeleton_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 namespace ts = test_skel;
@@ -150,3 +152,5 @@ TEST_CASE("a generated skeleton moves with its programs and maps, and its views 
   points.update(sample_key(), sample_point()); // the view owns its fd: the map is still there
   CHECK(points.lookup(sample_key()));
 }
+
+} // namespace typed_skeleton_test

@@ -14,6 +14,8 @@
 #include "helpers.hpp"
 #include "test_user_ringbuf.bpf.skel.h"
 
+namespace user_ring_buffer_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 struct Command {
@@ -133,3 +135,5 @@ TEST_CASE("UserRingBuffer: create, a record too big for the ring, and the wrong 
     CHECK(std::string(e.what()).find("UserRingBuffer") != std::string::npos);
   }
 }
+
+} // namespace user_ring_buffer_test

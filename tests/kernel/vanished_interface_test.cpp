@@ -21,6 +21,8 @@
 #include "kernel/netns.hpp"
 #include "test_network.bpf.skel.h"
 
+namespace vanished_interface_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_network_bpf>;
@@ -154,3 +156,5 @@ TEST_CASE("handles whose interface vanished detach quietly: nothing on stderr, d
     }
   }
 }
+
+} // namespace vanished_interface_test

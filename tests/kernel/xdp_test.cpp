@@ -19,6 +19,8 @@
 #include "kernel/netns.hpp"
 #include "test_network.bpf.skel.h"
 
+namespace xdp_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using Skel = ebpfpp::Skeleton<test_network_bpf>;
@@ -285,3 +287,5 @@ TEST_CASE("an Xdp link pins and unpins like any link; a netlink attachment canno
   CHECK_THROWS_WITH_AS(netlink.pin(bpffs.dir / "nl"), doctest::Contains("not a kernel link"),
                        ebpfpp::Error);
 }
+
+} // namespace xdp_test

@@ -5,6 +5,8 @@
 #include <bpf/libbpf.h>
 #include <ebpfpp/error.hpp>
 
+namespace error_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 TEST_CASE("an Error says what was attempted, the errno text and the hint") {
   ebpfpp::Error e(ENOENT, "attach tracepoint syscalls/sys_enter_execvee", "check the name");
   const std::string what = e.what();
@@ -131,3 +133,5 @@ TEST_CASE("verifier_reason: the log's last line that is not a statistic") {
                                     0) == 0);
   CHECK(e.action() == "load program 'p'");
 }
+
+} // namespace error_test

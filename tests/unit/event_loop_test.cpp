@@ -21,6 +21,8 @@
 #include <ebpfpp/event_loop.hpp>
 #include <ebpfpp/task.hpp>
 
+namespace event_loop_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 using ebpfpp::EventLoop;
 using ebpfpp::Task;
@@ -222,3 +224,5 @@ TEST_CASE("readable(pidfd) resumes when the process exits; writable(fd) at once"
   ::close(fds[0]);
   ::close(fds[1]);
 }
+
+} // namespace event_loop_test

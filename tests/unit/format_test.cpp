@@ -9,6 +9,8 @@
 #include <ebpfpp/detail/format.hpp>
 #include <fmt/format.h>
 
+namespace format_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using ebpfpp::detail::format;
 
 TEST_CASE("detail::format gives what fmt::format gives for the messages' arguments and specs") {
@@ -38,3 +40,5 @@ TEST_CASE("detail::format never throws: what it cannot format stays in the text 
   CHECK(format("{:x}", "text") == "text");
   CHECK(format("open {", 1) == "open {");
 }
+
+} // namespace format_test

@@ -6,6 +6,8 @@
 
 #include <ebpfpp/generator.hpp>
 
+namespace generator_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using ebpfpp::Generator;
 
 namespace {
@@ -146,3 +148,5 @@ TEST_CASE("breaking out in the middle of a run leaves the unreached values count
     if (v == 2) break;
   CHECK(left == 1);
 }
+
+} // namespace generator_test

@@ -9,6 +9,8 @@
 #include <ebpfpp/system.hpp>
 #include <ebpfpp/user_ring_buffer.hpp>
 
+namespace map_kinds_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 struct Ev {
@@ -73,3 +75,5 @@ TEST_CASE("run_stats is in the feature table with its minimum kernel") {
   CHECK(info.name == "run_stats");
   CHECK(info.min_kernel.str() == "5.8");
 }
+
+} // namespace map_kinds_test

@@ -5,6 +5,8 @@
 
 #include <ebpfpp/program_info.hpp>
 
+namespace program_info_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 bpf_insn insn(std::uint8_t code, std::uint8_t src_reg, std::int32_t imm) {
@@ -66,3 +68,5 @@ TEST_CASE("the tag prints as 16 hex digits, as bpftool does") {
   info.type = BPF_PROG_TYPE_RAW_TRACEPOINT;
   CHECK(info.type_name() == "raw_tracepoint");
 }
+
+} // namespace program_info_test

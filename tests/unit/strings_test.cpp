@@ -7,6 +7,8 @@
 
 #include <ebpfpp/strings.hpp>
 
+namespace strings_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using ebpfpp::to_string_view;
 using namespace std::string_view_literals;
 
@@ -37,3 +39,5 @@ TEST_CASE("to_string_view is constexpr and noexcept") {
   static_assert(to_string_view("abc").size() == 3);
   static_assert(noexcept(to_string_view(field)));
 }
+
+} // namespace strings_test

@@ -2,6 +2,8 @@
 
 #include <ebpfpp/link.hpp>
 
+namespace syscall_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using ebpfpp::syscall_symbol_for;
 
 TEST_CASE("syscall names map to each arch's wrapper symbol") {
@@ -21,3 +23,5 @@ TEST_CASE("the running kernel's execve symbol exists in kallsyms form") {
   const std::string sym = ebpfpp::syscall_symbol("execve");
   CHECK((sym == syscall_symbol_for("execve", ebpfpp::compiled_arch()) || sym == "sys_execve"));
 }
+
+} // namespace syscall_test

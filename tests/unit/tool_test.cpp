@@ -14,6 +14,8 @@
 
 #include <ebpfpp/tool.hpp>
 
+namespace tool_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -89,3 +91,5 @@ TEST_CASE("tool::every: ticks each interval, ends with the duration, or on SIGTE
   CHECK(signal == SIGTERM);
   CHECK(ticks >= 1);
 }
+
+} // namespace tool_test

@@ -2,6 +2,8 @@
 
 #include <ebpfpp/trace_pipe.hpp>
 
+namespace trace_line_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 using ebpfpp::parse_trace_line;
 using namespace std::chrono_literals;
 
@@ -100,3 +102,5 @@ TEST_CASE("TracePipe's instance names: ebpfpp-<pid>-<n>, anything else is not ou
   CHECK_FALSE(trace_instance_owner("other-12-1"));
   CHECK_FALSE(trace_instance_owner("ebpfpp-bpffs"));
 }
+
+} // namespace trace_line_test

@@ -10,6 +10,8 @@
 
 #include <ebpfpp/detail/map_check.hpp>
 
+namespace type_check_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+
 namespace {
 
 using ebpfpp::detail::describe;
@@ -158,3 +160,5 @@ TEST_CASE("the comparison against BTF built in memory, hostile BTF included") {
   // No description (a stream's records): nothing checked.
   CHECK_FALSE(btf_mismatch(b.get(), pair, nullptr, true));
 }
+
+} // namespace type_check_test
