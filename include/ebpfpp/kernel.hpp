@@ -79,6 +79,7 @@ enum class Feature {
   sk_reuseport,     ///< BPF_PROG_TYPE_SK_REUSEPORT + BPF_MAP_TYPE_REUSEPORT_SOCKARRAY
   inode_storage,    ///< BPF_MAP_TYPE_INODE_STORAGE
   cgrp_storage,     ///< BPF_MAP_TYPE_CGRP_STORAGE
+  bpf_streams,      ///< a program's stdout/stderr streams (bpf_stream_printk, kernel reports)
 };
 
 /// What a probe found.
@@ -202,6 +203,8 @@ inline constexpr FeatureInfo table[] = {
   {Feature::cgrp_storage, "cgrp_storage", {6, 2}, "", "cgroup local storage maps",
    [] { return probe_libbpf_map(static_cast<bpf_map_type>(uapi::map_type_cgrp_storage),
                                 "cgroup storage"); }},
+  {Feature::bpf_streams, "bpf_streams", {6, 17}, "", "per-program BPF streams",
+   probe_bpf_streams},
 };
 // clang-format on
 

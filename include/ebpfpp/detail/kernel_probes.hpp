@@ -255,6 +255,14 @@ FeatureStatus probe_bpf_token() {
 }
 
 template <class = void>
+FeatureStatus probe_bpf_streams() {
+  // A read of fd -1's stream: EBADF where the kernel knows the command, EINVAL where it does not.
+  char byte = 0;
+  if (uapi::prog_stream_read(-1, uapi::stream_stdout, &byte, 0) >= 0 || errno == EBADF) return ok();
+  return from_errno(errno, "BPF_PROG_STREAM_READ_BY_FD failed");
+}
+
+template <class = void>
 FeatureStatus probe_run_stats() {
   UniqueFd fd(bpf_enable_stats(BPF_STATS_RUN_TIME));
   if (fd) return ok();

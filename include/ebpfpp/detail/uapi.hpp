@@ -23,6 +23,7 @@ namespace ebpfpp::detail::uapi {
 // --- values (enum bpf_cmd, bpf_prog_type, bpf_map_type, bpf_attach_type, flags) ---------------
 
 inline constexpr int cmd_token_create = 36;        // BPF_TOKEN_CREATE, 6.9
+inline constexpr int cmd_prog_stream_read = 37;    // BPF_PROG_STREAM_READ_BY_FD, 6.17
 inline constexpr int prog_type_netfilter = 32;     // BPF_PROG_TYPE_NETFILTER, 6.4
 inline constexpr int map_type_user_ringbuf = 31;   // BPF_MAP_TYPE_USER_RINGBUF, 6.1
 inline constexpr int map_type_cgrp_storage = 32;   // BPF_MAP_TYPE_CGRP_STORAGE, 6.2
@@ -39,6 +40,37 @@ inline constexpr std::uint32_t uprobe_multi_return = 1u << 0; // BPF_F_UPROBE_MU
 /// bpf(2) itself, for the commands libbpf 1.1 has no function for. -1 with errno on failure.
 inline long sys_bpf(int cmd, void* attr, unsigned size) noexcept {
   return ::syscall(__NR_bpf, cmd, attr, size);
+}
+
+// --- BPF_PROG_STREAM_READ_BY_FD (6.17) --------------------------------------------------------
+// Each program has two text streams in the kernel, written by the bpf_stream_vprintk kfunc
+// (named bpf_stream_vprintk_impl from 6.18) and by the kernel's own reports of a program's faults
+// (stderr: a may_goto timeout, a deadlock, an arena fault). A read moves up to `len` bytes out
+// of one stream: it consumes them, never blocks, and returns 0 when the stream is empty. The
+// stream has no fd to poll: its reader has to look again.
+
+inline constexpr std::uint32_t stream_stdout = 1; // BPF_STDOUT (enum bpf_stream_id)
+inline constexpr std::uint32_t stream_stderr = 2; // BPF_STDERR
+
+// union bpf_attr's prog_stream_read. The kernel refuses (EINVAL) an attr whose bytes after
+// prog_fd are not zero, so the size passed is up to prog_fd's end, not sizeof with padding.
+struct ProgStreamReadAttr {
+  std::uint64_t stream_buf;
+  std::uint32_t stream_buf_len;
+  std::uint32_t stream_id;
+  std::uint32_t prog_fd;
+};
+inline constexpr unsigned prog_stream_read_size = offsetof(ProgStreamReadAttr, prog_fd) + 4;
+static_assert(prog_stream_read_size == 20);
+
+/// Reads up to `len` bytes of stream `stream_id` of the program `prog_fd` into `buf`: how many
+/// (0: the stream is empty), or -1 with errno (EBADF: not an fd; EINVAL: not a program's fd, or
+/// a kernel without streams; ENOENT: no such stream).
+inline long prog_stream_read(int prog_fd, std::uint32_t stream_id, void* buf,
+                             std::uint32_t len) noexcept {
+  ProgStreamReadAttr attr{reinterpret_cast<std::uintptr_t>(buf), len, stream_id,
+                          static_cast<std::uint32_t>(prog_fd)};
+  return sys_bpf(cmd_prog_stream_read, &attr, prog_stream_read_size);
 }
 
 // --- BPF_LINK_CREATE --------------------------------------------------------------------------
