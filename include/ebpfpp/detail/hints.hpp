@@ -58,6 +58,7 @@ enum class Op {
   link_detach,     // BPF_LINK_DETACH: detach a link, keeping its fd
   query_hook,      // BPF_PROG_QUERY / XDP query: what is attached on a hook
   attach_socket,   // setsockopt with a program fd (SO_ATTACH_BPF, SO_ATTACH_REUSEPORT_EBPF)
+  read_stream,     // BPF_PROG_STREAM_READ_BY_FD: a program's stdout/stderr stream, by its fd
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -348,6 +349,11 @@ inline constexpr std::string_view raw_tp_test_run =
     "a raw_tracepoint test run takes only ctx_in (no data, ctx_out or repeat): one u64 per "
     "argument, at least up to the last argument the program reads and at most 12; cpu() needs "
     "5.10+";
+inline constexpr std::string_view stream_prog_fd =
+    "give the fd of a loaded BPF program (Program::fd() after load, or one opened by id or pin); "
+    "a stream belongs to a program, not to a map, link or other file";
+inline constexpr std::string_view no_bpf_streams =
+    "print with bpf_printk and read it with TracePipe (tracefs) on this kernel";
 inline constexpr std::string_view one_awaiter =
     "another task already awaits this stream (or fd): one reader each";
 inline constexpr std::string_view struct_ops_name_taken =
@@ -545,6 +551,7 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
   case ENOTSOCK:
     if (op == Op::map_access) return std::string(hint::no_map_fd);
     if (op == Op::attach_socket) return std::string(hint::attached_socket_fd);
+    if (op == Op::read_stream) return std::string(hint::stream_prog_fd);
     return {};
   case EPERM:
   case EACCES:
@@ -619,6 +626,7 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return "the object is larger than the kernel allows (map size, program size, or a newer "
            "struct than this kernel knows)";
   case EINVAL:
+    if (op == Op::read_stream) return std::string(hint::stream_prog_fd);
     if (op == Op::map_create)
       return "check max_entries (> 0), the flags, the key/value sizes the map type requires, and "
              "the name (letters, digits, '_' and '.' only)";
