@@ -40,5 +40,6 @@
 #include "count.bpf.h"
 #include "errno.bpf.h"
 #include "ring_buffer.bpf.h"
+#include "stream.bpf.h"
 
 #endif /* EBPFPP_BPF_H */
