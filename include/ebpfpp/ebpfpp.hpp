@@ -8,6 +8,7 @@
 #include "array_map.hpp"            // IWYU pragma: export
 #include "attached.hpp"             // IWYU pragma: export
 #include "bloom_filter_map.hpp"     // IWYU pragma: export
+#include "btf.hpp"                  // IWYU pragma: export
 #include "btf_tracing.hpp"          // IWYU pragma: export
 #include "cgroup.hpp"               // IWYU pragma: export
 #include "dev_map.hpp"              // IWYU pragma: export
