@@ -88,7 +88,7 @@ struct RawBtf {
         extra = vlen * sizeof(Enum);
         break;
       case 19: // BTF_KIND_ENUM64: name_off, val_lo32, val_hi32
-        extra = vlen * 12;
+        extra = std::size_t{vlen} * 12;
         break;
       case BTF_KIND_FUNC_PROTO:
         extra = vlen * sizeof(Param);
@@ -166,7 +166,7 @@ const std::filesystem::path vmlinux_path = "/sys/kernel/btf/vmlinux";
 // --- the kernel's BTF -------------------------------------------------------------------------
 
 TEST_CASE("Btf::kernel: task_struct and its pid member are where the raw BTF records them") {
-  if (const auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
+  if (auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
   const RawBtf raw = RawBtf::read(vmlinux_path);
   const std::uint32_t raw_id = raw.find("task_struct", BTF_KIND_STRUCT);
   REQUIRE(raw_id != 0);
@@ -215,7 +215,7 @@ TEST_CASE("Btf::kernel: task_struct and its pid member are where the raw BTF rec
 }
 
 TEST_CASE("Btf::kernel: an enum's values are the raw BTF's and the uapi header's") {
-  if (const auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
+  if (auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
   const RawBtf raw = RawBtf::read(vmlinux_path);
   const std::uint32_t raw_id = raw.find("bpf_map_type", BTF_KIND_ENUM);
   REQUIRE(raw_id != 0);
@@ -333,7 +333,7 @@ TEST_CASE("Btf::of and Btf::file: an object's enum values, bitfields and struct 
 // --- modules ----------------------------------------------------------------------------------
 
 TEST_CASE("Btf::module: a loaded module's types are split on the kernel's") {
-  if (const auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
+  if (auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
   std::optional<std::string> module;
   for (const auto& entry : std::filesystem::directory_iterator("/sys/kernel/btf"))
     if (entry.path().filename() != "vmlinux") {
@@ -389,7 +389,7 @@ ebpfpp::Error error_of(F&& f) {
 }
 
 TEST_CASE("Btf errors: an unknown type, a missing file or module name what and where; no fd left") {
-  if (const auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
+  if (auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
   namespace hint = ebpfpp::detail::hint;
   const std::size_t fds = test::open_fd_count();
   {

@@ -71,9 +71,10 @@ inline SharedBtf copy_object_btf(bpf_object* obj, std::string_view name) {
 // --- a BTF file ---------------------------------------------------------------------------------
 
 /// The BTF of the file at `path`: an ELF file's .BTF section (a BPF object, a vmlinux) or a raw
-/// BTF file (/sys/kernel/btf/vmlinux, bpftool btf dump ... format raw's input). Read once and
-/// checked as Object::open_file checks an object's .BTF (every id and name offset in range, no
-/// loops), so what libbpf parses is what was checked. Throws Error.
+/// BTF file (as /sys/kernel/btf/* are). Read once and checked as Object::open_file checks an
+/// object's .BTF (every id and name offset in range, no loops), so what libbpf parses is what
+/// was checked. (The kernel's own BTF, Btf::kernel() and module(), is taken as it is.) Throws
+/// Error.
 template <class Describe>
 SharedBtf read_btf_file(const std::filesystem::path& path, const Describe& describe) {
   require_no_nul(path.native(), describe);
