@@ -9,6 +9,7 @@
 #include "attached.hpp"             // IWYU pragma: export
 #include "bloom_filter_map.hpp"     // IWYU pragma: export
 #include "bpf_stream.hpp"           // IWYU pragma: export
+#include "btf.hpp"                  // IWYU pragma: export
 #include "btf_tracing.hpp"          // IWYU pragma: export
 #include "cgroup.hpp"               // IWYU pragma: export
 #include "dev_map.hpp"              // IWYU pragma: export

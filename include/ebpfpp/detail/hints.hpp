@@ -341,6 +341,25 @@ inline constexpr std::string_view rodata_frozen =
     ".rodata is frozen when the object loads: set it between open and load, or declare the "
     "variable without const to put it in .data or .bss";
 
+// --- BTF inspection (btf.hpp)
+inline constexpr std::string_view btf_type_missing =
+    "a name is C's without its keyword ('task_struct', not 'struct task_struct'), matched "
+    "exactly, and a struct, a typedef and an enum of one name are different types; `bpftool btf "
+    "dump file <file> format c` lists the types there are (the kernel's: /sys/kernel/btf/vmlinux)";
+inline constexpr std::string_view btf_type_id =
+    "take ids from this Btf (a BtfType's id or type_id, a member's type_id): an id of one BTF "
+    "means nothing in another";
+inline constexpr std::string_view btf_module_missing =
+    "the module must be loaded (lsmod) in a kernel built with CONFIG_DEBUG_INFO_BTF_MODULES: "
+    "/sys/kernel/btf lists the modules whose BTF it has (vmlinux is the kernel's own)";
+inline constexpr std::string_view btf_module_name =
+    "give a module's name as lsmod shows it (no '/'), or Btf::kernel() for vmlinux";
+inline constexpr std::string_view btf_file =
+    "give a raw BTF file (such as /sys/kernel/btf/vmlinux) or an ELF file with a .BTF section (a "
+    "BPF object built with clang -g, a vmlinux built with CONFIG_DEBUG_INFO_BTF)";
+inline constexpr std::string_view no_kernel_btf =
+    "read the BTF of a vmlinux built with CONFIG_DEBUG_INFO_BTF with Btf::file(path) instead";
+
 // --- links and attaching
 inline constexpr std::string_view not_pinned = "it is not pinned";
 inline constexpr std::string_view ctx_out_size =
