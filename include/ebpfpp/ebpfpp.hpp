@@ -37,6 +37,7 @@
 #include "multi_probe.hpp"          // IWYU pragma: export
 #include "netfilter.hpp"            // IWYU pragma: export
 #include "object.hpp"               // IWYU pragma: export
+#include "open_options.hpp"         // IWYU pragma: export
 #include "per_cpu_array_map.hpp"    // IWYU pragma: export
 #include "per_cpu_hash_map.hpp"     // IWYU pragma: export
 #include "per_cpu_values.hpp"       // IWYU pragma: export

@@ -3,9 +3,10 @@
 /// Object (owns a bpf_object), Program and MapRef (views into it), and Skeleton<T> (owns a
 /// bpftool-generated skeleton).
 ///
-/// The life of a BPF object: open (parse the ELF; nothing is in the kernel yet), adjust (set
-/// .rodata constants, autoload, map sizes), load (maps created, programs verified), then attach
-/// programs with the link types of link.hpp. Views stay valid while their Object lives; a view
+/// The life of a BPF object: open (parse the ELF; nothing is in the kernel yet; OpenOptions in
+/// open_options.hpp: a BTF file for CO-RE, a pin root, the verifier's log level, map sizes and
+/// maps to reuse), adjust (set .rodata constants, autoload), load (maps created, programs
+/// verified), then attach programs with the link types of link.hpp. Views stay valid while their Object lives; a view
 /// that outlives it keeps its name and reads as empty (never freed memory).
 ///
 /// Objects ebpfpp did not build: open_file and open_memory check what libbpf 1.1 takes on trust
@@ -35,157 +36,18 @@
 #include "detail/format.hpp"
 #include "detail/lifetime.hpp"
 #include "detail/object_check.hpp"
+#include "detail/object_load.hpp"
+#include "detail/object_options.hpp"
 #include "error.hpp"
-#include "kernel.hpp"
 #include "map_data.hpp"
 #include "map_ref.hpp"
+#include "open_options.hpp" // IWYU pragma: export
 #include "program.hpp"
 
 namespace ebpfpp {
 
 template <MapData T>
 class Variable;
-
-namespace detail {
-
-inline std::vector<Program> programs_of(bpf_object* obj, const LifeWatch& watch = {}) {
-  std::vector<Program> out;
-  bpf_program* p = nullptr;
-  while ((p = bpf_object__next_program(obj, p))) out.emplace_back(p, watch);
-  return out;
-}
-
-inline std::vector<MapRef> maps_of(bpf_object* obj, const LifeWatch& watch = {}) {
-  std::vector<MapRef> out;
-  bpf_map* m = nullptr;
-  while ((m = bpf_object__next_map(obj, m))) out.emplace_back(m, watch);
-  return out;
-}
-
-template <class Views>
-std::string names_of(const Views& views) {
-  std::string out;
-  for (const auto& v : views) {
-    if (!out.empty()) out += ", ";
-    out += detail::format("'{}'", v.name());
-  }
-  return out.empty() ? "none" : out;
-}
-
-inline Program find_program(bpf_object* obj, std::string_view name, const LifeWatch& watch) {
-  const std::string key(name);
-  if (bpf_program* p = bpf_object__find_program_by_name(obj, key.c_str())) return Program(p, watch);
-  throw Error(ENOENT,
-              detail::format("find program '{}' in object '{}'", name, bpf_object__name(obj)),
-              detail::format("the object's programs are: {}", names_of(programs_of(obj))));
-}
-
-inline MapRef find_map(bpf_object* obj, std::string_view name, const LifeWatch& watch) {
-  const std::string key(name);
-  if (bpf_map* m = bpf_object__find_map_by_name(obj, key.c_str())) return MapRef(m, watch);
-  throw Error(ENOENT, detail::format("find map '{}' in object '{}'", name, bpf_object__name(obj)),
-              detail::format("the object's maps are: {}", names_of(maps_of(obj))));
-}
-
-/// The verifier log libbpf printed for a failed load, and the name of the failing program.
-struct LoadFailure {
-  std::string program;
-  std::string log;
-};
-
-// libbpf 1.x prints "prog 'NAME': BPF program load failed: ..." and then, in one message,
-// "prog 'NAME': -- BEGIN PROG LOAD LOG --\n<log>-- END PROG LOAD LOG --". It grows its own
-// buffer on ENOSPC until the log fits, so the log it prints is whole.
-inline LoadFailure parse_load_failure(const std::string& text) {
-  LoadFailure out;
-  // The failing program: "prog 'NAME': BPF program load failed: ..." (also when the kernel
-  // refused before verifying, so there is no log).
-  constexpr std::string_view failed_marker = "': BPF program load failed";
-  if (const auto failed = text.find(failed_marker); failed != std::string::npos) {
-    const auto quote = text.rfind("prog '", failed);
-    if (quote != std::string::npos) out.program = text.substr(quote + 6, failed - quote - 6);
-  }
-  constexpr std::string_view begin_marker = "-- BEGIN PROG LOAD LOG --\n";
-  constexpr std::string_view end_marker = "-- END PROG LOAD LOG --";
-  if (const auto begin = text.find(begin_marker); begin != std::string::npos) {
-    const auto body = begin + begin_marker.size();
-    const auto end = text.find(end_marker, body);
-    out.log = text.substr(body, end == std::string::npos ? std::string::npos : end - body);
-  }
-  return out;
-}
-
-/// Runs a load step (bpf_object__load, T::load) and turns its failure into an Error that names
-/// the failing program and carries its verifier log.
-template <class LoadFn>
-void load_with_log(bpf_object* obj, LoadFn&& load) {
-  const std::string_view object_name = bpf_object__name(obj);
-  LibbpfLog log;
-  const int ret = std::forward<LoadFn>(load)();
-  if (ret >= 0) return;
-  const int err = -ret;
-  std::string text = log.take();
-  LoadFailure failure = parse_load_failure(text);
-  // Refused for a privilege, an object with network programs needs CAP_NET_ADMIN beside CAP_BPF,
-  // whichever of its maps or programs the kernel refused first: the hint names both.
-  const auto object_op = [&](Op op) {
-    if ((err != EPERM && err != EACCES) || op == Op::load_network) return op;
-    bpf_program* p = nullptr;
-    while ((p = bpf_object__next_program(obj, p)) != nullptr)
-      if (load_op_for(bpf_program__type(p)) == Op::load_network) return Op::load_network;
-    return op;
-  };
-  if (failure.program.empty()) {
-    // Not a verifier rejection: a map, BTF or relocation problem; libbpf said which. A map that
-    // could not be created is named in the action (libbpf: "map 'NAME': failed to create").
-    std::string action = detail::format("load BPF object '{}'", object_name);
-    Op op = Op::load;
-    constexpr std::string_view create_marker = "': failed to create";
-    if (const auto at = text.find(create_marker); at != std::string::npos) {
-      const auto quote = text.rfind("map '", at);
-      if (quote != std::string::npos) {
-        const std::string map = text.substr(quote + 5, at - quote - 5);
-        action = detail::format("create map '{}' of BPF object '{}'", map, object_name);
-        const bpf_map* m = bpf_object__find_map_by_name(obj, map.c_str());
-        op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
-      }
-    }
-    // `text` copied, not moved: the checks after this branch cannot see that fail() throws.
-    fail(err, [&] { return std::move(action); }, object_op(op), std::string_view(), text);
-  }
-  std::string action =
-      detail::format("load program '{}' of BPF object '{}'", failure.program, object_name);
-  // fentry/fexit (and LSM, fmod_ret) need the BPF trampoline, which some kernels refuse even to
-  // root: say which feature is missing rather than show a verifier log that has no answer.
-  const bpf_program* prog = bpf_object__find_program_by_name(obj, failure.program.c_str());
-  // Networking program types need CAP_NET_ADMIN, tracing ones CAP_PERFMON: the hint says which.
-  const Op op = object_op(prog ? load_op_for(bpf_program__type(prog)) : Op::load);
-  if (prog && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
-      !kernel::has(kernel::Feature::fentry))
-    throw kernel::missing(kernel::Feature::fentry, std::move(action), std::string(hint::no_fentry),
-                          failure.log.empty() ? std::move(text) : std::move(failure.log));
-  // A rejection (a log and EACCES or EINVAL) leads with the verifier's reason rather than the
-  // errno's text: "Permission denied" alone reads as a privilege problem.
-  if (!failure.log.empty() && (err == EACCES || err == EINVAL))
-    if (std::string reason = verifier_reason(failure.log); !reason.empty())
-      throw VerifierError(err, std::move(action), std::move(reason), hint_for(err, op),
-                          std::move(failure.log));
-  fail(
-      err, [&] { return std::move(action); }, op, std::string_view(),
-      failure.log.empty() ? std::move(text) : std::move(failure.log));
-}
-
-} // namespace detail
-
-/// How Object::open_file and open_memory treat an object (one options type for every way of
-/// opening one).
-struct OpenOptions {
-  /// The largest global data accepted, in bytes: each of .data, .rodata, .bss (and their
-  /// .name variants) and each variable of the BTF's data sections (.kconfig externs too).
-  /// Each becomes a map of its size, mapped into this process at open and created in the kernel
-  /// at load; a larger one is an Error (E2BIG) before libbpf sees it. 64 MiB.
-  std::uint64_t max_data_size = std::uint64_t{64} << 20;
-};
 
 /// Owns a bpf_object: a parsed BPF ELF file and, after load(), its maps and programs in the
 /// kernel. Move-only; the destructor unloads and frees everything (links you made stay valid
@@ -204,12 +66,14 @@ public:
     }
   }
   Object(Object&& other) noexcept
-      : obj_(std::exchange(other.obj_, nullptr)), life_(std::move(other.life_)) {}
+      : obj_(std::exchange(other.obj_, nullptr)), life_(std::move(other.life_)),
+        btf_custom_path_(std::move(other.btf_custom_path_)) {}
   Object& operator=(Object&& other) noexcept {
     if (this != &other) {
       reset();
       obj_ = std::exchange(other.obj_, nullptr);
       life_ = std::move(other.life_);
+      btf_custom_path_ = std::move(other.btf_custom_path_);
     }
     return *this;
   }
@@ -218,9 +82,10 @@ public:
   ~Object() { reset(); }
 
   /// Opens (parses) a .bpf.o file: reads it once, checks it (see the file comment) and hands
-  /// those bytes to libbpf. Throws Error: ENOENT, EACCES, EISDIR with a hint about the file (its
-  /// path; its mode and owner); LIBBPF_ERRNO__FORMAT for a file that is no object or whose BTF
-  /// is corrupt; E2BIG for global data over `options.max_data_size`.
+  /// those bytes to libbpf, then applies `options` (open_options.hpp). Throws Error: ENOENT,
+  /// EACCES, EISDIR with a hint about the file (its path; its mode and owner);
+  /// LIBBPF_ERRNO__FORMAT for a file that is no object or whose BTF is corrupt; E2BIG for global
+  /// data over `options.max_data_size`; an option that does not fit (see OpenOptions).
   static Object open_file(const std::filesystem::path& path, const OpenOptions& options = {}) {
     const auto action = [&] { return detail::format("open BPF object file '{}'", path.string()); };
     detail::require_no_nul(path.native(), action);
@@ -245,10 +110,11 @@ public:
   }
 
   /// Creates the maps and loads the programs into the kernel. A verifier rejection throws an
-  /// Error naming the program whose log() is the whole verifier log.
+  /// Error naming the program whose log() is the whole verifier log; a CO-RE read that the
+  /// kernel's BTF (or OpenOptions::btf_custom_path) cannot resolve names the type and field.
   void load() {
     require_open("load");
-    detail::load_with_log(obj_, [&] { return bpf_object__load(obj_); });
+    detail::load_with_log(obj_, [&] { return bpf_object__load(obj_); }, btf_custom_path_);
   }
 
   /// The object's name (the file name without .o, or the name given to open_memory); "" when
@@ -299,11 +165,16 @@ private:
   static Object open_checked(std::span<const std::byte> elf, const std::string& name,
                              const OpenOptions& options, const Action& action) {
     detail::require_sound_object(elf, options.max_data_size, action);
-    auto opts = detail::make_opts<bpf_object_open_opts>();
+    detail::check_open_options(options, action);
+    bpf_object_open_opts opts;
+    detail::to_libbpf(options, opts);
     opts.object_name = name.c_str();
     detail::LibbpfLog log;
-    return Object(detail::check_ptr(bpf_object__open_mem(elf.data(), elf.size(), &opts), action,
-                                    detail::Op::open_object, &log));
+    Object obj(detail::check_ptr(bpf_object__open_mem(elf.data(), elf.size(), &opts), action,
+                                 detail::Op::open_object, &log));
+    obj.btf_custom_path_ = options.btf_custom_path.string();
+    detail::apply_map_options(obj.obj_, options);
+    return obj;
   }
 
   void require_open(std::string_view what) const {
@@ -314,6 +185,7 @@ private:
 
   bpf_object* obj_ = nullptr;
   detail::Life life_;
+  std::string btf_custom_path_; // for the hint of a failed CO-RE relocation
 };
 
 /// A bpftool-generated skeleton type (bpftool 7+): C++ static helpers open/load/attach/destroy.
@@ -352,12 +224,14 @@ public:
     }
   }
   Skeleton(Skeleton&& other) noexcept
-      : skel_(std::exchange(other.skel_, nullptr)), life_(std::move(other.life_)) {}
+      : skel_(std::exchange(other.skel_, nullptr)), life_(std::move(other.life_)),
+        btf_custom_path_(std::move(other.btf_custom_path_)) {}
   Skeleton& operator=(Skeleton&& other) noexcept {
     if (this != &other) {
       reset();
       skel_ = std::exchange(other.skel_, nullptr);
       life_ = std::move(other.life_);
+      btf_custom_path_ = std::move(other.btf_custom_path_);
     }
     return *this;
   }
@@ -365,17 +239,23 @@ public:
   Skeleton& operator=(const Skeleton&) = delete;
   ~Skeleton() { reset(); }
 
-  /// Opens the embedded object; .rodata is writable until load().
-  static Skeleton open() {
+  /// Opens the embedded object with `options` (open_options.hpp; max_data_size does not apply:
+  /// the object is built in); .rodata is writable until load(). Throws Error.
+  static Skeleton open(const OpenOptions& options = {}) {
+    const auto action = [] { return std::string("open BPF skeleton"); };
+    detail::check_open_options(options, action);
+    bpf_object_open_opts opts;
+    detail::to_libbpf(options, opts);
     detail::LibbpfLog log;
     errno = 0;
-    return Skeleton(detail::check_ptr(
-        T::open(nullptr), [] { return std::string("open BPF skeleton"); }, detail::Op::generic,
-        &log));
+    Skeleton s(detail::check_ptr(T::open(&opts), action, detail::Op::generic, &log));
+    s.btf_custom_path_ = options.btf_custom_path.string();
+    detail::apply_map_options(s.skel_->obj, options);
+    return s;
   }
-  /// open() then load().
-  static Skeleton open_and_load() {
-    Skeleton s = open();
+  /// open(options) then load().
+  static Skeleton open_and_load(const OpenOptions& options = {}) {
+    Skeleton s = open(options);
     s.load();
     return s;
   }
@@ -383,7 +263,7 @@ public:
   /// Loads into the kernel; a verifier rejection carries the program's log (see Object::load).
   void load() {
     require_open("load");
-    detail::load_with_log(skel_->obj, [&] { return T::load(skel_); });
+    detail::load_with_log(skel_->obj, [&] { return T::load(skel_); }, btf_custom_path_);
   }
   /// Attaches every program that has an auto-attachable SEC() (the links are the skeleton's).
   void attach() {
@@ -440,6 +320,7 @@ private:
 
   T* skel_ = nullptr;
   detail::Life life_;
+  std::string btf_custom_path_; // for the hint of a failed CO-RE relocation
 };
 
 } // namespace ebpfpp

@@ -488,6 +488,86 @@ inline constexpr std::string_view link_not_expected =
 inline constexpr std::string_view link_not_detachable =
     "the kernel detaches only cgroup, netns, XDP, tcx, netkit, netfilter, struct_ops and "
     "sockmap links while their fd stays open; destroy (or reset()) this Link to detach it";
+
+// --- open options (open_options.hpp)
+inline constexpr std::string_view kernel_log_level =
+    "the kernel's log levels are 1 (the instructions it checked), 2 (also every state: large) and "
+    "4 (statistics), or a sum of them; 0 for none";
+inline constexpr std::string_view resize_data =
+    "global data (.bss, .data, .rodata) is one entry sized by its variables: declare a larger "
+    "variable, or keep the data in an array map and size that with MapResize";
+inline constexpr std::string_view resize_zero = "give a size of at least 1";
+inline constexpr std::string_view ring_not_entries =
+    "a ring buffer's size is in bytes, not entries: use MapResize::ring_size (a power-of-two "
+    "multiple of the page size)";
+/// MapResize::ring_size on a map of another kind.
+template <class = void>
+std::string not_a_ring(std::string_view kind) {
+  return detail::format("MapResize::ring_size is for ring buffers (RingBuffer<Event>, "
+                        "UserRingBuffer<Event>); a {} map is sized with MapResize::max_entries",
+                        kind);
+}
+/// A ring buffer size the kernel refuses; says the two nearest it takes.
+template <class = void>
+std::string ring_size_rule(std::uint32_t bytes, std::uint32_t page) {
+  std::uint64_t above = page;
+  while (above < bytes) above *= 2;
+  const std::uint64_t below = above / 2;
+  return below >= page
+             ? detail::format("the kernel takes a ring buffer of a power of two bytes that is a "
+                              "multiple of the page size ({} bytes): {} or {} is the nearest",
+                              page, below, above)
+             : detail::format("the kernel takes a ring buffer of a power of two bytes that is a "
+                              "multiple of the page size ({} bytes): {} is the smallest",
+                              page, above);
+}
+/// MapResize::value_size on a map that is not an array.
+template <class = void>
+std::string value_size_kind(std::string_view kind) {
+  return detail::format("MapResize::value_size is for arrays (BPF_MAP_TYPE_ARRAY, PERCPU_ARRAY), "
+                        "whose value the BPF side may treat as a buffer of a size it is told; a "
+                        "{} map's value is the type it declares: change the declaration",
+                        kind);
+}
+inline constexpr std::string_view reuse_differs =
+    "reuse a map made from the same declaration (type, key and value sizes, max_entries after "
+    "any MapResize, flags, and name: libbpf renames the object's map after the one it reuses): "
+    "the map of another Object or Skeleton of this object, its pin, or a typed view's "
+    "create(max_entries, \"<the map's name>\")";
+inline constexpr std::string_view reuse_not_loaded =
+    "load the other Object or Skeleton first: its maps are in the kernel from load()";
+/// A CO-RE relocation that found no match in the target BTF (`btf_path`: the custom file, or
+/// empty for the running kernel's).
+template <class = void>
+std::string core_relocation(std::string_view btf_path) {
+  constexpr std::string_view guard = "or guard the read with bpf_core_field_exists() or "
+                                     "bpf_core_type_exists() and take another path";
+  if (btf_path.empty())
+    return detail::format(
+        "the running kernel's BTF (/sys/kernel/btf/vmlinux) has no type or field that matches "
+        "this CO-RE read: where the kernel has no BTF or another layout, give its BTF as "
+        "OpenOptions::btf_custom_path (BTFHub has files for many distribution kernels), {}",
+        guard);
+  return detail::format(
+      "the BTF file '{}' (OpenOptions::btf_custom_path) has no type or field that matches this "
+      "CO-RE read: give the file made for this very kernel (a copy of its "
+      "/sys/kernel/btf/vmlinux, or BTFHub's file for its exact release), {}",
+      btf_path, guard);
+}
+/// libbpf could not parse the BTF file given as btf_custom_path.
+template <class = void>
+std::string unreadable_btf(std::string_view btf_path) {
+  return detail::format(
+      "'{}' (OpenOptions::btf_custom_path) is not BTF libbpf can read: give raw BTF (a copy of "
+      "/sys/kernel/btf/vmlinux, or a BTFHub .btf file unpacked from its .tar.xz) or an ELF file "
+      "with a .BTF section",
+      btf_path);
+}
+inline constexpr std::string_view pinned_map_differs =
+    "a pinned map is reused only when its type, key and value sizes, max_entries and flags equal "
+    "the object's declaration (after any MapResize): this pin was made by another version of the "
+    "object or with other sizes; remove it to have a new one made (its data goes), resize to "
+    "match it, or pin under another OpenOptions::pin_root_path";
 } // namespace hint
 
 // --- the table --------------------------------------------------------------------------------

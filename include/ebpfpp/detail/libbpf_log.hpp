@@ -52,6 +52,8 @@ inline LogState& log_state() {
 inline thread_local std::string* libbpf_log_sink = nullptr;
 // Set by HeldLibbpfLog: libbpf's warnings and infos go only to the sink, not to the handler.
 inline thread_local bool libbpf_log_held = false;
+// Set by VerifierLogSink during a load: the verifier logs of accepted programs go here.
+inline thread_local std::string* verifier_log_sink = nullptr;
 
 inline std::string format_message(const char* format, va_list args) {
   va_list copy;
@@ -68,6 +70,14 @@ inline std::string format_message(const char* format, va_list args) {
 }
 
 inline int libbpf_print_hook(enum libbpf_print_level level, const char* format, va_list args) {
+  // With a kernel log level set, libbpf prints an accepted program's verifier log as a debug
+  // message of this format: the load that asked for it hands it on (see VerifierLogSink).
+  if (level == LIBBPF_DEBUG && verifier_log_sink &&
+      std::string_view(format).find("-- BEGIN PROG LOAD LOG --") != std::string_view::npos) {
+    std::string text = format_message(format, args);
+    *verifier_log_sink += text;
+    return static_cast<int>(text.size());
+  }
   LogState& state = log_state();
   const auto [handler, max_level] = state.current();
   std::string* sink = libbpf_log_sink;
@@ -116,6 +126,23 @@ public:
 
 private:
   std::string text_;
+  std::string* outer_;
+};
+
+/// Collects, for as long as it lives, the verifier logs libbpf prints of the programs the kernel
+/// accepted (OpenOptions::kernel_log_level) on this thread, instead of their going to the
+/// handler as libbpf's debug messages: the load hands them on as messages of their own.
+class VerifierLogSink {
+public:
+  explicit VerifierLogSink(std::string& logs) noexcept : outer_(verifier_log_sink) {
+    install_libbpf_print_hook();
+    verifier_log_sink = &logs;
+  }
+  ~VerifierLogSink() { verifier_log_sink = outer_; }
+  VerifierLogSink(const VerifierLogSink&) = delete;
+  VerifierLogSink& operator=(const VerifierLogSink&) = delete;
+
+private:
   std::string* outer_;
 };
 
