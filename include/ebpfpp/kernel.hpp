@@ -79,6 +79,8 @@ enum class Feature {
   sk_reuseport,     ///< BPF_PROG_TYPE_SK_REUSEPORT + BPF_MAP_TYPE_REUSEPORT_SOCKARRAY
   inode_storage,    ///< BPF_MAP_TYPE_INODE_STORAGE
   cgrp_storage,     ///< BPF_MAP_TYPE_CGRP_STORAGE
+  task_iter_pid,    ///< task, task_file and task_vma iterators limited to one process or thread
+  cgroup_iter,      ///< the cgroup iterator (SEC("iter/cgroup")), in an order
 };
 
 /// What a probe found.
@@ -202,6 +204,11 @@ inline constexpr FeatureInfo table[] = {
   {Feature::cgrp_storage, "cgrp_storage", {6, 2}, "", "cgroup local storage maps",
    [] { return probe_libbpf_map(static_cast<bpf_map_type>(uapi::map_type_cgrp_storage),
                                 "cgroup storage"); }},
+  {Feature::task_iter_pid, "task_iter_pid", {6, 1}, "CONFIG_DEBUG_INFO_BTF",
+   "task iterators of one process", probe_task_iter_pid},
+  {Feature::cgroup_iter, "cgroup_iter", {6, 1}, "CONFIG_DEBUG_INFO_BTF", "cgroup iterators",
+   [] { return probe_tracing(BPF_TRACE_ITER, {"bpf_iter_cgroup"}, BTF_KIND_FUNC,
+                             "cgroup iterator"); }},
 };
 // clang-format on
 
