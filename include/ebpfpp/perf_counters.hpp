@@ -89,12 +89,12 @@ public:
   PerfCounters(PerfCounters&&) noexcept = default;
   PerfCounters& operator=(PerfCounters&& other) noexcept {
     if (this != &other) {
-      reset();
+      reset(); // empty now: the swaps leave `other` nothing to undo
+      events_.swap(other.events_);
+      cpus_.swap(other.cpus_);
+      std::swap(config_, other.config_);
+      std::swap(pid_, other.pid_);
       MapBase::operator=(std::move(other));
-      events_ = std::move(other.events_);
-      cpus_ = std::move(other.cpus_);
-      config_ = std::move(other.config_);
-      pid_ = other.pid_;
     }
     return *this;
   }
@@ -118,9 +118,9 @@ public:
   /// The sum over every counter: what the event counted on all CPUs (or the thread's count).
   CounterValue total() const {
     CounterValue sum;
-    for (std::size_t i = 0; i < events_.size(); ++i) {
-      const auto action = [&] { return detail::format("read {}", what()); };
-      const CounterValue v = read_event(events_[i].get(), action);
+    const auto action = [&] { return detail::format("read {}", what()); };
+    for (const detail::UniqueFd& event : events_) {
+      const CounterValue v = read_event(event.get(), action);
       sum.counter += v.counter;
       sum.enabled += v.enabled;
       sum.running += v.running;

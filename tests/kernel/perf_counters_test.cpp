@@ -141,7 +141,12 @@ TEST_CASE("PerfCounters: a thread's page faults, read by BPF and by read(2), exa
   ebpfpp::PerfCounters moved = std::move(faults);
   CHECK(faults.cpus().empty()); // NOLINT(bugprone-use-after-move): moved-from is empty
   CHECK(bpf_read(skel).ret == 0);
-  moved.reset();
+  ebpfpp::PerfCounters assigned;
+  assigned = std::move(moved);
+  CHECK(moved.cpus().empty()); // NOLINT(bugprone-use-after-move): moved-from is empty
+  CHECK(assigned.cpus() == ebpfpp::detail::online_cpus());
+  CHECK(bpf_read(skel).ret == 0);
+  assigned.reset();
   CHECK(bpf_read(skel).ret == -ENOENT);
 }
 
