@@ -42,6 +42,7 @@
 #include "per_cpu_hash_map.hpp"     // IWYU pragma: export
 #include "per_cpu_values.hpp"       // IWYU pragma: export
 #include "perf_buffer.hpp"          // IWYU pragma: export
+#include "perf_counters.hpp"        // IWYU pragma: export
 #include "perf_event.hpp"           // IWYU pragma: export
 #include "prog_array.hpp"           // IWYU pragma: export
 #include "program_info.hpp"         // IWYU pragma: export

@@ -12,17 +12,32 @@
 ///
 /// Each read (open(), read(), lines(), records()) walks the objects anew. Kernel 5.8+ (task,
 /// task_file, bpf_map: 5.8; map elements 5.9; tcp/udp 5.9; task_vma 5.12).
+///
+/// Some targets take a parameter (IterTarget): which map's elements, which process's tasks or
+/// files, which cgroup and in what order:
+///
+///     ebpfpp::Iterator files(skel.program("dump_files"), ebpfpp::IterTarget::process(pid));
+///     ebpfpp::Iterator tree(skel.program("dump_cgroup"),
+///                           ebpfpp::IterTarget::cgroup("/sys/fs/cgroup/app",
+///                                                      ebpfpp::CgroupOrder::descendants_pre));
 
 #include "detail/config.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "detail/format.hpp"
@@ -36,16 +51,133 @@
 
 namespace ebpfpp {
 
+/// The order a cgroup iterator walks in (enum bpf_cgroup_iter_order, kernel 6.1+).
+enum class CgroupOrder : std::uint32_t {
+  self_only = BPF_CGROUP_ITER_SELF_ONLY,               ///< the cgroup alone
+  descendants_pre = BPF_CGROUP_ITER_DESCENDANTS_PRE,   ///< it and its descendants, parents first
+  descendants_post = BPF_CGROUP_ITER_DESCENDANTS_POST, ///< it and its descendants, children first
+  ancestors_up = BPF_CGROUP_ITER_ANCESTORS_UP,         ///< it, its parent, ... up to the root
+};
+
+/// What an iterator whose target takes a parameter walks: one map's elements
+/// (SEC("iter/bpf_map_elem"), 5.9+), one process's or thread's tasks, files or memory areas
+/// (SEC("iter/task"), "iter/task_file", "iter/task_vma"; 6.1+, where the kernel learnt to take a
+/// pid: older ones would walk every task), a cgroup and its relatives (SEC("iter/cgroup"),
+/// 6.1+). Nothing is opened until the Iterator is made.
+class IterTarget {
+public:
+  /// The elements of `map` (a loaded map of an Object or Skeleton).
+  static IterTarget map(const MapRef& map) {
+    if (map.fd() < 0)
+      throw Error(EBADF,
+                  detail::format("iterate over the elements of map '{}': it is not loaded",
+                                 map.name()),
+                  std::string(map ? detail::hint::not_loaded : detail::hint::empty_view));
+    return map_fd(map.fd(), detail::format("map '{}'", map.name()));
+  }
+  /// The elements of the map open at `fd` (a typed view's fd(), your own); `name` for messages.
+  static IterTarget map_fd(int fd, std::string name) {
+    IterTarget t(std::move(name), kernel::Feature::iterators, detail::hint::no_iterators);
+    t.info_.map.map_fd = t.positive(fd, EBADF);
+    return t;
+  }
+  /// The threads of process `pid` (and, for task_file and task_vma, their files or areas).
+  static IterTarget process(pid_t pid) {
+    IterTarget t(detail::format("process {}", pid), kernel::Feature::task_iter_pid,
+                 detail::hint::no_task_iter_pid);
+    t.info_.task.pid = t.positive(pid, EINVAL);
+    return t;
+  }
+  /// Thread `tid` alone.
+  static IterTarget thread(pid_t tid) {
+    IterTarget t(detail::format("thread {}", tid), kernel::Feature::task_iter_pid,
+                 detail::hint::no_task_iter_pid);
+    t.info_.task.tid = t.positive(tid, EINVAL);
+    return t;
+  }
+  /// The process a pidfd (pidfd_open(2)) refers to: no pid reuse can redirect it.
+  static IterTarget pidfd(int fd) {
+    IterTarget t(detail::format("process of pidfd {}", fd), kernel::Feature::task_iter_pid,
+                 detail::hint::no_task_iter_pid);
+    t.info_.task.pid_fd = t.positive(fd, EBADF);
+    return t;
+  }
+  /// The cgroup v2 directory `dir` (opened when the Iterator is made) walked in `order`.
+  static IterTarget cgroup(std::filesystem::path dir, CgroupOrder order) {
+    IterTarget t(detail::format("cgroup '{}' ({})", dir.string(), order_name(order)),
+                 kernel::Feature::cgroup_iter, detail::hint::no_cgroup_iter);
+    t.info_.cgroup.order = static_cast<bpf_cgroup_iter_order>(order);
+    t.cgroup_dir_ = std::move(dir);
+    return t;
+  }
+  /// The cgroup open at `fd` (a cgroup v1 or v2 directory) walked in `order`.
+  static IterTarget cgroup_fd(int fd, CgroupOrder order) {
+    IterTarget t(detail::format("cgroup fd {} ({})", fd, order_name(order)),
+                 kernel::Feature::cgroup_iter, detail::hint::no_cgroup_iter);
+    t.info_.cgroup.order = static_cast<bpf_cgroup_iter_order>(order);
+    t.info_.cgroup.cgroup_fd = t.positive(fd, EBADF);
+    return t;
+  }
+  /// The cgroup v2 cgroup with this id (its directory's inode number) walked in `order`.
+  static IterTarget cgroup_id(std::uint64_t id, CgroupOrder order) {
+    IterTarget t(detail::format("cgroup id {} ({})", id, order_name(order)),
+                 kernel::Feature::cgroup_iter, detail::hint::no_cgroup_iter);
+    t.info_.cgroup.order = static_cast<bpf_cgroup_iter_order>(order);
+    t.info_.cgroup.cgroup_id = t.positive(id, EINVAL);
+    return t;
+  }
+
+  /// "process 42", "cgroup '/sys/fs/cgroup/app' (descendants_pre)": for messages.
+  const std::string& description() const noexcept { return description_; }
+
+private:
+  friend class Iterator;
+  IterTarget(std::string description, kernel::Feature feature, std::string_view missing_hint)
+      : description_(std::move(description)), feature_(feature), missing_hint_(missing_hint) {}
+
+  // The kernel reads 0 as "no parameter" and would walk everything: a pid, fd or id given here
+  // must be above 0.
+  template <class T>
+  std::make_unsigned_t<T> positive(T value, int err) const {
+    using U = std::make_unsigned_t<T>;
+    if (value > 0) return static_cast<U>(value);
+    throw Error(err, detail::format("make an iterator target of {}", description_),
+                detail::format("the kernel reads {} as no {} at all and would walk every object: "
+                               "give one above 0, or use Iterator(prog) to walk them all",
+                               value, err == EBADF ? "fd" : "pid or id"));
+  }
+
+  static const char* order_name(CgroupOrder order) noexcept {
+    switch (order) {
+    case CgroupOrder::self_only: return "self_only";
+    case CgroupOrder::descendants_pre: return "descendants_pre";
+    case CgroupOrder::descendants_post: return "descendants_post";
+    case CgroupOrder::ancestors_up: return "ancestors_up";
+    }
+    return "unknown order";
+  }
+
+  bpf_iter_link_info info_{};
+  std::string description_;
+  kernel::Feature feature_;
+  std::string_view missing_hint_; // what to do instead where the kernel lacks feature_
+  std::optional<std::filesystem::path> cgroup_dir_;
+};
+
 /// An attached bpf_iter program; each read walks the kernel's objects and returns what the
 /// program wrote (BPF_SEQ_PRINTF, bpf_seq_write). Throws FeatureError below 5.8, Error when
 /// the attach or a read fails.
 class Iterator : public Link {
 public:
   /// An iterator over the kind of objects its SEC() names ("iter/task", "iter/tcp", ...).
-  [[nodiscard]] explicit Iterator(const Program& prog) : Link(make(prog, nullptr, {})) {}
+  [[nodiscard]] explicit Iterator(const Program& prog) : Link(make(prog, nullptr)) {}
   /// An iterator over the elements of `map` (SEC("iter/bpf_map_elem"), kernel 5.9+).
   [[nodiscard]] Iterator(const Program& prog, const MapRef& map)
-      : Link(make(prog, &map, map.name())) {}
+      : Iterator(prog, IterTarget::map(map)) {}
+  /// An iterator over what `target` names (see IterTarget): throws FeatureError where the
+  /// kernel cannot limit the walk so, Error when the cgroup, map or pidfd cannot be used.
+  [[nodiscard]] Iterator(const Program& prog, const IterTarget& target)
+      : Link(make(prog, &target)) {}
 
   /// A new walk: an fd that reads the program's output until end of file.
   detail::UniqueFd open() const {
@@ -104,20 +236,35 @@ public:
   }
 
 private:
-  static Link make(const Program& prog, const MapRef* map, std::string_view map_name) {
+  static Link make(const Program& prog, const IterTarget* target) {
+    const std::string description =
+        target ? detail::format("iterator '{}' over {}", prog.section(), target->description())
+               : detail::format("iterator '{}'", prog.section());
     auto opts = detail::make_opts<bpf_iter_attach_opts>();
     bpf_iter_link_info info{};
-    if (map) {
-      info.map.map_fd = static_cast<__u32>(map->fd());
+    detail::UniqueFd cgroup_dir;
+    if (target) {
+      info = target->info_;
+      const auto action = [&] {
+        return detail::format("attach {} (program '{}')", description, prog.name());
+      };
+      if (target->cgroup_dir_) {
+        // Opened here only when the kernel has cgroup iterators: else attach_link's
+        // FeatureError says so rather than a failed open.
+        if (kernel::has(kernel::Feature::cgroup_iter)) {
+          cgroup_dir = detail::UniqueFd(
+              ::open(target->cgroup_dir_->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+          if (!cgroup_dir) detail::fail(errno, action, detail::Op::open_cgroup);
+          info.cgroup.cgroup_fd = static_cast<__u32>(cgroup_dir.get());
+        }
+      }
       opts.link_info = &info;
       opts.link_info_len = sizeof(info);
     }
     return detail::attach_link(
-        prog,
-        map ? detail::format("iterator '{}' over map '{}'", prog.section(), map_name)
-            : detail::format("iterator '{}'", prog.section()),
-        [&] { return bpf_program__attach_iter(prog.get(), &opts); },
-        {kernel::Feature::iterators, std::string(detail::hint::no_iterators),
+        prog, description, [&] { return bpf_program__attach_iter(prog.get(), &opts); },
+        {target ? target->feature_ : kernel::Feature::iterators,
+         std::string(target ? target->missing_hint_ : detail::hint::no_iterators),
          detail::Op::attach_tracing});
   }
 };

@@ -80,6 +80,8 @@ enum class Feature {
   inode_storage,    ///< BPF_MAP_TYPE_INODE_STORAGE
   cgrp_storage,     ///< BPF_MAP_TYPE_CGRP_STORAGE
   bpf_streams,      ///< a program's stdout/stderr streams (bpf_stream_printk, kernel reports)
+  task_iter_pid,    ///< task, task_file and task_vma iterators limited to one process or thread
+  cgroup_iter,      ///< the cgroup iterator (SEC("iter/cgroup")), in an order
 };
 
 /// What a probe found.
@@ -205,6 +207,11 @@ inline constexpr FeatureInfo table[] = {
                                 "cgroup storage"); }},
   {Feature::bpf_streams, "bpf_streams", {6, 17}, "", "per-program BPF streams",
    probe_bpf_streams},
+  {Feature::task_iter_pid, "task_iter_pid", {6, 1}, "CONFIG_DEBUG_INFO_BTF",
+   "task iterators of one process", probe_task_iter_pid},
+  {Feature::cgroup_iter, "cgroup_iter", {6, 1}, "CONFIG_DEBUG_INFO_BTF", "cgroup iterators",
+   [] { return probe_tracing(BPF_TRACE_ITER, {"bpf_iter_cgroup"}, BTF_KIND_FUNC,
+                             "cgroup iterator"); }},
 };
 // clang-format on
 

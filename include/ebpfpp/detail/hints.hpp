@@ -391,6 +391,18 @@ inline constexpr std::string_view not_cgroup2 =
 inline constexpr std::string_view not_netns_file =
     "this is not a namespace file: give /run/netns/<name> (ip netns list) or /proc/<pid>/ns/net";
 inline constexpr std::string_view no_iterators = "read /proc instead";
+inline constexpr std::string_view no_task_iter_pid =
+    "iterate over every task and skip the others in the program (compare task->tgid)";
+inline constexpr std::string_view no_cgroup_iter =
+    "walk the cgroup2 directories under /sys/fs/cgroup instead";
+/// A perf event array with fewer slots than a CPU's number, for PerfCounters.
+template <class = void>
+std::string too_few_cpu_slots(std::uint32_t slots, int cpu) {
+  return detail::format("the perf event array has {} slots and CPU {} is online: leave "
+                        "max_entries out of its definition (libbpf then sizes it to the possible "
+                        "CPUs) or raise it above the highest CPU number",
+                        slots, cpu);
+}
 inline constexpr std::string_view zero_sampling =
     "give a frequency in Hz (e.g. Sampling::frequency(99)) or a period above 0";
 inline constexpr std::string_view no_tp_btf =

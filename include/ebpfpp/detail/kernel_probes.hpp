@@ -254,6 +254,30 @@ FeatureStatus probe_bpf_token() {
   return from_errno(errno, "BPF_TOKEN_CREATE failed");
 }
 
+// A task iterator link asked for a thread and a process at once: 6.1+ reads the task
+// parameters and refuses two (EINVAL); older kernels ignore them and make the link (a walk of
+// every task).
+template <class = void>
+FeatureStatus probe_task_iter_pid() {
+  auto s = probe_tracing(BPF_TRACE_ITER, {"bpf_iter_task"}, BTF_KIND_FUNC, "task iterator");
+  if (!s.available) return s;
+  UniqueFd prog = load_program(BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER,
+                               vmlinux_btf_id({"bpf_iter_task"}, BTF_KIND_FUNC));
+  if (!prog)
+    return from_errno(errno, "loading a minimal task iterator program failed");
+  bpf_iter_link_info info{};
+  info.task.tid = info.task.pid = static_cast<__u32>(::getpid());
+  auto opts = ebpfpp::detail::make_opts<bpf_link_create_opts>();
+  opts.iter_info = &info;
+  opts.iter_info_len = sizeof info;
+  UniqueFd link(bpf_link_create(prog.get(), 0, BPF_TRACE_ITER, &opts));
+  if (!link && errno == EINVAL) return ok();
+  if (link)
+    return absent(EOPNOTSUPP, "the kernel ignores a task iterator's pid (it would walk every "
+                              "task)");
+  return from_errno(errno, "creating a task iterator link failed");
+}
+
 template <class = void>
 FeatureStatus probe_bpf_streams() {
   // A read of fd -1's stream: EBADF where the kernel knows the command, EINVAL where it does not.
