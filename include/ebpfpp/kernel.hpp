@@ -79,6 +79,8 @@ enum class Feature {
   sk_reuseport,     ///< BPF_PROG_TYPE_SK_REUSEPORT + BPF_MAP_TYPE_REUSEPORT_SOCKARRAY
   inode_storage,    ///< BPF_MAP_TYPE_INODE_STORAGE
   cgrp_storage,     ///< BPF_MAP_TYPE_CGRP_STORAGE
+  kprobe_session,   ///< BPF_TRACE_KPROBE_SESSION links (kprobe.multi with entry and return paired)
+  uprobe_session,   ///< BPF_TRACE_UPROBE_SESSION links (uprobe.multi with entry and return paired)
 };
 
 /// What a probe found.
@@ -148,11 +150,11 @@ inline constexpr FeatureInfo table[] = {
   {Feature::kprobes, "kprobes", {4, 1}, "CONFIG_KPROBES", "kprobes and kretprobes",
    [] { return probe_pmu("kprobe"); }},
   {Feature::kprobe_multi, "kprobe_multi", {5, 18}, "CONFIG_FPROBE", "kprobe.multi links",
-   probe_kprobe_multi},
+   [] { return probe_kprobe_multi(BPF_TRACE_KPROBE_MULTI, "kprobe.multi"); }},
   {Feature::uprobes, "uprobes", {4, 1}, "CONFIG_UPROBE_EVENTS", "uprobes and uretprobes",
    [] { return probe_pmu("uprobe"); }},
   {Feature::uprobe_multi, "uprobe_multi", {6, 6}, "CONFIG_UPROBES", "uprobe.multi links",
-   probe_uprobe_multi},
+   [] { return probe_uprobe_multi(uapi::attach_uprobe_multi, "uprobe.multi"); }},
   {Feature::fentry, "fentry", {5, 5}, "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS",
    "fentry/fexit programs (BPF trampoline)",
    [] { return probe_tracing(BPF_TRACE_FENTRY, {"bpf_fentry_test1", "do_nanosleep", "ksys_read",
@@ -202,6 +204,10 @@ inline constexpr FeatureInfo table[] = {
   {Feature::cgrp_storage, "cgrp_storage", {6, 2}, "", "cgroup local storage maps",
    [] { return probe_libbpf_map(static_cast<bpf_map_type>(uapi::map_type_cgrp_storage),
                                 "cgroup storage"); }},
+  {Feature::kprobe_session, "kprobe_session", {6, 10}, "CONFIG_FPROBE", "kprobe sessions",
+   [] { return probe_kprobe_multi(uapi::attach_kprobe_session, "kprobe session"); }},
+  {Feature::uprobe_session, "uprobe_session", {6, 13}, "CONFIG_UPROBES", "uprobe sessions",
+   [] { return probe_uprobe_multi(uapi::attach_uprobe_session, "uprobe session"); }},
 };
 // clang-format on
 
