@@ -131,8 +131,13 @@ private:
                     detail::hint::multi_probe_not_prepared("kprobe", session));
     };
     if (session) {
-      // libbpf 1.1 makes kprobe.multi links only: a session's is made raw, on names.
-      const std::vector<std::string> names = pattern.empty() ? symbols : kernel_functions(pattern);
+      // libbpf 1.1 makes kprobe.multi links only: a session's is made raw, on names. A pattern
+      // without wildcards is a name, for the kernel to find: the listing misses aliases such
+      // as 6.12's __x64_sys_* wrappers, traced under their __do_sys_* name.
+      const bool glob = pattern.find_first_of("*?[") != std::string::npos;
+      const std::vector<std::string> names = pattern.empty() ? symbols
+                                             : glob          ? kernel_functions(pattern)
+                                                             : std::vector{pattern};
       if (names.empty())
         throw Error(ENOENT, detail::format("attach {} (program '{}')", description, prog.name()),
                     detail::format("no kernel function matches '{}' (available_filter_functions "
@@ -186,6 +191,7 @@ private:
       if (!tracefs) words >> name >> type; // address and type first; functions are t or T
       if (!tracefs && type != "t" && type != "T") continue;
       words >> name;
+      if (name.starts_with("__pfx_")) continue; // a function's padding, not traceable
       if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) found.push_back(name);
     }
     std::sort(found.begin(), found.end());
