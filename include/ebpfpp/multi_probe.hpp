@@ -14,14 +14,19 @@
 /// A session (ProbeAt::session: kprobe sessions 6.10, uprobe sessions 6.13) pairs each call's
 /// entry and return in one program: it runs at entry, and when that run returns 0 it runs again
 /// at the function's return (returning 1 at entry skips the return run). Two kfuncs tell the
-/// runs apart and carry state from one to the other, per call (recursion and threads included):
+/// runs apart and carry 8 bytes from one to the other, per call:
 ///
 ///     extern bool bpf_session_is_return(void) __ksym;  // false at entry, true at return
-///     extern __u64 *bpf_session_cookie(void) __ksym;   // 8 bytes of this call's, 0 at entry
+///     extern __u64 *bpf_session_cookie(void) __ksym;   // this call's: set at entry, read at return
 ///
-/// (Kernels after 6.18 add a `void *ctx` argument to both; the kernel runs them only in a program
-/// loaded for a session.) libbpf 1.1 knows neither SEC("kprobe.session") (1.5+) nor
-/// SEC("uprobe.session") (1.6+): prepare(prog, ProbeAt::session) before load.
+/// (As 6.10 to 6.18 declare them; later kernels add a `void *ctx` argument. The kernel lets only
+/// a program loaded for a session call them.) libbpf 1.1 knows neither SEC("kprobe.session")
+/// (1.5+) nor SEC("uprobe.session") (1.6+): prepare the program before load.
+///
+///     ebpfpp::UprobeMulti::prepare(skel.program("timed"), ebpfpp::ProbeAt::session);
+///     skel.load();
+///     ebpfpp::UprobeMulti timed(skel.program("timed"), "/usr/bin/foo", "handle_*", -1,
+///                               ebpfpp::ProbeAt::session);
 
 #include "detail/config.hpp"
 
