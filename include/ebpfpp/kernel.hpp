@@ -82,6 +82,8 @@ enum class Feature {
   bpf_streams,      ///< a program's stdout/stderr streams (bpf_stream_printk, kernel reports)
   task_iter_pid,    ///< task, task_file and task_vma iterators limited to one process or thread
   cgroup_iter,      ///< the cgroup iterator (SEC("iter/cgroup")), in an order
+  kprobe_session,   ///< BPF_TRACE_KPROBE_SESSION links (kprobe.multi with entry and return paired)
+  uprobe_session,   ///< BPF_TRACE_UPROBE_SESSION links (uprobe.multi with entry and return paired)
 };
 
 /// What a probe found.
@@ -151,11 +153,11 @@ inline constexpr FeatureInfo table[] = {
   {Feature::kprobes, "kprobes", {4, 1}, "CONFIG_KPROBES", "kprobes and kretprobes",
    [] { return probe_pmu("kprobe"); }},
   {Feature::kprobe_multi, "kprobe_multi", {5, 18}, "CONFIG_FPROBE", "kprobe.multi links",
-   probe_kprobe_multi},
+   [] { return probe_kprobe_multi(BPF_TRACE_KPROBE_MULTI, "kprobe.multi"); }},
   {Feature::uprobes, "uprobes", {4, 1}, "CONFIG_UPROBE_EVENTS", "uprobes and uretprobes",
    [] { return probe_pmu("uprobe"); }},
   {Feature::uprobe_multi, "uprobe_multi", {6, 6}, "CONFIG_UPROBES", "uprobe.multi links",
-   probe_uprobe_multi},
+   [] { return probe_uprobe_multi(uapi::attach_uprobe_multi, "uprobe.multi"); }},
   {Feature::fentry, "fentry", {5, 5}, "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS",
    "fentry/fexit programs (BPF trampoline)",
    [] { return probe_tracing(BPF_TRACE_FENTRY, {"bpf_fentry_test1", "do_nanosleep", "ksys_read",
@@ -212,6 +214,10 @@ inline constexpr FeatureInfo table[] = {
   {Feature::cgroup_iter, "cgroup_iter", {6, 1}, "CONFIG_DEBUG_INFO_BTF", "cgroup iterators",
    [] { return probe_tracing(BPF_TRACE_ITER, {"bpf_iter_cgroup"}, BTF_KIND_FUNC,
                              "cgroup iterator"); }},
+  {Feature::kprobe_session, "kprobe_session", {6, 10}, "CONFIG_FPROBE", "kprobe sessions",
+   [] { return probe_kprobe_multi(uapi::attach_kprobe_session, "kprobe session"); }},
+  {Feature::uprobe_session, "uprobe_session", {6, 13}, "CONFIG_UPROBES", "uprobe sessions",
+   [] { return probe_uprobe_multi(uapi::attach_uprobe_session, "uprobe session"); }},
 };
 // clang-format on
 

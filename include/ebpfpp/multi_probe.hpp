@@ -10,6 +10,23 @@
 ///     ebpfpp::UprobeMulti probes(skel.program("count"), "/usr/bin/foo", "handle_*");
 ///     // on the BPF side, bpf_get_attach_cookie(ctx) is the index of the function in
 ///     // probes.symbols()
+///
+/// A session (ProbeAt::session: kprobe sessions 6.10, uprobe sessions 6.13) pairs each call's
+/// entry and return in one program: it runs at entry, and when that run returns 0 it runs again
+/// at the function's return (returning 1 at entry skips the return run). Two kfuncs tell the
+/// runs apart and carry 8 bytes from one to the other, per call:
+///
+///     extern bool bpf_session_is_return(void) __ksym;  // false at entry, true at return
+///     extern __u64 *bpf_session_cookie(void) __ksym;   // this call's: set at entry, read at return
+///
+/// (As 6.10 to 6.18 declare them; later kernels add a `void *ctx` argument. The kernel lets only
+/// a program loaded for a session call them.) libbpf 1.1 knows neither SEC("kprobe.session")
+/// (1.5+) nor SEC("uprobe.session") (1.6+): prepare the program before load.
+///
+///     ebpfpp::UprobeMulti::prepare(skel.program("timed"), ebpfpp::ProbeAt::session);
+///     skel.load();
+///     ebpfpp::UprobeMulti timed(skel.program("timed"), "/usr/bin/foo", "handle_*", -1,
+///                               ebpfpp::ProbeAt::session);
 
 #include "detail/config.hpp"
 
@@ -20,6 +37,8 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,40 +60,114 @@
 
 namespace ebpfpp {
 
+namespace detail {
+// What prepare() does for both kinds: the expected attach type the kernel checks at load.
+inline void set_expected_attach_type(const Program& prog, int type, std::string_view kind) {
+  const auto action = [&] {
+    return format("prepare program '{}' for {}", prog ? prog.name() : "<empty>", kind);
+  };
+  if (!prog) throw Error(EBADF, action(), std::string(hint::empty_view));
+  check(bpf_program__set_expected_attach_type(prog.get(), static_cast<bpf_attach_type>(type)),
+        action);
+}
+} // namespace detail
+
+/// Where a multi-probe link runs its program in each call of the functions it attaches to.
+enum class ProbeAt {
+  entry,   ///< at the function's entry (kprobe.multi, uprobe.multi)
+  exit,    ///< at its return (kretprobe.multi, uretprobe.multi)
+  session, ///< at entry, and at return too when the entry run returned 0 (a session)
+};
+
 /// A kprobe.multi link (kernel 5.18+, needs kprobes and fprobe: CONFIG_FPROBE): runs `prog`
-/// (SEC("kprobe.multi/...")) at the entry (or the return, with `retprobe`) of every kernel
-/// function matching `pattern` (a glob such as "tcp_*" over available_filter_functions), or of
+/// (SEC("kprobe.multi/...")) at the entry (or the return, or both as a session: 6.10+) of every
+/// kernel function matching `pattern` (a glob such as "tcp_*" over the kernel's functions), or of
 /// each function of `symbols` with the cookie at the same index (none: 0). Throws FeatureError
-/// where the kernel has no kprobe.multi, Error when no function matches (ENOENT).
+/// where the kernel has no kprobe.multi (or no kprobe sessions), Error when no function matches
+/// (ENOENT) or the program was not prepared for a session (see prepare()).
 class KprobeMulti : public Link {
 public:
-  [[nodiscard]] KprobeMulti(const Program& prog, std::string_view pattern, bool retprobe = false)
-      : Link(make(prog, std::string(pattern), {}, {}, retprobe)) {}
+  [[nodiscard]] KprobeMulti(const Program& prog, std::string_view pattern,
+                            ProbeAt at = ProbeAt::entry)
+      : Link(make(prog, std::string(pattern), {}, {}, at)) {}
   [[nodiscard]] KprobeMulti(const Program& prog, const std::vector<std::string>& symbols,
-                            const std::vector<std::uint64_t>& cookies = {}, bool retprobe = false)
-      : Link(make(prog, {}, symbols, cookies, retprobe)) {}
+                            const std::vector<std::uint64_t>& cookies = {},
+                            ProbeAt at = ProbeAt::entry)
+      : Link(make(prog, {}, symbols, cookies, at)) {}
+
+  /// Sets `prog`'s expected attach type to kprobe.multi, or to a kprobe session for
+  /// ProbeAt::session; call it before load for a program whose section libbpf does not know as
+  /// such (SEC("kprobe.session") with libbpf before 1.5: use SEC("kprobe.multi") and this).
+  /// Throws Error after load.
+  static void prepare(const Program& prog, ProbeAt at = ProbeAt::entry) {
+    detail::set_expected_attach_type(prog, at == ProbeAt::session ? detail::uapi::attach_kprobe_session
+                                                          : BPF_TRACE_KPROBE_MULTI,
+                             at == ProbeAt::session ? "a kprobe session" : "kprobe.multi");
+  }
 
 private:
   static Link make(const Program& prog, const std::string& pattern,
                    const std::vector<std::string>& symbols,
-                   const std::vector<std::uint64_t>& cookies, bool retprobe) {
+                   const std::vector<std::uint64_t>& cookies, ProbeAt at) {
+    const bool session = at == ProbeAt::session;
     const std::string what = pattern.empty() ? detail::format("{} functions", symbols.size())
                                              : detail::format("'{}'", pattern);
     const std::string description =
-        detail::format("{} {}", retprobe ? "kretprobe.multi" : "kprobe.multi", what);
+        detail::format("{} {}",
+                       session               ? "kprobe session"
+                       : at == ProbeAt::exit ? "kretprobe.multi"
+                                             : "kprobe.multi",
+                       what);
     if (!cookies.empty() && cookies.size() != symbols.size())
       throw Error(EINVAL,
                   detail::format("attach {}: {} cookies for {} symbols", description,
                                  cookies.size(), symbols.size()),
                   std::string(detail::hint::one_cookie_per_symbol));
+    const auto feature = session ? kernel::Feature::kprobe_session : kernel::Feature::kprobe_multi;
+    const std::string_view missing_hint =
+        session ? detail::hint::no_kprobe_session : detail::hint::no_kprobe_multi;
     // Checked first: where kprobe.multi is missing, the program's load is what fails.
-    kernel::require(kernel::Feature::kprobe_multi, detail::format("attach {}", description),
-                    detail::hint::no_kprobe_multi);
+    kernel::require(feature, detail::format("attach {}", description), missing_hint);
+    const auto check_prepared = [&] {
+      const bool for_session = bpf_program__expected_attach_type(prog.get()) ==
+                               static_cast<bpf_attach_type>(detail::uapi::attach_kprobe_session);
+      if (for_session != session)
+        throw Error(EINVAL, detail::format("attach {} (program '{}')", description, prog.name()),
+                    detail::hint::multi_probe_not_prepared("kprobe", session));
+    };
+    if (session) {
+      // libbpf 1.1 makes kprobe.multi links only: a session's is made raw, on names. A pattern
+      // without wildcards is a name, for the kernel to find: the listing misses aliases such
+      // as 6.12's __x64_sys_* wrappers, traced under their __do_sys_* name.
+      const bool glob = pattern.find_first_of("*?[") != std::string::npos;
+      const std::vector<std::string> names = pattern.empty() ? symbols
+                                             : glob          ? kernel_functions(pattern)
+                                                             : std::vector{pattern};
+      if (names.empty())
+        throw Error(ENOENT, detail::format("attach {} (program '{}')", description, prog.name()),
+                    detail::format("no kernel function matches '{}' (available_filter_functions "
+                                   "and /proc/kallsyms list them)",
+                                   pattern));
+      std::vector<const char*> syms;
+      syms.reserve(names.size());
+      for (const auto& n : names) syms.push_back(n.c_str());
+      return detail::attach_link(
+          prog, description,
+          [&] {
+            check_prepared();
+            auto fd = detail::uapi::link_create_kprobe_multi(
+                prog.fd(), syms, 0, cookies.empty() ? nullptr : cookies.data(),
+                detail::uapi::attach_kprobe_session);
+            if (!fd && errno == ESRCH) errno = ENOENT; // a name the kernel does not know
+            return fd;
+          },
+          {feature, std::string(missing_hint), detail::Op::attach_multi});
+    }
     std::vector<const char*> names;
     names.reserve(symbols.size());
     for (const auto& s : symbols) names.push_back(s.c_str());
     auto opts = detail::make_opts<bpf_kprobe_multi_opts>();
-    opts.retprobe = retprobe;
+    opts.retprobe = at == ProbeAt::exit;
     if (pattern.empty()) {
       opts.syms = names.data();
       opts.cnt = names.size();
@@ -83,32 +176,55 @@ private:
     return detail::attach_link(
         prog, description,
         [&] {
+          check_prepared();
           return bpf_program__attach_kprobe_multi_opts(
               prog.get(), pattern.empty() ? nullptr : pattern.c_str(), &opts);
         },
-        {kernel::Feature::kprobe_multi, std::string(detail::hint::no_kprobe_multi),
-         detail::Op::attach_multi});
+        {feature, std::string(missing_hint), detail::Op::attach_multi});
   }
+
+  // The kernel functions matching `pattern`, each once, sorted: the traceable ones
+  // (available_filter_functions) where tracefs is mounted, else every function of /proc/kallsyms.
+  static std::vector<std::string> kernel_functions(const std::string& pattern) {
+    std::vector<std::string> found;
+    const auto tracefs = kernel::tracefs();
+    std::ifstream in(tracefs ? *tracefs / "available_filter_functions"
+                             : std::filesystem::path("/proc/kallsyms"));
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream words(line);
+      std::string name, type;
+      if (!tracefs) words >> name >> type; // address and type first; functions are t or T
+      if (!tracefs && type != "t" && type != "T") continue;
+      words >> name;
+      if (name.starts_with("__pfx_")) continue; // a function's padding, not traceable
+      if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) found.push_back(name);
+    }
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
+    return found;
+  }
+
 };
 
-/// A uprobe.multi link (kernel 6.6+): runs `prog` at the entry (or return, with `retprobe`) of
-/// many functions of one binary, for process `pid` (-1: every process, 0: this one). Functions are
-/// named by a glob over the binary's function symbols (.symtab and .dynsym, read with libelf) or
-/// listed; the cookie of each (bpf_get_attach_cookie) is its index in symbols(), or the cookie
-/// given.
+/// A uprobe.multi link (kernel 6.6+): runs `prog` at the entry (or return, or both as a
+/// session: 6.13+) of many functions of one binary, for process `pid` (-1: every process, 0: this
+/// one). Functions are named by a glob over the binary's function symbols (.symtab and .dynsym,
+/// read with libelf) or listed; the cookie of each (bpf_get_attach_cookie) is its index in
+/// symbols(), or the cookie given.
 ///
-/// The program must be SEC("uprobe.multi") (libbpf 1.2+) or be prepared with prepare() before
-/// load, which sets its expected attach type. A Link over a raw BPF_LINK_CREATE (libbpf 1.1 has
-/// no uprobe.multi). Throws FeatureError where the kernel has none, Error when no function
-/// matches (ENOENT) or the kernel refuses.
+/// The program must be SEC("uprobe.multi") (libbpf 1.2+; SEC("uprobe.session"), 1.6+, for a
+/// session) or be prepared with prepare() before load, which sets its expected attach type. A
+/// Link over a raw BPF_LINK_CREATE (libbpf 1.1 has no uprobe.multi). Throws FeatureError where
+/// the kernel has none (or no uprobe sessions), Error when no function matches (ENOENT), the
+/// program was not prepared for this kind (a session or not), or the kernel refuses.
 class UprobeMulti : public Link {
 public:
   UprobeMulti() noexcept = default;
 
   /// Every function of `binary` whose name matches `pattern` (fnmatch(3) glob).
   [[nodiscard]] UprobeMulti(const Program& prog, const std::filesystem::path& binary,
-                            std::string_view pattern, pid_t pid = -1, bool retprobe = false)
-      : UprobeMulti(prog, binary, by_glob(prog, binary, pattern), pid, retprobe,
+                            std::string_view pattern, pid_t pid = -1, ProbeAt at = ProbeAt::entry)
+      : UprobeMulti(prog, binary, by_glob(prog, binary, pattern), pid, at,
                     detail::format("'{}'", pattern)) {}
 
   /// Each of `symbols` (exact names) of `binary`, with the cookie at the same index (none: the
@@ -116,21 +232,18 @@ public:
   [[nodiscard]] UprobeMulti(const Program& prog, const std::filesystem::path& binary,
                             const std::vector<std::string>& symbols,
                             const std::vector<std::uint64_t>& cookies = {}, pid_t pid = -1,
-                            bool retprobe = false)
-      : UprobeMulti(prog, binary, by_name(prog, binary, symbols, cookies), pid, retprobe,
+                            ProbeAt at = ProbeAt::entry)
+      : UprobeMulti(prog, binary, by_name(prog, binary, symbols, cookies), pid, at,
                     detail::format("{} functions", symbols.size())) {}
 
-  /// Sets `prog`'s expected attach type to uprobe.multi; call it before load for a program
-  /// whose section libbpf does not know as uprobe.multi (SEC("uprobe") with libbpf 1.1).
-  /// Throws Error after load.
-  static void prepare(const Program& prog) {
-    const auto action = [&] {
-      return detail::format("prepare program '{}' for uprobe.multi", prog.name());
-    };
-    if (!prog) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
-    detail::check(bpf_program__set_expected_attach_type(
-                      prog.get(), static_cast<bpf_attach_type>(detail::uapi::attach_uprobe_multi)),
-                  action);
+  /// Sets `prog`'s expected attach type to uprobe.multi, or to a uprobe session for
+  /// ProbeAt::session; call it before load for a program whose section libbpf does not know as
+  /// such (SEC("uprobe") with libbpf 1.1). Throws Error after load.
+  static void prepare(const Program& prog, ProbeAt at = ProbeAt::entry) {
+    detail::set_expected_attach_type(prog,
+                                     at == ProbeAt::session ? detail::uapi::attach_uprobe_session
+                                                            : detail::uapi::attach_uprobe_multi,
+                                     at == ProbeAt::session ? "a uprobe session" : "uprobe.multi");
   }
 
   /// The functions attached, in cookie order for a glob (sorted by name).
@@ -148,8 +261,8 @@ private:
   };
 
   UprobeMulti(const Program& prog, const std::filesystem::path& binary, Found found, pid_t pid,
-              bool retprobe, const std::string& what)
-      : Link(attach(prog, binary, found, pid, retprobe, what)), found_(std::move(found)) {}
+              ProbeAt at, const std::string& what)
+      : Link(attach(prog, binary, found, pid, at, what)), found_(std::move(found)) {}
 
   static Found by_glob(const Program& prog, const std::filesystem::path& binary,
                        std::string_view pattern) {
@@ -225,26 +338,39 @@ private:
   }
 
   static Link attach(const Program& prog, const std::filesystem::path& binary, const Found& found,
-                     pid_t pid, bool retprobe, const std::string& what) {
+                     pid_t pid, ProbeAt at, const std::string& what) {
+    const bool session = at == ProbeAt::session;
     const std::string path = std::filesystem::absolute(binary).string();
-    const std::string description = detail::format(
-        "{} {} in '{}'", retprobe ? "uretprobe.multi" : "uprobe.multi", what, binary.string());
+    const std::string description = detail::format("{} {} in '{}'",
+                                                   session               ? "uprobe session"
+                                                   : at == ProbeAt::exit ? "uretprobe.multi"
+                                                                         : "uprobe.multi",
+                                                   what, binary.string());
+    const int type = session ? detail::uapi::attach_uprobe_session
+                             : detail::uapi::attach_uprobe_multi;
     return detail::attach_link(
         prog, description,
         [&] {
-          if (bpf_program__expected_attach_type(prog.get()) !=
-              static_cast<bpf_attach_type>(detail::uapi::attach_uprobe_multi))
+          const auto expected = bpf_program__expected_attach_type(prog.get());
+          if (expected != static_cast<bpf_attach_type>(type)) {
+            const bool for_session =
+                expected == static_cast<bpf_attach_type>(detail::uapi::attach_uprobe_session);
             throw Error(EINVAL,
                         detail::format("attach {} (program '{}')", description, prog.name()),
-                        std::string(detail::hint::uprobe_multi_not_prepared));
+                        session || for_session
+                            ? detail::hint::multi_probe_not_prepared("uprobe", session)
+                            : std::string(detail::hint::uprobe_multi_not_prepared));
+          }
           return detail::uapi::link_create_uprobe_multi(
               prog.fd(), path.c_str(), found.offsets, found.cookies.data(),
-              retprobe ? detail::uapi::uprobe_multi_return : 0,
+              at == ProbeAt::exit ? detail::uapi::uprobe_multi_return : 0,
               pid == 0  ? static_cast<std::uint32_t>(::getpid())
               : pid > 0 ? static_cast<std::uint32_t>(pid)
-                        : 0);
+                        : 0,
+              type);
         },
-        {kernel::Feature::uprobe_multi, std::string(detail::hint::no_uprobe_multi),
+        {session ? kernel::Feature::uprobe_session : kernel::Feature::uprobe_multi,
+         std::string(session ? detail::hint::no_uprobe_session : detail::hint::no_uprobe_multi),
          detail::Op::attach_multi});
   }
 

@@ -477,6 +477,29 @@ inline constexpr std::string_view no_uprobe_multi = "attach one Uprobe per funct
 inline constexpr std::string_view uprobe_multi_not_prepared =
     "the program was not loaded for uprobe.multi: call UprobeMulti::prepare(prog) before load (or "
     "use SEC(\"uprobe.multi\") with libbpf 1.2+)";
+inline constexpr std::string_view no_kprobe_session =
+    "attach a KprobeMulti at entry and one with ProbeAt::exit, and pair each call's two runs in a "
+    "hash map keyed by bpf_get_current_pid_tgid()";
+inline constexpr std::string_view no_uprobe_session =
+    "attach an UprobeMulti at entry and one with ProbeAt::exit, and pair each call's two runs in a "
+    "hash map keyed by bpf_get_current_pid_tgid()";
+/// A multi-probe program (`kind`: "kprobe" or "uprobe") loaded for another attach type than the
+/// attach asks for: a session (`session`) or not.
+template <class = void>
+std::string multi_probe_not_prepared(std::string_view kind, bool session) {
+  const std::string_view cls = kind == "kprobe" ? "KprobeMulti" : "UprobeMulti";
+  if (session)
+    return detail::format(
+        "the program was not loaded for a {0} session: call {1}::prepare(prog, "
+        "ebpfpp::ProbeAt::session) before load (or use SEC(\"{0}.session\") with libbpf {2}+); "
+        "the kernel runs the session kfuncs (bpf_session_cookie, bpf_session_is_return) only in "
+        "such a program",
+        kind, cls, kind == "kprobe" ? "1.5" : "1.6");
+  return detail::format("the program was loaded for a {0} session: attach it with "
+                        "ebpfpp::ProbeAt::session, or call {1}::prepare(prog) before load for "
+                        "{0}.multi",
+                        kind, cls);
+}
 inline constexpr std::string_view no_tcx = "use TcClassic (the clsact qdisc path)";
 inline constexpr std::string_view no_netfilter =
     "use an XDP or TC program (Xdp, Tcx, TcClassic) to filter packets on this kernel";

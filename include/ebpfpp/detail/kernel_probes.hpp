@@ -186,25 +186,28 @@ FeatureStatus probe_batch_ops() {
   return from_errno(errno, "BPF_MAP_LOOKUP_BATCH on a hash map failed");
 }
 
+// kprobe.multi links, or kprobe sessions (the same link shape) with `attach_type`.
 template <class = void>
-FeatureStatus probe_kprobe_multi() {
+FeatureStatus probe_kprobe_multi(int attach_type, std::string_view what) {
   if (auto k = probe_pmu("kprobe"); !k.available) return k;
-  // A kprobe.multi link on a symbol that does not exist: ENOENT/ESRCH from a kernel that knows
-  // the link type, EINVAL/EOPNOTSUPP from one that does not (or has no fprobe).
+  // A link on a symbol that does not exist: ENOENT/ESRCH from a kernel that knows the attach
+  // type, EINVAL/EOPNOTSUPP from one that does not (or has no fprobe).
   static const char* const syms[] = {"ebpfpp_no_such_function"};
-  auto s = probe_link_kind(BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI, "kprobe.multi", ENOENT,
-                           [](int prog) { return uapi::link_create_kprobe_multi(prog, syms, 0); });
+  auto s = probe_link_kind(BPF_PROG_TYPE_KPROBE, attach_type, what, ENOENT, [&](int prog) {
+    return uapi::link_create_kprobe_multi(prog, syms, 0, nullptr, attach_type);
+  });
   if (!s.available && s.errnum == ESRCH) return ok();
   return s;
 }
 
+// uprobe.multi links, or uprobe sessions (the same link shape) with `attach_type`.
 template <class = void>
-FeatureStatus probe_uprobe_multi() {
+FeatureStatus probe_uprobe_multi(int attach_type, std::string_view what) {
   // cilium/ebpf's probe: a uprobe.multi link on "/" fails with EBADF where the link type exists.
   static const std::uint64_t offset[] = {0};
-  return probe_link_kind(
-      BPF_PROG_TYPE_KPROBE, uapi::attach_uprobe_multi, "uprobe.multi", EBADF,
-      [](int prog) { return uapi::link_create_uprobe_multi(prog, "/", offset, nullptr, 0, 0); });
+  return probe_link_kind(BPF_PROG_TYPE_KPROBE, attach_type, what, EBADF, [&](int prog) {
+    return uapi::link_create_uprobe_multi(prog, "/", offset, nullptr, 0, 0, attach_type);
+  });
 }
 
 template <class = void>
@@ -355,8 +358,13 @@ inline constexpr std::string_view not_known = "not known: ";
 // option that is off, an LSM list without bpf, a missing capability or a policy.
 template <class = void>
 void explain_absence(const FeatureInfo& fi, FeatureStatus& s) {
-  if (const auto on = config_enabled(fi.config); on && !*on)
-    s.explained_by = ebpfpp::detail::format("{} is not set", fi.config);
+  // kprobe.multi and kprobe sessions are kprobes first: without those, that is the cause.
+  std::string_view config = fi.config;
+  if ((fi.id == Feature::kprobe_multi || fi.id == Feature::kprobe_session) &&
+      config_enabled("CONFIG_KPROBES") == std::optional<bool>(false))
+    config = "CONFIG_KPROBES";
+  if (const auto on = config_enabled(config); on && !*on)
+    s.explained_by = ebpfpp::detail::format("{} is not set", config);
   else if (fi.id == Feature::lsm && lsm_list_lacks_bpf())
     s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
   else if (s.errnum == EPERM || s.errnum == EACCES) {

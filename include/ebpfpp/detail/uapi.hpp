@@ -31,6 +31,8 @@ inline constexpr int attach_netfilter = 45;        // BPF_NETFILTER, 6.4
 inline constexpr int attach_tcx_ingress = 46;      // BPF_TCX_INGRESS, 6.6
 inline constexpr int attach_tcx_egress = 47;       // BPF_TCX_EGRESS, 6.6
 inline constexpr int attach_uprobe_multi = 48;     // BPF_TRACE_UPROBE_MULTI, 6.6
+inline constexpr int attach_kprobe_session = 56;   // BPF_TRACE_KPROBE_SESSION, 6.10
+inline constexpr int attach_uprobe_session = 57;   // BPF_TRACE_UPROBE_SESSION, 6.13
 inline constexpr std::uint32_t f_before = 1u << 3; // BPF_F_BEFORE (tcx anchors), 6.6
 inline constexpr std::uint32_t f_after = 1u << 4;  // BPF_F_AFTER, 6.6
 inline constexpr std::uint32_t f_link = 1u << 13;  // BPF_F_LINK: the anchor fd is a link's, 6.6
@@ -125,11 +127,13 @@ inline UniqueFd link_create_netfilter(int prog_fd, std::uint32_t pf, std::uint32
 
 /// A uprobe.multi link (6.6: link_create.uprobe_multi) at `offsets` of the file at `path`, with
 /// one cookie per offset (or none), for process `pid` (0: every process); `flags` may hold
-/// uprobe_multi_return.
+/// uprobe_multi_return. A uprobe session (6.13) is the same shape with attach_uprobe_session
+/// as `attach_type` and no flags.
 inline UniqueFd link_create_uprobe_multi(int prog_fd, const char* path,
                                          std::span<const std::uint64_t> offsets,
                                          const std::uint64_t* cookies, std::uint32_t flags,
-                                         std::uint32_t pid) noexcept {
+                                         std::uint32_t pid,
+                                         int attach_type = attach_uprobe_multi) noexcept {
   struct {
     std::uint64_t path, offsets, ref_ctr_offsets, cookies;
     std::uint32_t cnt, flags, pid;
@@ -140,19 +144,24 @@ inline UniqueFd link_create_uprobe_multi(int prog_fd, const char* path,
          static_cast<std::uint32_t>(offsets.size()),
          flags,
          pid};
-  return link_create(prog_fd, 0, attach_uprobe_multi, 0, tail);
+  return link_create(prog_fd, 0, attach_type, 0, tail);
 }
 
-/// A kprobe.multi link (5.18: link_create.kprobe_multi) on the kernel functions `syms`. libbpf 1.1
-/// makes these itself (bpf_program__attach_kprobe_multi_opts); the feature probe needs it raw.
+/// A kprobe.multi link (5.18: link_create.kprobe_multi) on the kernel functions `syms`, with one
+/// cookie per symbol (or none). libbpf 1.1 makes kprobe.multi links itself
+/// (bpf_program__attach_kprobe_multi_opts); the feature probes and kprobe sessions (6.10: the
+/// same shape with attach_kprobe_session as `attach_type` and no flags) need it raw.
 inline UniqueFd link_create_kprobe_multi(int prog_fd, std::span<const char* const> syms,
-                                         std::uint32_t flags) noexcept {
+                                         std::uint32_t flags,
+                                         const std::uint64_t* cookies = nullptr,
+                                         int attach_type = BPF_TRACE_KPROBE_MULTI) noexcept {
   struct {
     std::uint32_t flags, cnt;
     std::uint64_t syms, addrs, cookies;
   } tail{flags, static_cast<std::uint32_t>(syms.size()),
-         reinterpret_cast<std::uintptr_t>(syms.data()), 0, 0};
-  return link_create(prog_fd, 0, BPF_TRACE_KPROBE_MULTI, 0, tail);
+         reinterpret_cast<std::uintptr_t>(syms.data()), 0,
+         reinterpret_cast<std::uintptr_t>(cookies)};
+  return link_create(prog_fd, 0, attach_type, 0, tail);
 }
 
 // --- link info and hook queries (link_info.hpp, attached.hpp) --------------------------------
