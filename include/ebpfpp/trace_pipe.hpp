@@ -35,6 +35,7 @@
 #include <utility>
 
 #include "detail/format.hpp"
+#include "detail/stream_loop.hpp"
 #include "detail/trace_files.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
