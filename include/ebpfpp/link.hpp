@@ -157,9 +157,11 @@ public:
   /// Whether the link is attached to nothing: detach() was called, or the kernel says its hook
   /// is gone (its interface, cgroup or namespace; see LinkInfo::detached). Throws Error on an
   /// empty Link.
+  template <class = void> // a template: a file that never asks does not compile LinkInfo's reading
   bool detached() const;
   /// What the kernel says about this link (kernel 5.8+): id, type, program and, typed by link
   /// type, its target (link_info.hpp). Throws Error: an empty Link, not a kernel link.
+  template <class = void> // (as detached())
   LinkInfo info() const;
   /// The link's fd (for bpf_link_get_info_by_fd etc.); -1 when empty, and for an attachment
   /// that is not a kernel link.
@@ -219,14 +221,16 @@ inline void Link::detach() {
   detached_ = true;
 }
 
-inline bool Link::detached() const {
+template <class>
+bool Link::detached() const {
   require_not_empty([&] { return detail::format("ask whether {} is detached", what()); });
   if (detached_) return true;
   if (!link_ && !raw_fd_) return false; // not a kernel link: attached until destroyed
   return info().detached();
 }
 
-inline LinkInfo Link::info() const {
+template <class>
+LinkInfo Link::info() const {
   const auto action = [&] { return detail::format("describe {}", what()); };
   require_not_empty(action);
   require_kernel_link(action);
