@@ -127,13 +127,13 @@ inline std::uint32_t xdp_link_of(int ifindex, std::uint32_t prog_id) {
   for (std::uint32_t id = 0; bpf_link_get_next_id(id, &id) == 0;) {
     UniqueFd fd(bpf_link_get_fd_by_id(id));
     if (!fd) continue;
-    try {
-      const LinkInfo info = describe_link(fd.get(), [] { return std::string("describe a link"); });
-      const auto* x = std::get_if<links::Xdp>(&info.target);
-      if (x && x->ifindex == ifindex && info.program_id == prog_id) return id;
-    } catch (const Error&) {
-      // A link gone meanwhile.
-    }
+    // Only the fixed part of the link's info: the type, program and interface (no LinkInfo).
+    uapi::LinkInfoRaw raw{};
+    std::uint32_t len = sizeof raw;
+    if (bpf_obj_get_info_by_fd(fd.get(), &raw, &len) != 0) continue; // a link gone meanwhile
+    if (raw.type == BPF_LINK_TYPE_XDP && static_cast<int>(raw.xdp.ifindex) == ifindex &&
+        raw.prog_id == prog_id)
+      return id;
   }
   return 0;
 }

@@ -59,6 +59,7 @@
 #include "strings.hpp"              // IWYU pragma: export
 #include "struct_ops.hpp"           // IWYU pragma: export
 #include "symbolizer.hpp"           // IWYU pragma: export
+#include "syscall_symbol.hpp"       // IWYU pragma: export
 #include "system.hpp"               // IWYU pragma: export
 #include "task.hpp"                 // IWYU pragma: export
 #include "tc.hpp"                   // IWYU pragma: export

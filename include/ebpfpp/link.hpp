@@ -15,7 +15,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -27,14 +26,16 @@
 #include <bpf/libbpf.h>
 #include <sys/types.h>
 
+#include "detail/attach.hpp"
 #include "detail/fd.hpp"
+#include "detail/link_ops.hpp"
 #include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
-#include "detail/link_ops.hpp"
 #include "link_info.hpp"
 #include "program.hpp"
+#include "syscall_symbol.hpp"
 
 namespace ebpfpp {
 
@@ -156,9 +157,11 @@ public:
   /// Whether the link is attached to nothing: detach() was called, or the kernel says its hook
   /// is gone (its interface, cgroup or namespace; see LinkInfo::detached). Throws Error on an
   /// empty Link.
+  template <class = void> // a template: a file that never asks does not compile LinkInfo's reading
   bool detached() const;
   /// What the kernel says about this link (kernel 5.8+): id, type, program and, typed by link
   /// type, its target (link_info.hpp). Throws Error: an empty Link, not a kernel link.
+  template <class = void> // (as detached())
   LinkInfo info() const;
   /// The link's fd (for bpf_link_get_info_by_fd etc.); -1 when empty, and for an attachment
   /// that is not a kernel link.
@@ -196,23 +199,6 @@ private:
   bool detached_ = false; // detach() succeeded
 };
 
-namespace detail {
-
-inline void require_loaded(const Program& prog, std::string_view what) {
-  if (prog && prog.fd() >= 0) return;
-  if (prog.expired())
-    throw Error(
-        EBADF,
-        detail::format("{}: program '{}': the Object or Skeleton is gone", what, prog.name()),
-        std::string(hint::view_outlived));
-  throw Error(prog ? EINVAL : EBADF,
-              prog ? detail::format("{}: program '{}' is not loaded", what, prog.name())
-                   : detail::format("{}: the Program is empty", what),
-              std::string(prog ? hint::not_loaded : hint::empty_view));
-}
-
-} // namespace detail
-
 inline void Link::update_to(const Program& prog, const Program* expected) {
   const auto action = [&] {
     return detail::format("update {} to program '{}'{}", what(),
@@ -235,122 +221,20 @@ inline void Link::detach() {
   detached_ = true;
 }
 
-inline bool Link::detached() const {
+template <class>
+bool Link::detached() const {
   require_not_empty([&] { return detail::format("ask whether {} is detached", what()); });
   if (detached_) return true;
   if (!link_ && !raw_fd_) return false; // not a kernel link: attached until destroyed
   return info().detached();
 }
 
-inline LinkInfo Link::info() const {
+template <class>
+LinkInfo Link::info() const {
   const auto action = [&] { return detail::format("describe {}", what()); };
   require_not_empty(action);
   require_kernel_link(action);
   return detail::describe_link(fd(), action);
-}
-
-namespace detail {
-
-/// What an attach needs beyond a loaded program: the kernel feature (FeatureError when the
-/// table says it is missing) and the Op that picks the hint when the kernel says no.
-struct AttachNeeds {
-  std::optional<kernel::Feature> feature;
-  std::string feature_hint; // what to use instead when the feature is missing
-  Op op = Op::attach_tracing;
-  bool cookie = false; // a non-zero BPF cookie is asked for: needs bpf_cookie (5.15)
-};
-
-/// The one attach helper: runs `attach()` (a libbpf call returning bpf_link* or NULL + errno, or
-/// a raw attach returning a link's UniqueFd or a detacher, empty + errno on failure) and wraps the
-/// result in a Link described by `description`. On failure it throws a FeatureError when the
-/// feature is missing, else an Error with libbpf's explanation and the hint for `needs.op`.
-template <class AttachFn>
-Link attach_link(const Program& prog, std::string description, AttachFn&& attach,
-                 AttachNeeds needs = {}) {
-  const std::string action = detail::format("attach {} (program '{}')", description,
-                                            prog.name().empty() ? "<empty>" : prog.name());
-  require_loaded(prog, action);
-  if (needs.feature && !kernel::has(*needs.feature))
-    throw kernel::missing(*needs.feature, action, needs.feature_hint);
-  if (needs.cookie && !kernel::has(kernel::Feature::bpf_cookie))
-    throw kernel::missing(kernel::Feature::bpf_cookie, action, std::string(hint::no_cookie));
-  LibbpfLog log;
-  errno = 0;
-  int err = 0;
-  if constexpr (std::is_same_v<std::invoke_result_t<AttachFn>, bpf_link*>) {
-    if (bpf_link* l = std::forward<AttachFn>(attach)()) return Link(l, std::move(description));
-    err = errno ? errno : EINVAL;
-  } else {
-    // A raw attach: a link fd (UniqueFd) or the detacher of a non-link attachment
-    // (std::function<void()>); empty with errno set on failure.
-    if (auto r = std::forward<AttachFn>(attach)())
-      return Link(std::move(r), std::move(description));
-    err = errno ? errno : EINVAL;
-  }
-  std::string why; // what the table cannot know: tracefs's mount, the program's type
-  if (err == ENOENT && needs.op == Op::attach_tracefs && !kernel::tracefs())
-    why = hint::tracefs_unmounted;
-  else if (err == EINVAL && hint_for(err, needs.op).empty())
-    why = hint::program_type_mismatch(prog.type_name());
-  fail(
-      err, [&] { return action; }, needs.op, why, log.take());
-}
-
-} // namespace detail
-
-/// The arch's syscall wrapper prefix for kernels 4.17+ ("__x64_sys_" on x86-64), as BCC's
-/// get_syscall_fnname uses; "sys_" where the arch has no wrapper.
-constexpr std::string_view syscall_prefix_for(std::string_view arch) noexcept {
-  if (arch == "x86_64") return "__x64_sys_";
-  if (arch == "i386" || arch == "i686") return "__ia32_sys_";
-  if (arch == "aarch64") return "__arm64_sys_";
-  if (arch == "s390x") return "__s390x_sys_";
-  if (arch == "s390") return "__s390_sys_";
-  if (arch == "riscv64") return "__riscv_sys_";
-  return "sys_";
-}
-
-/// The machine this library was compiled for, as uname -m spells it.
-constexpr std::string_view compiled_arch() noexcept {
-#if defined(__x86_64__)
-  return "x86_64";
-#elif defined(__i386__)
-  return "i386";
-#elif defined(__aarch64__)
-  return "aarch64";
-#elif defined(__s390x__)
-  return "s390x";
-#elif defined(__riscv) && __riscv_xlen == 64
-  return "riscv64";
-#else
-  return "unknown";
-#endif
-}
-
-/// The kernel symbol of a syscall's entry for `arch`: syscall_symbol_for("execve", "x86_64") is
-/// "__x64_sys_execve". A name that already has a prefix is returned unchanged.
-inline std::string syscall_symbol_for(std::string_view syscall, std::string_view arch) {
-  if (syscall.starts_with("sys_") || syscall.starts_with("__")) return std::string(syscall);
-  return detail::format("{}{}", syscall_prefix_for(arch), syscall);
-}
-
-/// The running kernel's symbol for a syscall: the arch wrapper when /proc/kallsyms has it, else
-/// "sys_<name>" when that exists (kernels before 4.17), else the arch wrapper name.
-inline std::string syscall_symbol(std::string_view syscall) {
-  const std::string wrapped = syscall_symbol_for(syscall, compiled_arch());
-  const std::string plain = detail::format("sys_{}", syscall);
-  std::ifstream kallsyms("/proc/kallsyms");
-  bool has_plain = false;
-  for (std::string line; std::getline(kallsyms, line);) {
-    // "ffffffff81234560 T __x64_sys_execve"
-    const auto sp = line.rfind(' ');
-    if (sp == std::string::npos) continue;
-    std::string_view sym = std::string_view(line).substr(sp + 1);
-    if (const auto tab = sym.find('\t'); tab != std::string_view::npos) sym = sym.substr(0, tab);
-    if (sym == wrapped) return wrapped;
-    if (sym == plain) has_plain = true;
-  }
-  return has_plain ? plain : wrapped;
 }
 
 /// Attaches a program the way its SEC() says ("tracepoint/syscalls/sys_enter_execve",
@@ -498,14 +382,6 @@ public:
                           std::size_t offset, pid_t pid = -1)
       : Uprobe(prog, binary, std::string(), offset, pid, true) {}
 };
-
-namespace detail {
-inline Link attach_trace(const Program& prog, std::string_view kind) {
-  return attach_link(prog, detail::format("{} program '{}'", kind, prog.name()),
-                     [&] { return bpf_program__attach_trace(prog.get()); },
-                     {kernel::Feature::fentry, std::string(hint::no_fentry)});
-}
-} // namespace detail
 
 /// An fentry program (BPF trampoline at a kernel function's entry; cheaper than a kprobe and
 /// with typed arguments). The target is in SEC("fentry/<function>") or set with

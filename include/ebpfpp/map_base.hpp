@@ -29,7 +29,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -68,19 +67,23 @@ public:
   /// No map: making a view from it throws an Error.
   MapSource() noexcept = default;
   /// A map of an Object or Skeleton (skel->maps.counts); it must be loaded by then.
-  MapSource(bpf_map* map) noexcept : source_(map) {}
+  MapSource(bpf_map* map) noexcept : kind_(Kind::object), map_(map) {}
   /// A map of an Object or Skeleton (obj.map("counts")); it must be loaded by then, and the
   /// Object or Skeleton still alive.
   MapSource(const MapRef& map) {
-    if (map.expired())
-      source_ = Gone{std::string(map.name())};
-    else
-      source_ = map.get();
+    if (map.expired()) {
+      kind_ = Kind::gone;
+      name_ = std::string(map.name());
+    } else {
+      kind_ = Kind::object;
+      map_ = map.get();
+    }
   }
   /// The map pinned at `path` on bpffs (BPF_OBJ_GET, kernel 4.4+).
   static MapSource pinned(std::filesystem::path path) {
     MapSource s;
-    s.source_ = std::move(path);
+    s.kind_ = Kind::pinned;
+    s.path_ = std::move(path);
     return s;
   }
   /// A map fd from elsewhere (your own libbpf code, another process through SCM_RIGHTS). The
@@ -88,7 +91,9 @@ public:
   /// kernel's name).
   static MapSource fd(int fd, std::string name = {}) {
     MapSource s;
-    s.source_ = Borrowed{fd, std::move(name)};
+    s.kind_ = Kind::borrowed;
+    s.fd_ = fd;
+    s.name_ = std::move(name);
     return s;
   }
   /// The map with this id (BPF_MAP_GET_FD_BY_ID, kernel 4.13+; needs CAP_SYS_ADMIN). With
@@ -98,13 +103,17 @@ public:
   /// known (a map of maps' inner maps have its template's).
   static MapSource id(std::uint32_t id, bool check_first = true) {
     MapSource s;
-    s.source_ = Id{id, check_first};
+    s.kind_ = Kind::id;
+    s.id_ = id;
+    s.check_first_ = check_first;
     return s;
   }
   /// A map fd the view takes over (what create() functions use).
   static MapSource adopt(detail::UniqueFd fd, std::string name) {
     MapSource s;
-    s.source_ = Owned{std::move(fd), std::move(name)};
+    s.kind_ = Kind::owned;
+    s.owned_ = std::move(fd);
+    s.name_ = std::move(name);
     return s;
   }
 
@@ -119,11 +128,12 @@ public:
     const auto action = [&](std::string_view what) {
       return detail::format("make ebpfpp::{} of {}", view, what);
     };
-    if (auto* map = std::get_if<bpf_map*>(&source_)) {
-      if (!*map)
+    switch (kind_) {
+    case Kind::object: {
+      if (!map_)
         throw Error(EINVAL, action("a null bpf_map*"), std::string(detail::hint::null_map));
-      const std::string name = bpf_map__name(*map);
-      const int fd = bpf_map__fd(*map);
+      const std::string name = bpf_map__name(map_);
+      const int fd = bpf_map__fd(map_);
       if (fd < 0)
         throw Error(
             EBADF,
@@ -132,65 +142,70 @@ public:
             std::string(detail::hint::not_loaded));
       return {detail::dup_fd(fd, detail::format("map '{}'", name)), name};
     }
-    if (auto* path = std::get_if<std::filesystem::path>(&source_)) {
-      auto fd = detail::open_pinned(*path, detail::FdKind::map, [&] {
-        return detail::format("open pinned map '{}' as ebpfpp::{}", path->string(), view);
+    case Kind::pinned: {
+      auto fd = detail::open_pinned(path_, detail::FdKind::map, [&] {
+        return detail::format("open pinned map '{}' as ebpfpp::{}", path_.string(), view);
       });
       return {std::move(fd), std::string()};
     }
-    if (auto* b = std::get_if<Borrowed>(&source_)) {
-      auto fd = detail::dup_fd(b->fd, detail::format("map fd {}", b->fd));
+    case Kind::borrowed: {
+      auto fd = detail::dup_fd(fd_, detail::format("map fd {}", fd_));
       if (detail::fd_kind(fd.get()) != detail::FdKind::map)
         throw Error(
-            EINVAL, action(detail::format("fd {}: it is not a map", b->fd)),
-            detail::format("fd {} is {}", b->fd, detail::fd_kind_name(detail::fd_kind(fd.get()))));
-      return {std::move(fd), std::move(b->name)};
+            EINVAL, action(detail::format("fd {}: it is not a map", fd_)),
+            detail::format("fd {} is {}", fd_, detail::fd_kind_name(detail::fd_kind(fd.get()))));
+      return {std::move(fd), std::move(name_)};
     }
-    if (auto* i = std::get_if<Id>(&source_)) {
-      if (spec && i->check_first) detail::check_unopened(i->id, *spec, check);
-      detail::UniqueFd fd(bpf_map_get_fd_by_id(i->id));
+    case Kind::id: {
+      if (spec && check_first_) detail::check_unopened(id_, *spec, check);
+      detail::UniqueFd fd(bpf_map_get_fd_by_id(id_));
       if (!fd)
         detail::fail(
-            errno, [&] { return action(detail::format("map id {}", i->id)); },
+            errno, [&] { return action(detail::format("map id {}", id_)); },
             detail::Op::open_by_id);
       return {std::move(fd), std::string()};
     }
-    if (auto* o = std::get_if<Owned>(&source_)) return {std::move(o->fd), std::move(o->name)};
-    if (auto* g = std::get_if<Gone>(&source_))
+    case Kind::owned:
+      return {std::move(owned_), std::move(name_)};
+    case Kind::gone:
       throw Error(
           EBADF,
-          action(detail::format("map '{}': the Object or Skeleton it came from is gone", g->name)),
+          action(detail::format("map '{}': the Object or Skeleton it came from is gone", name_)),
           std::string(detail::hint::view_outlived));
+    case Kind::none:
+      break;
+    }
     throw Error(EINVAL, action("an empty map source"), std::string(detail::hint::empty_map_source));
   }
 
   /// Whether no map is named (default-constructed).
-  bool empty() const noexcept { return std::holds_alternative<std::monostate>(source_); }
+  bool empty() const noexcept { return kind_ == Kind::none; }
 
   /// Where it came from, for messages: "/sys/fs/bpf/x" for a pinned map, else "".
   std::string path() const {
-    auto* p = std::get_if<std::filesystem::path>(&source_);
-    return p ? p->string() : std::string();
+    return kind_ == Kind::pinned ? path_.string() : std::string();
   }
 
 private:
-  struct Borrowed {
-    int fd;
-    std::string name;
+  // One of these, and the members it uses (a tagged struct, not a std::variant: the variant's
+  // visits were a tenth of what including a map header cost to compile).
+  enum class Kind : std::uint8_t {
+    none,
+    object,   // map_ (a skeleton's bpf_map*, or a MapRef's)
+    pinned,   // path_
+    borrowed, // fd_, name_
+    id,       // id_, check_first_
+    owned,    // owned_, name_
+    gone,     // name_: a MapRef whose Object or Skeleton was destroyed (its bpf_map is freed)
   };
-  struct Id {
-    std::uint32_t id;
-    bool check_first;
-  };
-  struct Owned {
-    detail::UniqueFd fd;
-    std::string name;
-  };
-  // A MapRef whose Object or Skeleton was destroyed: its bpf_map is freed.
-  struct Gone {
-    std::string name;
-  };
-  std::variant<std::monostate, bpf_map*, std::filesystem::path, Borrowed, Id, Owned, Gone> source_;
+  Kind kind_ = Kind::none;
+  bpf_map* map_ = nullptr;
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::uint32_t id_ = 0;
+  bool check_first_ = true;
+  detail::UniqueFd owned_;
+  std::string name_;
 };
 
 /// An Object or Skeleton: anything that finds its maps by name.

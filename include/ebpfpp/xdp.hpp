@@ -148,7 +148,7 @@ private:
   std::uint32_t running_prog_id() const {
     if (fd() < 0) return prog_id_;
     try {
-      return info().program_id;
+      return detail::link_info_raw(fd(), [] { return std::string("describe a link"); }).prog_id;
     } catch (const Error&) {
       return 0;
     }

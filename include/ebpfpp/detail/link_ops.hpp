@@ -17,6 +17,16 @@
 
 namespace ebpfpp::detail {
 
+/// The fixed part of the link's info (type, id, program; no names or paths), without the
+/// LinkInfo that describe_link builds. Throws Error.
+template <class Describe>
+uapi::LinkInfoRaw link_info_raw(int link_fd, Describe&& describe) {
+  uapi::LinkInfoRaw raw{};
+  std::uint32_t len = sizeof raw;
+  check(bpf_obj_get_info_by_fd(link_fd, &raw, &len), describe);
+  return raw;
+}
+
 /// Swaps the program of the link at `link_fd` for `prog_fd`; with `expected_fd` >= 0, only if the
 /// link runs that program now (BPF_F_REPLACE). Throws Error, `describe()` saying what was
 /// attempted.
@@ -38,7 +48,7 @@ void update_link(int link_fd, int prog_fd, int expected_fd, Describe&& describe)
     // fit the link: the link's type tells which.
     bool updatable = false;
     try {
-      updatable = link_type_updatable(static_cast<int>(describe_link(link_fd, describe).type));
+      updatable = link_type_updatable(static_cast<int>(link_info_raw(link_fd, describe).type));
     } catch (const Error&) {
       // Not a link the kernel describes (a perf event fd of an older kernel): not updatable.
     }

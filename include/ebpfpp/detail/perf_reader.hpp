@@ -36,6 +36,7 @@
 #include "../error.hpp"
 #include "../generator.hpp"
 #include "../stream.hpp"
+#include "stream_loop.hpp"
 #include "cpus.hpp"
 #include "fd.hpp"
 #include "format.hpp"

@@ -25,6 +25,7 @@
 #include "../error.hpp"
 #include "../generator.hpp"
 #include "../stream.hpp"
+#include "stream_loop.hpp"
 #include "fd.hpp"
 #include "format.hpp"
 #include "hints.hpp"

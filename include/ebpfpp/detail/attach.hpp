@@ -1,0 +1,99 @@
+#pragma once
+// The one attach helper, attach_link, and what it checks before and after: the program is
+// loaded, the kernel has the feature the hook needs, and a refusal becomes an Error with the
+// hint for the hook's Op (or a FeatureError). Every attach type in link.hpp and its family
+// attaches through it.
+
+#include "config.hpp"
+
+#include <cerrno>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include <bpf/libbpf.h>
+
+#include "../error.hpp"
+#include "../kernel.hpp"
+#include "../program.hpp"
+#include "format.hpp"
+#include "unique_fd.hpp"
+
+namespace ebpfpp {
+class Link;
+} // namespace ebpfpp
+
+namespace ebpfpp::detail {
+
+// Throws Error unless `prog` is a loaded program: `what` says what needed it.
+inline void require_loaded(const Program& prog, std::string_view what) {
+  if (prog && prog.fd() >= 0) return;
+  if (prog.expired())
+    throw Error(
+        EBADF,
+        detail::format("{}: program '{}': the Object or Skeleton is gone", what, prog.name()),
+        std::string(hint::view_outlived));
+  throw Error(prog ? EINVAL : EBADF,
+              prog ? detail::format("{}: program '{}' is not loaded", what, prog.name())
+                   : detail::format("{}: the Program is empty", what),
+              std::string(prog ? hint::not_loaded : hint::empty_view));
+}
+
+/// What an attach needs beyond a loaded program: the kernel feature (FeatureError when the
+/// table says it is missing) and the Op that picks the hint when the kernel says no.
+struct AttachNeeds {
+  std::optional<kernel::Feature> feature;
+  std::string feature_hint; // what to use instead when the feature is missing
+  Op op = Op::attach_tracing;
+  bool cookie = false; // a non-zero BPF cookie is asked for: needs bpf_cookie (5.15)
+};
+
+/// The one attach helper: runs `attach()` (a libbpf call returning bpf_link* or NULL + errno, or
+/// a raw attach returning a link's UniqueFd or a detacher, empty + errno on failure) and wraps the
+/// result in a Link described by `description`. On failure it throws a FeatureError when the
+/// feature is missing, else an Error with libbpf's explanation and the hint for `needs.op`.
+/// (L is always Link: a parameter so that this header needs only Link's declaration.)
+template <class AttachFn, class L = Link>
+L attach_link(const Program& prog, std::string description, AttachFn&& attach,
+              AttachNeeds needs = {}) {
+  const std::string action = detail::format("attach {} (program '{}')", description,
+                                            prog.name().empty() ? "<empty>" : prog.name());
+  require_loaded(prog, action);
+  if (needs.feature && !kernel::has(*needs.feature))
+    throw kernel::missing(*needs.feature, action, needs.feature_hint);
+  if (needs.cookie && !kernel::has(kernel::Feature::bpf_cookie))
+    throw kernel::missing(kernel::Feature::bpf_cookie, action, std::string(hint::no_cookie));
+  LibbpfLog log;
+  errno = 0;
+  int err = 0;
+  if constexpr (std::is_same_v<std::invoke_result_t<AttachFn>, bpf_link*>) {
+    if (bpf_link* l = std::forward<AttachFn>(attach)()) return L(l, std::move(description));
+    err = errno ? errno : EINVAL;
+  } else {
+    // A raw attach: a link fd (UniqueFd) or the detacher of a non-link attachment
+    // (std::function<void()>); empty with errno set on failure.
+    if (auto r = std::forward<AttachFn>(attach)()) return L(std::move(r), std::move(description));
+    err = errno ? errno : EINVAL;
+  }
+  std::string why; // what the table cannot know: tracefs's mount, the program's type
+  if (err == ENOENT && needs.op == Op::attach_tracefs && !kernel::tracefs())
+    why = hint::tracefs_unmounted;
+  else if (err == EINVAL && hint_for(err, needs.op).empty())
+    why = hint::program_type_mismatch(prog.type_name());
+  fail(
+      err, [&] { return action; }, needs.op, why, log.take());
+}
+
+/// An fentry or fexit program (`kind`), through the BPF trampoline.
+template <class L = Link>
+L attach_trace(const Program& prog, std::string_view kind) {
+  const auto attach = [&] { return bpf_program__attach_trace(prog.get()); };
+  return attach_link<decltype(attach)&, L>(
+      prog, detail::format("{} program '{}'", kind, prog.name()), attach,
+      {kernel::Feature::fentry, std::string(hint::no_fentry)});
+}
+
+} // namespace ebpfpp::detail

@@ -1,0 +1,284 @@
+#pragma once
+// What Symbolizer (symbolizer.hpp) reads, each a table it caches: the kernel's symbols from
+// /proc/kallsyms, one ELF file's function symbols (.symtab and .dynsym, through libelf) with the
+// layout that maps file offsets to its addresses, and a process's file mappings from
+// /proc/PID/maps. Also demangle(). Uprobe tools use ElfSymbols to find a function's file offset.
+
+#include "config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <cxxabi.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "../error.hpp"
+#include "format.hpp"
+#include "unique_fd.hpp"
+
+namespace ebpfpp::detail {
+
+/// Demangles a C++ symbol name; returns it unchanged when it is not a mangled name.
+inline std::string demangle(std::string_view name) {
+  if (!name.starts_with("_Z")) return std::string(name);
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> out(
+      abi::__cxa_demangle(std::string(name).c_str(), nullptr, nullptr, &status), &std::free);
+  return status == 0 && out ? std::string(out.get()) : std::string(name);
+}
+
+/// A sorted table of [start, start+size) ranges with names: the kernel's or one ELF file's.
+class SymbolTable {
+public:
+  struct Entry {
+    std::uint64_t start;
+    std::uint64_t size; // 0: up to the next symbol (kallsyms has no sizes)
+    std::uint32_t name; // offset into names_
+    std::uint32_t module;
+  };
+
+  void add(std::uint64_t start, std::uint64_t size, std::string_view name,
+           std::string_view module = {}) {
+    const auto name_off = static_cast<std::uint32_t>(names_.size());
+    names_.append(name);
+    names_.push_back('\0');
+    std::uint32_t mod = 0;
+    if (!module.empty()) {
+      auto it = module_index_.find(std::string(module));
+      if (it == module_index_.end()) {
+        modules_.emplace_back(module);
+        it = module_index_.emplace(std::string(module), modules_.size()).first;
+      }
+      mod = static_cast<std::uint32_t>(it->second);
+    }
+    entries_.push_back({start, size, name_off, mod});
+  }
+
+  /// Sorts by address; among symbols at one address, the sized one (a function over an alias)
+  /// comes first.
+  void finish() {
+    std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+      return a.start != b.start ? a.start < b.start : a.size > b.size;
+    });
+  }
+
+  /// The entry covering `addr`, or nullptr.
+  const Entry* find(std::uint64_t addr) const noexcept {
+    auto it = std::upper_bound(entries_.begin(), entries_.end(), addr,
+                               [](std::uint64_t a, const Entry& e) { return a < e.start; });
+    if (it == entries_.begin()) return nullptr;
+    --it;
+    // Several symbols may start at one address: step back to the first of them (sorted best
+    // first).
+    while (it != entries_.begin() && std::prev(it)->start == it->start) --it;
+    if (it->size != 0 && addr >= it->start + it->size) {
+      // Inside no sized symbol: a sized symbol that started earlier may still cover it (nested
+      // or overlapping symbols are rare; look back a few).
+      for (int back = 0; back < 8 && it != entries_.begin(); ++back) {
+        --it;
+        if (it->size != 0 && addr < it->start + it->size) return &*it;
+      }
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  std::string_view name(const Entry& e) const noexcept { return names_.data() + e.name; }
+  std::string_view module(const Entry& e) const noexcept {
+    return e.module == 0 ? std::string_view{} : std::string_view(modules_[e.module - 1]);
+  }
+  std::size_t size() const noexcept { return entries_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+  const std::vector<Entry>& entries() const noexcept { return entries_; }
+
+private:
+  std::vector<Entry> entries_;
+  std::string names_;
+  std::vector<std::string> modules_;
+  std::unordered_map<std::string, std::size_t> module_index_;
+};
+
+/// Reads /proc/kallsyms into a SymbolTable (text symbols only). Throws Error when it cannot be
+/// read or shows only zero addresses (kernel.kptr_restrict hides them from this process).
+inline SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
+  std::ifstream in(path);
+  if (!in)
+    fail(
+        errno ? errno : ENOENT, [&] { return detail::format("read kernel symbols from {}", path); },
+        Op::generic, hint::proc_unmounted);
+  SymbolTable table;
+  bool nonzero = false;
+  for (std::string line; std::getline(in, line);) {
+    // "ffffffff81000000 T _text" or "ffffffffc0a01000 t foo\t[module]"
+    std::uint64_t addr = 0;
+    const char* p = line.data();
+    const char* end = p + line.size();
+    auto [q, ec] = std::from_chars(p, end, addr, 16);
+    if (ec != std::errc() || q + 3 > end) continue;
+    const char type = q[1];
+    if (type != 't' && type != 'T' && type != 'w' && type != 'W') continue;
+    std::string_view rest(q + 3, static_cast<std::size_t>(end - q - 3));
+    std::string_view module;
+    if (const auto tab = rest.find('\t'); tab != std::string_view::npos) {
+      module = rest.substr(tab + 1);
+      if (module.starts_with('[') && module.ends_with(']'))
+        module = module.substr(1, module.size() - 2);
+      rest = rest.substr(0, tab);
+    }
+    nonzero = nonzero || addr != 0;
+    table.add(addr, 0, rest, module);
+  }
+  // Not an errno from the read: the kernel's answer to this process is zeros, as if EPERM.
+  if (!nonzero)
+    fail(
+        EPERM, [&] { return detail::format("read kernel symbols from {}", path); }, Op::generic,
+        hint::kptr_restrict);
+  table.finish();
+  return table;
+}
+
+inline void elf_init() {
+  static const bool ok = elf_version(EV_CURRENT) != EV_NONE;
+  if (!ok) fail(EINVAL, [] { return detail::format("initialize libelf ({})", elf_errmsg(-1)); });
+}
+
+/// One ELF file's function symbols and the layout that maps file offsets to its addresses.
+class ElfSymbols {
+public:
+  /// Reads `path`'s .symtab and .dynsym. Throws Error when it cannot be opened or is not ELF.
+  explicit ElfSymbols(const std::string& path) : path_(path) {
+    elf_init();
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) fail(errno, [&] { return detail::format("open '{}' to read its symbols", path); });
+    std::unique_ptr<Elf, decltype(&elf_end)> elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr),
+                                                 &elf_end);
+    if (!elf || elf_kind(elf.get()) != ELF_K_ELF)
+      fail(EINVAL, [&] {
+        return detail::format("read the symbols of '{}': not an ELF file ({})", path,
+                              elf_errmsg(-1));
+      });
+    std::size_t phnum = 0;
+    if (elf_getphdrnum(elf.get(), &phnum) == 0) {
+      for (std::size_t i = 0; i < phnum; ++i) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf.get(), static_cast<int>(i), &ph) && ph.p_type == PT_LOAD)
+          loads_.push_back({ph.p_offset, ph.p_vaddr, ph.p_filesz});
+      }
+    }
+    for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf.get(), scn)) != nullptr;) {
+      GElf_Shdr sh;
+      if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+        continue;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      if (!data || sh.sh_entsize == 0) continue;
+      const std::size_t count = sh.sh_size / sh.sh_entsize;
+      for (std::size_t i = 0; i < count; ++i) {
+        GElf_Sym sym;
+        if (!gelf_getsym(data, static_cast<int>(i), &sym)) continue;
+        const int type = GELF_ST_TYPE(sym.st_info);
+        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_value == 0 ||
+            sym.st_shndx == SHN_UNDEF)
+          continue;
+        const char* name = elf_strptr(elf.get(), sh.sh_link, sym.st_name);
+        if (!name || !*name) continue;
+        table_.add(sym.st_value, sym.st_size, name);
+      }
+    }
+    table_.finish();
+  }
+
+  /// The ELF virtual address of file offset `offset` (through the PT_LOAD segments).
+  std::optional<std::uint64_t> address_of(std::uint64_t offset) const noexcept {
+    for (const auto& l : loads_)
+      if (offset >= l.offset && offset < l.offset + l.filesz) return offset - l.offset + l.vaddr;
+    return std::nullopt;
+  }
+
+  /// The file offset of ELF address `vaddr` (the inverse of address_of), where uprobes attach.
+  std::optional<std::uint64_t> file_offset_of(std::uint64_t vaddr) const noexcept {
+    for (const auto& l : loads_)
+      if (vaddr >= l.vaddr && vaddr < l.vaddr + l.filesz) return vaddr - l.vaddr + l.offset;
+    return std::nullopt;
+  }
+
+  /// Calls `fn(name, address, size)` for each function symbol (raw, not demangled), in address
+  /// order; a function in both .symtab and .dynsym comes twice.
+  template <class Fn>
+  void for_each_function(Fn&& fn) const {
+    for (const auto& e : table_.entries()) fn(table_.name(e), e.start, e.size);
+  }
+
+  /// The function covering ELF address `addr`, demangled, and the offset into it.
+  std::optional<std::pair<std::string_view, std::uint64_t>> find(std::uint64_t addr) {
+    const SymbolTable::Entry* e = table_.find(addr);
+    if (!e) return std::nullopt;
+    auto it = demangled_.find(e->name);
+    if (it == demangled_.end()) it = demangled_.emplace(e->name, demangle(table_.name(*e))).first;
+    return std::pair<std::string_view, std::uint64_t>(it->second, addr - e->start);
+  }
+
+  const std::string& path() const noexcept { return path_; }
+  std::size_t symbol_count() const noexcept { return table_.size(); }
+
+private:
+  struct Load {
+    std::uint64_t offset, vaddr, filesz;
+  };
+  std::string path_;
+  std::vector<Load> loads_;
+  SymbolTable table_;
+  std::unordered_map<std::uint32_t, std::string> demangled_;
+};
+
+/// One line of /proc/PID/maps that maps a file.
+struct FileMapping {
+  std::uint64_t start, end, offset;
+  dev_t dev;
+  ino_t inode;
+  std::string path;
+};
+
+/// The file mappings of process `pid`, sorted by address; empty when the process is gone.
+inline std::vector<FileMapping> read_mappings(pid_t pid) {
+  std::vector<FileMapping> out;
+  std::ifstream in(detail::format("/proc/{}/maps", pid));
+  for (std::string line; std::getline(in, line);) {
+    // "7f1c2a000000-7f1c2a028000 r-xp 00028000 08:01 1234  /usr/lib/x86_64-linux-gnu/libc.so.6"
+    unsigned long start = 0, end = 0, offset = 0, inode = 0;
+    unsigned major = 0, minor = 0;
+    int path_at = 0;
+    char perms[8] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %x:%x %lu %n", &start, &end, perms, &offset,
+                    &major, &minor, &inode, &path_at) < 7)
+      continue;
+    if (inode == 0 || path_at <= 0 || perms[2] != 'x') continue; // executable file mappings
+    std::string path = line.substr(static_cast<std::size_t>(path_at));
+    if (path.empty() || path[0] != '/') continue;
+    // A file replaced since it was mapped: its old contents are gone, the path is the best guess.
+    if (path.ends_with(" (deleted)")) path.resize(path.size() - 10);
+    out.push_back({start, end, offset, makedev(major, minor), inode, std::move(path)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FileMapping& a, const FileMapping& b) { return a.start < b.start; });
+  return out;
+}
+
+} // namespace ebpfpp::detail
