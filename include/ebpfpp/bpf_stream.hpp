@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "detail/format.hpp"
+#include "detail/stream_loop.hpp"
 #include "detail/uapi.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
