@@ -187,9 +187,9 @@ TEST_CASE("Iterator: a task_file iterator over one process lists exactly its ope
   CAPTURE(times);
   CHECK(times >= 1);
   CHECK(times <= 1 + child_threads);
-  for (const auto& [fd, n] : seen) {
-    CAPTURE(fd);
-    CHECK(n == times);
+  for (const auto& fd_count : seen) {
+    CAPTURE(fd_count.first);
+    CHECK(fd_count.second == times);
   }
   const std::set<std::uint32_t> proc = child.fds();
   CHECK(fds == proc);
