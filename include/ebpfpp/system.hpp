@@ -36,6 +36,7 @@
 #include <linux/bpf.h>
 
 #include "detail/format.hpp"
+#include "detail/link_ops.hpp"
 #include "detail/map_iter.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
