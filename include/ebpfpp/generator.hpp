@@ -12,9 +12,9 @@
 /// - Breaking out of the loop, or destroying the generator mid-sequence, destroys the
 ///   coroutine's locals in order (their destructors run; nothing after the co_yield does).
 /// - The body cannot co_await: a generator is synchronous (see event_loop.hpp for tasks).
-/// - A generator of `const X&` may `co_yield` a detail::YieldRun: values at a fixed stride in
-///   memory, which the loop steps through without resuming the coroutine (an event stream's
-///   batch of records: one resume per batch instead of one per record).
+/// - A generator of `const X&` may `co_yield` a detail::YieldRun (detail/promises.hpp): values
+///   at a fixed stride in memory, which the loop steps through without resuming the coroutine
+///   (an event stream's batch of records: one resume per batch instead of one per record).
 
 #include "detail/config.hpp"
 
@@ -27,82 +27,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "detail/promises.hpp"
+
 namespace ebpfpp {
-
-template <class T>
-class Generator;
-
-namespace detail {
-
-/// A run of values that a Generator of `const X&` hands out without resuming its coroutine:
-/// `first` is the current one, each of the `remaining` others is `stride` bytes after the one
-/// before. The coroutine `co_yield`s it as an lvalue of its own frame; the consumer's `++`
-/// decrements `remaining` as it steps, so when the coroutine is resumed it is 0, and when the
-/// generator is destroyed mid-run it tells how many values were never seen.
-struct YieldRun {
-  const void* first = nullptr;
-  std::size_t stride = 0;
-  std::size_t remaining = 0;
-};
-
-template <class T>
-class GeneratorPromise {
-public:
-  using value_type = std::remove_cvref_t<T>;
-  using reference = std::conditional_t<std::is_reference_v<T>, T, T&>;
-  using pointer = std::add_pointer_t<reference>;
-
-  Generator<T> get_return_object() noexcept;
-  std::suspend_always initial_suspend() const noexcept { return {}; }
-  std::suspend_always final_suspend() const noexcept { return {}; }
-
-  std::suspend_always yield_value(std::remove_reference_t<reference>& value) noexcept {
-    value_ = std::addressof(value);
-    run_ = nullptr;
-    return {};
-  }
-  // A temporary yielded by value lives until the coroutine resumes, which is after the
-  // consumer has used it.
-  std::suspend_always yield_value(std::remove_reference_t<reference>&& value) noexcept {
-    value_ = std::addressof(value);
-    run_ = nullptr;
-    return {};
-  }
-  // A run of values in memory the coroutine keeps valid until it is resumed (or destroyed).
-  std::suspend_always
-  yield_value(YieldRun& run) noexcept requires std::is_const_v<std::remove_reference_t<reference>> {
-    value_ = std::launder(static_cast<pointer>(run.first));
-    run_ = &run;
-    return {};
-  }
-
-  // Steps to the next value of the current run, if any is left: the iterator's fast path.
-  bool advance_run() noexcept {
-    if (!run_ || run_->remaining == 0) return false;
-    --run_->remaining;
-    value_ = std::launder(reinterpret_cast<pointer>(
-        const_cast<std::byte*>(reinterpret_cast<const std::byte*>(value_)) + run_->stride));
-    return true;
-  }
-
-  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
-  void return_void() noexcept {}
-
-  template <class U>
-  std::suspend_never await_transform(U&&) = delete;
-
-  reference value() const noexcept { return static_cast<reference>(*value_); }
-  void rethrow_if_exception() {
-    if (exception_) std::rethrow_exception(std::exchange(exception_, nullptr));
-  }
-
-private:
-  pointer value_ = nullptr;
-  YieldRun* run_ = nullptr;
-  std::exception_ptr exception_;
-};
-
-} // namespace detail
 
 /// A lazy sequence of T produced by a coroutine; move-only; iterate it once.
 template <class T>

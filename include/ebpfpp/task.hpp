@@ -22,69 +22,12 @@
 #include <type_traits>
 #include <utility>
 
+#include "detail/promises.hpp"
+
 namespace ebpfpp {
 
 template <class T = void>
 class Task;
-
-namespace detail {
-
-class TaskPromiseBase {
-public:
-  std::suspend_always initial_suspend() const noexcept { return {}; }
-
-  struct FinalAwaiter {
-    bool await_ready() const noexcept { return false; }
-    template <class Promise>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) const noexcept {
-      if (auto c = h.promise().continuation_) return c;
-      return std::noop_coroutine();
-    }
-    void await_resume() const noexcept {}
-  };
-  FinalAwaiter final_suspend() const noexcept { return {}; }
-
-  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
-
-  void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
-  bool has_exception() const noexcept { return exception_ != nullptr; }
-  void rethrow_if_exception() {
-    if (exception_) std::rethrow_exception(std::exchange(exception_, nullptr));
-  }
-
-private:
-  friend struct FinalAwaiter;
-  std::coroutine_handle<> continuation_;
-  std::exception_ptr exception_;
-};
-
-template <class T>
-class TaskPromise : public TaskPromiseBase {
-public:
-  Task<T> get_return_object() noexcept;
-  template <class U>
-  requires std::is_convertible_v<U&&, T>
-  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-    value_.emplace(std::forward<U>(v));
-  }
-  T take() {
-    rethrow_if_exception();
-    return std::move(*value_);
-  }
-
-private:
-  std::optional<T> value_;
-};
-
-template <>
-class TaskPromise<void> : public TaskPromiseBase {
-public:
-  Task<void> get_return_object() noexcept;
-  void return_void() noexcept {}
-  void take() { rethrow_if_exception(); }
-};
-
-} // namespace detail
 
 /// A coroutine that ends with a T (or void) or an exception. Move-only; [[nodiscard]]: a task
 /// that is neither awaited nor spawned never runs.
