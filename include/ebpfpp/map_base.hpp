@@ -45,20 +45,6 @@
 
 namespace ebpfpp {
 
-namespace detail {
-
-/// Checks the map with this id against `spec` from its description, without opening it; does
-/// nothing when it cannot be described so (the open and the check after it then decide).
-template <class = void>
-void check_unopened(std::uint32_t id, const ViewSpec& spec, TypeCheck check) {
-  const auto maps = describe_maps_unopened();
-  if (!maps) return;
-  for (const MapInfo& m : *maps)
-    if (m.id == id) return validate(m, m.name, spec, check);
-}
-
-} // namespace detail
-
 /// Where a typed map or stream finds its kernel map. It converts implicitly from a skeleton's
 /// `bpf_map*` and from a MapRef; the static functions name the other sources. Opening happens
 /// when the typed view is made.
@@ -216,30 +202,6 @@ concept MapContainer = requires(const T& t, std::string_view name) {
 };
 
 namespace detail {
-
-/// Creates a map in the kernel for a view's create(). `map_extra` is the kind's extra (a bloom
-/// filter's hash count); `inner_map_fd` the template of a map of maps (-1: none). Throws Error.
-inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uint32_t key_size,
-                              std::uint32_t value_size, std::uint32_t max_entries,
-                              std::uint32_t map_flags, std::uint64_t map_extra = 0,
-                              int inner_map_fd = -1) {
-  const std::string kernel_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
-  auto opts = make_opts<bpf_map_create_opts>();
-  opts.map_flags = map_flags;
-  opts.map_extra = map_extra;
-  if (inner_map_fd >= 0) opts.inner_map_fd = static_cast<__u32>(inner_map_fd);
-  LibbpfLog log;
-  UniqueFd fd(bpf_map_create(type, kernel_name.c_str(), key_size, value_size, max_entries, &opts));
-  if (!fd)
-    fail(
-        errno,
-        [&] {
-          return detail::format("create {} map '{}' (key {} B, value {} B, max_entries {})",
-                                map_type_str(type), name, key_size, value_size, max_entries);
-        },
-        map_create_op_for(type, errno), &log);
-  return fd;
-}
 
 /// The part of every typed map and stream that is not about its kind: the owned fd, the
 /// kernel's view of the map, pinning, and the ways to make one. `Self` (CRTP) says with its

@@ -42,27 +42,4 @@ struct MapInfo {
   }
 };
 
-namespace detail {
-
-/// Asks the kernel about the map behind `fd`; `what` names it in the Error.
-inline MapInfo query_map_info(int fd, std::string_view what) {
-  bpf_map_info info{};
-  __u32 len = sizeof info;
-  check(bpf_obj_get_info_by_fd(fd, &info, &len),
-        [&] { return detail::format("read the kernel's info on map {}", what); });
-  MapInfo out;
-  out.type = static_cast<bpf_map_type>(info.type);
-  out.id = info.id;
-  out.key_size = info.key_size;
-  out.value_size = info.value_size;
-  out.max_entries = info.max_entries;
-  out.map_flags = info.map_flags;
-  out.btf_id = info.btf_id;
-  out.btf_key_type_id = info.btf_key_type_id;
-  out.btf_value_type_id = info.btf_value_type_id;
-  out.name = info.name;
-  return out;
-}
-
-} // namespace detail
 } // namespace ebpfpp

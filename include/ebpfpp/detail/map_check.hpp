@@ -26,6 +26,7 @@
 #include "../map_data.hpp"
 #include "../map_info.hpp"
 #include "format.hpp"
+#include "map_iter.hpp"
 #include "type_shape.hpp"
 #include "uapi.hpp"
 
@@ -688,6 +689,16 @@ inline void validate(const MapInfo& info, std::string_view name, const ViewSpec&
                                diff.where, diff.what),
                 "use a C++ type that matches the BPF declaration, or pass TypeCheck::size_only "
                 "if the reinterpretation is intended");
+}
+
+/// Checks the map with this id against `spec` from its description, without opening it; does
+/// nothing when it cannot be described so (the open and the check after it then decide).
+template <class = void>
+void check_unopened(std::uint32_t id, const ViewSpec& spec, TypeCheck check) {
+  const auto maps = describe_maps_unopened();
+  if (!maps) return;
+  for (const MapInfo& m : *maps)
+    if (m.id == id) return validate(m, m.name, spec, check);
 }
 
 } // namespace ebpfpp::detail

@@ -1,7 +1,8 @@
 #pragma once
-// Describing maps without opening them: a BPF map iterator (bpf_iter__bpf_map, kernel 5.8+)
-// that ebpfpp writes at run time reads each map's type, sizes, flags, ids and name from the
-// kernel's struct bpf_map and hands them to user space, so no map is opened by id.
+// Describing maps: one from its fd (BPF_OBJ_GET_INFO_BY_FD), and every map without opening any:
+// a BPF map iterator (bpf_iter__bpf_map, kernel 5.8+) that ebpfpp writes at run time reads each
+// map's type, sizes, flags, ids and name from the kernel's struct bpf_map and hands them to user
+// space, so no map is opened by id.
 //
 // Why not open each id and ask (BPF_MAP_GET_FD_BY_ID + BPF_OBJ_GET_INFO_BY_FD, what bpftool
 // does): an open by id takes a user reference on the map. A prog_array's slots are emptied when
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -37,6 +39,26 @@
 #include "unique_fd.hpp"
 
 namespace ebpfpp::detail {
+
+/// Asks the kernel about the map behind `fd`; `what` names it in the Error.
+inline MapInfo query_map_info(int fd, std::string_view what) {
+  bpf_map_info info{};
+  __u32 len = sizeof info;
+  check(bpf_obj_get_info_by_fd(fd, &info, &len),
+        [&] { return detail::format("read the kernel's info on map {}", what); });
+  MapInfo out;
+  out.type = static_cast<bpf_map_type>(info.type);
+  out.id = info.id;
+  out.key_size = info.key_size;
+  out.value_size = info.value_size;
+  out.max_entries = info.max_entries;
+  out.map_flags = info.map_flags;
+  out.btf_id = info.btf_id;
+  out.btf_key_type_id = info.btf_key_type_id;
+  out.btf_value_type_id = info.btf_value_type_id;
+  out.name = info.name;
+  return out;
+}
 
 /// Where the iterator reads each field, from the running kernel's BTF; ok false (with why) when
 /// this kernel has no map iterator or no BTF, or a field is not where the program expects it.

@@ -24,6 +24,7 @@
 #include "../map_base.hpp"
 #include "../per_cpu_values.hpp"
 #include "format.hpp"
+#include "libbpf_log.hpp"
 #include "map_check.hpp"
 
 namespace ebpfpp::detail {
@@ -34,6 +35,30 @@ inline std::size_t possible_cpus() {
   check(n == 0 ? -EINVAL : n,
         [] { return std::string("count the possible CPUs (/sys/devices/system/cpu/possible)"); });
   return static_cast<std::size_t>(n);
+}
+
+/// Creates a map in the kernel for a view's create(). `map_extra` is the kind's extra (a bloom
+/// filter's hash count); `inner_map_fd` the template of a map of maps (-1: none). Throws Error.
+inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uint32_t key_size,
+                              std::uint32_t value_size, std::uint32_t max_entries,
+                              std::uint32_t map_flags, std::uint64_t map_extra = 0,
+                              int inner_map_fd = -1) {
+  const std::string kernel_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
+  auto opts = make_opts<bpf_map_create_opts>();
+  opts.map_flags = map_flags;
+  opts.map_extra = map_extra;
+  if (inner_map_fd >= 0) opts.inner_map_fd = static_cast<__u32>(inner_map_fd);
+  LibbpfLog log;
+  UniqueFd fd(bpf_map_create(type, kernel_name.c_str(), key_size, value_size, max_entries, &opts));
+  if (!fd)
+    fail(
+        errno,
+        [&] {
+          return detail::format("create {} map '{}' (key {} B, value {} B, max_entries {})",
+                                map_type_str(type), name, key_size, value_size, max_entries);
+        },
+        map_create_op_for(type, errno), &log);
+  return fd;
 }
 
 /// The outcome of a call that reads one element (BPF_MAP_LOOKUP_ELEM and its variants), which
