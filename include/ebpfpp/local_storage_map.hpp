@@ -13,6 +13,10 @@
 ///     if (auto n = calls.get(pidfd)) ...;        // what the BPF side stored for that task
 ///     calls.set(pidfd, 0);                       // the BPF side sees it at its next run
 ///
+/// Each has get(fd), set(fd, value, flag) and erase(fd) (detail::LocalStorageOps in
+/// detail/map_ops.hpp); an fd that names no owner of the map's kind is an Error (EBADF) whose
+/// hint says what the fd must name.
+///
 /// Such maps need BTF and BPF_F_NO_PREALLOC, so they come from a BPF object (no create()).
 
 #include "detail/config.hpp"
@@ -21,50 +25,6 @@
 #include "detail/uapi.hpp"
 
 namespace ebpfpp {
-namespace detail {
-
-/// get/set/erase by an owner fd (the map's key is an int fd on the user side).
-template <class Self, MapData V>
-class LocalStorageOps : public MapBase<Self> {
-public:
-  using value_type = V;
-  using MapBase<Self>::MapBase;
-
-  /// The value stored for the owner behind `fd`; nullopt when there is none. Throws Error when
-  /// the kernel gives no answer: `fd` is not Self::owner() (EBADF, ENOTSOCK), the view is empty.
-  std::optional<V> get(int fd) const {
-    V v;
-    if (!found(bpf_map_lookup_elem(this->fd_.get(), &fd, &v),
-               [&] { return detail::format("read the value of fd {} in '{}'", fd, this->name_); }))
-      return std::nullopt;
-    return v;
-  }
-  /// Stores `value` for the owner behind `fd` (creating it), as `flag` says. Throws Error
-  /// (EBADF: `fd` is not an owner of this kind; EEXIST/ENOENT with the flags).
-  void set(int fd, const V& value, UpdateFlag flag = UpdateFlag::any) {
-    if (bpf_map_update_elem(this->fd_.get(), &fd, &value, static_cast<__u64>(flag)) == 0) return;
-    const int err = errno;
-    fail(
-        err,
-        [&] {
-          return detail::format("store a value for fd {} in {} '{}'", fd, this->type_name(),
-                                this->name_);
-        },
-        Op::map_access, err == EBADF ? hint::storage_key_fd(Self::owner()) : std::string());
-  }
-  /// Removes the value of the owner behind `fd`; false when there was none. Throws Error on
-  /// other failures.
-  bool erase(int fd) {
-    if (bpf_map_delete_elem(this->fd_.get(), &fd) == 0) return true;
-    const int err = errno;
-    if (err == ENOENT) return false;
-    fail(
-        err, [&] { return detail::format("erase the value of fd {} in '{}'", fd, this->name_); },
-        Op::map_access);
-  }
-};
-
-} // namespace detail
 
 /// Task local storage (BPF_MAP_TYPE_TASK_STORAGE, 5.11+): user space names a task by a pidfd
 /// (pidfd_open(2), 5.3+).
