@@ -63,82 +63,13 @@ struct AttachedXdp : AttachedProgram {
   XdpMode mode = XdpMode::automatic;
 };
 
-namespace detail {
+} // namespace ebpfpp
 
-// Names the program with this id (and its type); leaves them empty when it cannot be opened.
-inline void name_program(AttachedProgram& p) {
-  UniqueFd fd(bpf_prog_get_fd_by_id(p.program_id));
-  bpf_prog_info info{};
-  std::uint32_t len = sizeof info;
-  if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return;
-  p.name = info.name;
-  p.type = static_cast<bpf_prog_type>(info.type);
-}
+// How the programs on a hook are found (BPF_PROG_QUERY, grown until all fit; each program named
+// by id), over the types above.
+#include "detail/hook_query.hpp"
 
-// BPF_PROG_QUERY on `target` (an fd, or an ifindex for tcx), grown until every program fits
-// (programs may be attached between the calls).
-template <class Describe>
-HookPrograms query_hook(std::uint32_t target, std::uint32_t attach_type, std::uint32_t flags,
-                        Describe&& describe) {
-  const bool effective = (flags & BPF_F_QUERY_EFFECTIVE) != 0;
-  std::vector<std::uint32_t> ids(8), attach_flags(8), link_ids(8), link_flags(8);
-  for (;;) {
-    detail::uapi::ProgQueryAttr attr{};
-    attr.target = target;
-    attr.attach_type = attach_type;
-    attr.query_flags = flags;
-    attr.count = static_cast<std::uint32_t>(ids.size());
-    attr.prog_ids = reinterpret_cast<std::uint64_t>(ids.data());
-    // An effective (inherited) cgroup query has no per-program flags: the kernel refuses them.
-    if (!effective) attr.prog_attach_flags = reinterpret_cast<std::uint64_t>(attach_flags.data());
-    attr.link_ids = reinterpret_cast<std::uint64_t>(link_ids.data());
-    attr.link_attach_flags = reinterpret_cast<std::uint64_t>(link_flags.data());
-    if (detail::uapi::sys_bpf(BPF_PROG_QUERY, &attr, sizeof attr) != 0) {
-      if (errno == ENOSPC && attr.count > ids.size()) {
-        for (auto* v : {&ids, &attach_flags, &link_ids, &link_flags}) v->resize(attr.count + 8);
-        continue;
-      }
-      fail(errno, describe, Op::query_hook);
-    }
-    HookPrograms out;
-    out.revision = attr.revision;
-    for (std::uint32_t i = 0; i < attr.count && i < ids.size(); ++i) {
-      AttachedProgram p;
-      p.program_id = ids[i];
-      p.link_id = link_ids[i];
-      p.attach_flags = effective ? 0 : attach_flags[i];
-      name_program(p);
-      out.programs.push_back(std::move(p));
-    }
-    return out;
-  }
-}
-
-// Opens a directory or namespace file to query, naming it when it cannot.
-template <class Describe>
-UniqueFd open_hook(const std::filesystem::path& path, int flags, Op op, Describe&& describe) {
-  UniqueFd fd(::open(path.c_str(), flags | O_RDONLY | O_CLOEXEC));
-  if (!fd) fail(errno, describe, op);
-  return fd;
-}
-
-// The XDP link on `ifindex` that runs `prog_id`, or 0 (a netlink attachment has none).
-inline std::uint32_t xdp_link_of(int ifindex, std::uint32_t prog_id) {
-  for (std::uint32_t id = 0; bpf_link_get_next_id(id, &id) == 0;) {
-    UniqueFd fd(bpf_link_get_fd_by_id(id));
-    if (!fd) continue;
-    // Only the fixed part of the link's info: the type, program and interface (no LinkInfo).
-    uapi::LinkInfoRaw raw{};
-    std::uint32_t len = sizeof raw;
-    if (bpf_obj_get_info_by_fd(fd.get(), &raw, &len) != 0) continue; // a link gone meanwhile
-    if (raw.type == BPF_LINK_TYPE_XDP && static_cast<int>(raw.xdp.ifindex) == ifindex &&
-        raw.prog_id == prog_id)
-      return id;
-  }
-  return 0;
-}
-
-} // namespace detail
+namespace ebpfpp {
 
 /// The XDP programs on `iface`: one per mode at most (generic, native, offload), each with the
 /// link that holds it (0 for a netlink attachment). Kernel 4.8+ (netlink query). Throws Error.
