@@ -49,11 +49,7 @@ public:
   /// The variable's name.
   const std::string& name() const noexcept { return name_; }
   /// Its section: ".bss", ".data", ".rodata", ".data.<x>", ...
-  std::string section() const {
-    const std::string n = bpf_map__name(map_);
-    const auto dot = n.find('.');
-    return dot == std::string::npos ? n : n.substr(dot);
-  }
+  std::string section() const { return detail::data_section(map_); }
   /// Whether BPF programs cannot write it (.rodata): then set() works only before load.
   bool read_only() const noexcept { return bpf_map__map_flags(map_) & BPF_F_RDONLY_PROG; }
 
@@ -135,60 +131,11 @@ private:
   mutable std::shared_ptr<detail::Mapping> live_; // shared by copies of this view
 };
 
-namespace detail {
-
-/// Finds global `name` in the data sections of `obj` and checks T against its BTF. Throws Error
-/// (ENOENT listing the globals there are; EINVAL for a size or BTF mismatch).
-template <MapData T>
-Variable<T> find_variable(bpf_object* obj, std::string_view name) {
-  const btf* b = bpf_object__btf(obj);
-  const auto action = [&] {
-    return detail::format("find global '{}' in BPF object '{}'", name, bpf_object__name(obj));
-  };
-  if (!b) throw Error(ENOENT, action(), std::string(hint::no_btf));
-  std::vector<std::string> globals;
-  bpf_map* m = nullptr;
-  while ((m = bpf_object__next_map(obj, m))) {
-    if (!bpf_map__is_internal(m)) continue;
-    const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
-    if (!sec || !btf_is_datasec(sec)) continue;
-    const btf_var_secinfo* vsi = btf_var_secinfos(sec);
-    for (int i = 0; i < btf_vlen(sec); ++i, ++vsi) {
-      const btf_type* var = btf__type_by_id(b, vsi->type);
-      if (!var || !btf_is_var(var)) continue;
-      const std::string_view var_name = btf__name_by_offset(b, var->name_off);
-      if (var_name != name) {
-        globals.emplace_back(var_name);
-        continue;
-      }
-      Variable<T> v(m, vsi->offset, std::string(name));
-      const auto mismatch = [&](std::string what) {
-        return Error(EINVAL,
-                     detail::format("view global '{}' ({}) as {}: {}", name, v.section(),
-                                    type_name<T>(), what),
-                     std::string(hint::match_declaration));
-      };
-      if (vsi->size != sizeof(T))
-        throw mismatch(detail::format("it is {} bytes but sizeof({}) is {}", vsi->size,
-                                      type_name<T>(), sizeof(T)));
-      if (const TypeDiff diff = btf_mismatch(b, var->type, &describe<T>, true))
-        throw mismatch(diff.where.empty() ? diff.what : diff.where + ": " + diff.what);
-      return v;
-    }
-  }
-  std::string list;
-  for (const auto& g : globals) list += detail::format("{}'{}'", list.empty() ? "" : ", ", g);
-  throw Error(ENOENT, action(),
-              list.empty() ? std::string(hint::no_globals)
-                           : detail::format("its globals are: {}", list));
-}
-
-} // namespace detail
-
 template <MapData T>
 Variable<T> Object::variable(std::string_view name) const {
   require_open("find a global in");
-  return detail::find_variable<T>(obj_, name);
+  const detail::GlobalSlot slot = detail::find_global<T>(obj_, name);
+  return Variable<T>(slot.map, slot.offset, std::string(name));
 }
 
 } // namespace ebpfpp

@@ -1,7 +1,9 @@
 #pragma once
 // Checking a typed view against the kernel's map: the map type, the key and value sizes, and what
 // the map's BTF says about the types, member by member (see "checking C++ types against the
-// map's BTF" below; what C++ can tell of a type is in type_shape.hpp). Also how errors name keys.
+// map's BTF" below; what C++ can tell of a type is in type_shape.hpp). Also how errors name keys,
+// checking a map by id before it is opened, and finding a global of an object (a variable in a
+// data section's map) with the same BTF checks.
 
 #include <algorithm>
 #include <array>
@@ -699,6 +701,68 @@ void check_unopened(std::uint32_t id, const ViewSpec& spec, TypeCheck check) {
   if (!maps) return;
   for (const MapInfo& m : *maps)
     if (m.id == id) return validate(m, m.name, spec, check);
+}
+
+// --- a global of a BPF object (globals.hpp) ------------------------------------------------------
+
+/// The data section of a global in `map` (an object's ".bss", ".data", ".rodata", ... map, whose
+/// name is "<object>.bss"): ".bss", or the map's whole name if it has no dot.
+inline std::string data_section(const bpf_map* map) {
+  const std::string n = bpf_map__name(map);
+  const auto dot = n.find('.');
+  return dot == std::string::npos ? n : n.substr(dot);
+}
+
+/// Where a global lives: its data section's map and its offset in the section.
+struct GlobalSlot {
+  bpf_map* map = nullptr;
+  std::size_t offset = 0;
+};
+
+/// Finds global `name` in the data sections of `obj` and checks T against its BTF, for
+/// Object::variable<T> (globals.hpp). Throws Error (ENOENT listing the globals there are; EINVAL
+/// for a size or BTF mismatch).
+template <MapData T>
+GlobalSlot find_global(bpf_object* obj, std::string_view name) {
+  const btf* b = bpf_object__btf(obj);
+  const auto action = [&] {
+    return detail::format("find global '{}' in BPF object '{}'", name, bpf_object__name(obj));
+  };
+  if (!b) throw Error(ENOENT, action(), std::string(hint::no_btf));
+  std::vector<std::string> globals;
+  bpf_map* m = nullptr;
+  while ((m = bpf_object__next_map(obj, m))) {
+    if (!bpf_map__is_internal(m)) continue;
+    const btf_type* sec = btf__type_by_id(b, bpf_map__btf_value_type_id(m));
+    if (!sec || !btf_is_datasec(sec)) continue;
+    const btf_var_secinfo* vsi = btf_var_secinfos(sec);
+    for (int i = 0; i < btf_vlen(sec); ++i, ++vsi) {
+      const btf_type* var = btf__type_by_id(b, vsi->type);
+      if (!var || !btf_is_var(var)) continue;
+      const std::string_view var_name = btf__name_by_offset(b, var->name_off);
+      if (var_name != name) {
+        globals.emplace_back(var_name);
+        continue;
+      }
+      const auto mismatch = [&](std::string what) {
+        return Error(EINVAL,
+                     detail::format("view global '{}' ({}) as {}: {}", name, data_section(m),
+                                    type_name<T>(), what),
+                     std::string(hint::match_declaration));
+      };
+      if (vsi->size != sizeof(T))
+        throw mismatch(detail::format("it is {} bytes but sizeof({}) is {}", vsi->size,
+                                      type_name<T>(), sizeof(T)));
+      if (const TypeDiff diff = btf_mismatch(b, var->type, &describe<T>, true))
+        throw mismatch(diff.where.empty() ? diff.what : diff.where + ": " + diff.what);
+      return {m, vsi->offset};
+    }
+  }
+  std::string list;
+  for (const auto& g : globals) list += detail::format("{}'{}'", list.empty() ? "" : ", ", g);
+  throw Error(ENOENT, action(),
+              list.empty() ? std::string(hint::no_globals)
+                           : detail::format("its globals are: {}", list));
 }
 
 } // namespace ebpfpp::detail
