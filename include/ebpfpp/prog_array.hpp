@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "detail/format.hpp"
+#include "detail/id_walk.hpp"
 #include "detail/map_ops.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
@@ -36,34 +37,6 @@
 #include "program_info.hpp"
 
 namespace ebpfpp {
-
-namespace detail {
-
-/// A program that uses a prog array, and so fixed the type of programs it accepts.
-struct ProgArrayOwner {
-  std::uint32_t id = 0;
-  std::string name;
-  bpf_prog_type type = BPF_PROG_TYPE_UNSPEC;
-};
-
-/// Finds a loaded program that uses the map with id `map_id` by walking the kernel's programs.
-/// Only error paths call it: it costs a few syscalls per loaded program.
-inline std::optional<ProgArrayOwner> find_prog_array_user(std::uint32_t map_id) {
-  for (std::uint32_t id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
-    UniqueFd fd(bpf_prog_get_fd_by_id(id));
-    if (!fd) continue; // unloaded meanwhile
-    try {
-      const ProgramInfo info = program_info(fd.get());
-      for (std::uint32_t m : info.map_ids)
-        if (m == map_id) return ProgArrayOwner{info.id, info.name, info.type};
-    } catch (const Error&) {
-      // A program we may not inspect is not the one we are looking for.
-    }
-  }
-  return std::nullopt;
-}
-
-} // namespace detail
 
 /// A typed view of a BPF_MAP_TYPE_PROG_ARRAY map: slots 0..size()-1, each empty or holding a
 /// program. Made from any MapSource (see map_base.hpp): ProgArray(skel.map("table")),

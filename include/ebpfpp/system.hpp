@@ -36,6 +36,7 @@
 #include <linux/bpf.h>
 
 #include "detail/format.hpp"
+#include "detail/id_walk.hpp"
 #include "detail/link_ops.hpp"
 #include "detail/map_iter.hpp"
 #include "detail/unique_fd.hpp"
@@ -58,42 +59,6 @@ struct BtfInfo {
   /// Whether it is the kernel's or a module's own BTF.
   bool kernel = false;
 };
-
-namespace detail {
-
-// Walks the ids with BPF_*_GET_NEXT_ID.
-template <class Next>
-std::vector<std::uint32_t> ids_of(Next next, std::string_view what) {
-  std::vector<std::uint32_t> out;
-  for (std::uint32_t id = 0;;) {
-    if (next(id, &id) != 0) {
-      if (errno == ENOENT) return out;
-      fail(
-          errno, [&] { return detail::format("list the loaded {} (next id after {})", what, id); },
-          Op::open_by_id);
-    }
-    out.push_back(id);
-  }
-}
-
-// Opens each id and describes it; ids gone meanwhile (ENOENT) are skipped.
-template <class Info, class Open, class Describe>
-std::vector<Info> infos_of(const std::vector<std::uint32_t>& ids, Open open, Describe describe,
-                           std::string_view what) {
-  std::vector<Info> out;
-  for (std::uint32_t id : ids) {
-    UniqueFd fd(open(id));
-    if (!fd) {
-      if (errno == ENOENT) continue;
-      fail(
-          errno, [&] { return detail::format("open {} id {}", what, id); }, Op::open_by_id);
-    }
-    out.push_back(describe(fd.get()));
-  }
-  return out;
-}
-
-} // namespace detail
 
 /// Ids of every loaded program (kernel 4.13+). Throws Error (EPERM without CAP_SYS_ADMIN).
 inline std::vector<std::uint32_t> program_ids() {

@@ -1,8 +1,8 @@
 #pragma once
 // How attached.hpp finds the programs on a hook: BPF_PROG_QUERY on a cgroup, a network namespace
-// or (tcx) an interface, grown until every program fits; each program named by opening its id;
-// and the XDP link that holds an interface's program, found by walking the links. attached.hpp
-// includes this after the types it fills in (AttachedProgram, HookPrograms).
+// or (tcx) an interface, grown until every program fits; each program named by opening its id
+// (the XDP link that holds an interface's program is found by id_walk.hpp's xdp_link_of).
+// attached.hpp includes this after the types it fills in (AttachedProgram, HookPrograms).
 
 #include "config.hpp"
 
@@ -19,6 +19,7 @@
 
 #include "../error.hpp"
 #include "format.hpp"
+#include "id_walk.hpp"
 #include "uapi.hpp"
 #include "unique_fd.hpp"
 
@@ -79,22 +80,6 @@ UniqueFd open_hook(const std::filesystem::path& path, int flags, Op op, Describe
   UniqueFd fd(::open(path.c_str(), flags | O_RDONLY | O_CLOEXEC));
   if (!fd) fail(errno, describe, op);
   return fd;
-}
-
-// The XDP link on `ifindex` that runs `prog_id`, or 0 (a netlink attachment has none).
-inline std::uint32_t xdp_link_of(int ifindex, std::uint32_t prog_id) {
-  for (std::uint32_t id = 0; bpf_link_get_next_id(id, &id) == 0;) {
-    UniqueFd fd(bpf_link_get_fd_by_id(id));
-    if (!fd) continue;
-    // Only the fixed part of the link's info: the type, program and interface (no LinkInfo).
-    uapi::LinkInfoRaw raw{};
-    std::uint32_t len = sizeof raw;
-    if (bpf_obj_get_info_by_fd(fd.get(), &raw, &len) != 0) continue; // a link gone meanwhile
-    if (raw.type == BPF_LINK_TYPE_XDP && static_cast<int>(raw.xdp.ifindex) == ifindex &&
-        raw.prog_id == prog_id)
-      return id;
-  }
-  return 0;
 }
 
 } // namespace ebpfpp::detail
