@@ -50,9 +50,6 @@ inline constexpr bool is_span_v<std::span<T, N>> = true;
 /// A value whose bytes can be handed to the kernel as they are.
 template <class T>
 concept PlainBytes = std::is_trivially_copyable_v<T> && !is_span_v<T>;
-
-// The kernel returns ENOTSUPP (524), which is not in userspace's errno.h.
-inline constexpr int enotsupp = 524;
 } // namespace detail
 
 /// The input of one test run: packet data, a context, how often, on which CPU. Every part is
@@ -145,34 +142,6 @@ struct TestRunResult {
   }
 };
 
-namespace detail {
-
-inline std::string test_run_hint(int err, bpf_prog_type type, const TestRun& run,
-                                 std::uint32_t data_size_out) {
-  const char* type_str = libbpf_bpf_prog_type_str(type);
-  const std::string type_name = type_str ? type_str : "unknown";
-  if (err == enotsupp)
-    return detail::format("this kernel cannot test-run {} programs; test runs exist for socket "
-                          "filter/tc (4.12+), xdp (4.12+), flow_dissector (5.0+), raw_tracepoint "
-                          "(5.10+), fentry/fexit (5.10+), sk_lookup and syscall (5.14+) programs",
-                          type_name);
-  if (err == ENOSPC)
-    return detail::format("the program's output is {} bytes; ask for at least that with "
-                          "data_out()/ctx_out()",
-                          data_size_out);
-  if (err == ENXIO && run.cpu()) return detail::format("CPU {} is not online", *run.cpu());
-  if (err == EINVAL && type == BPF_PROG_TYPE_RAW_TRACEPOINT)
-    return std::string(hint::raw_tp_test_run);
-  if (err == EINVAL)
-    return detail::format(
-        "the kernel refused this input for a {} program (sizes of data_in/ctx_in, "
-        "or an option this type does not take)",
-        type_name);
-  return {}; // the table's
-}
-
-} // namespace detail
-
 /// Runs the program behind `fd` once (or run.repeat() times) on run's input. `name` is used in
 /// errors. Throws Error: unsupported program type (errno 524, ENOTSUPP), input the type does not
 /// take (EINVAL), output larger than asked for (ENOSPC). Kernel 4.12+; see the file comment.
@@ -218,7 +187,7 @@ inline TestRunResult test_run(int fd, const TestRun& run, std::string_view name 
           return name.empty() ? detail::format("test-run program fd {}", fd)
                               : detail::format("test-run program '{}'", name);
         },
-        detail::Op::generic, detail::test_run_hint(err, type, run, opts.data_size_out));
+        detail::Op::generic, detail::hint::test_run(err, type, run.cpu(), opts.data_size_out));
   }
   result.return_value = opts.retval;
   result.duration = std::chrono::nanoseconds(opts.duration);

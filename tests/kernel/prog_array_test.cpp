@@ -240,7 +240,7 @@ TEST_CASE("test_run() errors say what the program type takes") {
     (void)skel.program("wrong_type").test_run();
     FAIL("a tracepoint program was test-run");
   } catch (const ebpfpp::Error& e) {
-    CHECK(e.errnum() == ebpfpp::detail::enotsupp);
+    CHECK(e.errnum() == ebpfpp::detail::uapi::enotsupp);
     CHECK(e.hint().find("cannot test-run tracepoint programs") != std::string::npos);
   }
   const auto r =

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -368,6 +369,32 @@ inline constexpr std::string_view raw_tp_test_run =
     "a raw_tracepoint test run takes only ctx_in (no data, ctx_out or repeat): one u64 per "
     "argument, at least up to the last argument the program reads and at most 12; cpu() needs "
     "5.10+";
+/// What to try when a test run (test_run.hpp) failed with `err`; "" for the table's hint.
+template <class = void>
+std::string test_run(int err, bpf_prog_type type, std::optional<std::uint32_t> cpu,
+                     std::uint32_t data_size_out) {
+  const char* type_str = libbpf_bpf_prog_type_str(type);
+  const std::string type_name = type_str ? type_str : "unknown";
+  if (err == uapi::enotsupp)
+    return detail::format("this kernel cannot test-run {} programs; test runs exist for socket "
+                          "filter/tc (4.12+), xdp (4.12+), flow_dissector (5.0+), raw_tracepoint "
+                          "(5.10+), fentry/fexit (5.10+), sk_lookup and syscall (5.14+) programs",
+                          type_name);
+  if (err == ENOSPC)
+    return detail::format("the program's output is {} bytes; ask for at least that with "
+                          "data_out()/ctx_out()",
+                          data_size_out);
+  if (err == ENXIO && cpu) return detail::format("CPU {} is not online", *cpu);
+  if (err == EINVAL && type == BPF_PROG_TYPE_RAW_TRACEPOINT)
+    return std::string(raw_tp_test_run);
+  if (err == EINVAL)
+    return detail::format(
+        "the kernel refused this input for a {} program (sizes of data_in/ctx_in, "
+        "or an option this type does not take)",
+        type_name);
+  return {}; // the table's
+}
+
 inline constexpr std::string_view stream_prog_fd =
     "give the fd of a loaded BPF program (Program::fd() after load, or one opened by id or pin); "
     "a stream belongs to a program, not to a map, link or other file";
@@ -780,7 +807,7 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
       return "the CPU is offline or the PMU cannot count this event on it";
     return {};
   case EOPNOTSUPP:
-  case 524: // ENOTSUPP, the kernel's internal "not supported"
+  case uapi::enotsupp: // the kernel's internal "not supported"
     if (op == Op::attach_network)
       return "the interface's driver does not support this mode: native XDP needs driver support "
              "and offload a NIC that runs BPF; try XdpMode::generic (works on every interface)";

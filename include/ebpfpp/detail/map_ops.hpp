@@ -78,7 +78,7 @@ bool found(int ret, Describe&& describe) {
 // Kernel versions before 5.6 do not know the batch commands (EINVAL); map types without batch
 // operations answer ENOTSUPP (524, a kernel-internal errno that reaches user space here).
 inline bool batch_unsupported(int err) noexcept {
-  return err == EINVAL || err == 524 || err == EOPNOTSUPP;
+  return err == EINVAL || err == uapi::enotsupp || err == EOPNOTSUPP;
 }
 // --- how values travel ------------------------------------------------------------------------
 

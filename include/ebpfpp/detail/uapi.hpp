@@ -38,6 +38,9 @@ inline constexpr std::uint32_t f_after = 1u << 4;  // BPF_F_AFTER, 6.6
 inline constexpr std::uint32_t f_link = 1u << 13;  // BPF_F_LINK: the anchor fd is a link's, 6.6
 inline constexpr std::uint32_t netfilter_ip_defrag = 1u << 0; // BPF_F_NETFILTER_IP_DEFRAG, 6.6
 inline constexpr std::uint32_t uprobe_multi_return = 1u << 0; // BPF_F_UPROBE_MULTI_RETURN, 6.6
+// ENOTSUPP, the kernel's internal "not supported": it reaches user space (a test run of a type
+// without one, batch operations on a map type without them), but errno.h does not name it.
+inline constexpr int enotsupp = 524;
 
 /// bpf(2) itself, for the commands libbpf 1.1 has no function for. -1 with errno on failure.
 inline long sys_bpf(int cmd, void* attr, unsigned size) noexcept {
