@@ -36,42 +36,6 @@
 
 namespace ebpfpp {
 
-namespace detail {
-
-/// The socket's cookie (SO_COOKIE, 4.12+): a number the kernel gives no other socket while this
-/// one lives. nullopt when `fd` is not a socket.
-inline std::optional<std::uint64_t> socket_cookie(int fd) noexcept {
-  std::uint64_t cookie = 0;
-  socklen_t len = sizeof cookie;
-  if (::getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0) return std::nullopt;
-  return cookie;
-}
-
-/// Attaches `prog` to the socket open at `socket_fd` with setsockopt(SOL_SOCKET, `attach_opt`)
-/// and returns the Link that undoes it with setsockopt(SOL_SOCKET, `detach_opt`), if the fd
-/// still names that socket then. For the socket options that take a program fd: SO_ATTACH_BPF,
-/// SO_ATTACH_REUSEPORT_EBPF.
-inline Link attach_to_socket(const Program& prog, int socket_fd, int attach_opt, int detach_opt,
-                             std::string description, AttachNeeds needs) {
-  return attach_link(
-      prog, std::move(description),
-      [&]() -> std::function<void()> {
-        const auto cookie = socket_cookie(socket_fd);
-        if (!cookie) return nullptr; // errno: EBADF, ENOTSOCK
-        const int prog_fd = prog.fd();
-        if (::setsockopt(socket_fd, SOL_SOCKET, attach_opt, &prog_fd, sizeof prog_fd) != 0)
-          return nullptr;
-        return [socket_fd, detach_opt, cookie = *cookie]() noexcept {
-          if (socket_cookie(socket_fd) != cookie) return;
-          const int unused = 0;
-          ::setsockopt(socket_fd, SOL_SOCKET, detach_opt, &unused, sizeof unused);
-        };
-      },
-      std::move(needs));
-}
-
-} // namespace detail
-
 /// A socket filter program attached to one socket (SO_ATTACH_BPF). Kernel 3.19+. Needs CAP_BPF
 /// to load the program (an unprivileged process may load socket filters where
 /// kernel.unprivileged_bpf_disabled is 0); the attach needs only the socket.

@@ -2,11 +2,12 @@
 // The one attach helper, attach_link, and what it checks before and after: the program is
 // loaded, the kernel has the feature the hook needs, and a refusal becomes an Error with the
 // hint for the hook's Op (or a FeatureError). Every attach type in link.hpp and its family
-// attaches through it.
+// attaches through it, the socket options (socket_filter.hpp, sk_reuseport.hpp) included.
 
 #include "config.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include <utility>
 
 #include <bpf/libbpf.h>
+#include <sys/socket.h>
 
 #include "../error.hpp"
 #include "../kernel.hpp"
@@ -94,6 +96,38 @@ L attach_trace(const Program& prog, std::string_view kind) {
   return attach_link<decltype(attach)&, L>(
       prog, detail::format("{} program '{}'", kind, prog.name()), attach,
       {kernel::Feature::fentry, std::string(hint::no_fentry)});
+}
+
+/// The socket's cookie (SO_COOKIE, 4.12+): a number the kernel gives no other socket while this
+/// one lives. nullopt when `fd` is not a socket.
+inline std::optional<std::uint64_t> socket_cookie(int fd) noexcept {
+  std::uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (::getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0) return std::nullopt;
+  return cookie;
+}
+
+/// Attaches `prog` to the socket open at `socket_fd` with setsockopt(SOL_SOCKET, `attach_opt`)
+/// and returns the Link that undoes it with setsockopt(SOL_SOCKET, `detach_opt`), if the fd
+/// still names that socket then. For the socket options that take a program fd: SO_ATTACH_BPF,
+/// SO_ATTACH_REUSEPORT_EBPF. (L is always Link, as for attach_link.)
+template <class L = Link>
+L attach_to_socket(const Program& prog, int socket_fd, int attach_opt, int detach_opt,
+                   std::string description, AttachNeeds needs) {
+  const auto attach = [&]() -> std::function<void()> {
+    const auto cookie = socket_cookie(socket_fd);
+    if (!cookie) return nullptr; // errno: EBADF, ENOTSOCK
+    const int prog_fd = prog.fd();
+    if (::setsockopt(socket_fd, SOL_SOCKET, attach_opt, &prog_fd, sizeof prog_fd) != 0)
+      return nullptr;
+    return [socket_fd, detach_opt, cookie = *cookie]() noexcept {
+      if (socket_cookie(socket_fd) != cookie) return;
+      const int unused = 0;
+      ::setsockopt(socket_fd, SOL_SOCKET, detach_opt, &unused, sizeof unused);
+    };
+  };
+  return attach_link<decltype(attach)&, L>(prog, std::move(description), attach,
+                                           std::move(needs));
 }
 
 } // namespace ebpfpp::detail
