@@ -20,6 +20,7 @@
 
 #include "detail/config.hpp"
 
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -34,7 +35,6 @@
 #include "detail/format.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
-#include "object.hpp"
 
 namespace ebpfpp {
 
@@ -179,12 +179,19 @@ public:
   /// A BPF object's BTF (its own types: maps' keys and values, globals, events), copied: the
   /// Btf outlives the Object. Throws Error: EBADF for an empty Object, ENOENT for an object built
   /// without -g.
-  static Btf of(const Object& object) { return of_object(object.get()); }
-  /// As of(Object), for a skeleton's object.
-  template <SkeletonType T>
-  static Btf of(const Skeleton<T>& skeleton) {
-    return of_object(skeleton.object());
+  /// (Templates over what the Object and the Skeleton give, so that this header need not
+  /// include object.hpp: a file that reads BTF does not compile objects.)
+  template <class O>
+  requires requires(const O& o) {
+    { o.get() } -> std::same_as<bpf_object*>;
   }
+  static Btf of(const O& object) { return of_object(object.get()); }
+  /// As of(Object), for a skeleton's object (Skeleton<T>, object.hpp).
+  template <class S>
+  requires requires(const S& s) {
+    { s.object() } -> std::same_as<bpf_object*>;
+  }
+  static Btf of(const S& skeleton) { return of_object(skeleton.object()); }
 
   /// The type named `name` of kind `kind` (`name` as C has it without a keyword: "task_struct";
   /// an enum may be enum_ or enum64), or nullopt.

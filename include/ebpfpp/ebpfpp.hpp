@@ -52,6 +52,7 @@
 #include "sk_lookup.hpp"            // IWYU pragma: export
 #include "sk_reuseport.hpp"         // IWYU pragma: export
 #include "sock_map.hpp"             // IWYU pragma: export
+#include "sock_map_link.hpp"        // IWYU pragma: export
 #include "socket_filter.hpp"        // IWYU pragma: export
 #include "stack_map.hpp"            // IWYU pragma: export
 #include "stack_trace_map.hpp"      // IWYU pragma: export

@@ -9,6 +9,9 @@
 ///
 /// Opt-in, to keep the umbrella cheap to compile: #include <ebpfpp/format.hpp>.
 /// Error prints what() (action, errno text, hint, log tail); the others print one line.
+///
+/// Each format() is a template, compiled only where a type is formatted: including this header
+/// costs what fmt costs, not every formatter's format strings.
 
 #include "detail/config.hpp"
 
@@ -23,7 +26,10 @@
 #include "kernel_version.hpp"
 #include "map_info.hpp"
 #include "program_info.hpp"
-#include "trace_pipe.hpp"
+
+namespace ebpfpp {
+struct TraceLine; // trace_pipe.hpp: a file that formats one has it
+} // namespace ebpfpp
 
 namespace ebpfpp::detail {
 /// A formatter with no format spec of its own: "{}" only.
@@ -35,7 +41,8 @@ struct PlainFormatter {
 /// "6.6" or "5.10.3".
 template <>
 struct fmt::formatter<ebpfpp::KernelVersion> : ebpfpp::detail::PlainFormatter {
-  auto format(const ebpfpp::KernelVersion& v, fmt::format_context& ctx) const {
+  template <class Context>
+  auto format(const ebpfpp::KernelVersion& v, Context& ctx) const {
     return fmt::format_to(ctx.out(), "{}", v.str());
   }
 };
@@ -44,7 +51,8 @@ struct fmt::formatter<ebpfpp::KernelVersion> : ebpfpp::detail::PlainFormatter {
 template <class E>
 requires std::is_base_of_v<ebpfpp::Error, E>
 struct fmt::formatter<E> : ebpfpp::detail::PlainFormatter {
-  auto format(const E& e, fmt::format_context& ctx) const {
+  template <class Context>
+  auto format(const E& e, Context& ctx) const {
     return fmt::format_to(ctx.out(), "{}", e.what());
   }
 };
@@ -53,7 +61,8 @@ struct fmt::formatter<E> : ebpfpp::detail::PlainFormatter {
 /// maps [3, 4]".
 template <>
 struct fmt::formatter<ebpfpp::ProgramInfo> : ebpfpp::detail::PlainFormatter {
-  auto format(const ebpfpp::ProgramInfo& p, fmt::format_context& ctx) const {
+  template <class Context>
+  auto format(const ebpfpp::ProgramInfo& p, Context& ctx) const {
     auto out = fmt::format_to(ctx.out(), "id {} {} '{}' {} insns, jited {} B, {} bpf-to-bpf call{}",
                               p.id, p.type_name(), p.name, p.instruction_count, p.jited_size,
                               p.bpf_to_bpf_calls, p.bpf_to_bpf_calls == 1 ? "" : "s");
@@ -70,7 +79,8 @@ struct fmt::formatter<ebpfpp::ProgramInfo> : ebpfpp::detail::PlainFormatter {
 /// "id 7 hash 'counts' key 4 B value 8 B max_entries 10240 flags 0x0".
 template <>
 struct fmt::formatter<ebpfpp::MapInfo> : ebpfpp::detail::PlainFormatter {
-  auto format(const ebpfpp::MapInfo& m, fmt::format_context& ctx) const {
+  template <class Context>
+  auto format(const ebpfpp::MapInfo& m, Context& ctx) const {
     return fmt::format_to(ctx.out(), "id {} {} '{}' key {} B value {} B max_entries {} flags {:#x}",
                           m.id, m.type_name(), m.name, m.key_size, m.value_size, m.max_entries,
                           m.map_flags);
@@ -80,7 +90,8 @@ struct fmt::formatter<ebpfpp::MapInfo> : ebpfpp::detail::PlainFormatter {
 /// A trace_pipe line as the kernel printed it: "task-pid [cpu] flags timestamp: message".
 template <>
 struct fmt::formatter<ebpfpp::TraceLine> : ebpfpp::detail::PlainFormatter {
-  auto format(const ebpfpp::TraceLine& l, fmt::format_context& ctx) const {
+  template <class Line, class Context> // Line: TraceLine, complete where it is formatted
+  auto format(const Line& l, Context& ctx) const {
     const auto ns = l.timestamp.count();
     return fmt::format_to(ctx.out(), "{}-{} [{:03}] {} {}.{:06}: {}", l.task, l.pid, l.cpu, l.flags,
                           ns / 1'000'000'000, (ns / 1'000) % 1'000'000, l.message);
@@ -91,7 +102,8 @@ struct fmt::formatter<ebpfpp::TraceLine> : ebpfpp::detail::PlainFormatter {
 /// The probe runs (once) when the feature is formatted.
 template <>
 struct fmt::formatter<ebpfpp::kernel::FeatureInfo> : ebpfpp::detail::PlainFormatter {
-  auto format(const ebpfpp::kernel::FeatureInfo& f, fmt::format_context& ctx) const {
+  template <class Context>
+  auto format(const ebpfpp::kernel::FeatureInfo& f, Context& ctx) const {
     const ebpfpp::kernel::FeatureStatus& s = ebpfpp::kernel::probe(f.id);
     auto out = fmt::format_to(ctx.out(), "{:<18} {:<6} {:<3}", f.name, f.min_kernel.str(),
                               s.available ? "yes" : "no");
@@ -105,7 +117,8 @@ struct fmt::formatter<ebpfpp::kernel::FeatureInfo> : ebpfpp::detail::PlainFormat
 template <>
 struct fmt::formatter<std::span<const ebpfpp::kernel::FeatureInfo>>
     : ebpfpp::detail::PlainFormatter {
-  auto format(std::span<const ebpfpp::kernel::FeatureInfo> table, fmt::format_context& ctx) const {
+  template <class Context>
+  auto format(std::span<const ebpfpp::kernel::FeatureInfo> table, Context& ctx) const {
     auto out = ctx.out();
     for (std::size_t i = 0; i < table.size(); ++i)
       out = fmt::format_to(out, "{}{}", i ? "\n" : "", table[i]);

@@ -26,7 +26,7 @@
 /// | dev_map.hpp              | DevMapHash<V>         | DEVMAP_HASH                  | 5.4    |
 /// | sock_map.hpp             | SockMap<V>            | SOCKMAP (sockets by fd)      | 4.14   |
 /// | sock_map.hpp             | SockHash<K,V>         | SOCKHASH (sockets by fd)     | 4.18   |
-/// | sk_reuseport.hpp         | ReuseportSockArray<V> | REUSEPORT_SOCKARRAY          | 4.19   |
+/// | sock_map.hpp             | ReuseportSockArray<V> | REUSEPORT_SOCKARRAY          | 4.19   |
 ///
 /// A kind is one header: its operations (detail/map_ops.hpp) and its Kind, the view's name and map
 /// types, from which spec() and create() follow (detail/map_kind.hpp); and one include below.
@@ -47,6 +47,5 @@
 #include "per_cpu_hash_map.hpp"
 #include "prog_array.hpp"
 #include "queue_map.hpp"
-#include "sk_reuseport.hpp"
 #include "sock_map.hpp"
 #include "stack_trace_map.hpp"

@@ -50,13 +50,13 @@
 #include <unistd.h>
 
 #include "detail/format.hpp"
+#include "detail/symbol_tables.hpp"
 #include "detail/uapi.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
 #include "program.hpp"
-#include "symbolizer.hpp"
 
 namespace ebpfpp {
 

@@ -16,13 +16,12 @@
 /// the last socket of the group closes, or when SkReuseport is destroyed (SO_DETACH_REUSEPORT_BPF,
 /// 5.3+; on older kernels it stays until then), if the socket it was attached through is still
 /// open then.
+///
+/// ReuseportSockArray, a map kind, is in sock_map.hpp with the other maps of sockets (included
+/// here).
 
 #include "detail/config.hpp"
 
-#include <cstdint>
-#include <string_view>
-
-#include <bpf/bpf.h>
 #include <sys/socket.h>
 
 #include "detail/format.hpp"
@@ -31,38 +30,6 @@
 #include "sock_map.hpp"
 
 namespace ebpfpp {
-
-/// A typed view of a REUSEPORT_SOCKARRAY (kernel 4.19+): the sockets of one SO_REUSEPORT group
-/// by index (a __u32 key), for bpf_sk_select_reuseport. V as in SockMap: std::uint64_t (the
-/// default: the cookie can be read back) or std::uint32_t.
-///
-/// A socket is put in by its fd; it must be a UDP or TCP socket with SO_REUSEPORT set, bound
-/// (a TCP one listening), and all sockets of one array in the same group. set() throws Error
-/// otherwise: EINVAL for an unbound socket or one of another group, EOPNOTSUPP for an unfit
-/// kind of socket. A socket leaves the array when it closes.
-template <MapData V = std::uint64_t>
-class ReuseportSockArray : public detail::SockMapOps<ReuseportSockArray<V>, std::uint32_t, V> {
-  using Base = detail::SockMapOps<ReuseportSockArray<V>, std::uint32_t, V>;
-  using Base::attach; // sk_msg/sk_skb hooks are SockMap's; the group's program is SkReuseport
-
-public:
-  using Base::Base;
-
-  /// Creates a new REUSEPORT_SOCKARRAY of `size` slots. Throws Error.
-  static ReuseportSockArray create(std::uint32_t size, std::string_view name) {
-    return ReuseportSockArray(
-        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, name,
-                                               sizeof(std::uint32_t), sizeof(V), size, 0),
-                         std::string(name)),
-        TypeCheck::size_only);
-  }
-
-  /// What this view requires of a map (used by the checks).
-  static detail::ViewSpec spec() {
-    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY};
-    return detail::key_value_spec<std::uint32_t, V>("ReuseportSockArray", types, true);
-  }
-};
 
 /// An sk_reuseport program attached to the SO_REUSEPORT group of the socket open at
 /// `socket_fd` (SO_ATTACH_REUSEPORT_EBPF). Kernel 4.19+. The socket must have SO_REUSEPORT set;

@@ -1,8 +1,10 @@
 #pragma once
 /// @file
-/// SockMap and SockHash: maps of sockets (BPF_MAP_TYPE_SOCKMAP, kernel 4.14+;
-/// BPF_MAP_TYPE_SOCKHASH, 4.18+), and SockMapLink, an sk_msg or sk_skb program attached to one.
+/// Maps of sockets: SockMap (BPF_MAP_TYPE_SOCKMAP, kernel 4.14+), SockHash
+/// (BPF_MAP_TYPE_SOCKHASH, 4.18+) and ReuseportSockArray (BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
+/// 4.19+, for sk_reuseport programs: sk_reuseport.hpp).
 ///
+///     #include <ebpfpp/sock_map_link.hpp>   // SockMapLink, for attach()
 ///     ebpfpp::SockMap<> socks(skel->maps.socks);
 ///     ebpfpp::SockMapLink verdict = socks.attach(skel.program("echo"),
 ///                                                ebpfpp::SockMapHook::stream_verdict);
@@ -16,29 +18,24 @@
 /// The kernel gives a socket the map's programs when it is put in the map: attach the programs
 /// first, then add the sockets. Detaching leaves the sockets already in the map with the
 /// program; erase and add them again to drop it.
+///
+/// The attachment, SockMapLink, is in sock_map_link.hpp: a file that only fills and reads a
+/// socket map does not compile links and programs.
 
 #include "detail/config.hpp"
 
 #include <cerrno>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <utility>
 
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <fcntl.h>
 
 #include "detail/format.hpp"
 #include "detail/map_ops.hpp"
-#include "detail/unique_fd.hpp"
 #include "error.hpp"
-#include "link.hpp"
-#include "program.hpp"
 
 namespace ebpfpp {
 
@@ -65,6 +62,9 @@ constexpr std::string_view to_string(SockMapHook h) noexcept {
   return "?";
 }
 
+class Program;     // program.hpp
+class SockMapLink; // sock_map_link.hpp
+
 /// How a SockMapLink attaches.
 enum class SockMapAttach {
   automatic,   ///< a kernel link where the kernel has one for socket maps (6.10+), else prog_attach
@@ -73,83 +73,8 @@ enum class SockMapAttach {
 };
 
 namespace detail {
-constexpr bpf_attach_type sock_map_attach_type(SockMapHook h) noexcept {
-  switch (h) {
-  case SockMapHook::msg_verdict:
-    return BPF_SK_MSG_VERDICT;
-  case SockMapHook::stream_parser:
-    return BPF_SK_SKB_STREAM_PARSER;
-  case SockMapHook::stream_verdict:
-    return BPF_SK_SKB_STREAM_VERDICT;
-  case SockMapHook::skb_verdict:
-    return BPF_SK_SKB_VERDICT;
-  }
-  return BPF_SK_SKB_VERDICT;
-}
-} // namespace detail
 
-/// An sk_msg or sk_skb program attached to a socket map (SockMap, SockHash, or any map fd of
-/// those types). Kernel 4.14+ (sk_skb), 4.17+ (sk_msg); a kernel link on 6.10+. With
-/// SockMapAttach::prog_attach, destroying it detaches only this program: one that replaced it
-/// meanwhile is left alone.
-///
-/// Loading sk_msg and sk_skb programs needs CAP_NET_ADMIN (and CAP_BPF); the kernel does not
-/// check again at attach.
-///
-/// Throws Error: the program's type does not fit the hook, or the map is not a socket map
-/// (EINVAL); a kernel link holds the hook already (EBUSY); SockMapAttach::link below 6.10
-/// (EINVAL).
-class SockMapLink : public Link {
-public:
-  [[nodiscard]] SockMapLink(const Program& prog, int map_fd, std::string_view map_name,
-                            SockMapHook hook, SockMapAttach how = SockMapAttach::automatic)
-      : Link(attach(prog, map_fd, map_name, hook, how)), hook_(hook) {}
-
-  /// The program slot.
-  SockMapHook hook() const noexcept { return hook_; }
-
-private:
-  static Link attach(const Program& prog, int map_fd, std::string_view map_name, SockMapHook hook,
-                     SockMapAttach how) {
-    const bpf_attach_type type = detail::sock_map_attach_type(hook);
-    std::string description = detail::format("{} on socket map '{}'", to_string(hook), map_name);
-    const detail::AttachNeeds needs{std::nullopt, {}, detail::Op::attach_network};
-    const auto make_link = [&] {
-      return detail::UniqueFd(bpf_link_create(prog.fd(), map_fd, type, nullptr));
-    };
-    if (how == SockMapAttach::link) return detail::attach_link(prog, description, make_link, needs);
-    if (how == SockMapAttach::automatic && prog.fd() >= 0 && map_fd >= 0) {
-      // When the link fails (before 6.10 socket maps have none: EINVAL), prog_attach; its
-      // failure, if any, is the one reported.
-      if (auto link = make_link()) return Link(std::move(link), std::move(description));
-    }
-    return detail::attach_link(
-        prog, std::move(description),
-        [&]() -> std::function<void()> {
-          // Our own references: the detach needs the program and the map, even after the
-          // Object and the map view that gave them are gone.
-          auto mine = std::make_shared<std::pair<detail::UniqueFd, detail::UniqueFd>>(
-              detail::UniqueFd(::fcntl(prog.fd(), F_DUPFD_CLOEXEC, 3)),
-              detail::UniqueFd(::fcntl(map_fd, F_DUPFD_CLOEXEC, 3)));
-          if (!mine->first || !mine->second) return nullptr;
-          if (const int r = bpf_prog_attach(prog.fd(), map_fd, type, 0); r < 0) {
-            errno = -r;
-            return nullptr;
-          }
-          // BPF_PROG_DETACH names the program: one that replaced ours meanwhile stays.
-          return [mine, type]() noexcept {
-            bpf_prog_detach2(mine->first.get(), mine->second.get(), type);
-          };
-        },
-        needs);
-  }
-
-  SockMapHook hook_;
-};
-
-namespace detail {
-
-/// What SockMap and SockHash share: sockets in by fd, out by key; program attachment.
+/// What the socket maps share: sockets in by fd, out by key; program attachment.
 template <class Self, MapData K, MapData V>
 class SockMapOps : public MapBase<Self> {
   static_assert(sizeof(V) == 4 || sizeof(V) == 8,
@@ -199,11 +124,12 @@ public:
     return cookie;
   }
 
-  /// Attaches an sk_msg or sk_skb program to this map (see SockMapLink). Attach before adding
-  /// sockets. Throws Error as SockMapLink does.
-  [[nodiscard]] SockMapLink attach(const Program& prog, SockMapHook hook,
-                                   SockMapAttach how = SockMapAttach::automatic) const {
-    return SockMapLink(prog, this->fd(), this->name(), hook, how);
+  /// Attaches an sk_msg or sk_skb program to this map (see SockMapLink, in sock_map_link.hpp,
+  /// which the caller includes). Attach before adding sockets. Throws Error as SockMapLink does.
+  template <class L = SockMapLink> // a template: SockMapLink need be complete only where called
+  [[nodiscard]] L attach(const Program& prog, SockMapHook hook,
+                         SockMapAttach how = SockMapAttach::automatic) const {
+    return L(prog, this->fd(), this->name(), hook, how);
   }
 };
 
@@ -252,6 +178,38 @@ public:
   static detail::ViewSpec spec() {
     static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_SOCKHASH};
     return detail::key_value_spec<K, V>("SockHash", types);
+  }
+};
+
+/// A typed view of a REUSEPORT_SOCKARRAY (kernel 4.19+): the sockets of one SO_REUSEPORT group
+/// by index (a __u32 key), for bpf_sk_select_reuseport. V as in SockMap: std::uint64_t (the
+/// default: the cookie can be read back) or std::uint32_t.
+///
+/// A socket is put in by its fd; it must be a UDP or TCP socket with SO_REUSEPORT set, bound
+/// (a TCP one listening), and all sockets of one array in the same group. set() throws Error
+/// otherwise: EINVAL for an unbound socket or one of another group, EOPNOTSUPP for an unfit
+/// kind of socket. A socket leaves the array when it closes.
+template <MapData V = std::uint64_t>
+class ReuseportSockArray : public detail::SockMapOps<ReuseportSockArray<V>, std::uint32_t, V> {
+  using Base = detail::SockMapOps<ReuseportSockArray<V>, std::uint32_t, V>;
+  using Base::attach; // sk_msg/sk_skb hooks are SockMap's; the group's program is SkReuseport
+
+public:
+  using Base::Base;
+
+  /// Creates a new REUSEPORT_SOCKARRAY of `size` slots. Throws Error.
+  static ReuseportSockArray create(std::uint32_t size, std::string_view name) {
+    return ReuseportSockArray(
+        MapSource::adopt(detail::create_map_fd(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, name,
+                                               sizeof(std::uint32_t), sizeof(V), size, 0),
+                         std::string(name)),
+        TypeCheck::size_only);
+  }
+
+  /// What this view requires of a map (used by the checks).
+  static detail::ViewSpec spec() {
+    static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY};
+    return detail::key_value_spec<std::uint32_t, V>("ReuseportSockArray", types, true);
   }
 };
 

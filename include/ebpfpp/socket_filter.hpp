@@ -32,7 +32,7 @@
 #include "error.hpp"
 #include "kernel.hpp"
 #include "link.hpp"
-#include "object.hpp"
+#include "program.hpp"
 
 namespace ebpfpp {
 

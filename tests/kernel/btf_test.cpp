@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <ebpfpp/btf.hpp>
+#include <ebpfpp/object.hpp>
 
 #include "helpers.hpp"
 #include "profile.bpf.skel.h"
