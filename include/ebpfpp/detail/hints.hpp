@@ -646,8 +646,10 @@ template <class = void>
 std::string token_refused(std::string_view path, std::string_view what, std::string_view option,
                           std::string_view value, std::string_view delegated) {
   return detail::format("the BPF token of '{}' does not delegate {}: mount that bpffs with {} "
-                        "including {} (it has {}={})",
-                        path, what, option, value, option, delegated.empty() ? "" : delegated);
+                        "including {} ({})",
+                        path, what, option, value,
+                        delegated.empty() ? detail::format("it has no {}", option)
+                                          : detail::format("it has {}={}", option, delegated));
 }
 inline constexpr std::string_view token_probe =
     "libbpf 1.1 first loads a trivial socket filter (or, failing that, tracepoint) program with "

@@ -25,11 +25,13 @@
 
 #include "config.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -213,7 +215,10 @@ inline std::optional<TokenAllows> token_allows(int token_fd) {
                           : key == "allowed_progs"   ? &out.progs
                           : key == "allowed_attachs" ? &out.attachs
                                                      : nullptr;
-    if (slot) *slot = mask, ++found;
+    if (slot) {
+      *slot = mask;
+      ++found;
+    }
   }
   std::fclose(f);
   if (found != 4) return std::nullopt;
@@ -227,7 +232,7 @@ std::string mask_names(std::uint64_t mask, Name&& name) {
   if (mask == ~std::uint64_t{0}) return "any";
   std::string out;
   for (unsigned bit = 0; bit < 64; ++bit)
-    if (mask >> bit & 1) {
+    if (((mask >> bit) & 1) != 0) {
       const char* n = name(bit);
       out += format("{}{}", out.empty() ? "" : ":", n ? std::string(n) : format("{}", bit));
     }
@@ -263,7 +268,9 @@ inline std::string token_refusal_hint(int token_fd, std::string_view path, int m
                                       int prog_type, int attach_type) {
   const std::optional<TokenAllows> a = token_allows(token_fd);
   if (!a) return {};
-  const auto has = [](std::uint64_t mask, int bit) { return bit >= 0 && bit < 64 && (mask >> bit & 1); };
+  const auto has = [](std::uint64_t mask, int bit) {
+    return bit >= 0 && bit < 64 && ((mask >> bit) & 1) != 0;
+  };
   const auto refused = [&](std::string what, std::string_view option, const char* value,
                            std::uint64_t mask, auto&& name) {
     return hint::token_refused(path, what, option, value ? value : "?", mask_names(mask, name));
