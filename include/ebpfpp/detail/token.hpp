@@ -135,8 +135,12 @@ inline long bpf_with_token(long cmd, void* attr, unsigned long size) noexcept {
 
 /// The shim's body (token_shim.hpp's syscall()): bpf() through bpf_with_token, the rest to libc.
 inline long shim_syscall(long number, const long (&a)[6]) noexcept {
-  if (number == __NR_bpf)
-    return bpf_with_token(a[0], reinterpret_cast<void*>(a[1]), static_cast<unsigned long>(a[2]));
+  if (number == __NR_bpf) {
+    void* attr = nullptr; // the word as the pointer it is (no integer-to-pointer cast)
+    static_assert(sizeof attr == sizeof a[1]);
+    std::memcpy(&attr, &a[1], sizeof attr);
+    return bpf_with_token(a[0], attr, static_cast<unsigned long>(a[2]));
+  }
   return real_syscall()(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
