@@ -4,8 +4,8 @@
 /// bpftool-generated skeleton).
 ///
 /// The life of a BPF object: open (parse the ELF; nothing is in the kernel yet; OpenOptions in
-/// open_options.hpp: a BTF file for CO-RE, a pin root, the verifier's log level, map sizes and
-/// maps to reuse), adjust (set .rodata constants, autoload), load (maps created, programs
+/// open_options.hpp: a BTF file for CO-RE, a pin root, the verifier's log level, map sizes,
+/// maps to reuse, a BPF token), adjust (set .rodata constants, autoload), load (maps created, programs
 /// verified), then attach programs with the link types of link.hpp. Views stay valid while their Object lives; a view
 /// that outlives it keeps its name and reads as empty (never freed memory).
 ///
@@ -67,13 +67,13 @@ public:
   }
   Object(Object&& other) noexcept
       : obj_(std::exchange(other.obj_, nullptr)), life_(std::move(other.life_)),
-        btf_custom_path_(std::move(other.btf_custom_path_)) {}
+        load_(std::move(other.load_)) {}
   Object& operator=(Object&& other) noexcept {
     if (this != &other) {
       reset();
       obj_ = std::exchange(other.obj_, nullptr);
       life_ = std::move(other.life_);
-      btf_custom_path_ = std::move(other.btf_custom_path_);
+      load_ = std::move(other.load_);
     }
     return *this;
   }
@@ -114,7 +114,7 @@ public:
   /// kernel's BTF (or OpenOptions::btf_custom_path) cannot resolve names the type and field.
   void load() {
     require_open("load");
-    detail::load_with_log(obj_, [&] { return bpf_object__load(obj_); }, btf_custom_path_);
+    detail::load_with_log(obj_, [&] { return bpf_object__load(obj_); }, load_);
   }
 
   /// The object's name (the file name without .o, or the name given to open_memory); "" when
@@ -158,6 +158,7 @@ public:
     life_.end();
     if (obj_) bpf_object__close(obj_);
     obj_ = nullptr;
+    load_ = {};
   }
 
 private:
@@ -166,13 +167,14 @@ private:
                              const OpenOptions& options, const Action& action) {
     detail::require_sound_object(elf, options.max_data_size, action);
     detail::check_open_options(options, action);
+    detail::LoadContext context = detail::load_context(options, action);
     bpf_object_open_opts opts;
     detail::to_libbpf(options, opts);
     opts.object_name = name.c_str();
     detail::LibbpfLog log;
     Object obj(detail::check_ptr(bpf_object__open_mem(elf.data(), elf.size(), &opts), action,
                                  detail::Op::open_object, &log));
-    obj.btf_custom_path_ = options.btf_custom_path.string();
+    obj.load_ = std::move(context);
     detail::apply_map_options(obj.obj_, options);
     return obj;
   }
@@ -185,7 +187,7 @@ private:
 
   bpf_object* obj_ = nullptr;
   detail::Life life_;
-  std::string btf_custom_path_; // for the hint of a failed CO-RE relocation
+  detail::LoadContext load_; // what load() keeps of the open's options (BTF path, token)
 };
 
 /// A bpftool-generated skeleton type (bpftool 7+): C++ static helpers open/load/attach/destroy.
@@ -225,13 +227,13 @@ public:
   }
   Skeleton(Skeleton&& other) noexcept
       : skel_(std::exchange(other.skel_, nullptr)), life_(std::move(other.life_)),
-        btf_custom_path_(std::move(other.btf_custom_path_)) {}
+        load_(std::move(other.load_)) {}
   Skeleton& operator=(Skeleton&& other) noexcept {
     if (this != &other) {
       reset();
       skel_ = std::exchange(other.skel_, nullptr);
       life_ = std::move(other.life_);
-      btf_custom_path_ = std::move(other.btf_custom_path_);
+      load_ = std::move(other.load_);
     }
     return *this;
   }
@@ -244,12 +246,13 @@ public:
   static Skeleton open(const OpenOptions& options = {}) {
     const auto action = [] { return std::string("open BPF skeleton"); };
     detail::check_open_options(options, action);
+    detail::LoadContext context = detail::load_context(options, action);
     bpf_object_open_opts opts;
     detail::to_libbpf(options, opts);
     detail::LibbpfLog log;
     errno = 0;
     Skeleton s(detail::check_ptr(T::open(&opts), action, detail::Op::generic, &log));
-    s.btf_custom_path_ = options.btf_custom_path.string();
+    s.load_ = std::move(context);
     detail::apply_map_options(s.skel_->obj, options);
     return s;
   }
@@ -263,7 +266,7 @@ public:
   /// Loads into the kernel; a verifier rejection carries the program's log (see Object::load).
   void load() {
     require_open("load");
-    detail::load_with_log(skel_->obj, [&] { return T::load(skel_); }, btf_custom_path_);
+    detail::load_with_log(skel_->obj, [&] { return T::load(skel_); }, load_);
   }
   /// Attaches every program that has an auto-attachable SEC() (the links are the skeleton's).
   void attach() {
@@ -309,6 +312,7 @@ public:
     life_.end();
     if (skel_) T::destroy(skel_);
     skel_ = nullptr;
+    load_ = {};
   }
 
 private:
@@ -320,7 +324,7 @@ private:
 
   T* skel_ = nullptr;
   detail::Life life_;
-  std::string btf_custom_path_; // for the hint of a failed CO-RE relocation
+  detail::LoadContext load_; // what load() keeps of the open's options (BTF path, token)
 };
 
 } // namespace ebpfpp

@@ -12,6 +12,7 @@
 ///         .resize = {ebpfpp::MapResize::max_entries("counts", 65536),
 ///                    ebpfpp::MapResize::ring_size("events", 16 << 20)},
 ///         .reuse = {ebpfpp::MapReuse::pinned("config", "/sys/fs/bpf/other/config")},
+///         .bpf_token_path = "/run/tool/bpffs",   // in a container: a delegating bpffs
 ///     });
 ///     obj.load();
 ///
@@ -126,6 +127,17 @@ struct OpenOptions {
   std::vector<MapResize> resize{};
   /// Maps to use in place of the object's own, set after the resizes.
   std::vector<MapReuse> reuse{};
+  /// A bpffs mounted with delegation options (6.9+), for a process in a user namespace without
+  /// CAP_BPF where it counts (a container): at open, a BPF token is made from it, and the load
+  /// creates maps, loads BTF and loads programs with that token. The host's root mounts it for
+  /// the namespace with what to delegate: delegate_cmds (map_create, prog_load, btf_load),
+  /// delegate_maps (array, hash, ...), delegate_progs (socket_filter, xdp, ...) and
+  /// delegate_attachs (attach types; a program that names none has 0, cgroup_inet_ingress).
+  /// libbpf 1.1 also loads a trivial socket filter before anything (delegate socket_filter), and
+  /// without btf_load it loads the object without BTF. A load the token does not cover throws an
+  /// Error whose hint names the option and value to add. With libbpf older than 1.4 (Debian 12's
+  /// 1.1), one .cpp file of the program must include <ebpfpp/token_shim.hpp>. Empty: no token.
+  std::filesystem::path bpf_token_path{};
 };
 
 } // namespace ebpfpp

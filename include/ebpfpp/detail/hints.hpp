@@ -68,6 +68,14 @@ enum class Op {
 inline constexpr int cap_perfmon = 38;
 inline constexpr int cap_bpf = 39;
 
+/// Whether the process is in the initial user namespace (PROC_USER_INIT_INO): in any other, its
+/// capabilities do not count for BPF, which a BPF token delegates instead (6.9+).
+template <class = void>
+bool in_initial_user_namespace() noexcept {
+  struct stat st {};
+  return ::stat("/proc/self/ns/user", &st) != 0 || st.st_ino == 0xEFFFFFFDU;
+}
+
 /// Whether the calling thread has capability `cap` in its effective set.
 template <class = void>
 bool has_capability(int cap) noexcept {
@@ -630,6 +638,55 @@ inline constexpr std::string_view pinned_map_differs =
     "the object's declaration (after any MapResize): this pin was made by another version of the "
     "object or with other sizes; remove it to have a new one made (its data goes), resize to "
     "match it, or pin under another OpenOptions::pin_root_path";
+
+// BPF tokens (OpenOptions::bpf_token_path, detail/token.hpp).
+template <class = void>
+std::string token_create(int err, std::string_view path) {
+  switch (err) {
+  case ENOENT:
+    return detail::format(
+        "the bpffs at '{}' delegates nothing: the host's root mounts it for the user namespace "
+        "with delegate_cmds, delegate_maps, delegate_progs and delegate_attachs (e.g. "
+        "delegate_cmds=map_create:prog_load:btf_load, delegate_maps=array, "
+        "delegate_progs=socket_filter, delegate_attachs=any)",
+        path);
+  case EPERM:
+    return detail::format(
+        "a token is made by root (CAP_BPF) of the user namespace that owns the bpffs at '{}' "
+        "(the namespace that called fsopen(\"bpf\")): this process is in another user "
+        "namespace, or lacks CAP_BPF in it",
+        path);
+  case EINVAL:
+    return detail::format("'{}' is not the root of a bpffs mount: give the directory the "
+                          "delegating bpffs is mounted on",
+                          path);
+  case EOPNOTSUPP:
+    return "a token is for a process in a user namespace: in the initial one, load with "
+           "capabilities and leave OpenOptions::bpf_token_path empty";
+  default:
+    return {};
+  }
+}
+/// The token of `path` does not delegate `what` (a "program type 'kprobe'"): mount option
+/// `option` needs `value`; `delegated` is what the mount gives for that option now.
+template <class = void>
+std::string token_refused(std::string_view path, std::string_view what, std::string_view option,
+                          std::string_view value, std::string_view delegated) {
+  return detail::format("the BPF token of '{}' does not delegate {}: mount that bpffs with {} "
+                        "including {} ({})",
+                        path, what, option, value,
+                        delegated.empty() ? detail::format("it has no {}", option)
+                                          : detail::format("it has {}={}", option, delegated));
+}
+inline constexpr std::string_view token_probe =
+    "libbpf 1.1 first loads a trivial socket filter (or, failing that, tracepoint) program with "
+    "no attach type, as a check that loading works: the token must delegate "
+    "delegate_cmds=prog_load, delegate_progs=socket_filter and delegate_attachs=cgroup_inet_ingress "
+    "(attach type 0, what a program that names none has) or any";
+inline constexpr std::string_view token_shim_missing =
+    "include <ebpfpp/token_shim.hpp> in exactly one .cpp file of the program: it defines "
+    "syscall() so that libbpf 1.1's bpf() calls carry the token (a libbpf 1.4+ takes the token "
+    "itself)";
 } // namespace hint
 
 // --- the table --------------------------------------------------------------------------------

@@ -367,6 +367,12 @@ void explain_absence(const FeatureInfo& fi, FeatureStatus& s) {
     s.explained_by = ebpfpp::detail::format("{} is not set", config);
   else if (fi.id == Feature::lsm && lsm_list_lacks_bpf())
     s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
+  else if ((s.errnum == EPERM || s.errnum == EACCES) &&
+           !ebpfpp::detail::in_initial_user_namespace())
+    s.explained_by = ebpfpp::detail::format(
+        "{}the probe was refused (errno {}) in a user namespace, where capabilities do not count "
+        "for BPF (a BPF token does: OpenOptions::bpf_token_path)",
+        not_known, s.errnum);
   else if (s.errnum == EPERM || s.errnum == EACCES) {
     if (const std::string lacks = ebpfpp::detail::missing_bpf_capabilities(); !lacks.empty())
       s.explained_by =

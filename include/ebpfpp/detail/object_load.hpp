@@ -15,10 +15,13 @@
 #include "../error.hpp"
 #include "../kernel.hpp"
 #include "../map_ref.hpp"
+#include "../open_options.hpp"
 #include "../program.hpp"
 #include "format.hpp"
 #include "libbpf_log.hpp"
 #include "lifetime.hpp"
+#include "token.hpp"
+#include "unique_fd.hpp"
 
 namespace ebpfpp::detail {
 
@@ -59,6 +62,25 @@ inline MapRef find_map(bpf_object* obj, std::string_view name, const LifeWatch& 
   if (bpf_map* m = bpf_object__find_map_by_name(obj, key.c_str())) return MapRef(m, watch);
   throw Error(ENOENT, detail::format("find map '{}' in object '{}'", name, bpf_object__name(obj)),
               detail::format("the object's maps are: {}", names_of(maps_of(obj))));
+}
+
+/// What a load keeps of its open's options.
+struct LoadContext {
+  std::string btf_custom_path; // for the hint of a failed CO-RE relocation
+  std::string token_path;      // OpenOptions::bpf_token_path
+  UniqueFd token;              // the token made from it at open
+};
+
+/// The LoadContext of an open with `o`: makes the token (detail/token.hpp). Throws Error.
+template <class Action>
+LoadContext load_context(const OpenOptions& o, const Action& action) {
+  LoadContext c;
+  c.btf_custom_path = o.btf_custom_path.string();
+  if (!o.bpf_token_path.empty()) {
+    c.token_path = o.bpf_token_path.string();
+    c.token = make_token(o.bpf_token_path, action);
+  }
+  return c;
 }
 
 /// The verifier log libbpf printed for a failed load, and the name of the failing program.
@@ -120,16 +142,54 @@ inline std::string quoted_after(std::string_view text, std::string_view marker) 
   return to == std::string_view::npos ? std::string() : std::string(text.substr(from, to - from));
 }
 
+/// The map libbpf says it failed to create ("map 'NAME': failed to create"), or "".
+inline std::string failed_map(const std::string& text) {
+  constexpr std::string_view create_marker = "': failed to create";
+  const auto at = text.find(create_marker);
+  if (at == std::string::npos) return {};
+  const auto quote = text.rfind("map '", at);
+  return quote == std::string::npos ? std::string() : text.substr(quote + 5, at - quote - 5);
+}
+
+/// The hint for a load refused (EPERM) under a token: the delegation option that lacks what the
+/// failing map or program (or libbpf's own first check) needs; "" when the token covers it.
+inline std::string token_hint(bpf_object* obj, const LoadContext& ctx,
+                              const LoadFailure& failure, const std::string& map) {
+  int map_type = -1, prog_type = -1, attach_type = -1;
+  if (!failure.program.empty()) {
+    if (const bpf_program* p = bpf_object__find_program_by_name(obj, failure.program.c_str())) {
+      prog_type = static_cast<int>(bpf_program__type(p));
+      attach_type = static_cast<int>(bpf_program__expected_attach_type(p));
+    }
+  } else if (!map.empty()) {
+    if (const bpf_map* m = bpf_object__find_map_by_name(obj, map.c_str()))
+      map_type = static_cast<int>(bpf_map__type(m));
+  }
+  return token_refusal_hint(ctx.token.get(), ctx.token_path, map_type, prog_type, attach_type);
+}
+
 /// Runs a load step (bpf_object__load, T::load) and turns its failure into an Error that names
-/// the failing program and carries its verifier log. `btf_custom_path` is the object's
-/// OpenOptions::btf_custom_path, for the hint of a CO-RE relocation that failed.
+/// the failing program and carries its verifier log. `ctx` is what the open kept: the
+/// OpenOptions::btf_custom_path, for the hint of a CO-RE relocation that failed, and the BPF
+/// token, in scope for libbpf's calls during the load (detail/token.hpp).
 template <class LoadFn>
-void load_with_log(bpf_object* obj, LoadFn&& load, std::string_view btf_custom_path = {}) {
+void load_with_log(bpf_object* obj, LoadFn&& load, const LoadContext& ctx) {
   const std::string_view object_name = bpf_object__name(obj);
+  const std::string_view btf_custom_path = ctx.btf_custom_path;
+  const bool shim = ctx.token && !libbpf_takes_tokens;
+  if (shim && !libbpf_reaches_shim(ctx.token.get()))
+    throw Error(EOPNOTSUPP,
+                detail::format("load BPF object '{}' with the BPF token of '{}': libbpf {}.{} "
+                               "makes its bpf() calls itself, and they do not pass ebpfpp's "
+                               "token shim in this program",
+                               object_name, ctx.token_path, LIBBPF_MAJOR_VERSION,
+                               LIBBPF_MINOR_VERSION),
+                std::string(hint::token_shim_missing));
   LibbpfLog log;
   std::string accepted_logs;
   const int ret = [&] {
     VerifierLogSink sink(accepted_logs);
+    TokenScope scope(shim ? ctx.token.get() : -1);
     return std::forward<LoadFn>(load)();
   }();
   deliver_verifier_logs(object_name, accepted_logs);
@@ -137,6 +197,10 @@ void load_with_log(bpf_object* obj, LoadFn&& load, std::string_view btf_custom_p
   const int err = -ret;
   std::string text = log.take();
   LoadFailure failure = parse_load_failure(text);
+  const std::string map = failed_map(text);
+  // Refused under a token: the hint names the delegation option to widen.
+  const std::string by_token =
+      err == EPERM && ctx.token ? token_hint(obj, ctx, failure, map) : std::string();
   // Refused for a privilege, an object with network programs needs CAP_NET_ADMIN beside CAP_BPF,
   // whichever of its maps or programs the kernel refused first: the hint names both.
   const auto object_op = [&](Op op) {
@@ -167,18 +231,13 @@ void load_with_log(bpf_object* obj, LoadFn&& load, std::string_view btf_custom_p
           err,
           [&] { return detail::format("{}: reuse the map pinned at '{}'", action, pin); }, op,
           hint::pinned_map_differs, text);
-    constexpr std::string_view create_marker = "': failed to create";
-    if (const auto at = text.find(create_marker); at != std::string::npos) {
-      const auto quote = text.rfind("map '", at);
-      if (quote != std::string::npos) {
-        const std::string map = text.substr(quote + 5, at - quote - 5);
-        action = detail::format("create map '{}' of BPF object '{}'", map, object_name);
-        const bpf_map* m = bpf_object__find_map_by_name(obj, map.c_str());
-        op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
-      }
+    if (!map.empty()) {
+      action = detail::format("create map '{}' of BPF object '{}'", map, object_name);
+      const bpf_map* m = bpf_object__find_map_by_name(obj, map.c_str());
+      op = m ? map_create_op_for(bpf_map__type(m), err) : Op::map_create;
     }
     // `text` copied, not moved: the checks after this branch cannot see that fail() throws.
-    fail(err, [&] { return std::move(action); }, object_op(op), std::string_view(), text);
+    fail(err, [&] { return std::move(action); }, object_op(op), by_token, text);
   }
   std::string action =
       detail::format("load program '{}' of BPF object '{}'", failure.program, object_name);
@@ -205,7 +264,7 @@ void load_with_log(bpf_object* obj, LoadFn&& load, std::string_view btf_custom_p
                           std::move(failure.log));
     }
   fail(
-      err, [&] { return std::move(action); }, op, std::string_view(),
+      err, [&] { return std::move(action); }, op, by_token,
       failure.log.empty() ? std::move(text) : std::move(failure.log));
 }
 

@@ -61,7 +61,11 @@ inline void to_libbpf(const OpenOptions& o, bpf_object_open_opts& opts) noexcept
   if (!o.btf_custom_path.empty()) opts.btf_custom_path = o.btf_custom_path.c_str();
   if (!o.pin_root_path.empty()) opts.pin_root_path = o.pin_root_path.c_str();
   opts.kernel_log_level = o.kernel_log_level;
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 4)
+  if (!o.bpf_token_path.empty()) opts.bpf_token_path = o.bpf_token_path.c_str();
+#endif
 }
+
 
 /// The map `name` of `obj`; an Error listing the object's maps when there is none.
 template <class Action>

@@ -47,6 +47,35 @@ inline long sys_bpf(int cmd, void* attr, unsigned size) noexcept {
   return ::syscall(__NR_bpf, cmd, attr, size);
 }
 
+// --- BPF tokens (6.9) --------------------------------------------------------------------------
+// A token (BPF_TOKEN_CREATE on the root of a bpffs mounted with delegate_* options, by root of
+// the user namespace that owns the mount) lets that namespace create maps, load programs and
+// load BTF of the kinds the mount delegates. The three commands take it in a field after those
+// 6.1's linux/bpf.h knows, with BPF_F_TOKEN_FD in the command's flags: the flag came with the
+// token fields (bpf-next, December 2023) before tokens first shipped in 6.9, and a kernel with
+// tokens reads the fd only when the flag is set. No other command takes a token.
+
+inline constexpr std::uint32_t f_token_fd = 1u << 16; // BPF_F_TOKEN_FD, 6.9
+// BPF_MAP_CREATE: map_extra (u64), value_type_btf_obj_fd (s32), map_token_fd (s32).
+inline constexpr std::size_t map_token_fd_off = offsetof(bpf_attr, map_extra) + 8 + 4;
+// BPF_PROG_LOAD: core_relo_rec_size (u32), log_true_size (u32), prog_token_fd (s32).
+inline constexpr std::size_t prog_token_fd_off = offsetof(bpf_attr, core_relo_rec_size) + 4 + 4;
+// BPF_BTF_LOAD: btf_log_level (u32), btf_log_true_size (u32), btf_flags (u32), btf_token_fd.
+inline constexpr std::size_t btf_flags_off = offsetof(bpf_attr, btf_log_level) + 4 + 4;
+inline constexpr std::size_t btf_token_fd_off = btf_flags_off + 4;
+static_assert(map_token_fd_off == 76 && prog_token_fd_off == 144 && btf_token_fd_off == 36);
+
+/// A token from the bpffs whose root directory is open at `bpffs_fd` (O_RDONLY, not O_PATH):
+/// its fd, or -1 with errno (ENOENT: the mount delegates nothing; EPERM: not root of the user
+/// namespace that owns the mount; EINVAL: not a bpffs root; EOPNOTSUPP: the initial user
+/// namespace, which needs no token).
+inline int token_create(int bpffs_fd) noexcept {
+  struct {
+    std::uint32_t flags, bpffs_fd;
+  } attr{0, static_cast<std::uint32_t>(bpffs_fd)};
+  return static_cast<int>(sys_bpf(cmd_token_create, &attr, sizeof attr));
+}
+
 // --- BPF_PROG_STREAM_READ_BY_FD (6.17) --------------------------------------------------------
 // Each program has two text streams in the kernel, written by the bpf_stream_vprintk kfunc
 // (named bpf_stream_vprintk_impl from 6.18) and by the kernel's own reports of a program's faults
