@@ -84,6 +84,9 @@ enum class Feature {
   cgroup_iter,      ///< the cgroup iterator (SEC("iter/cgroup")), in an order
   kprobe_session,   ///< BPF_TRACE_KPROBE_SESSION links (kprobe.multi with entry and return paired)
   uprobe_session,   ///< BPF_TRACE_UPROBE_SESSION links (uprobe.multi with entry and return paired)
+  netkit,           ///< netkit devices' BPF links (BPF_NETKIT_PRIMARY/PEER), tcx-style ordering
+  flow_dissector,   ///< BPF_PROG_TYPE_FLOW_DISSECTOR links on a network namespace
+  freplace,         ///< BPF_PROG_TYPE_EXT: replacing a global function of a loaded program
 };
 
 /// What a probe found.
@@ -218,6 +221,12 @@ inline constexpr FeatureInfo table[] = {
    [] { return probe_kprobe_multi(uapi::attach_kprobe_session, "kprobe session"); }},
   {Feature::uprobe_session, "uprobe_session", {6, 13}, "CONFIG_UPROBES", "uprobe sessions",
    [] { return probe_uprobe_multi(uapi::attach_uprobe_session, "uprobe session"); }},
+  {Feature::netkit, "netkit", {6, 7}, "CONFIG_NETKIT", "netkit device links",
+   probe_netkit},
+  {Feature::flow_dissector, "flow_dissector", {5, 8}, "", "flow dissector links",
+   probe_flow_dissector},
+  {Feature::freplace, "freplace", {5, 6}, "CONFIG_BPF_JIT", "extension (freplace) programs",
+   probe_freplace},
 };
 // clang-format on
 
