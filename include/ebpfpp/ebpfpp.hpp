@@ -15,6 +15,8 @@
 #include "dev_map.hpp"              // IWYU pragma: export
 #include "error.hpp"                // IWYU pragma: export
 #include "event_loop.hpp"           // IWYU pragma: export
+#include "flow_dissector.hpp"       // IWYU pragma: export
+#include "freplace.hpp"             // IWYU pragma: export
 #include "generator.hpp"            // IWYU pragma: export
 #include "globals.hpp"              // IWYU pragma: export
 #include "hash_map.hpp"             // IWYU pragma: export
@@ -36,6 +38,7 @@
 #include "mmap_array.hpp"           // IWYU pragma: export
 #include "multi_probe.hpp"          // IWYU pragma: export
 #include "netfilter.hpp"            // IWYU pragma: export
+#include "netkit.hpp"               // IWYU pragma: export
 #include "object.hpp"               // IWYU pragma: export
 #include "open_options.hpp"         // IWYU pragma: export
 #include "per_cpu_array_map.hpp"    // IWYU pragma: export

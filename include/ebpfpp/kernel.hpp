@@ -84,6 +84,9 @@ enum class Feature {
   cgroup_iter,      ///< the cgroup iterator (SEC("iter/cgroup")), in an order
   kprobe_session,   ///< BPF_TRACE_KPROBE_SESSION links (kprobe.multi with entry and return paired)
   uprobe_session,   ///< BPF_TRACE_UPROBE_SESSION links (uprobe.multi with entry and return paired)
+  netkit,           ///< netkit devices' BPF links (BPF_NETKIT_PRIMARY/PEER), tcx-style ordering
+  flow_dissector,   ///< BPF_PROG_TYPE_FLOW_DISSECTOR links on a network namespace
+  freplace,         ///< BPF_PROG_TYPE_EXT: replacing a global function of a loaded program
 };
 
 /// What a probe found.

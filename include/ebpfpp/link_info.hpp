@@ -133,7 +133,10 @@ struct Tcx {
 /// BPF_LINK_TYPE_NETKIT (6.7+). ifindex is 0 once detached.
 struct Netkit {
   int ifindex = 0;
-  bpf_attach_type attach_type{};
+  bpf_attach_type attach_type{}; ///< BPF_NETKIT_PRIMARY (54) or BPF_NETKIT_PEER (55)
+  bool peer() const noexcept {
+    return static_cast<int>(attach_type) == detail::uapi::attach_netkit_peer;
+  }
 };
 /// BPF_LINK_TYPE_SOCKMAP (6.10+).
 struct Sockmap {

@@ -19,10 +19,9 @@
 #include <string>
 
 #include <bpf/libbpf.h>
-#include <fcntl.h>
-#include <sys/statfs.h>
 
 #include "detail/format.hpp"
+#include "detail/netns.hpp"
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -56,17 +55,10 @@ private:
   explicit SkLookup(Link link) : Link(std::move(link)) {}
 
   static detail::UniqueFd open_netns(const std::filesystem::path& path, const Program& prog) {
-    const auto action = [&] {
+    return detail::open_netns(path, [&] {
       return detail::format("open network namespace '{}' to attach sk_lookup program '{}'",
                             path.string(), prog ? prog.name() : "<empty>");
-    };
-    detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) detail::fail(errno, action, detail::Op::open_netns);
-    constexpr long nsfs_magic = 0x6e736673; // NSFS_MAGIC
-    struct statfs st {};
-    if (::fstatfs(fd.get(), &st) != 0 || st.f_type != nsfs_magic)
-      throw Error(EINVAL, action(), std::string(detail::hint::not_netns_file));
-    return fd;
+    });
   }
 
   static Link attach(const Program& prog, int netns_fd, const std::string& where) {

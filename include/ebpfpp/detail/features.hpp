@@ -110,6 +110,12 @@ inline constexpr FeatureInfo table[] = {
    [] { return probe_kprobe_multi(uapi::attach_kprobe_session, "kprobe session"); }},
   {Feature::uprobe_session, "uprobe_session", {6, 13}, "CONFIG_UPROBES", "uprobe sessions",
    [] { return probe_uprobe_multi(uapi::attach_uprobe_session, "uprobe session"); }},
+  {Feature::netkit, "netkit", {6, 7}, "CONFIG_NETKIT", "netkit device links",
+   probe_netkit},
+  {Feature::flow_dissector, "flow_dissector", {5, 8}, "", "flow dissector links",
+   probe_flow_dissector},
+  {Feature::freplace, "freplace", {5, 6}, "CONFIG_BPF_JIT", "extension (freplace) programs",
+   probe_freplace},
 };
 // clang-format on
 

@@ -538,6 +538,38 @@ std::string multi_probe_not_prepared(std::string_view kind, bool session) {
 inline constexpr std::string_view no_tcx = "use TcClassic (the clsact qdisc path)";
 inline constexpr std::string_view no_netfilter =
     "use an XDP or TC program (Xdp, Tcx, TcClassic) to filter packets on this kernel";
+inline constexpr std::string_view no_netkit =
+    "use a veth pair with Tcx programs on its ends (egress of one end sees what the other "
+    "receives)";
+inline constexpr std::string_view not_netkit =
+    "the interface is not a netkit device: name the primary of a netkit pair (ip -d link show "
+    "says 'netkit'), or attach with Tcx to any other interface";
+inline constexpr std::string_view netkit_peer_named =
+    "this is the pair's peer: name the primary device and pass NetkitSide::peer (the peer's "
+    "programs are attached through the primary only)";
+inline constexpr std::string_view flow_dissector_taken =
+    "a network namespace has one flow dissector at a time, and no other namespace may have one "
+    "while the initial namespace has: destroy the one attached (bpftool net show lists it, "
+    "bpftool link show its process), or use another namespace";
+inline constexpr std::string_view no_freplace =
+    "let the program read what should change from a global variable or a map instead, or load "
+    "a new version of the program and swap it in with Link::update";
+inline constexpr std::string_view freplace_not_ext =
+    "the extension must be an extension program: SEC(\"freplace/<function>\") "
+    "(BPF_PROG_TYPE_EXT), declared SEC(\"?freplace/...\") when its object is loaded before its "
+    "target is known";
+/// The target program has no global function `function` to replace.
+template <class = void>
+std::string freplace_no_function(std::string_view function, bool is_static) {
+  if (is_static)
+    return detail::format("'{}' is static: the kernel replaces global functions only; drop "
+                          "'static' (and keep __noinline) in the target's .bpf.c",
+                          function);
+  return detail::format("give the name of a global (not static), __noinline function that the "
+                        "target program calls ('{}' is none): only those are separate functions "
+                        "in its BTF (bpftool prog dump xlated id <id> lists them)",
+                        function);
+}
 
 // --- link lifecycle (link.hpp)
 inline constexpr std::string_view link_detached =

@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -215,6 +217,94 @@ FeatureStatus probe_tcx() {
   // ifindex 0: ENODEV where tcx links exist, EINVAL where the attach type is unknown.
   return probe_link_kind(BPF_PROG_TYPE_SCHED_CLS, uapi::attach_tcx_ingress, "tcx", ENODEV,
                          [](int prog) { return uapi::link_create_tcx(prog, 0, false, 0, 0, 0); });
+}
+
+template <class = void>
+FeatureStatus probe_netkit() {
+  // ifindex 0: ENODEV where netkit links exist, EINVAL where the attach type is unknown (or the
+  // kernel was built without CONFIG_NETKIT).
+  return probe_link_kind(BPF_PROG_TYPE_SCHED_CLS, uapi::attach_netkit_primary, "netkit", ENODEV,
+                         [](int prog) { return uapi::link_create_netkit(prog, 0, false, 0, 0, 0); });
+}
+
+template <class = void>
+FeatureStatus probe_flow_dissector() {
+  // A link on netns fd -1: EBADF where flow dissector links exist (5.8), EINVAL before.
+  return probe_link_kind(BPF_PROG_TYPE_FLOW_DISSECTOR, BPF_FLOW_DISSECTOR, "flow dissector", EBADF,
+                         [](int prog) {
+                           return UniqueFd(bpf_link_create(prog, -1, BPF_FLOW_DISSECTOR, nullptr));
+                         });
+}
+
+// An extension replaces the global function of a program made here, and a test run of that
+// program shows the replacement's value: the whole path (BTF, load, trampoline, attach, run).
+template <class = void>
+FeatureStatus probe_freplace() {
+  // BTF: int f(int x) (global, the one replaced) and int main(void).
+  struct BtfFree {
+    void operator()(btf* b) const noexcept { btf__free(b); }
+  };
+  std::unique_ptr<btf, BtfFree> b(btf__new_empty());
+  if (!b) return from_errno(errno, "building a BTF blob failed");
+  const int int_id = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+  const int f_proto = btf__add_func_proto(b.get(), int_id);
+  btf__add_func_param(b.get(), "x", int_id);
+  const int f_id = btf__add_func(b.get(), "ebpfpp_probe_f", BTF_FUNC_GLOBAL, f_proto);
+  const int main_id =
+      btf__add_func(b.get(), "ebpfpp_probe", BTF_FUNC_STATIC, btf__add_func_proto(b.get(), int_id));
+  if (f_id <= 0 || main_id <= 0) return absent(EINVAL, "building a BTF blob failed");
+  if (btf__load_into_kernel(b.get()) != 0) return from_errno(errno, "loading BTF failed");
+
+  const auto insn = [](std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int32_t imm) {
+    return bpf_insn{.code = code, .dst_reg = dst, .src_reg = src, .off = 0, .imm = imm};
+  };
+  // main: return f(1); f: return x + 1. The replacement: return x + 100.
+  const bpf_insn target[] = {
+      insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 1),
+      insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 1),
+      insn(BPF_JMP | BPF_EXIT, 0, 0, 0),
+      insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_1, 0),
+      insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_0, 0, 1),
+      insn(BPF_JMP | BPF_EXIT, 0, 0, 0),
+  };
+  const bpf_insn replacement[] = {
+      insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_0, BPF_REG_1, 0),
+      insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_0, 0, 100),
+      insn(BPF_JMP | BPF_EXIT, 0, 0, 0),
+  };
+  const bpf_func_info target_funcs[] = {{0, static_cast<std::uint32_t>(main_id)},
+                                        {3, static_cast<std::uint32_t>(f_id)}};
+  const bpf_func_info replacement_funcs[] = {{0, static_cast<std::uint32_t>(f_id)}};
+
+  auto opts = ebpfpp::detail::make_opts<bpf_prog_load_opts>();
+  opts.prog_btf_fd = static_cast<std::uint32_t>(btf__fd(b.get()));
+  opts.func_info = target_funcs;
+  opts.func_info_cnt = 2;
+  opts.func_info_rec_size = sizeof(bpf_func_info);
+  UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "ebpfpp_probe", "GPL", target,
+                              std::size(target), &opts));
+  if (!prog) return from_errno(errno, "loading a program with a global function failed");
+  opts.func_info = replacement_funcs;
+  opts.func_info_cnt = 1;
+  opts.attach_prog_fd = static_cast<std::uint32_t>(prog.get());
+  opts.attach_btf_id = static_cast<std::uint32_t>(f_id);
+  UniqueFd ext(bpf_prog_load(BPF_PROG_TYPE_EXT, "ebpfpp_probe", "GPL", replacement,
+                             std::size(replacement), &opts));
+  if (!ext) return from_errno(errno, "loading a minimal extension (freplace) program failed");
+  // An extension's link takes no attach type (0) and, with target 0, the target of its load.
+  UniqueFd link(bpf_link_create(ext.get(), 0, static_cast<bpf_attach_type>(0), nullptr));
+  if (!link) return from_errno(errno, "attaching a minimal extension (freplace) program failed");
+  unsigned char packet[64] = {};
+  auto run = ebpfpp::detail::make_opts<bpf_test_run_opts>();
+  run.data_in = packet;
+  run.data_size_in = sizeof packet;
+  if (bpf_prog_test_run_opts(prog.get(), &run) != 0)
+    return from_errno(errno, "test-running the program an extension replaced failed");
+  if (run.retval != 101)
+    return absent(EOPNOTSUPP, ebpfpp::detail::format("an attached extension did not run: the "
+                                                     "program returned {}, not 101",
+                                                     run.retval));
+  return ok();
 }
 
 // Defined below with the kernel-config readers it uses.

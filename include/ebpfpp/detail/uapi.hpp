@@ -31,6 +31,8 @@ inline constexpr int attach_netfilter = 45;        // BPF_NETFILTER, 6.4
 inline constexpr int attach_tcx_ingress = 46;      // BPF_TCX_INGRESS, 6.6
 inline constexpr int attach_tcx_egress = 47;       // BPF_TCX_EGRESS, 6.6
 inline constexpr int attach_uprobe_multi = 48;     // BPF_TRACE_UPROBE_MULTI, 6.6
+inline constexpr int attach_netkit_primary = 54;   // BPF_NETKIT_PRIMARY, 6.7
+inline constexpr int attach_netkit_peer = 55;      // BPF_NETKIT_PEER, 6.7
 inline constexpr int attach_kprobe_session = 56;   // BPF_TRACE_KPROBE_SESSION, 6.10
 inline constexpr int attach_uprobe_session = 57;   // BPF_TRACE_UPROBE_SESSION, 6.13
 inline constexpr std::uint32_t f_before = 1u << 3; // BPF_F_BEFORE (tcx anchors), 6.6
@@ -41,6 +43,7 @@ inline constexpr std::uint32_t uprobe_multi_return = 1u << 0; // BPF_F_UPROBE_MU
 // ENOTSUPP, the kernel's internal "not supported": it reaches user space (a test run of a type
 // without one, batch operations on a map type without them), but errno.h does not name it.
 inline constexpr int enotsupp = 524;
+inline constexpr std::uint16_t ifla_netkit_peer_info = 1; // IFLA_NETKIT_PEER_INFO (rtnetlink), 6.7
 
 /// bpf(2) itself, for the commands libbpf 1.1 has no function for. -1 with errno on failure.
 inline long sys_bpf(int cmd, void* attr, unsigned size) noexcept {
@@ -143,6 +146,18 @@ inline UniqueFd link_create_tcx(int prog_fd, int ifindex, bool egress, std::uint
   } tail{static_cast<std::uint32_t>(relative_fd), expected_revision};
   return link_create(prog_fd, static_cast<std::uint32_t>(ifindex),
                      egress ? attach_tcx_egress : attach_tcx_ingress, flags, tail);
+}
+
+/// A netkit link (6.7: link_create.netkit, tcx's shape) on the netkit device `ifindex` (always
+/// the primary's), for its primary or, with `peer`, its peer; placed as link_create_tcx places.
+inline UniqueFd link_create_netkit(int prog_fd, int ifindex, bool peer, std::uint32_t flags,
+                                   int relative_fd, std::uint64_t expected_revision) noexcept {
+  struct {
+    std::uint32_t relative_fd; // or relative_id with BPF_F_ID
+    std::uint64_t expected_revision;
+  } tail{static_cast<std::uint32_t>(relative_fd), expected_revision};
+  return link_create(prog_fd, static_cast<std::uint32_t>(ifindex),
+                     peer ? attach_netkit_peer : attach_netkit_primary, flags, tail);
 }
 
 /// A netfilter link (6.4: link_create.netfilter) on hook `hooknum` of family `pf` in the

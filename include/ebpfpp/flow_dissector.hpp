@@ -1,0 +1,88 @@
+#pragma once
+/// @file
+/// FlowDissector: a flow dissector program attached to a network namespace (a Link: destroying
+/// it detaches). The kernel asks it, instead of its own C dissector, for the flow keys of the
+/// namespace's packets (addresses, ports, protocol, header offsets) wherever it needs them:
+/// the hash of RPS and of packet fanout, fq/fq_codel classification, tc flower, GRO of some
+/// tunnels. A program that understands a protocol the kernel does not (an in-house
+/// encapsulation) spreads such traffic by its inner flows.
+///
+///     ebpfpp::FlowDissector here(skel.program("dissect"));                  // this thread's netns
+///     ebpfpp::FlowDissector there(skel.program("dissect"), "/run/netns/blue");
+///
+/// The program (SEC("flow_dissector"), BPF_PROG_TYPE_FLOW_DISSECTOR) fills skb->flow_keys
+/// from the packet at flow_keys->nhoff and returns BPF_OK, or BPF_DROP for a packet it cannot
+/// dissect (the kernel then has no keys for it). Try one with Program::test_run on a packet
+/// first: the run returns the keys it filled (TestRun().data_out(sizeof(bpf_flow_keys))).
+///
+/// One flow dissector per namespace; one in the initial namespace serves every namespace, and
+/// then no other namespace may have its own. A kernel link: it detaches when its last fd closes.
+
+#include "detail/config.hpp"
+
+#include <cerrno>
+#include <filesystem>
+#include <string>
+
+#include <bpf/libbpf.h>
+
+#include "detail/format.hpp"
+#include "detail/netns.hpp"
+#include "detail/unique_fd.hpp"
+#include "error.hpp"
+#include "kernel.hpp"
+#include "link.hpp"
+#include "program.hpp"
+
+namespace ebpfpp {
+
+/// A flow dissector program attached to a network namespace. Kernel 5.8+ (as a link; the
+/// program type is 4.20's). Needs CAP_NET_ADMIN (and CAP_BPF) at load.
+///
+/// Throws Error: the namespace path is missing or not a network namespace (naming it); the
+/// program is not a flow dissector program (EINVAL); the namespace has a flow dissector already
+/// (E2BIG), or the initial one has (EEXIST); FeatureError below 5.8.
+class FlowDissector : public Link {
+public:
+  /// In the calling thread's network namespace (/proc/thread-self/ns/net).
+  [[nodiscard]] explicit FlowDissector(const Program& prog)
+      : FlowDissector(prog, "/proc/thread-self/ns/net") {}
+  /// In the namespace at `netns_path`: /run/netns/<name> (ip netns), /proc/<pid>/ns/net.
+  [[nodiscard]] FlowDissector(const Program& prog, const std::filesystem::path& netns_path)
+      : Link(attach(prog, open(netns_path, prog).get(),
+                    detail::format("'{}'", netns_path.string()))) {}
+
+  /// In the namespace open at `netns_fd` (not taken over: close it when you like).
+  [[nodiscard]] static FlowDissector from_fd(const Program& prog, int netns_fd) {
+    return FlowDissector(attach(prog, netns_fd, detail::format("fd {}", netns_fd)));
+  }
+
+private:
+  explicit FlowDissector(Link link) : Link(std::move(link)) {}
+
+  static detail::UniqueFd open(const std::filesystem::path& path, const Program& prog) {
+    return detail::open_netns(path, [&] {
+      return detail::format("open network namespace '{}' to attach flow dissector '{}'",
+                            path.string(), prog ? prog.name() : "<empty>");
+    });
+  }
+
+  static Link attach(const Program& prog, int netns_fd, const std::string& where) {
+    try {
+      return detail::attach_link(
+          prog, detail::format("flow dissector on network namespace {}", where),
+          [&] { return bpf_program__attach_netns(prog.get(), netns_fd); },
+          {kernel::Feature::flow_dissector, {}, detail::Op::attach_network});
+    } catch (const FeatureError&) {
+      throw;
+    } catch (const Error& e) {
+      // The one-per-namespace rule: E2BIG for a second link, EEXIST for one beside the initial
+      // namespace's (the table's hints for those errnos are about other hooks).
+      if (e.errnum() == E2BIG || e.errnum() == EEXIST)
+        throw Error(e.errnum(), e.action(), std::string(detail::hint::flow_dissector_taken));
+      throw;
+    }
+  }
+};
+
+} // namespace ebpfpp
