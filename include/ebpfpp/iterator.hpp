@@ -240,7 +240,8 @@ private:
     const std::string description =
         target ? detail::format("iterator '{}' over {}", prog.section(), target->description())
                : detail::format("iterator '{}'", prog.section());
-    auto opts = detail::make_opts<bpf_iter_attach_opts>();
+    bpf_iter_attach_opts opts;
+    detail::init_opts(opts);
     bpf_iter_link_info info{};
     detail::UniqueFd cgroup_dir;
     if (target) {

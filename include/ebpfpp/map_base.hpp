@@ -224,7 +224,8 @@ inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uin
                               std::uint32_t map_flags, std::uint64_t map_extra = 0,
                               int inner_map_fd = -1) {
   const std::string kernel_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
-  auto opts = make_opts<bpf_map_create_opts>();
+  bpf_map_create_opts opts;
+  init_opts(opts);
   opts.map_flags = map_flags;
   opts.map_extra = map_extra;
   if (inner_map_fd >= 0) opts.inner_map_fd = static_cast<__u32>(inner_map_fd);

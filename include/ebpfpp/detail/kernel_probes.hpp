@@ -64,7 +64,8 @@ FeatureStatus from_errno(int err, std::string_view what) {
 template <class = void>
 UniqueFd load_program(bpf_prog_type type, int expected_attach_type = 0,
                       std::uint32_t attach_btf_id = 0, const char* license = "GPL") {
-  auto opts = ebpfpp::detail::make_opts<bpf_prog_load_opts>();
+  bpf_prog_load_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.expected_attach_type = static_cast<bpf_attach_type>(expected_attach_type);
   opts.attach_btf_id = attach_btf_id;
   return UniqueFd(
@@ -81,7 +82,8 @@ FeatureStatus probe_load(bpf_prog_type type, std::string_view what, int expected
 template <class = void>
 FeatureStatus probe_map(bpf_map_type type, std::uint32_t key, std::uint32_t value,
                         std::uint32_t max_entries, std::uint32_t flags, std::string_view what) {
-  auto opts = ebpfpp::detail::make_opts<bpf_map_create_opts>();
+  bpf_map_create_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.map_flags = flags;
   UniqueFd fd(bpf_map_create(type, "ebpfpp_probe", key, value, max_entries, &opts));
   if (fd) return ok();
@@ -270,7 +272,8 @@ FeatureStatus probe_task_iter_pid() {
     return from_errno(errno, "loading a minimal task iterator program failed");
   bpf_iter_link_info info{};
   info.task.tid = info.task.pid = static_cast<__u32>(::getpid());
-  auto opts = ebpfpp::detail::make_opts<bpf_link_create_opts>();
+  bpf_link_create_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.iter_info = &info;
   opts.iter_info_len = sizeof info;
   UniqueFd link(bpf_link_create(prog.get(), 0, BPF_TRACE_ITER, &opts));

@@ -170,7 +170,8 @@ private:
   void read_batch() {
     keys_.resize(chunk_);
     values_.resize(static_cast<std::size_t>(chunk_) * stride_);
-    auto opts = make_opts<bpf_map_batch_opts>();
+    bpf_map_batch_opts opts;
+    init_opts(opts);
     for (;;) {
       __u32 count = chunk_;
       const int ret =
@@ -414,7 +415,8 @@ public:
       for (std::size_t i = 0; i < keys.size(); ++i) update(keys[i], values[i], flag);
       return;
     }
-    auto opts = make_opts<bpf_map_batch_opts>();
+    bpf_map_batch_opts opts;
+    init_opts(opts);
     __u32 count = static_cast<__u32>(keys.size());
     if (bpf_map_update_batch(this->fd_.get(), keys.data(), bytes, &count, &opts) == 0) return;
     const int err = errno;
@@ -508,7 +510,8 @@ public:
   std::size_t erase_batch(std::span<const K> keys) {
     std::size_t erased = 0;
     std::size_t pos = 0;
-    auto opts = make_opts<bpf_map_batch_opts>();
+    bpf_map_batch_opts opts;
+    init_opts(opts);
     while (pos < keys.size()) {
       __u32 count = static_cast<__u32>(keys.size() - pos);
       if (bpf_map_delete_batch(this->fd_.get(), keys.data() + pos, &count, &opts) == 0)
