@@ -171,6 +171,23 @@ FeatureStatus probe_btf() {
   return absent(ENOENT, "/sys/kernel/btf/vmlinux does not exist");
 }
 
+// A loaded module built with BTF (CONFIG_DEBUG_INFO_BTF_MODULES, 5.11+) has it in
+// /sys/kernel/btf/<module>, beside vmlinux. Nothing says the kernel could have one short of a
+// module loaded: what the kernel does say is whether it has modules at all (/proc/modules).
+template <class = void>
+FeatureStatus probe_btf_modules() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/kernel/btf", ec))
+    if (entry.path().filename() != "vmlinux") return ok();
+  if (ec)
+    return absent(ec.value(),
+                  ebpfpp::detail::format("/sys/kernel/btf cannot be listed: {}", ec.message()));
+  if (!std::filesystem::exists("/proc/modules"))
+    return absent(ENOENT, "the kernel has no loadable modules (no /proc/modules: CONFIG_MODULES "
+                          "is not set)");
+  return absent(ENOENT, "no loaded module has BTF (/sys/kernel/btf lists vmlinux alone)");
+}
+
 template <class = void>
 FeatureStatus probe_user_ring_buffer() {
   return probe_map(static_cast<bpf_map_type>(uapi::map_type_user_ringbuf), 0, 0,
@@ -368,6 +385,8 @@ void explain_absence(const FeatureInfo& fi, FeatureStatus& s) {
     config = "CONFIG_KPROBES";
   if (const auto on = config_enabled(config); on && !*on)
     s.explained_by = ebpfpp::detail::format("{} is not set", config);
+  else if (fi.id == Feature::btf_modules && s.errnum == ENOENT)
+    s.explained_by = s.reason; // no modules, or none with BTF loaded: nothing to read
   else if (fi.id == Feature::lsm && lsm_list_lacks_bpf())
     s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
   else if (s.errnum == EPERM || s.errnum == EACCES) {
