@@ -102,7 +102,8 @@ void fill(const ebpfpp::Program& prog, std::uint64_t n) {
   for (std::uint64_t done = 0; done < n;) {
     const std::uint64_t chunk = std::min<std::uint64_t>(4000, n - done);
     std::uint64_t args[2] = {chunk, done};
-    auto opts = ebpfpp::detail::make_opts<bpf_test_run_opts>();
+    bpf_test_run_opts opts;
+    ebpfpp::detail::init_opts(opts);
     opts.ctx_in = args;
     opts.ctx_size_in = sizeof args;
     if (bpf_prog_test_run_opts(prog.fd(), &opts) != 0) throw ebpfpp::Error(errno, "test_run fill");

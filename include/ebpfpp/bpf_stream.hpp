@@ -124,7 +124,8 @@ public:
   /// destroying the generator is harmless. One loop at a time (another throws EBUSY).
   Generator<const std::string&> lines(StreamOptions options = {}) & {
     require_open();
-    return detail::stream_loop<const std::string&>(Lines{this}, waiter_, std::move(options));
+    return detail::stream_loop<const std::string&>(detail::BatchedLines<ProgramStream>{this},
+                                                   waiter_, std::move(options));
   }
   /// lines() until `timeout` passes (or a stop request).
   Generator<const std::string&> lines(std::chrono::milliseconds timeout) & {
@@ -186,41 +187,12 @@ public:
   explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
 
 private:
-  // This stream as the stream loop reads it (stream.hpp): a handle the loop keeps in its frame.
-  // No fd says when lines come, so the loop sleeps for the interval (in poll, on its stop fds
-  // alone) and looks again; at most 64 lines to a batch, so a busy stream still lets the loop
-  // see its timeout or a stop.
-  struct Lines {
-    ProgramStream* stream;
-    unsigned in_batch = 0;
-
-    Lines* operator->() noexcept { return this; }
-    Lines& operator*() noexcept { return *this; }
-    detail::Next next(detail::YieldRun& run) {
-      if (in_batch == 64) {
-        in_batch = 0;
-        return detail::Next::batch_end;
-      }
-      const std::string* line = stream->try_next();
-      if (!line) {
-        in_batch = 0;
-        return detail::Next::dry;
-      }
-      ++in_batch;
-      run.first = line;
-      run.remaining = 0;
-      return detail::Next::item;
-    }
-    detail::LoopTether*& loop_slot() const noexcept { return stream->loop_; }
-    std::string what() const { return stream->what(); }
-    void end_loop() const noexcept { detail::cut_loop(stream->loop_); }
-    int fd() const noexcept { return -1; } // poll(2) skips it: the wait is the interval's
-    bool has_data() const noexcept { return false; }
-    void arm() const noexcept {}
-    void disarm() const noexcept {}
-    detail::WaitTuning tuning() const noexcept { return {std::chrono::microseconds(0), {}}; }
-    std::chrono::milliseconds wait_bound() const noexcept { return stream->interval_; }
-  };
+  // The stream loop's side (detail::BatchedLines). No fd says when lines come: the loop sleeps
+  // for the interval (in poll, on its stop fds alone) and looks again.
+  friend detail::BatchedLines<ProgramStream>;
+  detail::LoopTether*& loop_slot() noexcept { return loop_; }
+  int wait_fd() const noexcept { return -1; } // poll(2) skips it
+  std::chrono::milliseconds wait_bound() const noexcept { return interval_; }
 
   // The program's fd, once `prog` is known to be loaded (Program::fd() is -1 before load).
   static int checked_fd(const Program& prog, Id id) {

@@ -82,19 +82,9 @@ public:
     return t;
   }
   /// The threads of process `pid` (and, for task_file and task_vma, their files or areas).
-  static IterTarget process(pid_t pid) {
-    IterTarget t(detail::format("process {}", pid), kernel::Feature::task_iter_pid,
-                 detail::hint::no_task_iter_pid);
-    t.info_.task.pid = t.positive(pid, EINVAL);
-    return t;
-  }
+  static IterTarget process(pid_t pid) { return task("process", &TaskInfo::pid, pid); }
   /// Thread `tid` alone.
-  static IterTarget thread(pid_t tid) {
-    IterTarget t(detail::format("thread {}", tid), kernel::Feature::task_iter_pid,
-                 detail::hint::no_task_iter_pid);
-    t.info_.task.tid = t.positive(tid, EINVAL);
-    return t;
-  }
+  static IterTarget thread(pid_t tid) { return task("thread", &TaskInfo::tid, tid); }
   /// The process a pidfd (pidfd_open(2)) refers to: no pid reuse can redirect it.
   static IterTarget pidfd(int fd) {
     IterTarget t(detail::format("process of pidfd {}", fd), kernel::Feature::task_iter_pid,
@@ -134,6 +124,16 @@ private:
   friend class Iterator;
   IterTarget(std::string description, kernel::Feature feature, std::string_view missing_hint)
       : description_(std::move(description)), feature_(feature), missing_hint_(missing_hint) {}
+
+  // process() and thread(): the same target but for the field of the kernel's task parameter
+  // that takes the number.
+  using TaskInfo = decltype(bpf_iter_link_info::task);
+  static IterTarget task(const char* kind, __u32 TaskInfo::*field, pid_t id) {
+    IterTarget t(detail::format("{} {}", kind, id), kernel::Feature::task_iter_pid,
+                 detail::hint::no_task_iter_pid);
+    t.info_.task.*field = t.positive(id, EINVAL);
+    return t;
+  }
 
   // The kernel reads 0 as "no parameter" and would walk everything: a pid, fd or id given here
   // must be above 0.
@@ -240,7 +240,8 @@ private:
     const std::string description =
         target ? detail::format("iterator '{}' over {}", prog.section(), target->description())
                : detail::format("iterator '{}'", prog.section());
-    auto opts = detail::make_opts<bpf_iter_attach_opts>();
+    bpf_iter_attach_opts opts;
+    detail::init_opts(opts);
     bpf_iter_link_info info{};
     detail::UniqueFd cgroup_dir;
     if (target) {

@@ -87,6 +87,7 @@ enum class Feature {
   netkit,           ///< netkit devices' BPF links (BPF_NETKIT_PRIMARY/PEER), tcx-style ordering
   flow_dissector,   ///< BPF_PROG_TYPE_FLOW_DISSECTOR links on a network namespace
   freplace,         ///< BPF_PROG_TYPE_EXT: replacing a global function of a loaded program
+  btf_modules,      ///< loaded modules' BTF at /sys/kernel/btf/<module> (split on vmlinux's)
 };
 
 /// What a probe found.

@@ -260,7 +260,8 @@ protected:
 private:
   static Link make(const Program& prog, const std::string& function, std::uint64_t offset,
                    std::uint64_t cookie, bool retprobe) {
-    auto opts = detail::make_opts<bpf_kprobe_opts>();
+    bpf_kprobe_opts opts;
+    detail::init_opts(opts);
     opts.offset = offset;
     opts.bpf_cookie = cookie;
     opts.retprobe = retprobe;
@@ -291,7 +292,8 @@ public:
 private:
   static Link make(const Program& prog, const std::string& syscall, bool retprobe,
                    std::uint64_t cookie) {
-    auto opts = detail::make_opts<bpf_ksyscall_opts>();
+    bpf_ksyscall_opts opts;
+    detail::init_opts(opts);
     opts.retprobe = retprobe;
     opts.bpf_cookie = cookie;
     return detail::attach_link(
@@ -357,7 +359,8 @@ protected:
 private:
   static Link make(const Program& prog, const std::filesystem::path& binary,
                    const std::string& symbol, std::size_t offset, pid_t pid, bool retprobe) {
-    auto opts = detail::make_opts<bpf_uprobe_opts>();
+    bpf_uprobe_opts opts;
+    detail::init_opts(opts);
     opts.retprobe = retprobe;
     opts.func_name = symbol.empty() ? nullptr : symbol.c_str();
     std::string where =

@@ -166,7 +166,8 @@ private:
     std::vector<const char*> names;
     names.reserve(symbols.size());
     for (const auto& s : symbols) names.push_back(s.c_str());
-    auto opts = detail::make_opts<bpf_kprobe_multi_opts>();
+    bpf_kprobe_multi_opts opts;
+    detail::init_opts(opts);
     opts.retprobe = at == ProbeAt::exit;
     if (pattern.empty()) {
       opts.syms = names.data();

@@ -150,7 +150,8 @@ inline TestRunResult test_run(int fd, const TestRun& run, std::string_view name 
   result.data_out.resize(run.data_out_capacity());
   result.ctx_out.resize(run.ctx_out_capacity());
 
-  auto opts = detail::make_opts<bpf_test_run_opts>();
+  bpf_test_run_opts opts;
+  detail::init_opts(opts);
   if (!run.data_in().empty()) {
     opts.data_in = run.data_in().data();
     opts.data_size_in = static_cast<__u32>(run.data_in().size());

@@ -203,7 +203,8 @@ public:
     if (!fd_) {
       throw Error(EBADF, "read trace_pipe", std::string(detail::hint::empty_view));
     }
-    return detail::stream_loop<const TraceLine&>(Lines{this}, waiter_, std::move(options));
+    return detail::stream_loop<const TraceLine&>(detail::BatchedLines<TracePipe>{this}, waiter_,
+                                                 std::move(options));
   }
 
   /// lines() until `timeout` passes (or a stop request).
@@ -266,41 +267,13 @@ public:
   static std::filesystem::path locate() { return tracefs_dir() / "trace_pipe"; }
 
 private:
-  // This pipe as the stream loop reads it (stream.hpp): a handle the loop keeps in its frame.
-  // Lines come 64 to a batch (a pipe that never runs dry, as when a tool traces its own writes,
-  // must not keep the loop from its timeout or a stop). trace_pipe says nothing of what is
-  // buffered short of reading it, so: no spinning, no bounded wake-ups; poll until readable.
-  struct Lines {
-    TracePipe* pipe;
-    unsigned in_batch = 0;
-
-    Lines* operator->() noexcept { return this; }
-    Lines& operator*() noexcept { return *this; }
-    detail::Next next(detail::YieldRun& run) {
-      if (in_batch == 64) {
-        in_batch = 0;
-        return detail::Next::batch_end;
-      }
-      const TraceLine* line = pipe->try_next();
-      if (!line) {
-        in_batch = 0;
-        return detail::Next::dry;
-      }
-      ++in_batch;
-      run.first = line;
-      run.remaining = 0;
-      return detail::Next::item;
-    }
-    detail::LoopTether*& loop_slot() const noexcept { return pipe->loop_; }
-    std::string what() const { return detail::format("trace pipe '{}'", pipe->path_.string()); }
-    void end_loop() const noexcept { detail::cut_loop(pipe->loop_); }
-    int fd() const noexcept { return pipe->fd_.get(); }
-    bool has_data() const noexcept { return false; }
-    void arm() const noexcept {}
-    void disarm() const noexcept {}
-    detail::WaitTuning tuning() const noexcept { return {std::chrono::microseconds(0), {}}; }
-    std::chrono::milliseconds wait_bound() const noexcept { return std::chrono::milliseconds(-1); }
-  };
+  // The stream loop's side (detail::BatchedLines; try_next() and wait_bound() are public).
+  // trace_pipe says nothing of what is buffered short of reading it, so the loop polls its fd
+  // until readable, with no bounded wake-ups.
+  friend detail::BatchedLines<TracePipe>;
+  detail::LoopTether*& loop_slot() noexcept { return loop_; }
+  std::string what() const { return detail::format("trace pipe '{}'", path_.string()); }
+  int wait_fd() const noexcept { return fd_.get(); }
 
   using Opened = detail::OpenedTrace;
 

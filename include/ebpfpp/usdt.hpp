@@ -48,7 +48,8 @@ private:
   static Link make(const Program& prog, const std::filesystem::path& binary,
                    const std::string& provider, const std::string& name, pid_t pid,
                    std::uint64_t cookie) {
-    auto opts = detail::make_opts<bpf_usdt_opts>();
+    bpf_usdt_opts opts;
+    detail::init_opts(opts);
     opts.usdt_cookie = cookie;
     return detail::attach_link(
         prog, detail::format("USDT probe {}:{} in '{}'", provider, name, binary.string()),

@@ -173,7 +173,8 @@ private:
   static Link attach(const Program& prog, const Interface& iface, XdpMode mode) {
     return detail::attach_link(prog, describe(iface, mode),
                                [&] {
-                                 auto opts = detail::make_opts<bpf_link_create_opts>();
+                                 bpf_link_create_opts opts;
+                                 detail::init_opts(opts);
                                  opts.flags = detail::xdp_flags(mode);
                                  return detail::UniqueFd(
                                      bpf_link_create(prog.fd(), iface.index(), BPF_XDP, &opts));

@@ -30,7 +30,8 @@ constexpr std::uint32_t rounds = 4000;
 // Runs `prog` once with (key, amount) as its raw tracepoint arguments, on the calling CPU.
 int run(int prog, std::uint64_t key, std::uint64_t amount = 1) {
   std::uint64_t args[2] = {key, amount};
-  auto opts = ebpfpp::detail::make_opts<bpf_test_run_opts>();
+  bpf_test_run_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.ctx_in = args;
   opts.ctx_size_in = sizeof args;
   return bpf_prog_test_run_opts(prog, &opts) == 0 ? 0 : errno;

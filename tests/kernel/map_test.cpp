@@ -33,7 +33,8 @@ struct Pair {
 // Runs add_on_cpu once on `cpu` with (key, amount) as its raw tracepoint arguments.
 void run_on_cpu(const Skel& skel, std::uint32_t cpu, std::uint64_t key, std::uint64_t amount) {
   std::uint64_t args[2] = {key, amount};
-  auto opts = ebpfpp::detail::make_opts<bpf_test_run_opts>();
+  bpf_test_run_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.ctx_in = args;
   opts.ctx_size_in = sizeof args;
   opts.flags = BPF_F_TEST_RUN_ON_CPU;

@@ -102,6 +102,20 @@ std::string error_of(auto&& fn) {
   return "(no Error thrown)";
 }
 
+// Checks that `fn` is refused with an Error whose message holds `says` and whose hint holds
+// `hint`, as privilege_test's failed() does for its cases.
+void refused(auto&& fn, std::string_view says, std::string_view hint) {
+  try {
+    fn();
+    FAIL("not refused: expected '" << says << "'");
+  } catch (const ebpfpp::Error& e) {
+    CAPTURE(e.what());
+    CAPTURE(e.hint());
+    CHECK(std::string_view(e.what()).find(says) != std::string_view::npos);
+    CHECK(e.hint().find(hint) != std::string::npos);
+  }
+}
+
 } // namespace
 
 TEST_CASE("open options: a CO-RE read of task_struct loads against the kernel's BTF given as a "
@@ -162,16 +176,13 @@ TEST_CASE("open options: a BTF file without task_struct fails the CO-RE read wit
   write_file(text, "this is not BTF\n");
   auto bad = ebpfpp::Object::open_file(object_path(),
                                        {.btf_custom_path = text, .pin_root_path = pins.dir});
-  const std::string not_btf = error_of([&] { bad.load(); });
-  CHECK(not_btf.find(": parse BTF file '" + text.string() + "'") != std::string::npos);
-  CHECK(not_btf.find("is not BTF libbpf can read") != std::string::npos);
+  refused([&] { bad.load(); }, ": parse BTF file '" + text.string() + "'",
+          "is not BTF libbpf can read");
   bad.reset();
   const auto missing = tmp.dir / "missing.btf";
-  const std::string absent = error_of(
-      [&] { (void)ebpfpp::Object::open_file(object_path(), {.btf_custom_path = missing}); });
-  CHECK(absent.find("read BTF file '" + missing.string() + "' (OpenOptions::btf_custom_path)") !=
-        std::string::npos);
-  CHECK(absent.find("does not exist") != std::string::npos);
+  refused([&] { (void)ebpfpp::Object::open_file(object_path(), {.btf_custom_path = missing}); },
+          "read BTF file '" + missing.string() + "' (OpenOptions::btf_custom_path)",
+          "does not exist");
   CHECK(pins.pins() == "");
   before.check();
 }
@@ -203,17 +214,12 @@ TEST_CASE("open options: objects opened with one pin root share its map and see 
     auto c = ebpfpp::Object::open_file(
         object_path(),
         {.pin_root_path = pins.dir, .resize = {ebpfpp::MapResize::max_entries("shared", 128)}});
-    const std::string differs = error_of([&] { c.load(); });
-    CHECK(differs.find("reuse the map pinned at '" + (pins.dir / "shared").string() + "'") !=
-          std::string::npos);
-    CHECK(differs.find("remove it to have a new one made") != std::string::npos);
+    refused([&] { c.load(); }, "reuse the map pinned at '" + (pins.dir / "shared").string() + "'",
+            "remove it to have a new one made");
 
     // A pin root that is not on bpffs is refused at open.
-    const std::string off_bpffs = error_of(
-        [&] { (void)ebpfpp::Object::open_file(object_path(), {.pin_root_path = "/tmp"}); });
-    CHECK(off_bpffs.find("pin maps under '/tmp' (OpenOptions::pin_root_path)") !=
-          std::string::npos);
-    CHECK(off_bpffs.find("not on a bpffs mount") != std::string::npos);
+    refused([&] { (void)ebpfpp::Object::open_file(object_path(), {.pin_root_path = "/tmp"}); },
+            "pin maps under '/tmp' (OpenOptions::pin_root_path)", "not on a bpffs mount");
 
     // The pin outlives both objects, with what they wrote.
     c.reset();

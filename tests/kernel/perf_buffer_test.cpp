@@ -4,16 +4,21 @@
 
 #include <memory>
 
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <sched.h>
 
+#include <bpf/bpf.h>
 #include <ebpfpp/ebpfpp.hpp>
 
 #include "helpers.hpp"
+#include "identity.hpp"
 #include "streams_helpers.hpp"
 
 namespace perf_buffer_test {  // one per file: the test binaries are unity builds (tests/meson.build)
@@ -257,6 +262,69 @@ TEST_CASE("a PerfBuffer loop cut off from its buffer: destroying it is harmless,
   REQUIRE(it != gen.end());
   CHECK(it->seq == 0);
   pb.reset();
+}
+
+// The map's slots that hold a ring, found by deleting them: a filled slot deletes (0), an empty
+// one is ENOENT. (A perf event array cannot be read from user space: lookups are EOPNOTSUPP.)
+std::vector<int> filled_slots(int map_fd) {
+  std::vector<int> filled;
+  for (int cpu : ebpfpp::detail::online_cpus()) {
+    if (bpf_map_delete_elem(map_fd, &cpu) == 0)
+      filled.push_back(cpu);
+    else
+      CHECK_MESSAGE(errno == ENOENT, "slot " << cpu << ": " << std::strerror(errno));
+  }
+  return filled;
+}
+
+// Issue 19: without CAP_SYS_ADMIN the reader cannot have a map file of its own
+// (BPF_MAP_GET_FD_BY_ID), so it stores its rings through the file it shares with the loader and
+// has libbpf delete them when it goes. Here the loader (root) keeps that file open after the
+// reader is gone: if the deletes were skipped, the slots would keep the dead rings.
+TEST_CASE("a PerfBuffer without CAP_SYS_ADMIN takes its rings out of the map when destroyed") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::perf_buffer)) EBPFPP_SKIP(*r);
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_loop)) EBPFPP_SKIP(*r);
+  auto skel = test::load_streams(); // by root: the child inherits its fds
+  const int map_fd = bpf_map__fd(skel->maps.test_perf);
+  const std::uint32_t map_id = [&] {
+    PerfBuffer<stream_event> pb(skel, "test_perf");
+    // The check finds rings where they are: root's buffer has one in every online CPU's slot.
+    CHECK(filled_slots(map_fd) == ebpfpp::detail::online_cpus());
+    return pb.info().id;
+  }();
+  REQUIRE(filled_slots(map_fd).empty());
+
+  auto r = test::run_as(
+      65534, test::cap_bit(test::cap_bpf) | test::cap_bit(test::cap_perfmon),
+      [&](test::Reporter& rep) {
+        rep.run("map file of its own", [&] {
+          ebpfpp::detail::UniqueFd own(bpf_map_get_fd_by_id(map_id));
+          if (!own) throw ebpfpp::Error(errno, "open map by id");
+          return std::string("opened");
+        });
+        rep.run("read, then destroy", [&] {
+          std::size_t read = 0;
+          {
+            // 2 pages a CPU: uid 65534 may lock only perf_event_mlock_kb (516 KB) of rings.
+            PerfBuffer<stream_event> pb(skel, "test_perf",
+                                        PerfBufferOptions().pages(2).wakeup_events(1));
+            std::array<std::uint64_t, 3> args{10, 0, 0};
+            bpf_test_run_opts opts;
+            ebpfpp::detail::init_opts(opts);
+            opts.ctx_in = args.data();
+            opts.ctx_size_in = sizeof args;
+            if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.emit_perf), &opts) != 0)
+              throw ebpfpp::Error(errno, "test_run emit_perf");
+            read = pb.poll(1s, [](const stream_event&) {});
+          }
+          return std::to_string(read);
+        });
+      });
+  // The child took the shared-file path: BPF_MAP_GET_FD_BY_ID needs CAP_SYS_ADMIN.
+  CHECK_FALSE(r["map file of its own"].ok);
+  CHECK(r["map file of its own"].errnum == EPERM);
+  CHECK(test::worked(r, "read, then destroy") == "10"); // its rings were in the slots
+  CHECK(filled_slots(map_fd) == std::vector<int>{});    // and are not any more
 }
 
 } // namespace perf_buffer_test

@@ -20,7 +20,8 @@ inline void run_raw_tp(ebpfpp::Program prog, std::initializer_list<std::uint64_t
   std::array<std::uint64_t, 3> a{};
   std::size_t i = 0;
   for (auto v : args) a[i++] = v;
-  auto opts = ebpfpp::detail::make_opts<bpf_test_run_opts>();
+  bpf_test_run_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.ctx_in = a.data();
   opts.ctx_size_in = sizeof a;
   const int err = bpf_prog_test_run_opts(prog.fd(), &opts);

@@ -140,7 +140,8 @@ public:
   std::string declaration(std::uint32_t id) {
     if (id == 0) return "void";
     out_.clear();
-    auto opts = make_opts<btf_dump_emit_type_decl_opts>();
+    btf_dump_emit_type_decl_opts opts;
+    init_opts(opts);
     opts.field_name = "";
     if (const int err = btf_dump__emit_type_decl(d_, id, &opts); err < 0) return "?";
     // An anonymous struct or union is printed whole, over lines: "struct {...}" says enough.

@@ -18,18 +18,11 @@
 
 namespace ebpfpp::detail {
 
-/// A zeroed libbpf options struct with its size set. (LIBBPF_OPTS is a C compound literal,
-/// which ISO C++ lacks.)
-template <class Opts>
-Opts make_opts() noexcept {
-  Opts o{};
-  o.sz = sizeof(Opts);
-  return o;
-}
-
-/// Zeroes `o`, padding included, and sets its size: for opts with tail padding
-/// (bpf_xdp_attach_opts), which libbpf refuses unless those bytes are zero. make_opts() cannot
-/// promise that: a returned copy need not carry the padding (GCC -O2 drops it).
+/// Zeroes a libbpf options struct in place, padding included, and sets its size: what LIBBPF_OPTS
+/// does (a C compound literal, which ISO C++ lacks). libbpf refuses opts whose bytes past the
+/// fields it knows are not zero (OPTS_VALID), tail padding included (bpf_xdp_attach_opts has
+/// some). In place because a struct returned by value need not carry its padding: the copy may
+/// leave those bytes as they were (GCC -O2 does), so no make_opts() returning one.
 template <class Opts>
 void init_opts(Opts& o) noexcept {
   std::memset(static_cast<void*>(&o), 0, sizeof o);

@@ -116,6 +116,8 @@ inline constexpr FeatureInfo table[] = {
    probe_flow_dissector},
   {Feature::freplace, "freplace", {5, 6}, "CONFIG_BPF_JIT", "extension (freplace) programs",
    probe_freplace},
+  {Feature::btf_modules, "btf_modules", {5, 11}, "CONFIG_DEBUG_INFO_BTF_MODULES",
+   "loaded modules' BTF in sysfs", probe_btf_modules},
 };
 // clang-format on
 

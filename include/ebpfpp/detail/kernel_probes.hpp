@@ -66,7 +66,8 @@ FeatureStatus from_errno(int err, std::string_view what) {
 template <class = void>
 UniqueFd load_program(bpf_prog_type type, int expected_attach_type = 0,
                       std::uint32_t attach_btf_id = 0, const char* license = "GPL") {
-  auto opts = ebpfpp::detail::make_opts<bpf_prog_load_opts>();
+  bpf_prog_load_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.expected_attach_type = static_cast<bpf_attach_type>(expected_attach_type);
   opts.attach_btf_id = attach_btf_id;
   return UniqueFd(
@@ -83,7 +84,8 @@ FeatureStatus probe_load(bpf_prog_type type, std::string_view what, int expected
 template <class = void>
 FeatureStatus probe_map(bpf_map_type type, std::uint32_t key, std::uint32_t value,
                         std::uint32_t max_entries, std::uint32_t flags, std::string_view what) {
-  auto opts = ebpfpp::detail::make_opts<bpf_map_create_opts>();
+  bpf_map_create_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.map_flags = flags;
   UniqueFd fd(bpf_map_create(type, "ebpfpp_probe", key, value, max_entries, &opts));
   if (fd) return ok();
@@ -169,6 +171,23 @@ template <class = void>
 FeatureStatus probe_btf() {
   if (std::filesystem::exists("/sys/kernel/btf/vmlinux")) return ok();
   return absent(ENOENT, "/sys/kernel/btf/vmlinux does not exist");
+}
+
+// A loaded module built with BTF (CONFIG_DEBUG_INFO_BTF_MODULES, 5.11+) has it in
+// /sys/kernel/btf/<module>, beside vmlinux. Nothing says the kernel could have one short of a
+// module loaded: what the kernel does say is whether it has modules at all (/proc/modules).
+template <class = void>
+FeatureStatus probe_btf_modules() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/kernel/btf", ec))
+    if (entry.path().filename() != "vmlinux") return ok();
+  if (ec)
+    return absent(ec.value(),
+                  ebpfpp::detail::format("/sys/kernel/btf cannot be listed: {}", ec.message()));
+  if (!std::filesystem::exists("/proc/modules"))
+    return absent(ENOENT, "the kernel has no loadable modules (no /proc/modules: CONFIG_MODULES "
+                          "is not set)");
+  return absent(ENOENT, "no loaded module has BTF (/sys/kernel/btf lists vmlinux alone)");
 }
 
 template <class = void>
@@ -276,7 +295,8 @@ FeatureStatus probe_freplace() {
                                         {3, static_cast<std::uint32_t>(f_id)}};
   const bpf_func_info replacement_funcs[] = {{0, static_cast<std::uint32_t>(f_id)}};
 
-  auto opts = ebpfpp::detail::make_opts<bpf_prog_load_opts>();
+  bpf_prog_load_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.prog_btf_fd = static_cast<std::uint32_t>(btf__fd(b.get()));
   opts.func_info = target_funcs;
   opts.func_info_cnt = 2;
@@ -295,7 +315,8 @@ FeatureStatus probe_freplace() {
   UniqueFd link(bpf_link_create(ext.get(), 0, static_cast<bpf_attach_type>(0), nullptr));
   if (!link) return from_errno(errno, "attaching a minimal extension (freplace) program failed");
   unsigned char packet[64] = {};
-  auto run = ebpfpp::detail::make_opts<bpf_test_run_opts>();
+  bpf_test_run_opts run;
+  ebpfpp::detail::init_opts(run);
   run.data_in = packet;
   run.data_size_in = sizeof packet;
   if (bpf_prog_test_run_opts(prog.get(), &run) != 0)
@@ -360,7 +381,8 @@ FeatureStatus probe_task_iter_pid() {
     return from_errno(errno, "loading a minimal task iterator program failed");
   bpf_iter_link_info info{};
   info.task.tid = info.task.pid = static_cast<__u32>(::getpid());
-  auto opts = ebpfpp::detail::make_opts<bpf_link_create_opts>();
+  bpf_link_create_opts opts;
+  ebpfpp::detail::init_opts(opts);
   opts.iter_info = &info;
   opts.iter_info_len = sizeof info;
   UniqueFd link(bpf_link_create(prog.get(), 0, BPF_TRACE_ITER, &opts));
@@ -455,6 +477,8 @@ void explain_absence(const FeatureInfo& fi, FeatureStatus& s) {
     config = "CONFIG_KPROBES";
   if (const auto on = config_enabled(config); on && !*on)
     s.explained_by = ebpfpp::detail::format("{} is not set", config);
+  else if (fi.id == Feature::btf_modules && s.errnum == ENOENT)
+    s.explained_by = s.reason; // no modules, or none with BTF loaded: nothing to read
   else if (fi.id == Feature::lsm && lsm_list_lacks_bpf())
     s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
   else if ((s.errnum == EPERM || s.errnum == EACCES) &&

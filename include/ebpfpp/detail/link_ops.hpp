@@ -173,7 +173,8 @@ uapi::LinkInfoRaw link_info_raw(int link_fd, Describe&& describe) {
 /// attempted.
 template <class Describe>
 void update_link(int link_fd, int prog_fd, int expected_fd, Describe&& describe) {
-  auto opts = make_opts<bpf_link_update_opts>();
+  bpf_link_update_opts opts;
+  init_opts(opts);
   if (expected_fd >= 0) {
     opts.flags = BPF_F_REPLACE;
     opts.old_prog_fd = static_cast<std::uint32_t>(expected_fd);

@@ -209,7 +209,8 @@ std::optional<std::vector<MapInfo>> describe_maps_unopened(std::string* why = nu
   const MapIterLayout& layout = map_iter_layout();
   if (!layout.ok) return no(layout.why);
   const std::vector<bpf_insn> insns = map_iter_program(layout);
-  auto opts = make_opts<bpf_prog_load_opts>();
+  bpf_prog_load_opts opts;
+  init_opts(opts);
   opts.expected_attach_type = BPF_TRACE_ITER;
   opts.attach_btf_id = layout.attach_btf_id;
   // GPL: bpf_seq_write is a GPL-only helper (the program is ebpfpp's own, built here).

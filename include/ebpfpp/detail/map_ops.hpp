@@ -45,7 +45,8 @@ inline UniqueFd create_map_fd(bpf_map_type type, std::string_view name, std::uin
                               std::uint32_t map_flags, std::uint64_t map_extra = 0,
                               int inner_map_fd = -1) {
   const std::string kernel_name(name.substr(0, BPF_OBJ_NAME_LEN - 1));
-  auto opts = make_opts<bpf_map_create_opts>();
+  bpf_map_create_opts opts;
+  init_opts(opts);
   opts.map_flags = map_flags;
   opts.map_extra = map_extra;
   if (inner_map_fd >= 0) opts.inner_map_fd = static_cast<__u32>(inner_map_fd);
@@ -196,7 +197,8 @@ private:
   void read_batch() {
     keys_.resize(chunk_);
     values_.resize(static_cast<std::size_t>(chunk_) * stride_);
-    auto opts = make_opts<bpf_map_batch_opts>();
+    bpf_map_batch_opts opts;
+    init_opts(opts);
     for (;;) {
       __u32 count = chunk_;
       const int ret =
@@ -440,7 +442,8 @@ public:
       for (std::size_t i = 0; i < keys.size(); ++i) update(keys[i], values[i], flag);
       return;
     }
-    auto opts = make_opts<bpf_map_batch_opts>();
+    bpf_map_batch_opts opts;
+    init_opts(opts);
     __u32 count = static_cast<__u32>(keys.size());
     if (bpf_map_update_batch(this->fd_.get(), keys.data(), bytes, &count, &opts) == 0) return;
     const int err = errno;
@@ -534,7 +537,8 @@ public:
   std::size_t erase_batch(std::span<const K> keys) {
     std::size_t erased = 0;
     std::size_t pos = 0;
-    auto opts = make_opts<bpf_map_batch_opts>();
+    bpf_map_batch_opts opts;
+    init_opts(opts);
     while (pos < keys.size()) {
       __u32 count = static_cast<__u32>(keys.size() - pos);
       if (bpf_map_delete_batch(this->fd_.get(), keys.data() + pos, &count, &opts) == 0)

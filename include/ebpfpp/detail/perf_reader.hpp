@@ -81,7 +81,8 @@ public:
     attr.sample_type = PERF_SAMPLE_RAW;
     attr.sample_period = 1;
     attr.wakeup_events = wakeup_events;
-    auto opts = make_opts<perf_buffer_raw_opts>();
+    perf_buffer_raw_opts opts;
+    init_opts(opts);
     opts.cpu_cnt = static_cast<int>(cpus.size());
     opts.cpus = cpus.data();
     opts.map_keys = cpus.data(); // CPU n's ring in slot n, as BPF_F_CURRENT_CPU expects

@@ -2,7 +2,8 @@
 // The one loop under every events(), records() and lines() (stream_loop), and what it stands on:
 // StreamWaiter (the eventfd behind request_stop() and the wait when a reader ran dry: spin,
 // then poll with a bounded timeout), LoopTether (the tie between a running loop and its reader,
-// so that either may end first), and the reader's answer, Next. The options it obeys are
+// so that either may end first), the reader's answer, Next, and BatchedLines (the reader of the
+// line streams). The options it obeys are
 // stream.hpp's.
 
 #include "config.hpp"
@@ -254,6 +255,49 @@ struct NextOf {
   Next operator()(Reader& reader, YieldRun& run) const {
     return reader.next(run);
   }
+};
+
+/// A line stream (TracePipe, ProgramStream) as the stream loop reads it: a handle the loop keeps
+/// in its frame. Lines come at most 64 to a batch, so a source that never runs dry (a tool that
+/// traces its own writes) still lets the loop see its timeout or a stop. A line source cannot say
+/// whether a line is there short of reading it, so the wait does not spin, has nothing to arm,
+/// and sleeps in poll on the source's wait_fd() (-1: on the stop fds alone) for at most its
+/// wait_bound() (negative: until readable).
+///
+/// `Source` supplies its read-line step, `try_next()` (the next line or nullptr, never waiting),
+/// and its wait step, `wait_fd()` and `wait_bound()`; and, for the tether, `loop_slot()` and
+/// `what()`. Sources keep those private and befriend BatchedLines<Self>.
+template <class Source>
+struct BatchedLines {
+  Source* source;
+  unsigned in_batch = 0;
+
+  BatchedLines* operator->() noexcept { return this; }
+  BatchedLines& operator*() noexcept { return *this; }
+  Next next(YieldRun& run) {
+    if (in_batch == 64) {
+      in_batch = 0;
+      return Next::batch_end;
+    }
+    const auto* line = source->try_next();
+    if (!line) {
+      in_batch = 0;
+      return Next::dry;
+    }
+    ++in_batch;
+    run.first = line;
+    run.remaining = 0;
+    return Next::item;
+  }
+  LoopTether*& loop_slot() const noexcept { return source->loop_slot(); }
+  std::string what() const { return source->what(); }
+  void end_loop() const noexcept { cut_loop(source->loop_slot()); }
+  int fd() const noexcept { return source->wait_fd(); }
+  bool has_data() const noexcept { return false; }
+  void arm() const noexcept {}
+  void disarm() const noexcept {}
+  WaitTuning tuning() const noexcept { return {std::chrono::microseconds(0), {}}; }
+  std::chrono::milliseconds wait_bound() const noexcept { return source->wait_bound(); }
 };
 
 /// The one loop under every events(), records() and lines(): hands out what `step(reader, run)`
