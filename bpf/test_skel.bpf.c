@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // The typed-skeleton test's object (tests/kernel/typed_skeleton_test.cpp): one map of each common
 // kind, with keys, values, events and globals whose types use every BTF kind ebpfpp-skel emits
-// (struct, union, enum, typedef, array, nested and anonymous members, a bit field), and a syscall
-// program that reads a point from `points` and sends it, tagged, through each stream.
+// (struct, union, enum, typedef, array, nested and anonymous members, a bit field), maps of maps
+// typed by their inner maps, a syscall program that reads a point from `points` and sends it,
+// tagged, through each stream, and one that counts through the maps of maps.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <ebpfpp/ebpfpp.bpf.h>
@@ -116,6 +117,37 @@ struct {
 EBPFPP_RINGBUF(events, 4096);
 EBPFPP_EVENT(events, struct skel_event);
 
+// Maps of maps: the skeleton types each by its inner map's own definition (`__array(values, ...)`),
+// `tables` as ArrayOfMaps<Map<u32, u64>>, `word_sets` as HashOfMaps<u64, ArrayMap<skel_word>>.
+// The object puts no inner map in them: user space does.
+struct skel_counts {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct skel_counts);
+} tables SEC(".maps");
+
+struct skel_words {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, union skel_word);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 4);
+	__type(key, __u64);
+	__array(values, struct skel_words);
+} word_sets SEC(".maps");
+
 // A ring buffer without a mark: its records are bytes.
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -147,4 +179,35 @@ int produce(void *ctx)
 	__u32 tag = 0x5ce1e7;
 	bpf_ringbuf_output(&raw, &tag, sizeof(tag), 0);
 	return 0;
+}
+
+// Counts through the maps of maps: +1 at key 7 of the map in tables[0] (inserted at the first
+// run), +1 to word 1 of the array at word_sets[9]. Returns 1 when tables[0] is empty, 2 when
+// word_sets has no 9, 3 when both are missing.
+SEC("syscall")
+int count_inner(void *ctx)
+{
+	__u32 slot = 0, key = 7, word = 1;
+	__u64 set = 9, first = 1;
+	int missing = 0;
+
+	void *counts = bpf_map_lookup_elem(&tables, &slot);
+	if (counts) {
+		__u64 *n = bpf_map_lookup_elem(counts, &key);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		else
+			bpf_map_update_elem(counts, &key, &first, BPF_NOEXIST);
+	} else {
+		missing |= 1;
+	}
+	void *words = bpf_map_lookup_elem(&word_sets, &set);
+	if (words) {
+		union skel_word *w = bpf_map_lookup_elem(words, &word);
+		if (w)
+			__sync_fetch_and_add(&w->whole, 1);
+	} else {
+		missing |= 2;
+	}
+	return missing;
 }

@@ -8,10 +8,14 @@
 //   - the C types that the maps' keys and values, the globals and the events use, emitted from
 //     BTF by libbpf's btf_dump (so they are exactly what the BPF side compiled), each struct,
 //     union, enum and typedef followed by static_asserts on its size and its members' offsets;
-//   - `map::<name>`, one tag per map, that names the map in a wrong key's compile error, and
-//     `prog::<name>`, one per program, that names a program given where a map is expected;
-//   - `Maps`: each map as the ebpfpp view of its kind, key and value from BTF (an event stream's
-//     record type from the EBPFPP_EVENT mark of ebpfpp.bpf.h, which BTF does not record itself);
+//   - `map::<name>`, one tag per map, that names the map in the compile error for a key of another
+//     type or for the map given as another view or a program, and `prog::<name>`, one per
+//     program, that names a program given where a map is expected;
+//   - `Maps`: each map as the ebpfpp view of its kind (the one list in
+//     include/ebpfpp/detail/map_views.hpp), key and value from BTF (an event stream's record
+//     type from the EBPFPP_EVENT mark of ebpfpp.bpf.h, which BTF does not record itself; a map
+//     of maps' inner view from its inner map's definition), as an ebpfpp::SkeletonMap (key-value
+//     views) or SkeletonView (the others) that carries the map's tag;
 //   - `Programs`: each program as an ebpfpp::SkeletonProgram<prog::<name>> (a Program);
 //   - `Skeleton`: ebpfpp::Skeleton<bpftool's struct> with `progs` (from open), `maps` (made by
 //     load) and the global sections `rodata()`, `data()`, `bss()`.
@@ -32,6 +36,11 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
+
+// The one list of which view fits which map type, shared with the library's checks: a new map
+// kind is a row there, not code here. Found beside this file, so that building this one source
+// needs no include path.
+#include "../include/ebpfpp/detail/map_views.hpp"
 
 namespace {
 
@@ -168,10 +177,8 @@ private:
   struct MapEntry {
     std::string name;
     bpf_map_type type;
-    std::string view;     // "ebpfpp::Map<__u32, __u64>"
-    std::string header;   // "hash_map.hpp"
-    bool keyed = false;   // a key-value view: wrapped in SkeletonMap
-    bool by_name = false; // a stream whose companions (<name>_drops, ...) are found by name
+    std::string view; // "ebpfpp::Map<std::uint32_t, std::uint64_t>"
+    unsigned use = 0; // ebpfpp::detail::view_use bits of its row: keyed, by_name
   };
 
   const btf_type* type(std::uint32_t id) const { return btf__type_by_id(btf_, id); }
@@ -318,123 +325,12 @@ private:
       MapEntry e;
       e.name = bpf_map__name(m);
       e.type = bpf_map__type(m);
-      const std::uint32_t key = bpf_map__btf_key_type_id(m);
-      const std::uint32_t value = bpf_map__btf_value_type_id(m);
-      const auto k = [&] {
-        return key ? cpp_name(key, e.name + "_key") : sized(bpf_map__key_size(m));
-      };
-      const auto v = [&] {
-        return value ? cpp_name(value, e.name + "_value") : sized(bpf_map__value_size(m));
-      };
-      const auto event = [&] {
-        const auto it = events_.find(e.name);
-        if (it == events_.end()) return std::string("ebpfpp::Bytes");
-        used_events_.insert(e.name);
-        return cpp_name(it->second, e.name + "_event");
-      };
-      // BPF_MAP_TYPE_CGRP_STORAGE (6.2) is not in 6.1's enum, which a case label would need.
-      if (e.type == static_cast<bpf_map_type>(32)) {
-        e.view = fmt::format("ebpfpp::CgroupStorageMap<{}>", v());
-        e.header = "local_storage_map.hpp";
-        maps_.push_back(std::move(e));
-        continue;
-      }
-      switch (e.type) {
-      case BPF_MAP_TYPE_HASH:
-      case BPF_MAP_TYPE_LRU_HASH:
-        e.view = fmt::format("ebpfpp::Map<{}, {}>", k(), v()), e.header = "hash_map.hpp";
-        e.keyed = true;
-        break;
-      case BPF_MAP_TYPE_ARRAY:
-        // A BPF_F_MMAPABLE array is mapped into the process: its values in place.
-        if (bpf_map__map_flags(m) & BPF_F_MMAPABLE)
-          e.view = fmt::format("ebpfpp::MmapArray<{}>", v()), e.header = "mmap_array.hpp";
-        else
-          e.view = fmt::format("ebpfpp::ArrayMap<{}>", v()), e.header = "array_map.hpp";
-        e.keyed = true;
-        break;
-      case BPF_MAP_TYPE_PERCPU_ARRAY:
-        e.view = fmt::format("ebpfpp::PerCpuArrayMap<{}>", v());
-        e.header = "per_cpu_array_map.hpp", e.keyed = true;
-        break;
-      case BPF_MAP_TYPE_PERCPU_HASH:
-        e.view = fmt::format("ebpfpp::PerCpuHashMap<{}, {}>", k(), v());
-        e.header = "per_cpu_hash_map.hpp", e.keyed = true;
-        break;
-      case BPF_MAP_TYPE_LRU_PERCPU_HASH:
-        e.view = fmt::format("ebpfpp::LruPerCpuHashMap<{}, {}>", k(), v());
-        e.header = "lru_per_cpu_hash_map.hpp", e.keyed = true;
-        break;
-      case BPF_MAP_TYPE_LPM_TRIE:
-        e.view = fmt::format("ebpfpp::LpmTrieMap<{}, {}>", lpm_key(key).value_or(k()), v());
-        e.header = "lpm_trie_map.hpp", e.keyed = true;
-        break;
-      case BPF_MAP_TYPE_QUEUE:
-        e.view = fmt::format("ebpfpp::QueueMap<{}>", v()), e.header = "queue_map.hpp";
-        break;
-      case BPF_MAP_TYPE_STACK:
-        e.view = fmt::format("ebpfpp::StackMap<{}>", v()), e.header = "stack_map.hpp";
-        break;
-      case BPF_MAP_TYPE_BLOOM_FILTER:
-        e.view = fmt::format("ebpfpp::BloomFilterMap<{}>", v());
-        e.header = "bloom_filter_map.hpp";
-        break;
-      case BPF_MAP_TYPE_TASK_STORAGE:
-        e.view = fmt::format("ebpfpp::TaskStorageMap<{}>", v());
-        e.header = "local_storage_map.hpp";
-        break;
-      case BPF_MAP_TYPE_SK_STORAGE:
-        e.view = fmt::format("ebpfpp::SocketStorageMap<{}>", v());
-        e.header = "local_storage_map.hpp";
-        break;
-      case BPF_MAP_TYPE_INODE_STORAGE:
-        e.view = fmt::format("ebpfpp::InodeStorageMap<{}>", v());
-        e.header = "local_storage_map.hpp";
-        break;
-      case BPF_MAP_TYPE_DEVMAP:
-        e.view = fmt::format("ebpfpp::DevMap<{}>", v()), e.header = "dev_map.hpp";
-        break;
-      case BPF_MAP_TYPE_DEVMAP_HASH:
-        e.view = fmt::format("ebpfpp::DevMapHash<{}>", v()), e.header = "dev_map.hpp";
-        break;
-      case BPF_MAP_TYPE_SOCKMAP:
-        e.view = fmt::format("ebpfpp::SockMap<{}>", v()), e.header = "sock_map.hpp";
-        break;
-      case BPF_MAP_TYPE_SOCKHASH:
-        e.view = fmt::format("ebpfpp::SockHash<{}, {}>", k(), v()), e.header = "sock_map.hpp";
-        break;
-      case BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
-        e.view = fmt::format("ebpfpp::ReuseportSockArray<{}>", v());
-        e.header = "sk_reuseport.hpp";
-        break;
-      case BPF_MAP_TYPE_STACK_TRACE:
-        e.view = fmt::format("ebpfpp::StackTraceMap<{}>", bpf_map__value_size(m) / 8);
-        e.header = "stack_trace_map.hpp";
-        break;
-      case BPF_MAP_TYPE_PROG_ARRAY:
-        e.view = "ebpfpp::ProgArray", e.header = "prog_array.hpp";
-        break;
-      case BPF_MAP_TYPE_RINGBUF:
-        e.view = fmt::format("ebpfpp::RingBuffer<{}>", event()), e.header = "ring_buffer.hpp";
-        e.by_name = true;
-        break;
-      case BPF_MAP_TYPE_USER_RINGBUF:
-        e.view = fmt::format("ebpfpp::UserRingBuffer<{}>", event());
-        e.header = "user_ring_buffer.hpp", e.by_name = true;
-        break;
-      case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
-        // PerfBuffer reads records of one type only: without a mark, an untyped MapRef.
-        if (events_.contains(e.name))
-          e.view = fmt::format("ebpfpp::PerfBuffer<{}>", event()), e.header = "perf_buffer.hpp";
-        else
-          e.view = "ebpfpp::MapRef";
-        break;
-      default:
-        // Maps of maps (their inner map's kind is a BTF map definition of its own), cgroup
-        // arrays, CPU maps, XSK maps, struct_ops: an untyped MapRef for now.
-        e.view = "ebpfpp::MapRef";
-        break;
-      }
+      if (auto view = view_of(m, e.name, e.use))
+        e.view = *std::move(view);
+      else
+        // No view of its kind (cgroup arrays, struct_ops, ...), an unmarked perf buffer, a map of
+        // maps without its inner map's definition: an untyped MapRef.
+        e.view = "ebpfpp::MapRef", e.use = ebpfpp::detail::view_use::plain;
       maps_.push_back(std::move(e));
     }
     for (const auto& [map, id] : events_)
@@ -444,6 +340,70 @@ private:
         fmt::print(stderr, "ebpfpp-skel: EBPFPP_EVENT({}, ...) names no ring or perf buffer map\n",
                    map);
       }
+  }
+
+  // The view of map `m` (`name` names its generated typedefs and its event mark): its row of the
+  // one view table (include/ebpfpp/detail/map_views.hpp), whose parameters are filled in from the
+  // object's BTF; nullopt when there is no typed view of it. Notes the row's header.
+  std::optional<std::string> view_of(bpf_map* m, const std::string& name, unsigned& use) {
+    namespace d = ebpfpp::detail;
+    const d::MapViewRow* row = d::map_view_for(bpf_map__type(m), bpf_map__map_flags(m));
+    if (!row || ((row->use & d::view_use::needs_event) && !events_.contains(name)))
+      return std::nullopt;
+    use = row->use;
+    const std::uint32_t key = bpf_map__btf_key_type_id(m);
+    const std::uint32_t value = bpf_map__btf_value_type_id(m);
+    const auto k = [&] { return key ? cpp_name(key, name + "_key") : sized(bpf_map__key_size(m)); };
+    const auto v = [&] {
+      return value ? cpp_name(value, name + "_value") : sized(bpf_map__value_size(m));
+    };
+    const std::string_view spelled = row->view;
+    const std::size_t open = spelled.find('<');
+    std::string view = fmt::format("ebpfpp::{}", spelled.substr(0, open));
+    if (open != std::string_view::npos) {
+      std::string_view params = spelled.substr(open + 1, spelled.size() - open - 2);
+      std::string args;
+      while (!params.empty()) {
+        const std::size_t comma = params.find(", ");
+        const std::string_view p = params.substr(0, comma);
+        params = comma == std::string_view::npos ? "" : params.substr(comma + 2);
+        std::string arg;
+        if (p == "K") {
+          arg = k();
+        } else if (p == "V") {
+          arg = v();
+        } else if (p == "Key") {
+          arg = lpm_key(key).value_or(k());
+        } else if (p == "Depth") {
+          arg = std::to_string(bpf_map__value_size(m) / 8);
+        } else if (p == "Event") {
+          const auto it = events_.find(name);
+          if (it == events_.end()) {
+            arg = "ebpfpp::Bytes";
+          } else {
+            used_events_.insert(name);
+            arg = cpp_name(it->second, name + "_event");
+          }
+        } else if (p == "Inner") {
+          // The inner map's own definition, `__array(values, struct inner)`, which libbpf parsed
+          // into a map of its own; the inner map is taken and given as its plain view.
+          bpf_map* inner = bpf_map__inner_map(m);
+          unsigned inner_use = 0;
+          auto inner_view = inner ? view_of(inner, name + "_inner", inner_use) : std::nullopt;
+          if (!inner_view || (inner_use & (d::view_use::by_name | d::view_use::needs_event)))
+            return std::nullopt;
+          arg = *std::move(inner_view);
+        } else {
+          throw Failure(fmt::format("map_views.hpp's {} has a parameter, {}, that ebpfpp-skel "
+                                    "cannot fill in",
+                                    spelled, p));
+        }
+        args += (args.empty() ? "" : ", ") + arg;
+      }
+      view += fmt::format("<{}>", args);
+    }
+    headers_.insert(std::string(row->header));
+    return view;
   }
 
   // An LPM trie's key as ebpfpp's LpmKey<N> (Ipv4Prefix, Ipv6Prefix: parse("10.0.0.0/8"), str())
@@ -519,13 +479,9 @@ private:
   }
 
   std::string header() {
-    std::set<std::string> headers = {"object.hpp"};
-    bool keyed = false;
-    for (const MapEntry& e : maps_) {
-      if (!e.header.empty()) headers.insert(e.header);
-      keyed |= e.keyed;
-    }
-    if (keyed || !programs_.empty()) headers.insert("typed_skeleton.hpp");
+    std::set<std::string> headers = headers_;
+    headers.insert("object.hpp");
+    if (!headers_.empty() || !programs_.empty()) headers.insert("typed_skeleton.hpp");
     std::string out;
     out += fmt::format("// Generated by ebpfpp-skel from the BTF of {}'s object: do not edit.\n"
                        "// Types, maps, programs and globals of the object, typed (see "
@@ -560,7 +516,8 @@ private:
       out += "\n";
     }
     out +=
-        "/// One tag per map: it names the map in the compile error for a key of another type.\n";
+        "/// One tag per map: it names the map in the compile error for a key of another type, or\n"
+        "/// for the map given as another view or a program.\n";
     out += "namespace map {\n";
     for (const MapEntry& e : maps_) out += fmt::format("struct {};\n", member_name(e.name));
     out += "} // namespace map\n\n";
@@ -617,14 +574,12 @@ private:
       const std::string m = member_name(e.name);
       if (e.view == "ebpfpp::MapRef")
         out += fmt::format("    maps.{} = ebpfpp::MapRef((*this)->maps.{});\n", m, e.name);
-      else if (e.by_name)
-        out += fmt::format("    maps.{} = {}(static_cast<const Base&>(*this), \"{}\");\n", m,
-                           e.view, e.name);
-      else if (e.keyed)
+      else if (e.use & ebpfpp::detail::view_use::by_name)
+        out += fmt::format("    maps.{} = {}({}(static_cast<const Base&>(*this), \"{}\"));\n", m,
+                           member_type(e), e.view, e.name);
+      else
         out += fmt::format("    maps.{} = {}({}((*this)->maps.{}));\n", m, member_type(e), e.view,
                            e.name);
-      else
-        out += fmt::format("    maps.{} = {}((*this)->maps.{});\n", m, e.view, e.name);
     }
     out += "  }\n\n";
     for (const std::string& s : sections_)
@@ -649,9 +604,14 @@ private:
     return out;
   }
 
+  static bool is_keyed(const MapEntry& e) { return e.use & ebpfpp::detail::view_use::keyed; }
+
+  // A key-value view as a SkeletonMap (a key of another type does not compile), any other as a
+  // SkeletonView (nor does giving it as another view or a program): both name the map.
   std::string member_type(const MapEntry& e) const {
-    return e.keyed ? fmt::format("ebpfpp::SkeletonMap<map::{}, {}>", member_name(e.name), e.view)
-                   : e.view;
+    if (e.view == "ebpfpp::MapRef") return e.view;
+    return fmt::format("ebpfpp::{}<map::{}, {}>", is_keyed(e) ? "SkeletonMap" : "SkeletonView",
+                       member_name(e.name), e.view);
   }
 
   bpf_object* obj_;
@@ -660,7 +620,7 @@ private:
   btf_dump* dump_ = nullptr;
   std::string types_, asserts_;
   std::set<std::uint32_t> asserted_;
-  std::set<std::string> emitted_names_, sections_, used_events_;
+  std::set<std::string> emitted_names_, sections_, used_events_, headers_;
   std::map<std::string, std::uint32_t> events_;
   std::vector<MapEntry> maps_;
   std::vector<std::string> programs_;

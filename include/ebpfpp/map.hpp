@@ -29,7 +29,9 @@
 /// | sock_map.hpp             | ReuseportSockArray<V> | REUSEPORT_SOCKARRAY          | 4.19   |
 ///
 /// A kind is one header: its operations (detail/map_ops.hpp) and its Kind, the view's name and map
-/// types, from which spec() and create() follow (detail/map_kind.hpp); and one include below.
+/// types, from which spec() and create() follow (detail/map_kind.hpp); one include below; and its
+/// row in detail/map_views.hpp, the one map-type-to-view list, from which the checks name the view
+/// that fits a map and ebpfpp-skel types a generated skeleton's maps.
 /// Event streams over maps are in ring_buffer.hpp and perf_buffer.hpp.
 
 #include "detail/config.hpp"

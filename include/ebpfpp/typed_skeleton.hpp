@@ -1,10 +1,13 @@
 #pragma once
 /// @file
 /// What a generated typed skeleton (`<name>.skel.hpp`, made by ebpfpp-skel from the object's BTF)
-/// is built on: SkeletonMap, a map view that knows which map of which object it is, so that a key
-/// of another type than the map's is a compile error naming the map and both types; and
-/// SkeletonProgram, a Program that knows which program it is, so that a program passed where a
-/// map is expected (or such a map where a program is) is one too.
+/// is built on. Each member's type names it, so that wrong use is a compile error whose first
+/// line names the member and both types:
+/// - SkeletonView: a map as its view (RingBuffer<E>, ProgArray, ArrayOfMaps<Inner>, ...); given
+///   where a view of another kind or type is expected (a ring buffer of another event, a prog
+///   array as a hash map), or where a program is, it does not compile;
+/// - SkeletonMap: a key-value map's view, which besides refuses a key of another type;
+/// - SkeletonProgram: a Program, which refuses to be given where a map view is expected.
 ///
 ///     auto skel = hello_map::Skeleton::open_and_load();
 ///     skel.maps.counter_table.lookup(uid);             // uid: std::uint32_t, as BTF says
@@ -14,11 +17,15 @@
 ///     ebpfpp::ArrayMap<std::uint64_t> m(skel.progs.count_tracepoint);
 ///         // error: ... ProgramAsMap<hello_map::prog::count_tracepoint, ebpfpp::Program,
 ///         //   ebpfpp::ArrayMap<long unsigned int> >
+///     ebpfpp::Map<std::uint32_t, std::uint32_t> t(std::move(tail.maps.syscall));
+///         // error: ... ViewMismatch<hello_tail::map::syscall, ebpfpp::ProgArray,
+///         //   ebpfpp::Map<unsigned int, unsigned int> >
 ///
 /// Tools rarely name these types: they use the members of the generated Skeleton, and pass them
-/// on as the plain view (a SkeletonMap<Tag, Map<K, V>> is a Map<K, V>, a SkeletonProgram<Tag> a
-/// Program). Each program being a type of its own, `cond ? skel.progs.a : skel.progs.b` does not
-/// compile: choose into an ebpfpp::Program (`ebpfpp::Program p = skel.progs.a;`).
+/// on as the plain view (a SkeletonMap<Tag, Map<K, V>> is a Map<K, V>, a SkeletonView<Tag,
+/// RingBuffer<E>> a RingBuffer<E>, a SkeletonProgram<Tag> a Program). Each program being a type
+/// of its own, `cond ? skel.progs.a : skel.progs.b` does not compile: choose into an
+/// ebpfpp::Program (`ebpfpp::Program p = skel.progs.a;`).
 
 #include "detail/config.hpp"
 
@@ -67,6 +74,10 @@ struct ProgramAsMap;
 /// Never defined: a map (its tag and view type) given where a Program is expected.
 template <class Map, class MapView, class Wanted>
 struct MapAsProgram;
+/// Never defined: a map (its tag and view type) given where a view of another kind or of other
+/// types is expected.
+template <class Map, class MapView, class Wanted>
+struct ViewMismatch;
 
 /// A map view of ebpfpp (Map<K,V>, RingBuffer<E>, ProgArray, ...): each says what it needs of a
 /// map in a static spec().
@@ -98,20 +109,18 @@ public:
   }
 };
 
-/// A typed map view (Map<K,V>, ArrayMap<V>, PerCpuHashMap<K,V>, ...) as a member of a generated
-/// skeleton. `Tag` names the map (`hello_map::map::counter_table`); the key-taking operations
-/// accept only the map's key type (or a narrower integer) and refuse anything else at compile
-/// time. Everything else is View's: a SkeletonMap is a View, passed on as one.
+/// A map of a generated skeleton (`skel.maps.<name>`) as its view, View: passed on as one, and
+/// moved out as one (`ebpfpp::RingBuffer<E> events = std::move(skel.maps.events);`). `Tag` names
+/// the map (`test_skel::map::events`), so that giving it where a program, or a view of another
+/// kind or type, is expected fails to compile with a first error line that names the map and both
+/// types, instead of a list of every constructor the other view has.
 template <class Tag, class View>
-class SkeletonMap : public View {
+class SkeletonView : public View {
 public:
-  using key_type = typename View::key_type;
-  using value_type = typename View::value_type;
-
   /// An empty view: the generated Skeleton assigns the real one at load().
-  SkeletonMap() noexcept = default;
+  SkeletonView() noexcept = default;
   /// The view the generated Skeleton made, now known by its tag.
-  explicit SkeletonMap(View&& view) noexcept : View(std::move(view)) {}
+  explicit SkeletonView(View&& view) noexcept : View(std::move(view)) {}
 
   /// Never usable: a map is no program (see SkeletonProgram's conversion, the other way round).
   template <std::same_as<Program> Wanted>
@@ -120,6 +129,29 @@ public:
                   "a map given where a program is expected: see the map and both types above");
     std::terminate();
   }
+
+  /// Never usable: a view of another kind, or of other key, value or event types, than the map's.
+  template <detail::map_view Wanted>
+  requires(!std::derived_from<View, Wanted>) [[noreturn]] operator Wanted() const {
+    static_assert(sizeof(detail::ViewMismatch<Tag, View, Wanted>) == 0,
+                  "a map given where another view is expected: see the map and both types above");
+    std::terminate();
+  }
+};
+
+/// A typed key-value map view (Map<K,V>, ArrayMap<V>, PerCpuHashMap<K,V>, ...) as a member of a
+/// generated skeleton: a SkeletonView whose key-taking operations accept only the map's key type
+/// (or a narrower integer) and refuse anything else at compile time.
+template <class Tag, class View>
+class SkeletonMap : public SkeletonView<Tag, View> {
+public:
+  using key_type = typename View::key_type;
+  using value_type = typename View::value_type;
+
+  /// An empty view: the generated Skeleton assigns the real one at load().
+  SkeletonMap() noexcept = default;
+  /// The view the generated Skeleton made, now known by its tag.
+  explicit SkeletonMap(View&& view) noexcept : SkeletonView<Tag, View>(std::move(view)) {}
 
   template <class Key>
   auto lookup(const Key& key) const

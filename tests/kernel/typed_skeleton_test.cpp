@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 
 #include "test_skel.bpf.skel.hpp"
 
-namespace typed_skeleton_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+namespace typed_skeleton_test { // one per file: the test binaries are unity builds
+                                // (tests/meson.build)
 
 namespace {
 
@@ -31,9 +33,29 @@ static_assert(
 static_assert(std::is_same_v<
               decltype(ts::Maps::colors),
               ebpfpp::SkeletonMap<ts::map::colors, ebpfpp::Map<std::uint64_t, ts::skel_color>>>);
-static_assert(std::is_same_v<decltype(ts::Maps::events), ebpfpp::RingBuffer<ts::skel_event>>);
-static_assert(std::is_same_v<decltype(ts::Maps::raw), ebpfpp::RingBuffer<ebpfpp::Bytes>>);
-static_assert(std::is_same_v<decltype(ts::Maps::jumps), ebpfpp::ProgArray>);
+// A view that takes no key is a SkeletonView: it carries the map's tag too (for the compile error
+// of the map given as another view), and is its view.
+static_assert(
+    std::is_same_v<decltype(ts::Maps::events),
+                   ebpfpp::SkeletonView<ts::map::events, ebpfpp::RingBuffer<ts::skel_event>>>);
+static_assert(
+    std::is_same_v<decltype(ts::Maps::raw),
+                   ebpfpp::SkeletonView<ts::map::raw, ebpfpp::RingBuffer<ebpfpp::Bytes>>>);
+static_assert(std::is_same_v<decltype(ts::Maps::jumps),
+                             ebpfpp::SkeletonView<ts::map::jumps, ebpfpp::ProgArray>>);
+static_assert(std::is_base_of_v<ebpfpp::ProgArray, decltype(ts::Maps::jumps)>);
+// A map of maps is typed by its inner map's definition (`__array(values, struct inner)` in BTF):
+// the inner map's kind, key and value, as the view that get() and create_inner() give.
+static_assert(
+    std::is_same_v<
+        decltype(ts::Maps::tables),
+        ebpfpp::SkeletonView<ts::map::tables,
+                             ebpfpp::ArrayOfMaps<ebpfpp::Map<std::uint32_t, std::uint64_t>>>>);
+static_assert(
+    std::is_same_v<
+        decltype(ts::Maps::word_sets),
+        ebpfpp::SkeletonView<ts::map::word_sets,
+                             ebpfpp::HashOfMaps<std::uint64_t, ebpfpp::ArrayMap<ts::skel_word>>>>);
 // Each program is a Program whose type names it (for the compile error of a program given as a
 // map), and passes as a plain Program.
 static_assert(
@@ -140,6 +162,44 @@ TEST_CASE("a generated skeleton's maps round-trip typed values and its event arr
   std::uint32_t tag = 0;
   std::memcpy(&tag, raw->data(), sizeof tag);
   CHECK(tag == 0x5ce1e7);
+}
+
+TEST_CASE("a generated skeleton's maps of maps take inner maps that its program counts through") {
+  auto skel = ts::Skeleton::open_and_load();
+  // Nothing in either outer map yet: the program finds neither inner map (1 | 2).
+  CHECK(skel.progs.count_inner.test_run().return_value == 3);
+
+  // An inner map of the template's kind, made by the typed member itself, put at slot 0.
+  auto counts = skel.maps.tables.create_inner("skel_counts", 8);
+  skel.maps.tables.set(0, counts);
+  CHECK(skel.progs.count_inner.test_run().return_value == 2); // found tables[0], not word_sets[9]
+  CHECK(skel.progs.count_inner.test_run().return_value == 2);
+  CHECK(skel.progs.count_inner.test_run().return_value == 2);
+  CHECK(counts.lookup(7) == 3U); // inserted at the first run, +1 at each of the two others
+  CHECK(counts.lookup(6) == std::nullopt);
+  // Read back through the outer map: the same map, by the id the kernel answers with.
+  REQUIRE(skel.maps.tables.inner_id(0) == counts.info().id);
+  const auto again = skel.maps.tables.get(0);
+  REQUIRE(again);
+  CHECK(again->lookup(7) == 3U);
+  CHECK_FALSE(skel.maps.tables.get(1));
+
+  auto words = skel.maps.word_sets.create_inner("skel_words", 4);
+  ts::skel_word w{};
+  w.whole = 40;
+  words.update(1, w);
+  skel.maps.word_sets.set(std::uint64_t{9}, words);
+  CHECK(skel.progs.count_inner.test_run().return_value == 0); // both found
+  CHECK(words.get(1).whole == 41);
+  CHECK(words.get(0).whole == 0);
+  CHECK(counts.lookup(7) == 4U);
+
+  // Emptied slots: the program finds neither again, and counts nothing more.
+  CHECK(skel.maps.tables.erase(0));
+  CHECK(skel.maps.word_sets.erase(std::uint64_t{9}));
+  CHECK(skel.progs.count_inner.test_run().return_value == 3);
+  CHECK(counts.lookup(7) == 4U);
+  CHECK(words.get(1).whole == 41);
 }
 
 TEST_CASE("a generated skeleton moves with its programs and maps, and its views outlive it") {

@@ -2,14 +2,19 @@
 // hint that names the view fitting a map type, and the checks against a described map.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <string>
+#include <string_view>
 
 #include <ebpfpp/map.hpp>
+#include <ebpfpp/perf_buffer.hpp>
+#include <ebpfpp/ring_buffer.hpp>
 #include <ebpfpp/system.hpp>
 #include <ebpfpp/user_ring_buffer.hpp>
 
-namespace map_kinds_test {  // one per file: the test binaries are unity builds (tests/meson.build)
+namespace map_kinds_test { // one per file: the test binaries are unity builds (tests/meson.build)
 
 namespace {
 
@@ -68,6 +73,65 @@ TEST_CASE("a bloom filter of the wrong value size, or a queue, is refused with w
   info.type = BPF_MAP_TYPE_QUEUE;
   CHECK(validate_error(info, ebpfpp::BloomFilterMap<std::uint32_t>::spec())
             .find("use ebpfpp::QueueMap<V>") != std::string::npos);
+}
+
+// The one view table (detail/map_views.hpp), from which the checks' hints and ebpfpp-skel's
+// generated members come, against what each view itself accepts (its Kind or spec()): a row may
+// name only a view that accepts the row's map type, and every map type a view accepts has a row.
+TEST_CASE("the view table and the views' own map types agree") {
+  namespace d = ebpfpp::detail;
+  using u32 = std::uint32_t;
+  using u64 = std::uint64_t;
+  using ebpfpp::Map;
+  const d::ViewSpec views[] = {
+      Map<u32, u64>::spec(),
+      ebpfpp::ArrayMap<u64>::spec(),
+      ebpfpp::MmapArray<u64>::spec(),
+      ebpfpp::PerCpuArrayMap<u64>::spec(),
+      ebpfpp::PerCpuHashMap<u32, u64>::spec(),
+      ebpfpp::LruPerCpuHashMap<u32, u64>::spec(),
+      ebpfpp::LpmTrieMap<ebpfpp::Ipv4Prefix, u32>::spec(),
+      ebpfpp::QueueMap<u64>::spec(),
+      ebpfpp::StackMap<u64>::spec(),
+      ebpfpp::BloomFilterMap<u64>::spec(),
+      ebpfpp::ArrayOfMaps<Map<u32, u64>>::spec(),
+      ebpfpp::HashOfMaps<u32, Map<u32, u64>>::spec(),
+      ebpfpp::TaskStorageMap<u64>::spec(),
+      ebpfpp::SocketStorageMap<u64>::spec(),
+      ebpfpp::InodeStorageMap<u64>::spec(),
+      ebpfpp::CgroupStorageMap<u64>::spec(),
+      ebpfpp::StackTraceMap<>::spec(),
+      ebpfpp::ProgArray::spec(),
+      ebpfpp::RingBuffer<Ev>::spec(),
+      ebpfpp::UserRingBuffer<Ev>::spec(),
+      ebpfpp::PerfBuffer<Ev>::spec(),
+      ebpfpp::DevMap<>::spec(),
+      ebpfpp::DevMapHash<>::spec(),
+      ebpfpp::SockMap<>::spec(),
+      ebpfpp::SockHash<u32>::spec(),
+      ebpfpp::ReuseportSockArray<>::spec(),
+  };
+  const auto kind = [](std::string_view view) { return view.substr(0, view.find('<')); };
+  const auto accepts = [](const d::ViewSpec& v, bpf_map_type t) {
+    return std::find(v.accepted.begin(), v.accepted.end(), t) != v.accepted.end();
+  };
+  for (const d::MapViewRow& row : d::map_views) {
+    CAPTURE(row.view);
+    const auto* view = std::find_if(std::begin(views), std::end(views), [&](const d::ViewSpec& v) {
+      return kind(v.view_name) == kind(row.view);
+    });
+    REQUIRE(view != std::end(views));
+    CHECK(accepts(*view, row.type));
+    CHECK(d::map_view_for(row.type, row.flags) == &row); // no earlier row hides it
+  }
+  for (const d::ViewSpec& v : views) {
+    CAPTURE(v.view_name);
+    for (const bpf_map_type t : v.accepted) CHECK(d::map_view_for(t, ~0U) != nullptr);
+  }
+  // A BPF_F_MMAPABLE array is an MmapArray, any other an ArrayMap; a type with no view, none.
+  CHECK(d::view_for(BPF_MAP_TYPE_ARRAY, BPF_F_MMAPABLE) == "MmapArray<V>");
+  CHECK(d::view_for(BPF_MAP_TYPE_ARRAY) == "ArrayMap<V>");
+  CHECK(d::map_view_for(BPF_MAP_TYPE_CGROUP_ARRAY) == nullptr);
 }
 
 TEST_CASE("run_stats is in the feature table with its minimum kernel") {

@@ -29,6 +29,7 @@
 #include "../map_info.hpp"
 #include "format.hpp"
 #include "map_iter.hpp"
+#include "map_views.hpp"
 #include "type_shape.hpp"
 #include "uapi.hpp"
 
@@ -554,63 +555,11 @@ inline std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
   return nullptr;
 }
 
-/// Which typed view fits a map type, for the hint when the wrong one was used: the one list a new
-/// kind adds a line to.
-inline std::string_view view_for(bpf_map_type type) noexcept {
-  // BPF_MAP_TYPE_CGRP_STORAGE (6.2) is not in 6.1's enum, which a case label would need.
-  if (type == static_cast<bpf_map_type>(32)) return "CgroupStorageMap<V>";
-  switch (type) {
-  case BPF_MAP_TYPE_HASH:
-  case BPF_MAP_TYPE_LRU_HASH:
-    return "Map<K, V>";
-  case BPF_MAP_TYPE_PERCPU_HASH:
-  case BPF_MAP_TYPE_LRU_PERCPU_HASH:
-    return "PerCpuHashMap<K, V>";
-  case BPF_MAP_TYPE_BLOOM_FILTER:
-    return "BloomFilterMap<V>";
-  case BPF_MAP_TYPE_ARRAY_OF_MAPS:
-    return "ArrayOfMaps<Inner>";
-  case BPF_MAP_TYPE_HASH_OF_MAPS:
-    return "HashOfMaps<K, Inner>";
-  case BPF_MAP_TYPE_TASK_STORAGE:
-    return "TaskStorageMap<V>";
-  case BPF_MAP_TYPE_SK_STORAGE:
-    return "SocketStorageMap<V>";
-  case BPF_MAP_TYPE_INODE_STORAGE:
-    return "InodeStorageMap<V>";
-  case BPF_MAP_TYPE_ARRAY:
-    return "ArrayMap<V>";
-  case BPF_MAP_TYPE_PERCPU_ARRAY:
-    return "PerCpuArrayMap<V>";
-  case BPF_MAP_TYPE_QUEUE:
-    return "QueueMap<V>";
-  case BPF_MAP_TYPE_STACK:
-    return "StackMap<V>";
-  case BPF_MAP_TYPE_STACK_TRACE:
-    return "StackTraceMap<Depth>";
-  case BPF_MAP_TYPE_PROG_ARRAY:
-    return "ProgArray";
-  case BPF_MAP_TYPE_RINGBUF:
-    return "RingBuffer<Event>";
-  case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
-    return "PerfBuffer<Event>";
-  case static_cast<bpf_map_type>(uapi::map_type_user_ringbuf):
-    return "UserRingBuffer<Event>";
-  case BPF_MAP_TYPE_LPM_TRIE:
-    return "LpmTrieMap<Key, V>";
-  case BPF_MAP_TYPE_DEVMAP:
-    return "DevMap<V>";
-  case BPF_MAP_TYPE_DEVMAP_HASH:
-    return "DevMapHash<V>";
-  case BPF_MAP_TYPE_SOCKMAP:
-    return "SockMap<V>";
-  case BPF_MAP_TYPE_SOCKHASH:
-    return "SockHash<K, V>";
-  case BPF_MAP_TYPE_REUSEPORT_SOCKARRAY:
-    return "ReuseportSockArray<V>";
-  default:
-    return {};
-  }
+/// Which typed view fits a map type, for the hint when the wrong one was used (the one list,
+/// map_views.hpp, which ebpfpp-skel writes generated skeletons from too).
+inline std::string_view view_for(bpf_map_type type, std::uint32_t map_flags = 0) noexcept {
+  const MapViewRow* row = map_view_for(type, map_flags);
+  return row ? row->view : std::string_view();
 }
 
 /// What a typed view requires of a map.
@@ -635,7 +584,7 @@ inline void validate(const MapInfo& info, std::string_view name, const ViewSpec&
   if (std::find(spec.accepted.begin(), spec.accepted.end(), info.type) == spec.accepted.end()) {
     std::string accepted;
     for (auto t : spec.accepted) accepted += (accepted.empty() ? "" : ", ") + map_type_str(t);
-    const std::string_view fits = view_for(info.type);
+    const std::string_view fits = view_for(info.type, info.map_flags);
     throw Error(EINVAL, detail::format("{}: the map type does not fit", action()),
                 detail::format("{} works with maps of type {}; {}", spec.view_name, accepted,
                                fits.empty()
