@@ -84,6 +84,7 @@ enum class Feature {
   cgroup_iter,      ///< the cgroup iterator (SEC("iter/cgroup")), in an order
   kprobe_session,   ///< BPF_TRACE_KPROBE_SESSION links (kprobe.multi with entry and return paired)
   uprobe_session,   ///< BPF_TRACE_UPROBE_SESSION links (uprobe.multi with entry and return paired)
+  arena,            ///< BPF_MAP_TYPE_ARENA: memory BPF programs and user space share at one address
 };
 
 /// What a probe found.
@@ -218,6 +219,8 @@ inline constexpr FeatureInfo table[] = {
    [] { return probe_kprobe_multi(uapi::attach_kprobe_session, "kprobe session"); }},
   {Feature::uprobe_session, "uprobe_session", {6, 13}, "CONFIG_UPROBES", "uprobe sessions",
    [] { return probe_uprobe_multi(uapi::attach_uprobe_session, "uprobe session"); }},
+  {Feature::arena, "arena", {6, 9}, "CONFIG_BPF_JIT", "BPF arenas (64-bit, a JIT with arenas)",
+   probe_arena},
 };
 // clang-format on
 

@@ -554,8 +554,10 @@ inline std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
 /// Which typed view fits a map type, for the hint when the wrong one was used: the one list a new
 /// kind adds a line to.
 inline std::string_view view_for(bpf_map_type type) noexcept {
-  // BPF_MAP_TYPE_CGRP_STORAGE (6.2) is not in 6.1's enum, which a case label would need.
+  // BPF_MAP_TYPE_CGRP_STORAGE (6.2) and _ARENA (6.9) are not in 6.1's enum, which a case label
+  // would need.
   if (type == static_cast<bpf_map_type>(32)) return "CgroupStorageMap<V>";
+  if (type == static_cast<bpf_map_type>(uapi::map_type_arena)) return "Arena";
   switch (type) {
   case BPF_MAP_TYPE_HASH:
   case BPF_MAP_TYPE_LRU_HASH:
