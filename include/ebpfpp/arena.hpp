@@ -96,13 +96,13 @@ public:
     if (bpf_address == 0) return nullptr;
     const std::uint64_t full =
         (std::uint64_t{address()} & ~std::uint64_t{0xffffffff}) | (bpf_address & 0xffffffff);
-    const auto p = reinterpret_cast<T*>(static_cast<std::uintptr_t>(full));
-    if (!contains(p, sizeof(T)))
+    if (full < address() || sizeof(T) > memory_.size() ||
+        full - address() > memory_.size() - sizeof(T))
       throw Error(ERANGE,
                   detail::format("read a {}-byte object at {:#x} in arena '{}' ({:#x}, {} bytes)",
                                  sizeof(T), bpf_address, name(), address(), memory_.size()),
                   std::string(detail::hint::arena_outside));
-    return p;
+    return reinterpret_cast<T*>(memory_.get() + (full - address()));
   }
 
   /// What this view requires of a map (used by the checks).
@@ -125,8 +125,9 @@ private:
     // At map_extra when the map has one (never over a mapping of ours: NOREPLACE), else where
     // the kernel's placement for arenas puts it (within one 4 GiB block).
     const int placed = raw.map_extra != 0 ? MAP_FIXED_NOREPLACE : 0;
-    void* p = ::mmap(reinterpret_cast<void*>(static_cast<std::uintptr_t>(raw.map_extra)), size,
-                     PROT_READ | PROT_WRITE, MAP_SHARED | placed, fd(), 0);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the address the kernel holds for the arena
+    void* at = reinterpret_cast<void*>(static_cast<std::uintptr_t>(raw.map_extra));
+    void* p = ::mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | placed, fd(), 0);
     if (p == MAP_FAILED) {
       const int err = errno;
       throw Error(err, action(),

@@ -193,7 +193,7 @@ TEST_CASE("InodeStorageMap: an LSM program on file_open counts one file's opens 
   CHECK_FALSE(opens.get(other.fd));
   // After the link is gone, opens are no longer counted.
   link = ebpfpp::Link();
-  Fd(::open(again.c_str(), O_RDONLY | O_CLOEXEC));
+  { const Fd unseen(::open(again.c_str(), O_RDONLY | O_CLOEXEC)); }
   CHECK(opens.get(file.fd) == std::uint64_t{n});
   CHECK(opens.erase(file.fd));
 }
