@@ -5,6 +5,7 @@
 
 #include "detail/config.hpp"
 
+#include "arena.hpp"                // IWYU pragma: export
 #include "array_map.hpp"            // IWYU pragma: export
 #include "attached.hpp"             // IWYU pragma: export
 #include "bloom_filter_map.hpp"     // IWYU pragma: export

@@ -88,6 +88,7 @@ enum class Feature {
   flow_dissector,   ///< BPF_PROG_TYPE_FLOW_DISSECTOR links on a network namespace
   freplace,         ///< BPF_PROG_TYPE_EXT: replacing a global function of a loaded program
   btf_modules,      ///< loaded modules' BTF at /sys/kernel/btf/<module> (split on vmlinux's)
+  arena,            ///< BPF_MAP_TYPE_ARENA: memory BPF programs and user space share at one address
 };
 
 /// What a probe found.

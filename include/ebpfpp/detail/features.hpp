@@ -118,6 +118,8 @@ inline constexpr FeatureInfo table[] = {
    probe_freplace},
   {Feature::btf_modules, "btf_modules", {5, 11}, "CONFIG_DEBUG_INFO_BTF_MODULES",
    "loaded modules' BTF in sysfs", probe_btf_modules},
+  {Feature::arena, "arena", {6, 9}, "CONFIG_BPF_JIT", "BPF arenas (64-bit, a JIT with arenas)",
+   probe_arena},
 };
 // clang-format on
 

@@ -282,6 +282,17 @@ inline constexpr std::string_view nul_in_path =
 inline constexpr std::string_view not_mmapable =
     "only an array created with BPF_F_MMAPABLE can be mapped: add __uint(map_flags, "
     "BPF_F_MMAPABLE) to its definition (kernel 5.5+), or read it with ArrayMap<V>";
+inline constexpr std::string_view arena_taken =
+    "something in this process is mapped at the arena's address (its map_extra), another view "
+    "of the same arena too: keep one Arena per arena and process, or create the arena at a free "
+    "address";
+inline constexpr std::string_view arena_placed_elsewhere =
+    "the arena was placed by an earlier mmap (another view, or another process) at an address "
+    "this process was not told: give arenas that several views or processes share an address "
+    "when they are made (map_extra, Arena::create's address)";
+inline constexpr std::string_view arena_outside =
+    "the address is not in this arena: pass what the BPF side stored as a pointer into this "
+    "arena (a user address or its low 32 bits), 0 for none";
 inline constexpr std::string_view attached_socket_fd =
     "give the fd of an open socket (socket(2), accept(2)), and keep it open while the program is "
     "attached";

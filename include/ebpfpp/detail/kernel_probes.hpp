@@ -401,6 +401,26 @@ FeatureStatus probe_bpf_streams() {
   return from_errno(errno, "BPF_PROG_STREAM_READ_BY_FD failed");
 }
 
+// One page, placed by the first mmap (map_extra 0). A kernel refuses an arena for want of CAP_BPF
+// (the check bloom filters pass too) before it reads the attributes; an arena it refuses with
+// EPERM although a bloom filter is made, even one without BPF_F_MMAPABLE (which it would refuse
+// with EINVAL), is refused by a policy of that kernel, which the reason says.
+template <class = void>
+FeatureStatus probe_arena() {
+  auto s = probe_map(static_cast<bpf_map_type>(uapi::map_type_arena), 0, 0, 1, BPF_F_MMAPABLE,
+                     "BPF arena");
+  if (s.available || s.errnum != EPERM) return s;
+  UniqueFd malformed(bpf_map_create(static_cast<bpf_map_type>(uapi::map_type_arena), "ebpfpp_probe",
+                                    0, 0, 1, nullptr));
+  const int malformed_err = errno;
+  if (probe_map(BPF_MAP_TYPE_BLOOM_FILTER, 0, 4, 1, 0, "bloom filter").available && !malformed &&
+      malformed_err == EPERM)
+    s.reason += "; a bloom filter map (the same CAP_BPF check) is created, and an arena without "
+                "BPF_F_MMAPABLE is refused with EPERM too, not EINVAL: this kernel refuses "
+                "arenas before it reads their attributes";
+  return s;
+}
+
 template <class = void>
 FeatureStatus probe_run_stats() {
   UniqueFd fd(bpf_enable_stats(BPF_STATS_RUN_TIME));

@@ -73,7 +73,7 @@ inline constexpr MapViewRow map_views[] = {
     {BPF_MAP_TYPE_DEVMAP_HASH, 0, "DevMapHash<V>", "dev_map.hpp", view_use::plain},
     {BPF_MAP_TYPE_SOCKMAP, 0, "SockMap<V>", "sock_map.hpp", view_use::plain},
     {BPF_MAP_TYPE_SOCKHASH, 0, "SockHash<K, V>", "sock_map.hpp", view_use::plain},
-    {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 0, "ReuseportSockArray<V>", "sk_reuseport.hpp",
+    {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 0, "ReuseportSockArray<V>", "sock_map.hpp",
      view_use::plain},
 };
 

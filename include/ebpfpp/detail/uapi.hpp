@@ -27,6 +27,7 @@ inline constexpr int cmd_prog_stream_read = 37;    // BPF_PROG_STREAM_READ_BY_FD
 inline constexpr int prog_type_netfilter = 32;     // BPF_PROG_TYPE_NETFILTER, 6.4
 inline constexpr int map_type_user_ringbuf = 31;   // BPF_MAP_TYPE_USER_RINGBUF, 6.1
 inline constexpr int map_type_cgrp_storage = 32;   // BPF_MAP_TYPE_CGRP_STORAGE, 6.2
+inline constexpr int map_type_arena = 33;          // BPF_MAP_TYPE_ARENA, 6.9
 inline constexpr int attach_netfilter = 45;        // BPF_NETFILTER, 6.4
 inline constexpr int attach_tcx_ingress = 46;      // BPF_TCX_INGRESS, 6.6
 inline constexpr int attach_tcx_egress = 47;       // BPF_TCX_EGRESS, 6.6
