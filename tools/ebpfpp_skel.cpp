@@ -397,6 +397,12 @@ private:
       case BPF_MAP_TYPE_DEVMAP_HASH:
         e.view = fmt::format("ebpfpp::DevMapHash<{}>", v()), e.header = "dev_map.hpp";
         break;
+      case BPF_MAP_TYPE_CPUMAP:
+        e.view = fmt::format("ebpfpp::CpuMap<{}>", v()), e.header = "cpu_map.hpp";
+        break;
+      case BPF_MAP_TYPE_XSKMAP:
+        e.view = "ebpfpp::XskMap", e.header = "xsk_map.hpp";
+        break;
       case BPF_MAP_TYPE_SOCKMAP:
         e.view = fmt::format("ebpfpp::SockMap<{}>", v()), e.header = "sock_map.hpp";
         break;
@@ -431,7 +437,7 @@ private:
         break;
       default:
         // Maps of maps (their inner map's kind is a BTF map definition of its own), cgroup
-        // arrays, CPU maps, XSK maps, struct_ops: an untyped MapRef for now.
+        // arrays, struct_ops: an untyped MapRef for now.
         e.view = "ebpfpp::MapRef";
         break;
       }

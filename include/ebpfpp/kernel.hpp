@@ -84,6 +84,8 @@ enum class Feature {
   cgroup_iter,      ///< the cgroup iterator (SEC("iter/cgroup")), in an order
   kprobe_session,   ///< BPF_TRACE_KPROBE_SESSION links (kprobe.multi with entry and return paired)
   uprobe_session,   ///< BPF_TRACE_UPROBE_SESSION links (uprobe.multi with entry and return paired)
+  cpumap,           ///< BPF_MAP_TYPE_CPUMAP (XDP redirects to other CPUs)
+  af_xdp,           ///< AF_XDP sockets + BPF_MAP_TYPE_XSKMAP (XDP redirects to user space)
 };
 
 /// What a probe found.
@@ -218,6 +220,10 @@ inline constexpr FeatureInfo table[] = {
    [] { return probe_kprobe_multi(uapi::attach_kprobe_session, "kprobe session"); }},
   {Feature::uprobe_session, "uprobe_session", {6, 13}, "CONFIG_UPROBES", "uprobe sessions",
    [] { return probe_uprobe_multi(uapi::attach_uprobe_session, "uprobe session"); }},
+  {Feature::cpumap, "cpumap", {4, 15}, "", "CPU maps (XDP redirect to a CPU)",
+   [] { return probe_map(BPF_MAP_TYPE_CPUMAP, 4, 4, 1, 0, "cpumap"); }},
+  {Feature::af_xdp, "af_xdp", {4, 18}, "CONFIG_XDP_SOCKETS", "AF_XDP sockets and XSK maps",
+   probe_af_xdp},
 };
 // clang-format on
 

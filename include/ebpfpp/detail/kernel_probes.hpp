@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <dlfcn.h>
 #include <linux/bpf.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 
 #include "format.hpp"
@@ -287,6 +288,14 @@ FeatureStatus probe_bpf_streams() {
   char byte = 0;
   if (uapi::prog_stream_read(-1, uapi::stream_stdout, &byte, 0) >= 0 || errno == EBADF) return ok();
   return from_errno(errno, "BPF_PROG_STREAM_READ_BY_FD failed");
+}
+
+// An AF_XDP socket (EAFNOSUPPORT without CONFIG_XDP_SOCKETS), then an XSK map to put it in.
+template <class = void>
+FeatureStatus probe_af_xdp() {
+  UniqueFd sock(::socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0));
+  if (!sock) return from_errno(errno, "creating an AF_XDP socket failed");
+  return probe_map(BPF_MAP_TYPE_XSKMAP, 4, 4, 1, 0, "XSK");
 }
 
 template <class = void>

@@ -599,6 +599,10 @@ inline std::string_view view_for(bpf_map_type type) noexcept {
     return "DevMap<V>";
   case BPF_MAP_TYPE_DEVMAP_HASH:
     return "DevMapHash<V>";
+  case BPF_MAP_TYPE_CPUMAP:
+    return "CpuMap<V>";
+  case BPF_MAP_TYPE_XSKMAP:
+    return "XskMap";
   case BPF_MAP_TYPE_SOCKMAP:
     return "SockMap<V>";
   case BPF_MAP_TYPE_SOCKHASH:
