@@ -396,8 +396,9 @@ TEST_CASE("XdpSocket and XskMap bad input: each a clear Error with a hint, nothi
     const int udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int pipefd[2];
     REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
-    for (const auto& [fd, err] : std::vector<std::pair<int, int>>{
+    for (const auto& bad : std::vector<std::pair<int, int>>{
              {udp, EOPNOTSUPP}, {pipefd[0], ENOTSOCK}, {999, EBADF}}) {
+      const int fd = bad.first, err = bad.second;
       CAPTURE(fd);
       e = error_of([&] { xsks.set(1, fd); });
       CHECK(e.errnum() == err);

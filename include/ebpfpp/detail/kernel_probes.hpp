@@ -376,6 +376,12 @@ void explain_absence(const FeatureInfo& fi, FeatureStatus& s) {
     s.explained_by = ebpfpp::detail::format("{} is not set", config);
   else if (fi.id == Feature::lsm && lsm_list_lacks_bpf())
     s.explained_by = "bpf is not in the kernel's active LSM list (boot with lsm=...,bpf)";
+  else if (fi.id == Feature::af_xdp && s.errnum == EPERM &&
+           !ebpfpp::detail::has_capability(CAP_NET_RAW))
+    // AF_XDP sockets ask for CAP_NET_RAW, which no other BPF use needs.
+    s.explained_by = ebpfpp::detail::format(
+        "{}the probe was refused (errno {}) and this process lacks CAP_NET_RAW", not_known,
+        s.errnum);
   else if (s.errnum == EPERM || s.errnum == EACCES) {
     if (const std::string lacks = ebpfpp::detail::missing_bpf_capabilities(); !lacks.empty())
       s.explained_by =

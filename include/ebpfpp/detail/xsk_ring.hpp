@@ -123,7 +123,7 @@ xdp_mmap_offsets xsk_offsets(int fd, const Action& action) {
     std::uint64_t producer, consumer, desc;
   };
   V1 v1[4]; // rx, tx, fill, completion
-  static_assert(sizeof v1 == 4 * 3 * sizeof(std::uint64_t));
+  static_assert(sizeof v1 == sizeof(std::uint64_t) * 12);
   std::memcpy(v1, &off, sizeof v1);
   xdp_ring_offset* rings[4] = {&off.rx, &off.tx, &off.fr, &off.cr};
   for (int i = 0; i < 4; ++i) *rings[i] = {v1[i].producer, v1[i].consumer, v1[i].desc, 0};
