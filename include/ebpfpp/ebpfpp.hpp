@@ -13,6 +13,7 @@
 #include "btf.hpp"                  // IWYU pragma: export
 #include "btf_tracing.hpp"          // IWYU pragma: export
 #include "cgroup.hpp"               // IWYU pragma: export
+#include "cpu_map.hpp"              // IWYU pragma: export
 #include "dev_map.hpp"              // IWYU pragma: export
 #include "error.hpp"                // IWYU pragma: export
 #include "event_loop.hpp"           // IWYU pragma: export
@@ -74,3 +75,5 @@
 #include "usdt.hpp"                 // IWYU pragma: export
 #include "user_ring_buffer.hpp"     // IWYU pragma: export
 #include "xdp.hpp"                  // IWYU pragma: export
+#include "xdp_socket.hpp"           // IWYU pragma: export
+#include "xsk_map.hpp"              // IWYU pragma: export

@@ -89,6 +89,8 @@ enum class Feature {
   freplace,         ///< BPF_PROG_TYPE_EXT: replacing a global function of a loaded program
   btf_modules,      ///< loaded modules' BTF at /sys/kernel/btf/<module> (split on vmlinux's)
   arena,            ///< BPF_MAP_TYPE_ARENA: memory BPF programs and user space share at one address
+  cpumap,           ///< BPF_MAP_TYPE_CPUMAP (XDP redirects to other CPUs)
+  af_xdp,           ///< AF_XDP sockets + BPF_MAP_TYPE_XSKMAP (XDP redirects to user space)
 };
 
 /// What a probe found.

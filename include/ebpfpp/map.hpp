@@ -24,6 +24,8 @@
 /// | lpm_trie_map.hpp         | LpmTrieMap<Key,V>     | LPM_TRIE                     | 4.11   |
 /// | dev_map.hpp              | DevMap<V>             | DEVMAP                       | 4.14   |
 /// | dev_map.hpp              | DevMapHash<V>         | DEVMAP_HASH                  | 5.4    |
+/// | cpu_map.hpp              | CpuMap<V>             | CPUMAP                       | 4.15   |
+/// | xsk_map.hpp              | XskMap                | XSKMAP (AF_XDP sockets)      | 4.18   |
 /// | sock_map.hpp             | SockMap<V>            | SOCKMAP (sockets by fd)      | 4.14   |
 /// | sock_map.hpp             | SockHash<K,V>         | SOCKHASH (sockets by fd)     | 4.18   |
 /// | sock_map.hpp             | ReuseportSockArray<V> | REUSEPORT_SOCKARRAY          | 4.19   |
@@ -38,6 +40,7 @@
 
 #include "array_map.hpp"
 #include "bloom_filter_map.hpp"
+#include "cpu_map.hpp"
 #include "dev_map.hpp"
 #include "hash_map.hpp"
 #include "local_storage_map.hpp"
@@ -51,3 +54,4 @@
 #include "queue_map.hpp"
 #include "sock_map.hpp"
 #include "stack_trace_map.hpp"
+#include "xsk_map.hpp"

@@ -38,7 +38,7 @@ long voluntary_switches() {
 
 TEST_CASE("the feature table lists every feature once, in enum order, with a minimum kernel") {
   const auto table = kernel::features();
-  CHECK(table.size() == 45);
+  CHECK(table.size() == 47);
   for (std::size_t i = 0; i < table.size(); ++i) {
     CAPTURE(table[i].name);
     CHECK(static_cast<std::size_t>(table[i].id) == i);
@@ -90,7 +90,7 @@ TEST_CASE("ebpfpp-features prints the table with minimum versions, and JSON") {
   }
   auto json = test::run_capture({exe.string(), "--json"});
   CHECK(json.status == 0);
-  CHECK(std::count(json.out.begin(), json.out.end(), '\n') == 45);
+  CHECK(std::count(json.out.begin(), json.out.end(), '\n') == 47);
   CHECK(json.out.find("{\"feature\":\"ring_buffer\",\"min_kernel\":\"5.8\",\"available\":true") !=
         std::string::npos);
   CHECK(test::run_capture({exe.string(), "--bogus"}).status == 2);
@@ -336,7 +336,7 @@ TEST_CASE("fmt formats program and map info, errors, versions and the feature ta
   const ebpfpp::Error e(ENOENT, "find thing", "look elsewhere");
   CHECK(fmt::format("{}", e) == e.what());
   const std::string table = fmt::format("{}", kernel::features());
-  CHECK(std::count(table.begin(), table.end(), '\n') == 44); // 45 rows
+  CHECK(std::count(table.begin(), table.end(), '\n') == 46); // 47 rows
   CHECK(table.find("ring_buffer        5.8") != std::string::npos);
 }
 

@@ -120,6 +120,10 @@ inline constexpr FeatureInfo table[] = {
    "loaded modules' BTF in sysfs", probe_btf_modules},
   {Feature::arena, "arena", {6, 9}, "CONFIG_BPF_JIT", "BPF arenas (64-bit, a JIT with arenas)",
    probe_arena},
+  {Feature::cpumap, "cpumap", {4, 15}, "", "CPU maps (XDP redirect to a CPU)",
+   [] { return probe_map(BPF_MAP_TYPE_CPUMAP, 4, 4, 1, 0, "cpumap"); }},
+  {Feature::af_xdp, "af_xdp", {4, 18}, "CONFIG_XDP_SOCKETS", "AF_XDP sockets and XSK maps",
+   probe_af_xdp},
 };
 // clang-format on
 

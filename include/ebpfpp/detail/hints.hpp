@@ -60,6 +60,8 @@ enum class Op {
   query_hook,      // BPF_PROG_QUERY / XDP query: what is attached on a hook
   attach_socket,   // setsockopt with a program fd (SO_ATTACH_BPF, SO_ATTACH_REUSEPORT_EBPF)
   read_stream,     // BPF_PROG_STREAM_READ_BY_FD: a program's stdout/stderr stream, by its fd
+  xdp_socket,      // an AF_XDP socket: socket(2), its UMEM and rings (CAP_NET_RAW)
+  bind_xdp_socket, // binding an AF_XDP socket to an interface's queue
 };
 
 // --- capabilities -----------------------------------------------------------------------------
@@ -296,6 +298,20 @@ inline constexpr std::string_view arena_outside =
 inline constexpr std::string_view attached_socket_fd =
     "give the fd of an open socket (socket(2), accept(2)), and keep it open while the program is "
     "attached";
+inline constexpr std::string_view xsk_map_socket =
+    "an XskMap holds AF_XDP sockets only: put in an ebpfpp::XdpSocket (or the fd of another "
+    "AF_XDP socket, bound to the queue its slot serves), not a UDP, TCP or other fd";
+inline constexpr std::string_view xdp_socket_frames =
+    "XdpSocketOptions::frames must be a power of two up to 65536 (it is also each ring's size)";
+/// XdpSocketOptions::frame_size out of what the kernel's aligned UMEM takes.
+template <class = void>
+std::string xdp_frame_size(std::uint32_t page) {
+  return detail::format("XdpSocketOptions::frame_size must be a power of two from 2048 to the "
+                        "page size ({} bytes)",
+                        page);
+}
+inline constexpr std::string_view xdp_frame_too_large =
+    "a frame sent must fit one UMEM frame: raise XdpSocketOptions::frame_size, or send less";
 inline constexpr std::string_view share_struct =
     "the BPF program and the user side disagree on the struct: share one header between them";
 
@@ -817,6 +833,10 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
   case EPERM:
   case EACCES:
     if (op == Op::map_access) return std::string(hint::map_fd_mode);
+    if (op == Op::xdp_socket || op == Op::bind_xdp_socket)
+      return "AF_XDP sockets need CAP_NET_RAW (and the XDP program that redirects to them "
+             "CAP_BPF + CAP_NET_ADMIN): run as root, or grant them, e.g. setcap "
+             "cap_net_raw,cap_net_admin,cap_bpf+ep <binary>";
     if (op == Op::open_trace_pipe) return std::string(hint::tracefs_root_only);
     if (op == Op::open_by_id && !has_capability(CAP_SYS_ADMIN))
       return std::string(hint::open_by_id);
@@ -862,6 +882,9 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   case EBUSY:
     if (op == Op::open_trace_pipe) return std::string(hint::trace_pipe_busy);
+    if (op == Op::bind_xdp_socket)
+      return "another AF_XDP socket is bound to this queue of this interface (one socket per "
+             "queue): close it, or bind to another queue";
     if (op == Op::pin)
       return "this object is already pinned (a link is pinned at one path at a time): unpin it "
              "first";
@@ -871,7 +894,14 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
              "link; then detach it (end that process, or `ip link set dev <if> xdp off` for a "
              "netlink attachment), or ask to replace it";
     return {};
+  case ENOBUFS:
   case ENOMEM:
+    // The UMEM's pages are pinned and counted against RLIMIT_MEMLOCK (xdp_umem_account_pages).
+    if (op == Op::xdp_socket)
+      return "the UMEM's pages are pinned and counted against RLIMIT_MEMLOCK unless the process "
+             "has CAP_IPC_LOCK: raise it (ulimit -l), grant CAP_IPC_LOCK, or use fewer or "
+             "smaller frames (XdpSocketOptions)";
+    if (err == ENOBUFS) return {};
     // Since 5.11 BPF memory is charged to the memory cgroup, and RLIMIT_MEMLOCK plays no part.
     if (KernelVersion::running() && KernelVersion::running() < KernelVersion{5, 11, 0})
       return "the kernel could not allocate memory for the object; before 5.11 BPF memory is "
@@ -896,18 +926,28 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
       return "the program's type must fit the socket option (SEC(\"socket\") for a socket "
              "filter, SEC(\"sk_reuseport\") for sk_reuseport), and sk_reuseport needs a socket "
              "with SO_REUSEPORT set (setsockopt before bind)";
+    if (op == Op::bind_xdp_socket)
+      return "the queue is not one of the interface's (`ethtool -l <if>` says how many it has; a "
+             "veth has one, queue 0, unless made with numrxqueues), or the socket is bound "
+             "already";
     if (op == Op::perf_event_open)
       return "a sampling frequency above kernel.perf_event_max_sample_rate (sysctl), a period or "
              "frequency of 0, or an event config this PMU does not know";
     return {};
   case ENODEV:
-    if (op == Op::attach_network)
+    if (op == Op::map_access)
+      return "no such CPU: a CpuMap's key is a CPU this machine can have "
+             "(/sys/devices/system/cpu/possible lists them)";
+    if (op == Op::attach_network || op == Op::bind_xdp_socket)
       return "no such network interface in this network namespace (ip link lists them)";
     if (op == Op::perf_event_open)
       return "the CPU is offline or the PMU cannot count this event on it";
     return {};
   case EOPNOTSUPP:
   case uapi::enotsupp: // the kernel's internal "not supported"
+    if (op == Op::bind_xdp_socket)
+      return "the interface's driver has no zero-copy AF_XDP: bind with XdpCopyMode::copy (every "
+             "driver has it) or XdpCopyMode::automatic";
     if (op == Op::attach_network)
       return "the interface's driver does not support this mode: native XDP needs driver support "
              "and offload a NIC that runs BPF; try XdpMode::generic (works on every interface)";
@@ -920,6 +960,19 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     return {};
   case ENOLINK:
     if (op == Op::link_update || op == Op::link_detach) return std::string(hint::link_detached);
+    return {};
+  case EOVERFLOW:
+    if (op == Op::map_access)
+      return "a CpuMap's qsize is at most 16384 frames (192 is a usual size; 0 removes the CPU)";
+    return {};
+  case ENXIO:
+    if (op == Op::xdp_socket)
+      return "the AF_XDP socket is no longer bound: its interface went away (deleted, or moved to "
+             "another network namespace); make a new XdpSocket on an interface that exists";
+    return {};
+  case EAFNOSUPPORT:
+    if (op == Op::xdp_socket)
+      return "this kernel has no AF_XDP sockets: it needs CONFIG_XDP_SOCKETS (4.18+)";
     return {};
   case ERANGE:
     if (op == Op::attach_network)

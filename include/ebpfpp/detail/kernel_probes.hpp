@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 #include <dlfcn.h>
 #include <linux/bpf.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 
 #include "format.hpp"
@@ -421,6 +422,14 @@ FeatureStatus probe_arena() {
   return s;
 }
 
+// An AF_XDP socket (EAFNOSUPPORT without CONFIG_XDP_SOCKETS), then an XSK map to put it in.
+template <class = void>
+FeatureStatus probe_af_xdp() {
+  UniqueFd sock(::socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0));
+  if (!sock) return from_errno(errno, "creating an AF_XDP socket failed");
+  return probe_map(BPF_MAP_TYPE_XSKMAP, 4, 4, 1, 0, "XSK");
+}
+
 template <class = void>
 FeatureStatus probe_run_stats() {
   UniqueFd fd(bpf_enable_stats(BPF_STATS_RUN_TIME));
@@ -507,6 +516,12 @@ void explain_absence(const FeatureInfo& fi, FeatureStatus& s) {
         "{}the probe was refused (errno {}) in a user namespace, where capabilities do not count "
         "for BPF (a BPF token does: OpenOptions::bpf_token_path)",
         not_known, s.errnum);
+  else if (fi.id == Feature::af_xdp && s.errnum == EPERM &&
+           !ebpfpp::detail::has_capability(CAP_NET_RAW))
+    // AF_XDP sockets ask for CAP_NET_RAW, which no other BPF use needs.
+    s.explained_by = ebpfpp::detail::format(
+        "{}the probe was refused (errno {}) and this process lacks CAP_NET_RAW", not_known,
+        s.errnum);
   else if (s.errnum == EPERM || s.errnum == EACCES) {
     if (const std::string lacks = ebpfpp::detail::missing_bpf_capabilities(); !lacks.empty())
       s.explained_by =

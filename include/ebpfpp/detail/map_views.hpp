@@ -71,6 +71,8 @@ inline constexpr MapViewRow map_views[] = {
      view_use::needs_event},
     {BPF_MAP_TYPE_DEVMAP, 0, "DevMap<V>", "dev_map.hpp", view_use::plain},
     {BPF_MAP_TYPE_DEVMAP_HASH, 0, "DevMapHash<V>", "dev_map.hpp", view_use::plain},
+    {BPF_MAP_TYPE_CPUMAP, 0, "CpuMap<V>", "cpu_map.hpp", view_use::plain},
+    {BPF_MAP_TYPE_XSKMAP, 0, "XskMap", "xsk_map.hpp", view_use::plain},
     {BPF_MAP_TYPE_SOCKMAP, 0, "SockMap<V>", "sock_map.hpp", view_use::plain},
     {BPF_MAP_TYPE_SOCKHASH, 0, "SockHash<K, V>", "sock_map.hpp", view_use::plain},
     {BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, 0, "ReuseportSockArray<V>", "sock_map.hpp",

@@ -1,0 +1,322 @@
+#pragma once
+/// @file
+/// XdpSocket: an AF_XDP socket (kernel 4.18+, CONFIG_XDP_SOCKETS) that receives the frames an
+/// XDP program redirects to it through an XskMap, as bytes, without the rest of the stack.
+///
+///     ebpfpp::XdpSocket sock("veth0", 0);                 // the interface's RX queue 0
+///     ebpfpp::XskMap(skel->maps.xsks).set(0, sock);       // bpf_redirect_map(&xsks, queue, ...)
+///     ebpfpp::Xdp xdp(skel.program("to_xsk"), "veth0");
+///     while (sock.wait(std::chrono::seconds(1)))
+///       sock.receive([](std::span<const std::byte> frame) { parse(frame); });
+///
+/// A socket owns its UMEM (the frames the kernel writes packets into, in this process's memory)
+/// and its four rings, mmapped from the socket: the fill ring hands empty frames to the kernel,
+/// the RX ring brings back the filled ones, the TX and completion rings do the same for frames
+/// sent. receive() shows each received frame in place, then gives its UMEM frame back to the
+/// fill ring. It binds in copy mode by default (the kernel copies each frame into the UMEM),
+/// which every driver has; veth, for one, has no zero-copy.
+///
+/// Our own code rather than libxdp's xsk API (Debian's libxdp-dev 1.3): AF_XDP is a socket, a
+/// few setsockopts, four mmaps and a bind, about 200 lines here; libxdp would add a library to
+/// link, its own loader of XDP programs (by default it loads and attaches a program of its own
+/// for every socket, through its multi-program dispatcher, beside the one the user attaches with
+/// Xdp), and a second layer over libbpf for what ebpfpp's typed maps already do.
+
+#include "detail/config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <linux/if_xdp.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "detail/fd.hpp"
+#include "detail/format.hpp"
+#include "detail/hints.hpp"
+#include "detail/unique_fd.hpp"
+#include "detail/xsk_ring.hpp"
+#include "error.hpp"
+#include "interface.hpp"
+#include "kernel.hpp"
+
+namespace ebpfpp {
+
+/// How an XdpSocket takes frames from its queue.
+enum class XdpCopyMode {
+  copy,      ///< the kernel copies each frame into the UMEM (XDP_COPY): every driver, veth too
+  zero_copy, ///< the driver writes into the UMEM itself (XDP_ZEROCOPY): drivers that have it
+  automatic, ///< zero-copy where the driver has it, else copy (the kernel's choice)
+};
+
+/// The sizes of an XdpSocket's UMEM and rings.
+struct XdpSocketOptions {
+  /// UMEM frames for receiving, and as many again for sending; also the size of each ring. A
+  /// power of two.
+  std::uint32_t frames = 256;
+  /// Bytes per frame: a power of two from 2048 to the page size (the kernel's aligned mode).
+  std::uint32_t frame_size = 2048;
+  /// How the socket binds.
+  XdpCopyMode mode = XdpCopyMode::copy;
+};
+
+/// What the kernel counted for a socket (getsockopt XDP_STATISTICS; the last three 5.9+).
+struct XdpSocketStats {
+  std::uint64_t rx_dropped = 0;          ///< frames dropped for other reasons
+  std::uint64_t rx_invalid_descs = 0;    ///< bad descriptors in the fill ring
+  std::uint64_t tx_invalid_descs = 0;    ///< bad descriptors in the TX ring
+  std::uint64_t rx_ring_full = 0;        ///< frames dropped because the RX ring was full
+  std::uint64_t rx_fill_ring_empty = 0;  ///< times the fill ring had no frame to give
+  std::uint64_t tx_ring_empty = 0;       ///< times the TX ring had nothing to send
+};
+
+/// An AF_XDP socket bound to one RX queue of an interface. Move-only; a moved-from socket is
+/// empty (fd() is -1). Needs CAP_NET_RAW; kernel 4.18+ with CONFIG_XDP_SOCKETS.
+///
+/// Throws Error: no such interface (ENODEV); the queue is beyond the interface's queues
+/// (EINVAL); another AF_XDP socket is bound to the queue (EBUSY); zero-copy that the driver
+/// lacks (EOPNOTSUPP); sizes the kernel does not take (EINVAL, checked here first); missing
+/// CAP_NET_RAW (EPERM). FeatureError where the kernel has no AF_XDP sockets.
+class XdpSocket {
+public:
+  XdpSocket() noexcept = default;
+
+  /// Binds to RX queue `queue` of `iface` (in the calling thread's network namespace).
+  XdpSocket(const Interface& iface, std::uint32_t queue, XdpSocketOptions options = {})
+      : ifindex_(iface.index()), queue_(queue), frame_size_(options.frame_size),
+        frames_(options.frames) {
+    const auto action = [&] {
+      return detail::format("bind an AF_XDP socket to queue {} of '{}' (ifindex {})", queue,
+                            iface.name(), iface.index());
+    };
+    check_sizes(options, action);
+    fd_ = detail::UniqueFd(::socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0));
+    if (!fd_) {
+      const int err = errno;
+      if (err == EAFNOSUPPORT) kernel::require(kernel::Feature::af_xdp, action());
+      detail::fail(err, action, detail::Op::xdp_socket);
+    }
+    // Twice `frames`: the first half is received into, the second sent from.
+    const std::size_t len = std::size_t{2} * frames_ * frame_size_;
+    void* mem = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) detail::fail(errno, action, detail::Op::xdp_socket);
+    umem_ = detail::Mapping(mem, len);
+    xdp_umem_reg reg{};
+    reg.addr = reinterpret_cast<std::uintptr_t>(mem);
+    reg.len = len;
+    reg.chunk_size = frame_size_;
+    set_option(XDP_UMEM_REG, reg, action);
+    for (int ring : {XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING, XDP_RX_RING, XDP_TX_RING})
+      set_option(ring, frames_, action);
+    map_rings(action);
+    for (std::uint32_t i = 0; i < frames_; ++i) {
+      fill_.slot(i) = std::uint64_t{i} * frame_size_;
+      free_tx_.push_back((std::uint64_t{frames_} + i) * frame_size_);
+    }
+    fill_.submit(frames_);
+
+    sockaddr_xdp sa{};
+    sa.sxdp_family = AF_XDP;
+    sa.sxdp_ifindex = static_cast<std::uint32_t>(ifindex_);
+    sa.sxdp_queue_id = queue;
+    sa.sxdp_flags = options.mode == XdpCopyMode::copy        ? XDP_COPY
+                    : options.mode == XdpCopyMode::zero_copy ? XDP_ZEROCOPY
+                                                             : 0;
+    if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0)
+      detail::fail(errno, action, detail::Op::bind_xdp_socket);
+  }
+
+  XdpSocket(XdpSocket&&) noexcept = default;
+  XdpSocket& operator=(XdpSocket&& other) noexcept {
+    // The rings and the UMEM go before the socket (members are destroyed in reverse order).
+    if (this != &other) {
+      XdpSocket gone(std::move(*this));
+      swap(other);
+    }
+    return *this;
+  }
+  XdpSocket(const XdpSocket&) = delete;
+  XdpSocket& operator=(const XdpSocket&) = delete;
+  ~XdpSocket() = default;
+
+  /// The socket's fd (-1 when empty): for an XskMap, or for poll/epoll (POLLIN: frames ready).
+  int fd() const noexcept { return fd_.get(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+  /// The interface's index and the queue bound to.
+  int ifindex() const noexcept { return ifindex_; }
+  std::uint32_t queue() const noexcept { return queue_; }
+
+  /// Frames received and not handed out by receive() yet.
+  std::uint32_t ready() const noexcept { return fd_ ? rx_.ready() : 0; }
+
+  /// Waits up to `timeout` for a frame; true when one is ready. Throws Error when poll fails
+  /// (not on EINTR: then false).
+  bool wait(std::chrono::milliseconds timeout) const {
+    if (ready() > 0) return true;
+    if (!fd_) return false;
+    pollfd p{fd_.get(), POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    if (n < 0 && errno != EINTR)
+      detail::fail(errno, [&] { return std::string("wait on an AF_XDP socket"); });
+    return ready() > 0;
+  }
+
+  /// Calls `handle(std::span<const std::byte>)` on each received frame in order, at most `max`,
+  /// then gives their UMEM frames back to the fill ring (also when `handle` throws): a frame's
+  /// bytes are valid during its call only. Returns how many frames were handed out.
+  template <class Handle>
+  std::size_t receive(Handle&& handle,
+                      std::size_t max = std::numeric_limits<std::size_t>::max()) {
+    const std::uint32_t n =
+        static_cast<std::uint32_t>(std::min<std::size_t>(ready(), max));
+    std::uint32_t done = 0;
+    struct Recycle {
+      XdpSocket& self;
+      std::uint32_t& done;
+      ~Recycle() { self.recycle(done); }
+    } recycle{*this, done};
+    for (; done < n;) {
+      const xdp_desc& d = rx_.peek(done);
+      ++done; // given back even when handle throws
+      std::invoke(handle, std::span<const std::byte>(umem_.get() + d.addr, d.len));
+    }
+    return n;
+  }
+
+  /// Sends one frame (an Ethernet frame, at most frame_size bytes) out of the interface's queue
+  /// through the TX ring. False when every TX frame is still in flight (try again after the
+  /// kernel completes some). Throws Error: a frame too large (EMSGSIZE), or the kernel refuses
+  /// the send.
+  bool send(std::span<const std::byte> frame) {
+    const auto action = [&] {
+      return detail::format("send a {}-byte frame on an AF_XDP socket (ifindex {}, queue {})",
+                            frame.size(), ifindex_, queue_);
+    };
+    if (frame.size() > frame_size_)
+      throw Error(EMSGSIZE, action(),
+                  std::string(detail::hint::xdp_frame_too_large));
+    reclaim_tx();
+    if (free_tx_.empty() || tx_.free() == 0) return false;
+    const std::uint64_t addr = free_tx_.back();
+    free_tx_.pop_back();
+    std::copy(frame.begin(), frame.end(), umem_.get() + addr);
+    tx_.slot(0) = xdp_desc{addr, static_cast<std::uint32_t>(frame.size()), 0};
+    tx_.submit(1);
+    // In copy mode the kernel sends what the TX ring holds when asked to, by a sendto.
+    if (::sendto(fd_.get(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN &&
+        errno != EBUSY && errno != ENOBUFS)
+      detail::fail(errno, action, detail::Op::xdp_socket);
+    reclaim_tx();
+    return true;
+  }
+
+  /// Frames sent whose TX frames the kernel has not given back yet.
+  std::uint32_t in_flight() {
+    reclaim_tx();
+    return frames_ - static_cast<std::uint32_t>(free_tx_.size());
+  }
+
+  /// The kernel's counters for this socket. Throws Error.
+  XdpSocketStats stats() const {
+    xdp_statistics s{};
+    socklen_t len = sizeof s;
+    if (::getsockopt(fd_.get(), SOL_XDP, XDP_STATISTICS, &s, &len) != 0)
+      detail::fail(errno, [] { return std::string("read an AF_XDP socket's statistics"); },
+                   detail::Op::xdp_socket);
+    return {s.rx_dropped, s.rx_invalid_descs, s.tx_invalid_descs, s.rx_ring_full,
+            s.rx_fill_ring_empty_descs, s.tx_ring_empty_descs};
+  }
+
+  /// Whether the driver writes into the UMEM itself (zero-copy), as the kernel says (5.3+;
+  /// false where it cannot tell).
+  bool zero_copy() const noexcept {
+    xdp_options o{};
+    socklen_t len = sizeof o;
+    return fd_ && ::getsockopt(fd_.get(), SOL_XDP, XDP_OPTIONS, &o, &len) == 0 &&
+           (o.flags & XDP_OPTIONS_ZEROCOPY);
+  }
+
+  void swap(XdpSocket& o) noexcept {
+    std::swap(fd_, o.fd_);
+    std::swap(umem_, o.umem_);
+    std::swap(fill_, o.fill_);
+    std::swap(completion_, o.completion_);
+    std::swap(rx_, o.rx_);
+    std::swap(tx_, o.tx_);
+    std::swap(free_tx_, o.free_tx_);
+    std::swap(ifindex_, o.ifindex_);
+    std::swap(queue_, o.queue_);
+    std::swap(frame_size_, o.frame_size_);
+    std::swap(frames_, o.frames_);
+  }
+
+private:
+  template <class Action>
+  static void check_sizes(const XdpSocketOptions& o, const Action& action) {
+    const auto pow2 = [](std::uint32_t v) { return v != 0 && (v & (v - 1)) == 0; };
+    const auto page = static_cast<std::uint32_t>(::sysconf(_SC_PAGESIZE));
+    if (!pow2(o.frames) || o.frames > (1u << 16))
+      throw Error(EINVAL, detail::format("{}: {} frames", action(), o.frames),
+                  std::string(detail::hint::xdp_socket_frames));
+    if (!pow2(o.frame_size) || o.frame_size < 2048 || o.frame_size > page)
+      throw Error(EINVAL, detail::format("{}: frames of {} bytes", action(), o.frame_size),
+                  detail::hint::xdp_frame_size(page));
+  }
+
+  template <class T, class Action>
+  void set_option(int name, const T& value, const Action& action) {
+    if (::setsockopt(fd_.get(), SOL_XDP, name, &value, sizeof value) != 0)
+      detail::fail(errno, action, detail::Op::xdp_socket);
+  }
+
+  template <class Action>
+  void map_rings(const Action& action) {
+    const xdp_mmap_offsets off = detail::xsk_offsets(fd_.get(), action);
+    using detail::XskSide;
+    fill_ = {fd_.get(), XskSide::produce, frames_, off.fr, XDP_UMEM_PGOFF_FILL_RING, "fill"};
+    completion_ = {fd_.get(), XskSide::consume, frames_, off.cr, XDP_UMEM_PGOFF_COMPLETION_RING,
+                   "completion"};
+    rx_ = {fd_.get(), XskSide::consume, frames_, off.rx, XDP_PGOFF_RX_RING, "RX"};
+    tx_ = {fd_.get(), XskSide::produce, frames_, off.tx, XDP_PGOFF_TX_RING, "TX"};
+  }
+
+  // Gives the first `n` RX frames back: their UMEM frames to the fill ring, their descriptors
+  // to the kernel. The fill ring has room: it is as large as the frames received into.
+  void recycle(std::uint32_t n) noexcept {
+    if (n == 0) return;
+    for (std::uint32_t i = 0; i < n; ++i)
+      fill_.slot(i) = rx_.peek(i).addr & ~std::uint64_t{frame_size_ - 1};
+    fill_.submit(n);
+    rx_.release(n);
+  }
+
+  // Takes back the TX frames the kernel has sent.
+  void reclaim_tx() {
+    const std::uint32_t n = completion_.ready();
+    for (std::uint32_t i = 0; i < n; ++i) free_tx_.push_back(completion_.peek(i));
+    completion_.release(n);
+  }
+
+  // Declared first, destroyed last: the socket outlives the mappings of its rings and UMEM.
+  detail::UniqueFd fd_;
+  detail::Mapping umem_;
+  detail::XskRing<std::uint64_t> fill_, completion_;
+  detail::XskRing<xdp_desc> rx_, tx_;
+  std::vector<std::uint64_t> free_tx_;
+  int ifindex_ = 0;
+  std::uint32_t queue_ = 0, frame_size_ = 0, frames_ = 0;
+};
+
+} // namespace ebpfpp
