@@ -44,6 +44,7 @@
 
 #include "detail/fd.hpp"
 #include "detail/hints.hpp"
+#include "detail/map_ops.hpp"
 #include "detail/uapi.hpp"
 #include "map_base.hpp"
 
