@@ -55,11 +55,8 @@ public:
   /// filter): `detach` undoes it and must not throw. `fd` is -1 (no fd to pin or query).
   Link(std::function<void()> detach, std::string description) noexcept
       : detach_(std::move(detach)), description_(std::move(description)) {}
-  Link(Link&& other) noexcept
-      : link_(std::exchange(other.link_, nullptr)), raw_fd_(std::move(other.raw_fd_)),
-        detach_(std::exchange(other.detach_, nullptr)), pin_path_(std::move(other.pin_path_)),
-        description_(std::move(other.description_)),
-        detached_(std::exchange(other.detached_, false)) {}
+  // An empty Link's reset() does nothing, so a move is the assignment into an empty one.
+  Link(Link&& other) noexcept { *this = std::move(other); }
   Link& operator=(Link&& other) noexcept {
     if (this != &other) {
       reset();

@@ -107,6 +107,8 @@ TEST_CASE("the view table and the views' own map types agree") {
       ebpfpp::PerfBuffer<Ev>::spec(),
       ebpfpp::DevMap<>::spec(),
       ebpfpp::DevMapHash<>::spec(),
+      ebpfpp::CpuMap<>::spec(),
+      ebpfpp::XskMap::spec(),
       ebpfpp::SockMap<>::spec(),
       ebpfpp::SockHash<u32>::spec(),
       ebpfpp::ReuseportSockArray<>::spec(),
