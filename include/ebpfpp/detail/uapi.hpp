@@ -136,29 +136,31 @@ UniqueFd link_create(int prog_fd, std::uint32_t target, int attach_type, std::ui
   return UniqueFd(static_cast<int>(sys_bpf(BPF_LINK_CREATE, &attr, sizeof attr)));
 }
 
-/// A tcx link (6.6: link_create.tcx) on `ifindex`, placed by `flags` (f_before, f_after, f_link)
-/// relative to `relative_fd`, refused with ESTALE unless the hook is at `expected_revision` (0:
-/// any).
-inline UniqueFd link_create_tcx(int prog_fd, int ifindex, bool egress, std::uint32_t flags,
-                                int relative_fd, std::uint64_t expected_revision) noexcept {
+/// A link placed among the others on its hook (6.6: link_create.tcx, whose shape netkit's shares)
+/// by `flags` (f_before, f_after, f_link) relative to `relative_fd`, refused with ESTALE unless
+/// the hook is at `expected_revision` (0: any).
+inline UniqueFd link_create_ordered(int prog_fd, int ifindex, int attach_type, std::uint32_t flags,
+                                    int relative_fd, std::uint64_t expected_revision) noexcept {
   struct {
     std::uint32_t relative_fd; // or relative_id with BPF_F_ID
     std::uint64_t expected_revision;
   } tail{static_cast<std::uint32_t>(relative_fd), expected_revision};
-  return link_create(prog_fd, static_cast<std::uint32_t>(ifindex),
-                     egress ? attach_tcx_egress : attach_tcx_ingress, flags, tail);
+  return link_create(prog_fd, static_cast<std::uint32_t>(ifindex), attach_type, flags, tail);
 }
 
-/// A netkit link (6.7: link_create.netkit, tcx's shape) on the netkit device `ifindex` (always
-/// the primary's), for its primary or, with `peer`, its peer; placed as link_create_tcx places.
+/// A tcx link (6.6) on `ifindex`'s ingress or egress, placed as link_create_ordered places.
+inline UniqueFd link_create_tcx(int prog_fd, int ifindex, bool egress, std::uint32_t flags,
+                                int relative_fd, std::uint64_t expected_revision) noexcept {
+  return link_create_ordered(prog_fd, ifindex, egress ? attach_tcx_egress : attach_tcx_ingress,
+                             flags, relative_fd, expected_revision);
+}
+
+/// A netkit link (6.7) on the netkit device `ifindex` (always the primary's), for its primary
+/// or, with `peer`, its peer; placed as link_create_ordered places.
 inline UniqueFd link_create_netkit(int prog_fd, int ifindex, bool peer, std::uint32_t flags,
                                    int relative_fd, std::uint64_t expected_revision) noexcept {
-  struct {
-    std::uint32_t relative_fd; // or relative_id with BPF_F_ID
-    std::uint64_t expected_revision;
-  } tail{static_cast<std::uint32_t>(relative_fd), expected_revision};
-  return link_create(prog_fd, static_cast<std::uint32_t>(ifindex),
-                     peer ? attach_netkit_peer : attach_netkit_primary, flags, tail);
+  return link_create_ordered(prog_fd, ifindex, peer ? attach_netkit_peer : attach_netkit_primary,
+                             flags, relative_fd, expected_revision);
 }
 
 /// A netfilter link (6.4: link_create.netfilter) on hook `hooknum` of family `pf` in the
