@@ -159,18 +159,10 @@ private:
     // Counting, not sampling; read(2) returns {count, enabled, running} like the BPF helper.
     // No inherit: the kernel refuses inherited events in a perf event array (EOPNOTSUPP).
     attr.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
-    const long fd = ::syscall(SYS_perf_event_open, &attr, pid_, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      detail::fail(
-          err,
-          [&] {
-            return pid_ >= 0 ? detail::format("open {}", what())
-                             : detail::format("open {} on CPU {}", what(), cpu);
-          },
-          detail::Op::perf_event_open);
-    }
-    return detail::UniqueFd(static_cast<int>(fd));
+    return detail::open_perf_event(attr, pid_, cpu, [&] {
+      return pid_ >= 0 ? detail::format("open {}", what())
+                       : detail::format("open {} on CPU {}", what(), cpu);
+    });
   }
 
   void fill(int cpu, int event_fd) {

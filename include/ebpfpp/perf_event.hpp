@@ -74,6 +74,17 @@ struct Sampling {
   static Sampling period(std::uint64_t events) noexcept { return {events, false}; }
 };
 
+namespace detail {
+/// perf_event_open(2) of `attr` for `pid` (-1: every process) on `cpu` (-1: any), close-on-exec;
+/// a failure throws an Error described by `describe()`, with perf_event_open's hints.
+template <class Describe>
+UniqueFd open_perf_event(perf_event_attr& attr, pid_t pid, int cpu, Describe&& describe) {
+  const long fd = ::syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) fail(errno, std::forward<Describe>(describe), Op::perf_event_open);
+  return UniqueFd(static_cast<int>(fd));
+}
+} // namespace detail
+
 /// A program (SEC("perf_event")) attached to one perf event per online CPU (pid -1), or to one
 /// event following thread `pid` on whatever CPU it runs (a thread id: a process's other threads
 /// are not followed; filter on the tgid in the program to profile a whole process across CPUs).
@@ -150,18 +161,10 @@ private:
       attr.sample_freq = sampling_.value;
     else
       attr.sample_period = sampling_.value;
-    const long fd = ::syscall(SYS_perf_event_open, &attr, pid_, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      detail::fail(
-          err,
-          [&] {
-            return detail::format("open {} ({} {})", what(cpu),
-                                  sampling_.is_frequency ? "frequency" : "period", sampling_.value);
-          },
-          detail::Op::perf_event_open);
-    }
-    return detail::UniqueFd(static_cast<int>(fd));
+    return detail::open_perf_event(attr, pid_, cpu, [&] {
+      return detail::format("open {} ({} {})", what(cpu),
+                            sampling_.is_frequency ? "frequency" : "period", sampling_.value);
+    });
   }
 
   std::vector<Link> links_;

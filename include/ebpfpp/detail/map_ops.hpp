@@ -501,13 +501,9 @@ public:
   /// Removes `key` (BPF_MAP_DELETE_ELEM); false when it was not there. Throws Error on other
   /// failures.
   bool erase(const K& key) {
-    if (bpf_map_delete_elem(this->fd_.get(), &key) == 0) return true;
-    const int err = errno;
-    if (err == ENOENT) return false;
-    fail(
-        err,
-        [&] { return detail::format("erase {} from map '{}'", describe_key(key), this->name_); },
-        Op::map_access);
+    return found(bpf_map_delete_elem(this->fd_.get(), &key), [&] {
+      return detail::format("erase {} from map '{}'", describe_key(key), this->name_);
+    });
   }
 
   /// Removes `key` and returns the value it had, or nullopt when it was not there.
@@ -776,15 +772,9 @@ public:
 
   /// Empties the slot at `key`; false when it was empty. Throws Error on other failures.
   bool erase(const K& key) {
-    if (bpf_map_delete_elem(this->fd_.get(), &key) == 0) return true;
-    const int err = errno;
-    if (err == ENOENT) return false;
-    fail(
-        err,
-        [&] {
-          return detail::format("erase {} from map of maps '{}'", describe_key(key), this->name_);
-        },
-        Op::map_access);
+    return found(bpf_map_delete_elem(this->fd_.get(), &key), [&] {
+      return detail::format("erase {} from map of maps '{}'", describe_key(key), this->name_);
+    });
   }
 
   /// Creates an inner map that fits this outer map: the type, sizes and flags of a map already
@@ -863,12 +853,9 @@ public:
   /// Removes the value of the owner behind `fd`; false when there was none. Throws Error on
   /// other failures.
   bool erase(int fd) {
-    if (bpf_map_delete_elem(this->fd_.get(), &fd) == 0) return true;
-    const int err = errno;
-    if (err == ENOENT) return false;
-    fail(
-        err, [&] { return detail::format("erase the value of fd {} in '{}'", fd, this->name_); },
-        Op::map_access);
+    return found(bpf_map_delete_elem(this->fd_.get(), &fd), [&] {
+      return detail::format("erase the value of fd {} in '{}'", fd, this->name_);
+    });
   }
 };
 
