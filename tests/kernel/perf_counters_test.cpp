@@ -122,8 +122,10 @@ TEST_CASE("PerfCounters: a thread's page faults, read by BPF and by read(2), exa
   MESSAGE("page faults: " << delta << " for " << fresh_pages << " fresh pages");
   CHECK(delta >= fresh_pages);
   CHECK(delta <= fresh_pages + 2);
-  // Nothing faulted between the BPF program's read and read(2)'s: the same count.
-  CHECK(user.counter == after.value.counter);
+  // read(2) counts what the BPF program's read counted, and at most the page or two that the
+  // reading itself can fault in between (under ASan, a first touch of shadow memory: 149 for 148).
+  CHECK(user.counter >= after.value.counter);
+  CHECK(user.counter <= after.value.counter + 2);
   // A software counter counts whenever it is enabled.
   CHECK(after.value.enabled > before.value.enabled);
   CHECK(after.value.running == after.value.enabled);

@@ -25,8 +25,10 @@
 
 #include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -156,6 +158,19 @@ bool unprivileged_bpf_off() {
   return c != '0';
 }
 
+// Brings the calling thread's network namespace's loopback up: "" when done, else why not.
+std::string loopback_up() {
+  const ebpfpp::detail::UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (!s || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0)
+    return fmt::format("read lo's flags: {}", std::strerror(errno));
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0)
+    return fmt::format("bring lo up: {}", std::strerror(errno));
+  return {};
+}
+
 // What a child does with the bpffs mount (an fsmount fd) it got: "" when all held, else what
 // went wrong.
 using Body = std::function<std::string(int mnt)>;
@@ -167,6 +182,11 @@ std::string in_user_namespace(int sock, const Body& body) {
   char go = 0;
   if (::write(sock, &go, 1) != 1 || ::read(sock, &go, 1) != 1) return "sync with the parent";
   if (::unshare(CLONE_NEWNS) != 0) return fmt::format("unshare(mount): {}", std::strerror(errno));
+  // A network namespace of its own with its loopback up, for the filter cases' UDP sockets: the
+  // caller's may have lo down (a qemu guest's first namespace does), and the user namespace's
+  // root may bring up only a namespace it owns.
+  if (::unshare(CLONE_NEWNET) != 0) return fmt::format("unshare(net): {}", std::strerror(errno));
+  if (const std::string err = loopback_up(); !err.empty()) return err;
   const int fs = ::fsopen("bpf", 0);
   if (fs < 0) return fmt::format("fsopen(bpf) in the user namespace: {}", std::strerror(errno));
   send_fd(sock, fs);
