@@ -140,15 +140,16 @@ TEST_CASE("profile --pid prints folded stacks of a spinning child, its function 
 TEST_CASE("profile names the functions of a process that exited before the report" *
           doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::perf_event)) EBPFPP_SKIP(*r);
-  // The child spins for a second and dies of its SIGALRM; profile reports a second later, when
-  // the child's /proc/PID/maps is gone. Before Symbolizer::track, every user frame of such a
+  // The child spins for two seconds and dies of its SIGALRM; profile reports a second later,
+  // when the child's /proc/PID/maps is gone. (Two: on a loaded machine a qemu guest's profile can
+  // take most of a second to load and attach, and only what it samples after that counts.) Before Symbolizer::track, every user frame of such a
   // process was [unknown] (issue 23.1).
   const pid_t spinner = ::fork();
   REQUIRE(spinner >= 0);
   if (spinner == 0) {
     ::prctl(PR_SET_NAME, "ebpfpp-brief");
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::alarm(1);
+    ::alarm(2);
     volatile unsigned long n = 1;
     ebpfpp_test_profile_spin(&n);
   }
@@ -158,7 +159,7 @@ TEST_CASE("profile names the functions of a process that exited before the repor
   // new in its samples, and reading all their symbols makes the run as slow as the machine is
   // busy: a test of the same path without a bound on time.)
   auto profile = test::spawn("profile",
-                             {(test::examples_dir() / "profile").string(), "-F", "199", "-d", "2",
+                             {(test::examples_dir() / "profile").string(), "-F", "199", "-d", "3",
                               "--user-only", "-p", std::to_string(spinner)},
                              true);
   int status = 0;
