@@ -333,7 +333,9 @@ TEST_CASE("Btf::of and Btf::file: an object's enum values, bitfields and struct 
 
 // --- modules ----------------------------------------------------------------------------------
 
-TEST_CASE("Btf::module: a loaded module's types are split on the kernel's") {
+// In suite vm: the host has no modules, and the qemu kernels load 9p and overlay.
+TEST_CASE("Btf::module: a loaded module's types are split on the kernel's" *
+          doctest::test_suite("vm")) {
   if (auto why = test::skip_reason(ebpfpp::kernel::Feature::btf)) EBPFPP_SKIP(*why);
   // A kernel without modules (the host: CONFIG_MODULES off), or with none loaded, has only
   // vmlinux there; the errors of a missing module are tested below either way.
