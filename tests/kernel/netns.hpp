@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <arpa/inet.h>
@@ -140,10 +141,13 @@ inline sockaddr_in ipv4(const std::string& addr, std::uint16_t port) {
   return sa;
 }
 
-// Sends `count` UDP datagrams of `size` bytes from inside `from` to addr:port, in a child
-// process; returns how many were sent.
+// Sends `count` UDP datagrams from inside `from` to addr:port, in a child process, the i-th
+// carrying `payload(i)`; returns how many were sent. With `no_checksum`, the datagrams carry no
+// UDP checksum (SO_NO_CHECK): veth leaves the checksum to the receiver's offload
+// (CHECKSUM_PARTIAL), which a frame that went through a cpumap no longer has, so the stack
+// there would drop it as corrupt.
 inline int send_udp(const Netns& from, const std::string& addr, std::uint16_t port, int count,
-                    std::size_t size = 32) {
+                    const std::function<std::string(int)>& payload, bool no_checksum = false) {
   const sockaddr_in to = ipv4(addr, port);
   int pipefd[2];
   REQUIRE(::pipe2(pipefd, O_CLOEXEC) == 0);
@@ -153,11 +157,15 @@ inline int send_udp(const Netns& from, const std::string& addr, std::uint16_t po
     int sent = 0;
     if (::setns(from.fd(), CLONE_NEWNET) == 0) {
       const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      std::string payload(size, 'x');
-      for (int i = 0; s >= 0 && i < count; ++i)
-        if (::sendto(s, payload.data(), payload.size(), 0, reinterpret_cast<const sockaddr*>(&to),
-                     sizeof to) == static_cast<ssize_t>(payload.size()))
+      const int one = 1;
+      const bool ready = s >= 0 && (!no_checksum || ::setsockopt(s, SOL_SOCKET, SO_NO_CHECK, &one,
+                                                                 sizeof one) == 0);
+      for (int i = 0; ready && i < count; ++i) {
+        const std::string p = payload(i);
+        if (::sendto(s, p.data(), p.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+            static_cast<ssize_t>(p.size()))
           ++sent;
+      }
     }
     [[maybe_unused]] auto w = ::write(pipefd[1], &sent, sizeof sent);
     ::_exit(0);
@@ -168,6 +176,12 @@ inline int send_udp(const Netns& from, const std::string& addr, std::uint16_t po
   ::close(pipefd[0]);
   ::waitpid(pid, nullptr, 0);
   return sent;
+}
+
+// As above, each datagram `size` bytes of 'x'.
+inline int send_udp(const Netns& from, const std::string& addr, std::uint16_t port, int count,
+                    std::size_t size = 32) {
+  return send_udp(from, addr, port, count, [size](int) { return std::string(size, 'x'); });
 }
 
 // A UDP socket bound in the current namespace (make it inside a NetnsScope).
