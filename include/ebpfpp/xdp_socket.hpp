@@ -6,15 +6,18 @@
 ///     ebpfpp::XdpSocket sock("veth0", 0);                 // the interface's RX queue 0
 ///     ebpfpp::XskMap(skel->maps.xsks).set(0, sock);       // bpf_redirect_map(&xsks, queue, ...)
 ///     ebpfpp::Xdp xdp(skel.program("to_xsk"), "veth0");
-///     while (sock.wait(std::chrono::seconds(1)))
-///       sock.receive([](std::span<const std::byte> frame) { parse(frame); });
+///     for (std::span<const std::byte> frame : sock.frames(ebpfpp::StreamOptions().stop_fd(sig)))
+///       parse(frame);
 ///
 /// A socket owns its UMEM (the frames the kernel writes packets into, in this process's memory)
 /// and its four rings, mmapped from the socket: the fill ring hands empty frames to the kernel,
 /// the RX ring brings back the filled ones, the TX and completion rings do the same for frames
-/// sent. receive() shows each received frame in place, then gives its UMEM frame back to the
-/// fill ring. It binds in copy mode by default (the kernel copies each frame into the UMEM),
-/// which every driver has; veth, for one, has no zero-copy.
+/// sent. frames() and receive() show each received frame in place, then give its UMEM frame back
+/// to the fill ring. It binds in copy mode by default (the kernel copies each frame into the
+/// UMEM), which every driver has; veth, for one, has no zero-copy. And with need-wakeup (5.4+)
+/// where the kernel has it: the kernel flags a ring when it wants a system call to see what was
+/// put there, and the socket makes one only then (a zero-copy driver that sends by itself, or
+/// one with frames to fill, costs none).
 ///
 /// Our own code rather than libxdp's xsk API (Debian's libxdp-dev 1.3): AF_XDP is a socket, a
 /// few setsockopts, four mmaps and a bind, about 200 lines here; libxdp would add a library to
@@ -29,7 +32,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <span>
 #include <string>
@@ -49,8 +51,10 @@
 #include "detail/unique_fd.hpp"
 #include "detail/xsk_ring.hpp"
 #include "error.hpp"
+#include "generator.hpp"
 #include "interface.hpp"
 #include "kernel.hpp"
+#include "stream.hpp"
 
 namespace ebpfpp {
 
@@ -70,6 +74,12 @@ struct XdpSocketOptions {
   std::uint32_t frame_size = 2048;
   /// How the socket binds.
   XdpCopyMode mode = XdpCopyMode::copy;
+  /// Bind with XDP_USE_NEED_WAKEUP where the kernel has it (5.4+; need_wakeup() says): system
+  /// calls to wake the kernel only when it flags a ring. Off: one per send, as before 5.4.
+  bool need_wakeup = true;
+  /// How long frames() spins on the RX ring before it sleeps in poll (the streams' spin: see
+  /// WaitOptions::spin). 0 never spins.
+  std::chrono::microseconds spin = detail::WaitTuning{}.spin;
 };
 
 /// What the kernel counted for a socket (getsockopt XDP_STATISTICS; the last three 5.9+).
@@ -120,12 +130,8 @@ public:
     set_option(XDP_UMEM_REG, reg, action);
     for (int ring : {XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING, XDP_RX_RING, XDP_TX_RING})
       set_option(ring, frames_, action);
-    map_rings(action);
-    for (std::uint32_t i = 0; i < frames_; ++i) {
-      fill_.slot(i) = std::uint64_t{i} * frame_size_;
-      free_tx_.push_back((std::uint64_t{frames_} + i) * frame_size_);
-    }
-    fill_.submit(frames_);
+    map_rings(options, action);
+    waiter_ = detail::StreamWaiter(what());
 
     sockaddr_xdp sa{};
     sa.sxdp_family = AF_XDP;
@@ -134,10 +140,13 @@ public:
     sa.sxdp_flags = options.mode == XdpCopyMode::copy        ? XDP_COPY
                     : options.mode == XdpCopyMode::zero_copy ? XDP_ZEROCOPY
                                                              : 0;
+    if (need_wakeup_) sa.sxdp_flags |= XDP_USE_NEED_WAKEUP;
     if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0)
       detail::fail(errno, action, detail::Op::bind_xdp_socket);
   }
 
+  /// A move (or the destructor) gives back what a running frames() loop was handed and cuts
+  /// that loop off (see frames()).
   XdpSocket(XdpSocket&&) noexcept = default;
   XdpSocket& operator=(XdpSocket&& other) noexcept {
     // The rings and the UMEM go before the socket (members are destroyed in reverse order).
@@ -158,7 +167,11 @@ public:
   int ifindex() const noexcept { return ifindex_; }
   std::uint32_t queue() const noexcept { return queue_; }
 
-  /// Frames received and not handed out by receive() yet.
+  /// Whether the socket is bound with need-wakeup (XdpSocketOptions::need_wakeup on a 5.4+
+  /// kernel).
+  bool need_wakeup() const noexcept { return need_wakeup_; }
+
+  /// Frames received and not handed out yet.
   std::uint32_t ready() const noexcept { return fd_ ? rx_.ready() : 0; }
 
   /// Waits up to `timeout` for a frame; true when one is ready. Throws Error when poll fails
@@ -173,26 +186,36 @@ public:
     return ready() > 0;
   }
 
+  /// The received frames as they come: each in place in the UMEM, valid until the loop moves
+  /// on to the next one; its UMEM frame goes back to the fill ring after that (at the latest
+  /// when the frames ready together have all been handed out). Blocks (spin, then poll) while
+  /// none is ready; ends on the options' timeout, stop token or stop fd, or request_stop().
+  ///
+  /// Lifetime: the generator reads through this socket; keep it alive and in place until the
+  /// loop ends. If it is destroyed, moved from or assigned to first, the loop is cut off: its
+  /// next step throws Error. One loop at a time (another, or receive(), meanwhile: Error EBUSY).
+  Generator<std::span<const std::byte>> frames(StreamOptions options = {}) & {
+    return detail::stream_loop<std::span<const std::byte>>(&rx_, waiter_, std::move(options));
+  }
+  /// frames() until `timeout` passes (or a stop request).
+  Generator<std::span<const std::byte>> frames(std::chrono::milliseconds timeout) & {
+    return frames(StreamOptions().timeout(timeout));
+  }
+  // The loop reads through the socket: on a temporary it would outlive it.
+  Generator<std::span<const std::byte>> frames(StreamOptions = {}) && = delete;
+  Generator<std::span<const std::byte>> frames(std::chrono::milliseconds) && = delete;
+
+  /// Ends the running (or the next) frames() loop. Async-signal-safe, any thread.
+  void request_stop() const noexcept { waiter_.request_stop(); }
+
   /// Calls `handle(std::span<const std::byte>)` on each received frame in order, at most `max`,
   /// then gives their UMEM frames back to the fill ring (also when `handle` throws): a frame's
-  /// bytes are valid during its call only. Returns how many frames were handed out.
+  /// bytes are valid during its call only. Returns how many frames were handed out. Throws
+  /// Error (EBUSY) while a frames() loop runs.
   template <class Handle>
   std::size_t receive(Handle&& handle,
                       std::size_t max = std::numeric_limits<std::size_t>::max()) {
-    const std::uint32_t n =
-        static_cast<std::uint32_t>(std::min<std::size_t>(ready(), max));
-    std::uint32_t done = 0;
-    struct Recycle {
-      XdpSocket& self;
-      std::uint32_t& done;
-      ~Recycle() { self.recycle(done); }
-    } recycle{*this, done};
-    for (; done < n;) {
-      const xdp_desc& d = rx_.peek(done);
-      ++done; // given back even when handle throws
-      std::invoke(handle, std::span<const std::byte>(umem_.get() + d.addr, d.len));
-    }
-    return n;
+    return rx_.receive(handle, max);
   }
 
   /// Sends one frame (an Ethernet frame, at most frame_size bytes) out of the interface's queue
@@ -214,8 +237,10 @@ public:
     std::copy(frame.begin(), frame.end(), umem_.get() + addr);
     tx_.slot(0) = xdp_desc{addr, static_cast<std::uint32_t>(frame.size()), 0};
     tx_.submit(1);
-    // In copy mode the kernel sends what the TX ring holds when asked to, by a sendto.
-    if (::sendto(fd_.get(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN &&
+    // The kernel sends what the TX ring holds when asked to, by a sendto: always in copy mode,
+    // only when it flags the ring with need-wakeup.
+    if ((!need_wakeup_ || tx_.needs_wakeup()) &&
+        ::sendto(fd_.get(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN &&
         errno != EBUSY && errno != ENOBUFS)
       detail::fail(errno, action, detail::Op::xdp_socket);
     reclaim_tx();
@@ -251,11 +276,12 @@ public:
   void swap(XdpSocket& o) noexcept {
     std::swap(fd_, o.fd_);
     std::swap(umem_, o.umem_);
-    std::swap(fill_, o.fill_);
+    std::swap(waiter_, o.waiter_);
     std::swap(completion_, o.completion_);
     std::swap(rx_, o.rx_);
     std::swap(tx_, o.tx_);
     std::swap(free_tx_, o.free_tx_);
+    std::swap(need_wakeup_, o.need_wakeup_);
     std::swap(ifindex_, o.ifindex_);
     std::swap(queue_, o.queue_);
     std::swap(frame_size_, o.frame_size_);
@@ -281,25 +307,31 @@ private:
       detail::fail(errno, action, detail::Op::xdp_socket);
   }
 
+  // Maps the four rings, hands every receive frame to the fill ring, and lists the TX frames.
   template <class Action>
-  void map_rings(const Action& action) {
+  void map_rings(const XdpSocketOptions& options, const Action& action) {
     const xdp_mmap_offsets off = detail::xsk_offsets(fd_.get(), action);
+    // The rings' flags word came with need-wakeup (5.4): without it, bind without the flag.
+    need_wakeup_ = options.need_wakeup && off.fr.flags != 0;
     using detail::XskSide;
-    fill_ = {fd_.get(), XskSide::produce, frames_, off.fr, XDP_UMEM_PGOFF_FILL_RING, "fill"};
+    detail::XskRing<std::uint64_t> fill(fd_.get(), XskSide::produce, frames_, off.fr,
+                                        XDP_UMEM_PGOFF_FILL_RING, "fill");
     completion_ = {fd_.get(), XskSide::consume, frames_, off.cr, XDP_UMEM_PGOFF_COMPLETION_RING,
                    "completion"};
-    rx_ = {fd_.get(), XskSide::consume, frames_, off.rx, XDP_PGOFF_RX_RING, "RX"};
+    detail::XskRing<xdp_desc> rx(fd_.get(), XskSide::consume, frames_, off.rx, XDP_PGOFF_RX_RING,
+                                 "RX");
     tx_ = {fd_.get(), XskSide::produce, frames_, off.tx, XDP_PGOFF_TX_RING, "TX"};
+    for (std::uint32_t i = 0; i < frames_; ++i) {
+      fill.slot(i) = std::uint64_t{i} * frame_size_;
+      free_tx_.push_back((std::uint64_t{frames_} + i) * frame_size_);
+    }
+    fill.submit(frames_);
+    rx_ = detail::XskReader(fd_.get(), std::move(fill), std::move(rx), umem_.get(), frame_size_,
+                            {options.spin, {}}, what());
   }
 
-  // Gives the first `n` RX frames back: their UMEM frames to the fill ring, their descriptors
-  // to the kernel. The fill ring has room: it is as large as the frames received into.
-  void recycle(std::uint32_t n) noexcept {
-    if (n == 0) return;
-    for (std::uint32_t i = 0; i < n; ++i)
-      fill_.slot(i) = rx_.peek(i).addr & ~std::uint64_t{frame_size_ - 1};
-    fill_.submit(n);
-    rx_.release(n);
+  std::string what() const {
+    return detail::format("AF_XDP socket (ifindex {}, queue {})", ifindex_, queue_);
   }
 
   // Takes back the TX frames the kernel has sent.
@@ -310,13 +342,18 @@ private:
   }
 
   // Declared first, destroyed last: the socket outlives the mappings of its rings and UMEM.
+  // The receiving side (XskReader, with its own two rings) after both: a loop cut off by its
+  // destruction gives back the frames it was handed while the socket is still open.
   detail::UniqueFd fd_;
   detail::Mapping umem_;
-  detail::XskRing<std::uint64_t> fill_, completion_;
-  detail::XskRing<xdp_desc> rx_, tx_;
+  detail::StreamWaiter waiter_;
+  detail::XskRing<std::uint64_t> completion_;
+  detail::XskRing<xdp_desc> tx_;
+  detail::XskReader rx_;
   std::vector<std::uint64_t> free_tx_;
   int ifindex_ = 0;
   std::uint32_t queue_ = 0, frame_size_ = 0, frames_ = 0;
+  bool need_wakeup_ = false;
 };
 
 } // namespace ebpfpp

@@ -1,10 +1,12 @@
 // XDP redirect targets on a veth pair between two private network namespaces
 // (bpf/test_xdp_redirect.bpf.c): UDP datagrams redirected through an XskMap reach an XdpSocket
-// byte for byte, each once, in native and generic XDP; a frame sent through the socket's TX ring
-// reaches a UDP socket on the other side; datagrams redirected through a CpuMap are seen by its
-// program on the target CPU and then by the stack, exactly N. And the bad input: a queue the
-// interface lacks, a busy queue, zero-copy on veth, an interface that does not exist, an XskMap
-// slot given a socket that is not a bound AF_XDP one, a CPU that is not possible.
+// byte for byte, each once, in native and generic XDP, through receive() and through the
+// frames() loop (which gives UMEM frames back as it goes and ends when asked), with and without
+// need-wakeup; frames() cut off by a move, and beside receive() or a second loop; a frame sent
+// through the socket's TX ring reaches a UDP socket on the other side; datagrams redirected through
+// a CpuMap are seen by its program on the target CPU and then by the stack, exactly N. And the bad
+// input: a queue the interface lacks, a busy queue, zero-copy on veth, an interface that does not
+// exist, an XskMap slot given a socket that is not a bound AF_XDP one, a CPU that is not possible.
 
 #include <doctest/doctest.h>
 
@@ -75,35 +77,16 @@ std::array<std::uint8_t, 6> mac_of(const std::string& ifname) {
 
 std::string payload(int i) { return fmt::format("ebpfpp AF_XDP datagram {:03}", i); }
 
-// Sends one UDP datagram per payload from inside `from` to addr:port (in a child process);
-// returns how many were sent. With `no_checksum`, the datagrams carry none (SO_NO_CHECK): veth
-// leaves the checksum to the receiver's offload (CHECKSUM_PARTIAL), which a frame that went
-// through a cpumap no longer has, so the stack there would drop it as corrupt.
-int send_payloads(const test::Netns& from, const std::string& addr, int count,
-                  bool no_checksum = false) {
-  const sockaddr_in to = test::ipv4(addr, port);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int sent = 0;
-    if (::setns(from.fd(), CLONE_NEWNET) == 0) {
-      const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      const int one = 1;
-      if (no_checksum && ::setsockopt(s, SOL_SOCKET, SO_NO_CHECK, &one, sizeof one) != 0)
-        ::_exit(0);
-      for (int i = 0; s >= 0 && i < count; ++i) {
-        const std::string p = payload(i);
-        if (::sendto(s, p.data(), p.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
-            static_cast<ssize_t>(p.size()))
-          ++sent;
-      }
-    }
-    ::_exit(sent);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// The Ethernet address of `ifname` in `ns`.
+std::array<std::uint8_t, 6> mac_in(const test::Netns& ns, const std::string& ifname) {
+  test::NetnsScope in(ns);
+  return mac_of(ifname);
 }
+// A veth pair and the Ethernet address of each end, read in its own namespace.
+struct VethWithMacs : test::VethPair {
+  std::array<std::uint8_t, 6> mac_a = mac_in(a, ifname_a);
+  std::array<std::uint8_t, 6> mac_b = mac_in(b, ifname_b);
+};
 
 std::uint16_t be16(const std::byte* p) {
   return static_cast<std::uint16_t>((std::to_integer<unsigned>(p[0]) << 8) |
@@ -143,6 +126,20 @@ Parsed parse(std::span<const std::byte> f, const std::array<std::uint8_t, 6>& ds
   return {bytes(42, ip_len - 28), {}};
 }
 
+// An XdpSocket on queue 0 of `ifname`, once the queue is free: the kernel frees the queue of a
+// socket closed a moment ago (the one before, on the same veth) in a work item after the close
+// (3 or 4 tries of 5 ms here, measured on 6.18).
+ebpfpp::XdpSocket bind_when_free(const std::string& ifname, ebpfpp::XdpSocketOptions options) {
+  for (int tries = 0;; ++tries) {
+    try {
+      return ebpfpp::XdpSocket(ifname, 0, options);
+    } catch (const ebpfpp::Error& e) {
+      if (e.errnum() != EBUSY || tries == 100) throw;
+      ::usleep(5000);
+    }
+  }
+}
+
 } // namespace
 
 TEST_CASE("XdpSocket receives the UDP datagrams an XskMap redirect sends it, byte for byte") {
@@ -155,14 +152,8 @@ TEST_CASE("XdpSocket receives the UDP datagrams an XskMap redirect sends it, byt
     const std::size_t fds = test::open_fd_count();
     {
       auto skel = load();
-      test::VethPair pair;
-      std::array<std::uint8_t, 6> mac_b{};
-      {
-        test::NetnsScope in_b(pair.b);
-        mac_b = mac_of(pair.ifname_b);
-      }
+      VethWithMacs pair;
       test::NetnsScope in_a(pair.a);
-      const auto mac_a = mac_of(pair.ifname_a);
       // The stack's socket on the same port: it must get none of them.
       test::UdpReceiver stack(pair.addr_a, port);
       ebpfpp::XdpSocket first(pair.ifname_a, 0);
@@ -176,7 +167,7 @@ TEST_CASE("XdpSocket receives the UDP datagrams an XskMap redirect sends it, byt
       xsks.set(0, sock);
       ebpfpp::Xdp xdp(skel.program("xdp_to_xsk"), pair.ifname_a, mode);
 
-      REQUIRE(send_payloads(pair.b, pair.addr_a, n) == n);
+      REQUIRE(test::send_udp(pair.b, pair.addr_a, port, n, payload) == n);
       std::map<std::string, int> seen;
       std::vector<std::string> problems;
       std::size_t received = 0;
@@ -184,7 +175,7 @@ TEST_CASE("XdpSocket receives the UDP datagrams an XskMap redirect sends it, byt
       while (received < n && std::chrono::steady_clock::now() < deadline) {
         if (!sock.wait(std::chrono::milliseconds(100))) continue;
         received += sock.receive([&](std::span<const std::byte> frame) {
-          Parsed p = parse(frame, mac_a, mac_b, pair.addr_a, pair.addr_b);
+          Parsed p = parse(frame, pair.mac_a, pair.mac_b, pair.addr_a, pair.addr_b);
           if (p.problem.empty())
             ++seen[p.payload];
           else
@@ -207,7 +198,7 @@ TEST_CASE("XdpSocket receives the UDP datagrams an XskMap redirect sends it, byt
 
       // The slot emptied: the program's XDP_PASS fallback takes the datagrams to the stack.
       xsks.erase(0);
-      REQUIRE(send_payloads(pair.b, pair.addr_a, 3) == 3);
+      REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 3, payload) == 3);
       CHECK(stack.receive(3, std::chrono::seconds(2)) == 3);
       CHECK(sock.ready() == 0);
       CHECK(counter(skel, redirected_xsk) == n + 3);
@@ -216,26 +207,149 @@ TEST_CASE("XdpSocket receives the UDP datagrams an XskMap redirect sends it, byt
   }
 }
 
+TEST_CASE("XdpSocket::frames() reads datagrams in rounds through a UMEM half their number, each "
+          "once, and ends when asked; with and without need-wakeup") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::af_xdp)) EBPFPP_SKIP(*r);
+  // 4 rounds of 16 datagrams through 32 UMEM frames: the third round arrives only if the loop
+  // gave the first round's frames back to the fill ring. Each round is sent from inside the
+  // loop, once the round before has been read, while at most that round's frames are out.
+  constexpr int round = 16, rounds = 4, n = round * rounds;
+  const std::size_t fds = test::open_fd_count();
+  {
+    auto skel = load();
+    VethWithMacs pair;
+    test::NetnsScope in_a(pair.a);
+    ebpfpp::XskMap xsks(skel->maps.xsks);
+    std::uint64_t redirected = 0;
+    for (XdpMode mode : {XdpMode::native, XdpMode::generic}) {
+      for (bool need_wakeup : {true, false}) {
+        CAPTURE(ebpfpp::to_string(mode));
+        CAPTURE(need_wakeup);
+        ebpfpp::XdpSocket sock =
+            bind_when_free(pair.ifname_a, {.frames = 32, .need_wakeup = need_wakeup});
+        CHECK(sock.need_wakeup() == need_wakeup);
+        xsks.set(0, sock);
+        ebpfpp::Xdp xdp(skel.program("xdp_to_xsk"), pair.ifname_a, mode);
+
+        const auto send_round = [&](int r) {
+          const int first = r * round;
+          return test::send_udp(pair.b, pair.addr_a, port, round,
+                                [first](int i) { return payload(first + i); });
+        };
+        REQUIRE(send_round(0) == round);
+        std::map<std::string, int> seen;
+        std::vector<std::string> problems;
+        int received = 0;
+        const auto start = std::chrono::steady_clock::now();
+        for (std::span<const std::byte> frame :
+             sock.frames(ebpfpp::StreamOptions().timeout(std::chrono::seconds(3)))) {
+          Parsed p = parse(frame, pair.mac_a, pair.mac_b, pair.addr_a, pair.addr_b);
+          if (p.problem.empty())
+            ++seen[p.payload];
+          else
+            problems.push_back(p.problem);
+          if (++received % round != 0) continue;
+          if (received == n)
+            sock.request_stop(); // the loop ends here, long before its timeout
+          else
+            REQUIRE(send_round(received / round) == round);
+        }
+        CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+        CHECK(received == n);
+        CHECK(problems.empty());
+        CHECK(seen.size() == n);
+        for (int i = 0; i < n; ++i) {
+          CAPTURE(i);
+          CHECK(seen[payload(i)] == 1);
+        }
+        redirected += n;
+        CHECK(counter(skel, redirected_xsk) == redirected);
+        const auto stats = sock.stats();
+        CHECK(stats.rx_dropped == 0);
+        CHECK(stats.rx_ring_full == 0);
+        // The stop was forgotten once it ended that loop: the next one runs to its timeout,
+        // with nothing to read.
+        int more = 0;
+        for ([[maybe_unused]] auto f : sock.frames(std::chrono::milliseconds(20))) ++more;
+        CHECK(more == 0);
+      }
+    }
+  }
+  CHECK(test::open_fd_count() == fds);
+}
+
+TEST_CASE("XdpSocket::frames() cut off by a move throws on its next step; receive() and a second "
+          "loop meanwhile throw EBUSY; the frames it never reached stay ready") {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::af_xdp)) EBPFPP_SKIP(*r);
+  const std::size_t fds = test::open_fd_count();
+  {
+    auto skel = load();
+    VethWithMacs pair;
+    test::NetnsScope in_a(pair.a);
+    ebpfpp::XdpSocket sock(pair.ifname_a, 0);
+    ebpfpp::XskMap xsks(skel->maps.xsks);
+    xsks.set(0, sock);
+    ebpfpp::Xdp xdp(skel.program("xdp_to_xsk"), pair.ifname_a, XdpMode::generic);
+    REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 3, payload) == 3);
+    REQUIRE(sock.wait(std::chrono::seconds(2)));
+    CHECK(test::wait_for_value([&] { return sock.ready(); }, 3u) == 3);
+    const auto text = [&](std::span<const std::byte> f) {
+      return parse(f, pair.mac_a, pair.mac_b, pair.addr_a, pair.addr_b).payload;
+    };
+
+    auto gen = sock.frames(std::chrono::seconds(1));
+    auto it = gen.begin();
+    REQUIRE(it != gen.end());
+    CHECK(text(*it) == payload(0));
+    try {
+      sock.receive([](std::span<const std::byte>) {});
+      FAIL("receive() read beside a running frames() loop");
+    } catch (const ebpfpp::Error& e) {
+      CHECK(e.errnum() == EBUSY);
+      CHECK(std::string(e.what()).find("a frames() loop is reading it") != std::string::npos);
+    }
+    auto second = sock.frames(std::chrono::seconds(1));
+    try {
+      (void)second.begin();
+      FAIL("a second frames() loop did not throw");
+    } catch (const ebpfpp::Error& e) {
+      CHECK(e.errnum() == EBUSY);
+      CHECK(e.hint().find("one reader at a time") != std::string::npos);
+    }
+    // Moved while the loop is suspended on the first frame: that frame is given back, the two
+    // the loop never reached are the moved-to socket's.
+    ebpfpp::XdpSocket moved = std::move(sock);
+    try {
+      ++it;
+      FAIL("stepping a loop whose socket was moved did not throw");
+    } catch (const ebpfpp::Error& e) {
+      CHECK(e.errnum() == EINVAL);
+      CHECK(e.hint().find("keep the stream alive") != std::string::npos);
+    }
+    std::vector<std::string> rest;
+    CHECK(moved.ready() == 2);
+    CHECK(moved.receive([&](std::span<const std::byte> f) { rest.push_back(text(f)); }) == 2);
+    CHECK(rest == std::vector<std::string>{payload(1), payload(2)});
+    CHECK(moved.stats().rx_invalid_descs == 0);
+  }
+  CHECK(test::open_fd_count() == fds);
+}
+
 TEST_CASE("XdpSocket sends a frame through its TX ring to a UDP socket across the veth pair") {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::af_xdp)) EBPFPP_SKIP(*r);
   const std::size_t fds = test::open_fd_count();
   {
-    test::VethPair pair;
-    std::array<std::uint8_t, 6> mac_b{};
-    {
-      test::NetnsScope in_b(pair.b);
-      mac_b = mac_of(pair.ifname_b);
-    }
+    VethWithMacs pair;
     test::NetnsScope in_a(pair.a);
-    const auto mac_a = mac_of(pair.ifname_a);
     ebpfpp::XdpSocket sock(pair.ifname_a, 0);
+    CHECK(sock.need_wakeup()); // the default where the kernel has it (5.4+): TX sends on the flag
 
     // An Ethernet/IPv4/UDP frame from a to b:port, its IP checksum computed (b's stack checks
     // it), no UDP checksum (0: none, which IPv4 allows).
     const std::string text = "sent through the TX ring";
     std::vector<std::uint8_t> f(14 + 20 + 8 + text.size());
-    std::memcpy(&f[0], mac_b.data(), 6);
-    std::memcpy(&f[6], mac_a.data(), 6);
+    std::memcpy(&f[0], pair.mac_b.data(), 6);
+    std::memcpy(&f[6], pair.mac_a.data(), 6);
     f[12] = 0x08;
     f[14] = 0x45;
     f[16] = static_cast<std::uint8_t>((f.size() - 14) >> 8);
@@ -314,7 +428,7 @@ TEST_CASE("CpuMap: N datagrams redirected to another CPU, seen there by its prog
     test::NetnsScope in_a(pair.a);
     test::UdpReceiver stack(pair.addr_a, port);
     ebpfpp::Xdp xdp(skel.program("xdp_to_cpu"), pair.ifname_a, XdpMode::native);
-    REQUIRE(send_payloads(pair.b, pair.addr_a, n, true) == n);
+    REQUIRE(test::send_udp(pair.b, pair.addr_a, port, n, payload, true) == n);
     CHECK(stack.receive(n, std::chrono::seconds(2)) == n);
     CHECK(counter(skel, redirected_cpu) == n);
     CHECK(counter(skel, seen_on_cpu) == n);

@@ -884,7 +884,8 @@ std::string hint_for(int err, Op op = Op::generic, std::string_view subject = {}
     if (op == Op::open_trace_pipe) return std::string(hint::trace_pipe_busy);
     if (op == Op::bind_xdp_socket)
       return "another AF_XDP socket is bound to this queue of this interface (one socket per "
-             "queue): close it, or bind to another queue";
+             "queue): close it, or bind to another queue; one closed a moment ago frees the queue "
+             "a few milliseconds later (the kernel releases it after the close): try again";
     if (op == Op::pin)
       return "this object is already pinned (a link is pinned at one path at a time): unpin it "
              "first";

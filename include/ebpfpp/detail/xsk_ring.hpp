@@ -7,12 +7,21 @@
 // the index with an acquire load, then the entries, then releases them by storing its own index,
 // again with release. The kernel does the same on its side (smp_load_acquire/smp_store_release
 // in net/xdp/xsk_queue.h).
+//
+// XskReader, below the rings, is the receiving side of an XdpSocket: the RX ring, the fill ring
+// and the one walk that hands received frames out and gives their UMEM frames back, for
+// receive() and for the stream loop under frames().
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -23,6 +32,8 @@
 #include "../error.hpp"
 #include "fd.hpp"
 #include "format.hpp"
+#include "hints.hpp"
+#include "stream_loop.hpp"
 
 namespace ebpfpp::detail {
 
@@ -51,6 +62,8 @@ public:
     producer_ = reinterpret_cast<std::uint32_t*>(map_.get() + off.producer);
     consumer_ = reinterpret_cast<std::uint32_t*>(map_.get() + off.consumer);
     entries_ = reinterpret_cast<Entry*>(map_.get() + off.desc);
+    // Kernels before 5.4 have no flags word (xsk_offsets() gives offset 0 then).
+    if (off.flags != 0) flags_ = reinterpret_cast<std::uint32_t*>(map_.get() + off.flags);
     // Start from where the kernel's indexes are (0 on a new socket).
     local_ = load(side == XskSide::produce ? producer_ : consumer_);
   }
@@ -64,6 +77,7 @@ public:
       producer_ = std::exchange(o.producer_, nullptr);
       consumer_ = std::exchange(o.consumer_, nullptr);
       entries_ = std::exchange(o.entries_, nullptr);
+      flags_ = std::exchange(o.flags_, nullptr);
       local_ = std::exchange(o.local_, 0);
     }
     return *this;
@@ -92,6 +106,17 @@ public:
   /// Publishes the first `n` written slots to the kernel.
   void submit(std::uint32_t n) noexcept { store(producer_, local_ += n); }
 
+  /// Whether the kernel asks to be woken (XDP_RING_NEED_WAKEUP, set only on a socket bound with
+  /// XDP_USE_NEED_WAKEUP) to see what was submitted: a driver that ran out of fill frames, a TX
+  /// ring nothing sends by itself. The full fence orders our index store before the flag load
+  /// (Dekker): else we could read a stale "no" while the kernel read our stale index.
+  bool needs_wakeup() const noexcept {
+    if (!flags_) return false;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return (std::atomic_ref<std::uint32_t>(*flags_).load(std::memory_order_relaxed) &
+            XDP_RING_NEED_WAKEUP) != 0;
+  }
+
 private:
   static std::uint32_t load(std::uint32_t* index) noexcept {
     return std::atomic_ref<std::uint32_t>(*index).load(std::memory_order_acquire);
@@ -105,8 +130,135 @@ private:
   std::uint32_t* producer_ = nullptr;
   std::uint32_t* consumer_ = nullptr;
   Entry* entries_ = nullptr;
+  std::uint32_t* flags_ = nullptr; // XDP_RING_NEED_WAKEUP's word; none before 5.4
   // Our own side's index: the producer for fill and TX, the consumer for RX and completion.
   std::uint32_t local_ = 0;
+};
+
+/// The receiving side of an AF_XDP socket: hands out the frames of the RX ring in place, then
+/// gives their UMEM frames back to the fill ring (and their descriptors to the kernel). A value
+/// held by XdpSocket, which owns the socket and the UMEM it reads (and outlives it); the stream
+/// loop (stream_loop.hpp) reads it through next() and waits on it through the members
+/// StreamWaiter::wait uses. It never waits and never calls back up.
+class XskReader {
+public:
+  XskReader() noexcept = default;
+  /// Reads `rx` into `umem`, refilling `fill` (frames of `frame_size` bytes); `fd` is the
+  /// socket's, to poll and to wake the kernel with. `what` names it in errors.
+  XskReader(int fd, XskRing<std::uint64_t> fill, XskRing<xdp_desc> rx, const std::byte* umem,
+            std::uint32_t frame_size, WaitTuning tuning, std::string what)
+      : fill_(std::move(fill)), rx_(std::move(rx)), umem_(umem), fd_(fd), frame_size_(frame_size),
+        tuning_(tuning), what_(std::move(what)) {}
+  // A move ends the loop of either side first: its frame points at the reader it began on.
+  XskReader(XskReader&& o) noexcept { take(o); }
+  XskReader& operator=(XskReader&& o) noexcept {
+    if (this != &o) {
+      end_loop();
+      take(o);
+    }
+    return *this;
+  }
+  XskReader(const XskReader&) = delete;
+  XskReader& operator=(const XskReader&) = delete;
+  ~XskReader() { end_loop(); }
+
+  /// Frames received and not handed out yet.
+  std::uint32_t ready() const noexcept { return rx_.ready() - out_; }
+
+  /// receive()'s walk: `handle(frame)` on each ready frame, at most `max`, then their UMEM
+  /// frames back to the fill ring (also when `handle` throws). Returns how many.
+  template <class Handle>
+  std::size_t receive(Handle& handle, std::size_t max) {
+    if (loop_)
+      throw Error(EBUSY, detail::format("receive from {}: a frames() loop is reading it", what_),
+                  std::string(hint::one_loop_per_stream));
+    const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(ready(), max));
+    std::uint32_t done = 0;
+    const OnExit give_back{[&] { recycle(done); }};
+    while (done < n) std::invoke(handle, frame(done++)); // counted before: given back on a throw
+    return n;
+  }
+
+  // --- for the stream loop and its waits (stream_loop.hpp) -----------------------------------
+
+  LoopTether*& loop_slot() noexcept { return loop_; }
+  const std::string& what() const noexcept { return what_; }
+  int fd() const noexcept { return fd_; }
+  const WaitTuning& tuning() const noexcept { return tuning_; }
+  /// No bound: the kernel wakes a poll on the socket for every frame it puts in the RX ring.
+  std::chrono::milliseconds wait_bound() const noexcept { return std::chrono::milliseconds(-1); }
+  bool has_data() const noexcept { return rx_.ready() > 0; }
+  // Nothing to publish before sleeping: a batch gives its frames back when it ends.
+  void arm() const noexcept {}
+  void disarm() const noexcept {}
+
+  /// frames()'s step: the next frame of the batch into `run` (a batch: the frames ready when
+  /// it began); when the batch is done, its frames go back to the fill ring and the batch ends.
+  /// A frame handed out stays in the UMEM until its batch ends, after the loop moved past it.
+  Next next(YieldRun& run) noexcept {
+    if (out_ == batch_) {
+      if (batch_ > 0) {
+        recycle(std::exchange(batch_, 0));
+        out_ = 0;
+        return Next::batch_end;
+      }
+      if ((batch_ = rx_.ready()) == 0) return Next::dry;
+    }
+    current_ = frame(out_++);
+    run.first = &current_;
+    run.remaining = 0;
+    return Next::item;
+  }
+
+  /// Ends the loop's hold, if one runs: the frames it was handed go back to the fill ring, those
+  /// of the batch it never reached stay in the RX ring, and the loop is cut off (LoopTether).
+  void end_loop() noexcept {
+    cut_loop(loop_);
+    recycle(std::exchange(out_, 0));
+    batch_ = 0;
+  }
+
+private:
+  // The i-th frame not yet given back, in place in the UMEM.
+  std::span<const std::byte> frame(std::uint32_t i) const noexcept {
+    const xdp_desc& d = rx_.peek(i);
+    return {umem_ + d.addr, d.len};
+  }
+
+  // Gives the first `n` RX frames back: their UMEM frames to the fill ring, their descriptors
+  // to the kernel. The fill ring has room: it is as large as the frames received into. A
+  // kernel that ran out of fill frames and asked to be told (need-wakeup, zero-copy drivers) is
+  // woken by a recvfrom, as libxdp does; otherwise no system call.
+  void recycle(std::uint32_t n) noexcept {
+    if (n == 0) return;
+    for (std::uint32_t i = 0; i < n; ++i)
+      fill_.slot(i) = rx_.peek(i).addr & ~std::uint64_t{frame_size_ - 1};
+    fill_.submit(n);
+    rx_.release(n);
+    if (fill_.needs_wakeup()) ::recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+  }
+
+  void take(XskReader& o) noexcept {
+    o.end_loop();
+    fill_ = std::move(o.fill_);
+    rx_ = std::move(o.rx_);
+    umem_ = std::exchange(o.umem_, nullptr);
+    fd_ = std::exchange(o.fd_, -1);
+    frame_size_ = std::exchange(o.frame_size_, 0);
+    tuning_ = o.tuning_;
+    what_ = std::move(o.what_);
+  }
+
+  XskRing<std::uint64_t> fill_;
+  XskRing<xdp_desc> rx_;
+  const std::byte* umem_ = nullptr;
+  int fd_ = -1;
+  std::uint32_t frame_size_ = 0;
+  std::uint32_t batch_ = 0, out_ = 0;  // frames()'s batch, and how many of it were handed out
+  std::span<const std::byte> current_; // the frame handed out last
+  LoopTether* loop_ = nullptr;         // the loop reading us, if one runs
+  WaitTuning tuning_;
+  std::string what_;
 };
 
 /// Where each ring's indexes and entries are in its mapping (getsockopt XDP_MMAP_OFFSETS).
