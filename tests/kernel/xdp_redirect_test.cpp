@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <string>
 #include <vector>
@@ -393,6 +394,15 @@ TEST_CASE("XdpSocket sends a frame through its TX ring to a UDP socket across th
     // The interface goes: the kernel unbinds the socket, which then receives and sends nothing.
     REQUIRE(test::sh(fmt::format("ip -n {} link del {}", pair.a.name(), pair.ifname_a)) == 0);
     CHECK_FALSE(sock.wait(std::chrono::milliseconds(20)));
+    {
+      // frames() yields nothing and sleeps to its timeout: poll on the unbound socket does not
+      // return at once (a loop woken for nothing would spin, 200 ms of CPU; measured 0 here).
+      const std::clock_t cpu = std::clock();
+      int got = 0;
+      for ([[maybe_unused]] auto frame : sock.frames(std::chrono::milliseconds(200))) ++got;
+      CHECK(got == 0);
+      CHECK((std::clock() - cpu) * 1000 / CLOCKS_PER_SEC < 100);
+    }
     try {
       (void)sock.send(std::as_bytes(std::span(f)));
       FAIL("sent on a socket whose interface is gone");
