@@ -127,6 +127,34 @@ Parsed parse(std::span<const std::byte> f, const std::array<std::uint8_t, 6>& ds
   return {bytes(42, ip_len - 28), {}};
 }
 
+// The frames a test received on a's side of `pair`: how many of each payload b sent, and what
+// was wrong with those that were not exactly such a datagram.
+struct Received {
+  const VethWithMacs& pair;
+  std::map<std::string, int> seen;
+  std::vector<std::string> problems;
+  int frames = 0;
+
+  void add(std::span<const std::byte> frame) {
+    ++frames;
+    Parsed p = parse(frame, pair.mac_a, pair.mac_b, pair.addr_a, pair.addr_b);
+    if (p.problem.empty())
+      ++seen[p.payload];
+    else
+      problems.push_back(p.problem);
+  }
+  // Exactly payload(0) .. payload(n - 1), each once, and nothing else.
+  void check_each_once(int n) {
+    CHECK(frames == n);
+    CHECK(problems.empty());
+    CHECK(seen.size() == static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      CAPTURE(i);
+      CHECK(seen[payload(i)] == 1);
+    }
+  }
+};
+
 // An XdpSocket on queue 0 of `ifname`, once the queue is free: the kernel frees the queue of a
 // socket closed a moment ago (the one before, on the same veth) in a work item after the close
 // (3 or 4 tries of 5 ms here, measured on 6.18).
@@ -169,27 +197,15 @@ TEST_CASE("XdpSocket receives the UDP datagrams an XskMap redirect sends it, byt
       ebpfpp::Xdp xdp(skel.program("xdp_to_xsk"), pair.ifname_a, mode);
 
       REQUIRE(test::send_udp(pair.b, pair.addr_a, port, n, payload) == n);
-      std::map<std::string, int> seen;
-      std::vector<std::string> problems;
-      std::size_t received = 0;
+      Received got{pair};
+      std::size_t handed = 0;
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (received < n && std::chrono::steady_clock::now() < deadline) {
+      while (got.frames < n && std::chrono::steady_clock::now() < deadline) {
         if (!sock.wait(std::chrono::milliseconds(100))) continue;
-        received += sock.receive([&](std::span<const std::byte> frame) {
-          Parsed p = parse(frame, pair.mac_a, pair.mac_b, pair.addr_a, pair.addr_b);
-          if (p.problem.empty())
-            ++seen[p.payload];
-          else
-            problems.push_back(p.problem);
-        });
+        handed += sock.receive([&](std::span<const std::byte> frame) { got.add(frame); });
       }
-      CHECK(received == n);
-      CHECK(problems.empty());
-      CHECK(seen.size() == n);
-      for (int i = 0; i < n; ++i) {
-        CAPTURE(i);
-        CHECK(seen[payload(i)] == 1);
-      }
+      CHECK(handed == n);
+      got.check_each_once(n);
       CHECK(counter(skel, redirected_xsk) == n);
       CHECK(stack.receive(0, std::chrono::milliseconds(50)) == 0);
       const auto stats = sock.stats();
@@ -238,31 +254,19 @@ TEST_CASE("XdpSocket::frames() reads datagrams in rounds through a UMEM half the
                                 [first](int i) { return payload(first + i); });
         };
         REQUIRE(send_round(0) == round);
-        std::map<std::string, int> seen;
-        std::vector<std::string> problems;
-        int received = 0;
+        Received got{pair};
         const auto start = std::chrono::steady_clock::now();
         for (std::span<const std::byte> frame :
              sock.frames(ebpfpp::StreamOptions().timeout(std::chrono::seconds(3)))) {
-          Parsed p = parse(frame, pair.mac_a, pair.mac_b, pair.addr_a, pair.addr_b);
-          if (p.problem.empty())
-            ++seen[p.payload];
-          else
-            problems.push_back(p.problem);
-          if (++received % round != 0) continue;
-          if (received == n)
+          got.add(frame);
+          if (got.frames % round != 0) continue;
+          if (got.frames == n)
             sock.request_stop(); // the loop ends here, long before its timeout
           else
-            REQUIRE(send_round(received / round) == round);
+            REQUIRE(send_round(got.frames / round) == round);
         }
         CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
-        CHECK(received == n);
-        CHECK(problems.empty());
-        CHECK(seen.size() == n);
-        for (int i = 0; i < n; ++i) {
-          CAPTURE(i);
-          CHECK(seen[payload(i)] == 1);
-        }
+        got.check_each_once(n);
         redirected += n;
         CHECK(counter(skel, redirected_xsk) == redirected);
         const auto stats = sock.stats();
