@@ -2,7 +2,8 @@
 // BPF streams (tests/kernel/bpf_stream_test.cpp): raw_tp programs, run with BPF_PROG_TEST_RUN,
 // that print known lines to their stdout and stderr with EBPFPP_STREAM_PRINTK. The test reads
 // them back with ebpfpp::ProgramStream. Each program counts the prints the kernel refused and
-// keeps the last error, so that the test can tell a refusal from a line lost on the way.
+// keeps the last error, so that the test can tell a refusal from a line lost on the way. One,
+// may_goto_loop, loops until the kernel stops it, for the kernel's own report on its stderr.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <ebpfpp/stream.bpf.h>
@@ -62,5 +63,35 @@ int print_long_line(struct bpf_raw_tracepoint_args *ctx)
 	for (int i = 0; i < 24; i++)
 		note(EBPFPP_STREAM_PRINTK(EBPFPP_STDOUT, "%s", chunk));
 	note(EBPFPP_STREAM_PRINTK(EBPFPP_STDOUT, "<end>\n"));
+	return 0;
+}
+
+// A loop the kernel cuts off: it loops on may_goto, whose budget on x86-64 is time (a quarter
+// of a second), after which the kernel ends the loop and writes its report to the program's
+// stderr. args[0] 0 only prints the first line (the test checks the kernel takes prints before
+// it spends the quarter second), 1 also loops, then says how many times it went round.
+__u64 loops = 0;
+
+SEC("raw_tp")
+int may_goto_loop(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 n;
+
+	note(EBPFPP_STREAM_PRINTK(EBPFPP_STDERR, "looping until the kernel stops me\n"));
+	if (ctx->args[0] == 0)
+		return 0;
+	// r1 = 0; loop: may_goto +2 (past the loop, once the budget is spent); r1 += 1; goto loop.
+	// clang-14 knows no may_goto (BPF_JMP | BPF_JCOND: code 0xe5, src_reg 0, off = the jump),
+	// so it and the jump back are raw instructions; both jumps stay inside this block.
+	asm volatile("r1 = 0\n\t"
+		     ".quad 0x00000000000200e5\n\t" // may_goto +2
+		     "r1 += 1\n\t"
+		     ".quad 0x00000000fffd0005\n\t" // goto -3
+		     "%[n] = r1"
+		     : [n] "=r"(n)
+		     :
+		     : "r1");
+	loops = n;
+	note(EBPFPP_STREAM_PRINTK(EBPFPP_STDERR, "stopped after %llu loops\n", n));
 	return 0;
 }

@@ -13,9 +13,21 @@ char LICENSE[] SEC("license") = "GPL";
 
 // The session kfuncs as 6.10 to 6.18 declare them (kernel/trace/bpf_trace.c; in BTF:
 // bool bpf_session_is_return(void), __u64 *bpf_session_cookie(void)). Weak: on a kernel without
-// them the object still loads, and only a program that calls them is refused.
+// them the object still loads, and only a program that calls them is refused. 7.x passes them
+// the program's ctx (bool bpf_session_is_return(void *ctx), ...: Debian sid's 7.2 does), and
+// libbpf refuses an object whose declaration is not its kernel's: test_sessions_ctx.bpf.c
+// builds this file with EBPFPP_SESSION_KFUNC_CTX for those, and the test loads the one that fits.
+#ifdef EBPFPP_SESSION_KFUNC_CTX
+extern bool bpf_session_is_return(void *ctx) __weak __ksym;
+extern __u64 *bpf_session_cookie(void *ctx) __weak __ksym;
+#define session_is_return(ctx) bpf_session_is_return(ctx)
+#define session_cookie(ctx) bpf_session_cookie(ctx)
+#else
 extern bool bpf_session_is_return(void) __weak __ksym;
 extern __u64 *bpf_session_cookie(void) __weak __ksym;
+#define session_is_return(ctx) bpf_session_is_return()
+#define session_cookie(ctx) bpf_session_cookie()
+#endif
 
 const volatile int target_tgid = 0;
 
@@ -36,8 +48,8 @@ int uprobe_session_sum(struct pt_regs *ctx)
 {
 	if (!mine())
 		return 1; /* not ours: no return run either */
-	__u64 *cookie = bpf_session_cookie();
-	if (bpf_session_is_return()) {
+	__u64 *cookie = session_cookie(ctx);
+	if (session_is_return(ctx)) {
 		__sync_fetch_and_add(&sum_returns, 1);
 		__sync_fetch_and_add(&sum_of_args, *cookie);
 		return 0;
@@ -56,7 +68,7 @@ int uprobe_session_skip(struct pt_regs *ctx)
 {
 	if (!mine())
 		return 1;
-	if (bpf_session_is_return())
+	if (session_is_return(ctx))
 		__sync_fetch_and_add(&skip_returns, 1);
 	else
 		__sync_fetch_and_add(&skip_entries, 1);
@@ -85,8 +97,8 @@ int kprobe_session_count(struct pt_regs *ctx)
 {
 	if (!mine())
 		return 1;
-	__u64 *cookie = bpf_session_cookie();
-	if (bpf_session_is_return()) {
+	__u64 *cookie = session_cookie(ctx);
+	if (session_is_return(ctx)) {
 		__sync_fetch_and_add(&kprobe_returns, 1);
 		__sync_fetch_and_add(&kprobe_cookie_sum, *cookie);
 		return 0;

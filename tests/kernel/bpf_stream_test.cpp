@@ -1,10 +1,14 @@
 // BPF streams (6.17+) on the running kernel: programs of test_bpf_stream.bpf.c print known lines
 // to their stdout and stderr (EBPFPP_STREAM_PRINTK), run by BPF_PROG_TEST_RUN, and
-// ebpfpp::ProgramStream reads them back. The test cases are named "bpf_stream: ..." so that
-// -tc='*bpf_stream*' selects them. The object is built twice, for 6.18's kfunc and for the
-// implicit-argument one of 7.x (stream.bpf.h says why): the test loads the one this kernel takes.
+// ebpfpp::ProgramStream reads them back, and the kernel's own report of a loop it cut off. The
+// test cases are named "bpf_stream: ..." so that -tc='*bpf_stream*' selects them; they are in
+// suite "vm", so the qemu kernels run them (scripts/vm-suite): below 6.17 they skip, and sid's
+// kernel, which takes prints, must run them (bpf_streams is expected there). The object is built
+// twice, for 6.18's kfunc and for the implicit-argument one of 7.x (stream.bpf.h says why): the
+// test loads the one this kernel takes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -17,6 +21,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -70,6 +75,11 @@ std::optional<std::string> prints_refused(const ebpfpp::Object& obj) {
   const int last_error = global(obj, "last_error");
   REQUIRE(prints > 0);
   if (refused == 0) return std::nullopt;
+  // A kernel that is expected to have BPF streams (scripts/vm-suite) must take the prints.
+  REQUIRE_FALSE_MESSAGE(test::expected("bpf_streams"),
+                        "this kernel was expected to take BPF stream prints; it refused "
+                            << refused << " of " << prints << ", the last with errno "
+                            << -last_error);
   std::string cmdline;
   std::getline(std::ifstream("/proc/cmdline"), cmdline);
   const bool lazy_init = cmdline.find("deferred_init=lazy") != std::string::npos;
@@ -99,7 +109,8 @@ Lines expected_err(std::uint32_t n) {
 
 } // namespace
 
-TEST_CASE("bpf_stream: stdout and stderr lines read back exactly, each on its own stream") {
+TEST_CASE("bpf_stream: stdout and stderr lines read back exactly, each on its own stream" *
+          doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_streams)) EBPFPP_SKIP(*r);
   auto obj = loaded();
   ProgramStream out(obj.program("print_lines"), ProgramStream::out);
@@ -125,7 +136,8 @@ TEST_CASE("bpf_stream: stdout and stderr lines read back exactly, each on its ow
   CHECK(out.partial().empty());
 }
 
-TEST_CASE("bpf_stream: a line printed in two runs comes out whole, when it ends") {
+TEST_CASE("bpf_stream: a line printed in two runs comes out whole, when it ends" *
+          doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_streams)) EBPFPP_SKIP(*r);
   auto obj = loaded();
   ProgramStream out(obj.program("print_halves"), ProgramStream::out);
@@ -139,7 +151,8 @@ TEST_CASE("bpf_stream: a line printed in two runs comes out whole, when it ends"
   CHECK(out.partial().empty());
 }
 
-TEST_CASE("bpf_stream: a line longer than a read (4096 bytes) comes out whole") {
+TEST_CASE("bpf_stream: a line longer than a read (4096 bytes) comes out whole" *
+          doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_streams)) EBPFPP_SKIP(*r);
   auto obj = loaded();
   ProgramStream out(obj.program("print_long_line"), ProgramStream::out);
@@ -157,7 +170,8 @@ TEST_CASE("bpf_stream: a line longer than a read (4096 bytes) comes out whole") 
   CHECK(lines[0] == line + "<end>");
 }
 
-TEST_CASE("bpf_stream: lines() hands out lines as a run prints them, and ends on its timeout") {
+TEST_CASE("bpf_stream: lines() hands out lines as a run prints them, and ends on its timeout" *
+          doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_streams)) EBPFPP_SKIP(*r);
   auto obj = loaded();
   ProgramStream out(obj.program("print_lines"), ProgramStream::out);
@@ -178,7 +192,8 @@ TEST_CASE("bpf_stream: lines() hands out lines as a run prints them, and ends on
   CHECK(took < 3s);
 }
 
-TEST_CASE("bpf_stream: the streams of a program that printed nothing read nothing") {
+TEST_CASE("bpf_stream: the streams of a program that printed nothing read nothing" *
+          doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_streams)) EBPFPP_SKIP(*r);
   auto obj = loaded();
   for (const auto id : {ProgramStream::out, ProgramStream::err}) {
@@ -201,7 +216,8 @@ TEST_CASE("bpf_stream: the streams of a program that printed nothing read nothin
 }
 
 TEST_CASE("bpf_stream: a bad fd, a fd that is no program's, or no program is an Error with a "
-          "hint, and leaks no fd") {
+          "hint, and leaks no fd" *
+          doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_streams)) EBPFPP_SKIP(*r);
   const std::size_t fds = test::open_fd_count();
   {
@@ -256,7 +272,8 @@ TEST_CASE("bpf_stream: a bad fd, a fd that is no program's, or no program is an 
   CHECK(test::open_fd_count() == fds);
 }
 
-TEST_CASE("bpf_stream: a stream keeps its program, and is read after its object is gone") {
+TEST_CASE("bpf_stream: a stream keeps its program, and is read after its object is gone" *
+          doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_streams)) EBPFPP_SKIP(*r);
   ProgramStream err;
   {
@@ -273,6 +290,47 @@ TEST_CASE("bpf_stream: a stream keeps its program, and is read after its object 
   CHECK(moved.what() == "stderr of program 'print_lines'");
   CHECK_FALSE(err);                           // NOLINT(bugprone-use-after-move)
   CHECK_THROWS_AS(err.read(), ebpfpp::Error); // NOLINT(bugprone-use-after-move)
+}
+
+TEST_CASE("bpf_stream: a may_goto loop the kernel cuts off leaves the kernel's report on stderr" *
+          doctest::test_suite("vm")) {
+  if (auto r = test::skip_reason(ebpfpp::kernel::Feature::bpf_streams)) EBPFPP_SKIP(*r);
+  auto obj = loaded();
+  const ebpfpp::Program prog = obj.program("may_goto_loop");
+  ProgramStream err(prog, ProgramStream::err);
+  run(prog, 0); // its first print only: does this kernel take prints at all?
+  if (auto r = prints_refused(obj)) EBPFPP_SKIP(*r);
+  REQUIRE(err.read() == Lines{"looping until the kernel stops me"});
+
+  // x86-64's may_goto budget is time: a quarter of a second after the loop's first check, the
+  // kernel ends it and writes its report, naming the thread that ran the program.
+  const auto start = std::chrono::steady_clock::now();
+  run(prog, 1);
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took >= 250ms);
+  const auto loops = obj.variable<std::uint64_t>("loops").get();
+  CHECK(loops > 0);
+  const auto tid = ::syscall(SYS_gettid);
+  std::string comm;
+  std::getline(std::ifstream("/proc/thread-self/comm"), comm);
+
+  const Lines lines = err.read();
+  INFO("stderr:\n" << fmt::format("{}", fmt::join(lines, "\n")));
+  REQUIRE(lines.size() >= 6);
+  CHECK(lines[0] == "looping until the kernel stops me");
+  CHECK(lines[1] == "ERROR: Timeout detected for may_goto instruction");
+  CHECK(lines[2].starts_with("CPU: "));
+  CHECK(lines[2].ends_with(fmt::format(" UID: {} PID: {} Comm: {}", ::geteuid(), tid, comm)));
+  CHECK(lines[3] == "Call trace:");
+  // The call trace, in which the program's frame is bpf_prog_<tag>_<name>+<offset>/<size>; an
+  // empty line ends the report. Then the program goes on, and its next print follows.
+  const auto blank = std::find(lines.begin() + 4, lines.end(), "");
+  REQUIRE(blank != lines.end());
+  CHECK(std::any_of(lines.begin() + 4, blank, [](const std::string& l) {
+    return l.starts_with("bpf_prog_") && l.find("_may_goto_loop+0x") != std::string::npos;
+  }));
+  CHECK(lines.end() - blank == 2);
+  CHECK(lines.back() == fmt::format("stopped after {} loops", loops));
 }
 
 } // namespace bpf_stream_test
