@@ -203,6 +203,15 @@ concept MapContainer = requires(const T& t, std::string_view name) {
 
 namespace detail {
 
+/// The map called `name` of `source`, or no map (an empty MapSource) when it has none: for a
+/// stream's companion maps (a ring's `<name>_drops`), which an object may leave out.
+template <MapContainer Container>
+MapSource optional_map(const Container& source, const std::string& name) {
+  for (const MapRef& m : source.maps())
+    if (m.name() == name) return m;
+  return {};
+}
+
 /// The part of every typed map and stream that is not about its kind: the owned fd, the
 /// kernel's view of the map, pinning, and the ways to make one. `Self` (CRTP) says with its
 /// static spec() what it requires of a map. Move-only.
