@@ -223,15 +223,8 @@ public:
   /// What this view requires of a map (used by the checks): a BPF_MAP_TYPE_RINGBUF.
   static detail::ViewSpec spec() {
     static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_RINGBUF};
-    return {detail::format("RingBuffer<{}>", detail::type_name<Event>()),
-            types,
-            0,
-            0,
-            "(none)",
-            "(records)",
-            {},
-            {},
-            false};
+    return detail::stream_spec(detail::format("RingBuffer<{}>", detail::type_name<Event>()), types,
+                               0, "(none)", "(records)");
   }
 
   /// Ends the running (or the next) events() loop or poll(). Async-signal-safe, any thread.
