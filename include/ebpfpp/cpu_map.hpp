@@ -33,13 +33,10 @@ struct CpuMapValue {
 /// that is not possible on this machine throws Error (ENODEV), a qsize over 16384 (EOVERFLOW),
 /// a program that is not SEC("xdp/cpumap") (EINVAL). Throws like ArrayMap.
 template <MapData V = CpuMapValue>
-class CpuMap : public detail::ArrayOps<CpuMap<V>, V, detail::PlainValue<V>>,
-               public detail::MapKind<CpuMap<V>, detail::Kind<"CpuMap", BPF_MAP_TYPE_CPUMAP>,
-                                      std::uint32_t, V, detail::KeyUse::index> {
-  static_assert(sizeof(V) == 4 || sizeof(V) == 8, "a cpumap value is a __u32 or a CpuMapValue");
-
+class CpuMap
+    : public detail::RedirectArray<CpuMap<V>, V, detail::Kind<"CpuMap", BPF_MAP_TYPE_CPUMAP>> {
 public:
-  using detail::ArrayOps<CpuMap<V>, V, detail::PlainValue<V>>::ArrayOps;
+  using CpuMap::RedirectArray::RedirectArray;
 
   // create(max_entries, name, map_flags) (detail::MapKind).
 };

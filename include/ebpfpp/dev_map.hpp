@@ -31,13 +31,10 @@ struct DevMapValue {
 /// exist in the caller's network namespace throws Error (the kernel says EINVAL). Throws like
 /// ArrayMap.
 template <MapData V = std::uint32_t>
-class DevMap : public detail::ArrayOps<DevMap<V>, V, detail::PlainValue<V>>,
-               public detail::MapKind<DevMap<V>, detail::Kind<"DevMap", BPF_MAP_TYPE_DEVMAP>,
-                                      std::uint32_t, V, detail::KeyUse::index> {
-  static_assert(sizeof(V) == 4 || sizeof(V) == 8, "a devmap value is a __u32 or a DevMapValue");
-
+class DevMap
+    : public detail::RedirectArray<DevMap<V>, V, detail::Kind<"DevMap", BPF_MAP_TYPE_DEVMAP>> {
 public:
-  using detail::ArrayOps<DevMap<V>, V, detail::PlainValue<V>>::ArrayOps;
+  using DevMap::RedirectArray::RedirectArray;
 
   // create(size, name, map_flags) (detail::MapKind).
 };

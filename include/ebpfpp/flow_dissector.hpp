@@ -49,40 +49,20 @@ public:
       : FlowDissector(prog, "/proc/thread-self/ns/net") {}
   /// In the namespace at `netns_path`: /run/netns/<name> (ip netns), /proc/<pid>/ns/net.
   [[nodiscard]] FlowDissector(const Program& prog, const std::filesystem::path& netns_path)
-      : Link(attach(prog, open(netns_path, prog).get(),
-                    detail::format("'{}'", netns_path.string()))) {}
+      : Link(detail::attach_netns(prog, netns_path, hook)) {}
 
   /// In the namespace open at `netns_fd` (not taken over: close it when you like).
   [[nodiscard]] static FlowDissector from_fd(const Program& prog, int netns_fd) {
-    return FlowDissector(attach(prog, netns_fd, detail::format("fd {}", netns_fd)));
+    return FlowDissector(detail::attach_netns(prog, netns_fd, hook));
   }
 
 private:
   explicit FlowDissector(Link link) : Link(std::move(link)) {}
 
-  static detail::UniqueFd open(const std::filesystem::path& path, const Program& prog) {
-    return detail::open_netns(path, [&] {
-      return detail::format("open network namespace '{}' to attach flow dissector '{}'",
-                            path.string(), prog ? prog.name() : "<empty>");
-    });
-  }
-
-  static Link attach(const Program& prog, int netns_fd, const std::string& where) {
-    try {
-      return detail::attach_link(
-          prog, detail::format("flow dissector on network namespace {}", where),
-          [&] { return bpf_program__attach_netns(prog.get(), netns_fd); },
-          {kernel::Feature::flow_dissector, {}, detail::Op::attach_network});
-    } catch (const FeatureError&) {
-      throw;
-    } catch (const Error& e) {
-      // The one-per-namespace rule: E2BIG for a second link, EEXIST for one beside the initial
-      // namespace's (the table's hints for those errnos are about other hooks).
-      if (e.errnum() == E2BIG || e.errnum() == EEXIST)
-        throw Error(e.errnum(), e.action(), std::string(detail::hint::flow_dissector_taken));
-      throw;
-    }
-  }
+  // One per namespace: the table's hints for E2BIG and EEXIST are about other hooks.
+  static constexpr detail::NetnsHook hook{"flow dissector", "flow dissector",
+                                          kernel::Feature::flow_dissector,
+                                          detail::hint::flow_dissector_taken};
 };
 
 } // namespace ebpfpp

@@ -71,32 +71,23 @@ public:
 
   Generator() noexcept = default;
   explicit Generator(handle_type h) noexcept : h_(h) {}
-  Generator(Generator&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
-  Generator& operator=(Generator&& other) noexcept {
-    if (this != &other) {
-      if (h_) h_.destroy();
-      h_ = std::exchange(other.h_, nullptr);
-    }
-    return *this;
-  }
-  Generator(const Generator&) = delete;
-  Generator& operator=(const Generator&) = delete;
-  ~Generator() {
-    if (h_) h_.destroy();
-  }
+  // Move-only: the frame has one owner, which destroys it.
+  Generator(Generator&&) noexcept = default;
+  Generator& operator=(Generator&&) noexcept = default;
 
   /// Runs the body to its first co_yield (or its end); rethrows what it threw.
   iterator begin() {
-    if (!h_) return iterator();
-    if (h_.done()) return iterator(h_); // begun and ended before: already at the end
-    h_.resume();
-    if (h_.done()) h_.promise().rethrow_if_exception();
-    return iterator(h_);
+    const handle_type h = h_.get();
+    if (!h) return iterator();
+    if (h.done()) return iterator(h); // begun and ended before: already at the end
+    h.resume();
+    if (h.done()) h.promise().rethrow_if_exception();
+    return iterator(h);
   }
   std::default_sentinel_t end() const noexcept { return {}; }
 
 private:
-  handle_type h_ = nullptr;
+  detail::OwnedCoroutine<promise_type> h_;
 };
 
 template <class T>

@@ -134,7 +134,7 @@ private:
 template <MapData T>
 Variable<T> Object::variable(std::string_view name) const {
   require_open("find a global in");
-  const detail::GlobalSlot slot = detail::find_global<T>(obj_, name);
+  const detail::GlobalSlot slot = detail::find_global<T>(handle_, name);
   return Variable<T>(slot.map, slot.offset, std::string(name));
 }
 

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -202,6 +203,23 @@ concept MapContainer = requires(const T& t, std::string_view name) {
 };
 
 namespace detail {
+
+/// The map called `name` of `source`, or no map (an empty MapSource) when it has none: for a
+/// stream's companion maps (a ring's `<name>_drops`), which an object may leave out.
+template <MapContainer Container>
+MapSource optional_map(const Container& source, const std::string& name) {
+  for (const MapRef& m : source.maps())
+    if (m.name() == name) return m;
+  return {};
+}
+
+/// What a stream (RingBuffer, PerfBuffer) requires of its map: one of `types`, with keys and
+/// values of `size` bytes (0: none), named `key`/`value` in messages. Its records are checked by
+/// the stream as they come, not against the map's BTF.
+inline ViewSpec stream_spec(std::string view_name, std::span<const bpf_map_type> types,
+                            std::uint32_t size, std::string_view key, std::string_view value) {
+  return {std::move(view_name), types, size, size, key, value, {}, {}, false};
+}
 
 /// The part of every typed map and stream that is not about its kind: the owned fd, the
 /// kernel's view of the map, pinning, and the ways to make one. `Self` (CRTP) says with its

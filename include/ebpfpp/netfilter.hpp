@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "detail/enum_table.hpp"
 #include "detail/format.hpp"
 #include "detail/uapi.hpp"
 #include "detail/unique_fd.hpp"
@@ -53,19 +54,7 @@ constexpr std::string_view to_string(NetfilterFamily f) noexcept {
 
 /// "pre_routing", "local_in", ...
 constexpr std::string_view to_string(NetfilterHook h) noexcept {
-  switch (h) {
-  case NetfilterHook::pre_routing:
-    return "pre_routing";
-  case NetfilterHook::local_in:
-    return "local_in";
-  case NetfilterHook::forward:
-    return "forward";
-  case NetfilterHook::local_out:
-    return "local_out";
-  case NetfilterHook::post_routing:
-    return "post_routing";
-  }
-  return "?";
+  return detail::enum_name(h, {"pre_routing", "local_in", "forward", "local_out", "post_routing"});
 }
 
 /// A netfilter program on a hook of the calling thread's network namespace. Kernel 6.4+

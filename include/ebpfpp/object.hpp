@@ -52,34 +52,15 @@ class Variable;
 /// Owns a bpf_object: a parsed BPF ELF file and, after load(), its maps and programs in the
 /// kernel. Move-only; the destructor unloads and frees everything (links you made stay valid
 /// and keep their program alive in the kernel until they are destroyed).
-class Object {
+class Object : private detail::OwnedObject<bpf_object, &bpf_object__close> {
+  using Owner = detail::OwnedObject<bpf_object, &bpf_object__close>;
+
 public:
   Object() noexcept = default;
   /// Takes ownership of an open bpf_object (closing it if this throws std::bad_alloc).
-  explicit Object(bpf_object* obj) : obj_(obj) {
-    if (!obj_) return;
-    try {
-      life_ = detail::Life::start();
-    } catch (...) {
-      reset();
-      throw;
-    }
-  }
-  Object(Object&& other) noexcept
-      : obj_(std::exchange(other.obj_, nullptr)), life_(std::move(other.life_)),
-        load_(std::move(other.load_)) {}
-  Object& operator=(Object&& other) noexcept {
-    if (this != &other) {
-      reset();
-      obj_ = std::exchange(other.obj_, nullptr);
-      life_ = std::move(other.life_);
-      load_ = std::move(other.load_);
-    }
-    return *this;
-  }
-  Object(const Object&) = delete;
-  Object& operator=(const Object&) = delete;
-  ~Object() { reset(); }
+  explicit Object(bpf_object* obj) : Owner(obj) {}
+  Object(Object&&) noexcept = default;
+  Object& operator=(Object&&) noexcept = default;
 
   /// Opens (parses) a .bpf.o file: reads it once, checks it (see the file comment) and hands
   /// those bytes to libbpf, then applies `options` (open_options.hpp). Throws Error: ENOENT,
@@ -114,30 +95,31 @@ public:
   /// kernel's BTF (or OpenOptions::btf_custom_path) cannot resolve names the type and field.
   void load() {
     require_open("load");
-    detail::load_with_log(obj_, [&] { return bpf_object__load(obj_); }, load_);
+    detail::load_with_log(
+        handle_, [&] { return bpf_object__load(handle_); }, load_);
   }
 
   /// The object's name (the file name without .o, or the name given to open_memory); "" when
   /// empty.
-  std::string_view name() const noexcept { return obj_ ? bpf_object__name(obj_) : ""; }
+  std::string_view name() const noexcept { return handle_ ? bpf_object__name(handle_) : ""; }
 
   /// The program with this function name; throws an Error listing the programs that exist.
   Program program(std::string_view name) const {
     require_open("find a program in");
-    return detail::find_program(obj_, name, life_.watch());
+    return detail::find_program(handle_, name, life_.watch());
   }
   /// The map with this name; throws an Error listing the maps that exist.
   MapRef map(std::string_view name) const {
     require_open("find a map in");
-    return detail::find_map(obj_, name, life_.watch());
+    return detail::find_map(handle_, name, life_.watch());
   }
   /// All programs, in ELF order (none for an empty Object).
   std::vector<Program> programs() const {
-    return obj_ ? detail::programs_of(obj_, life_.watch()) : std::vector<Program>{};
+    return handle_ ? detail::programs_of(handle_, life_.watch()) : std::vector<Program>{};
   }
   /// All maps, including the internal .rodata/.data/.bss ones (none for an empty Object).
   std::vector<MapRef> maps() const {
-    return obj_ ? detail::maps_of(obj_, life_.watch()) : std::vector<MapRef>{};
+    return handle_ ? detail::maps_of(handle_, life_.watch()) : std::vector<MapRef>{};
   }
   /// The global variable `name` (.bss, .data, .rodata) as a T checked against the object's BTF;
   /// see globals.hpp. Throws Error (no such global, listing those there are; a size or kind
@@ -145,21 +127,13 @@ public:
   template <MapData T>
   Variable<T> variable(std::string_view name) const;
 
-  bpf_object* get() const noexcept { return obj_; }
-  explicit operator bool() const noexcept { return obj_ != nullptr; }
+  using Owner::get;
+  using Owner::operator bool;
   /// Gives up ownership; the caller must bpf_object__close() it. Views taken so far are then
   /// the caller's to keep valid, as views of a raw pointer are.
-  bpf_object* release() noexcept {
-    life_.forget();
-    return std::exchange(obj_, nullptr);
-  }
+  using Owner::release;
   /// Closes the object; its views expire (see Program, MapRef).
-  void reset() noexcept {
-    life_.end();
-    if (obj_) bpf_object__close(obj_);
-    obj_ = nullptr;
-    load_ = {};
-  }
+  using Owner::reset;
 
 private:
   template <class Action>
@@ -175,19 +149,15 @@ private:
     Object obj(detail::check_ptr(bpf_object__open_mem(elf.data(), elf.size(), &opts), action,
                                  detail::Op::open_object, &log));
     obj.load_ = std::move(context);
-    detail::apply_map_options(obj.obj_, options);
+    detail::apply_map_options(obj.handle_, options);
     return obj;
   }
 
   void require_open(std::string_view what) const {
-    if (!obj_)
+    if (!handle_)
       throw Error(EBADF, detail::format("{} an empty Object", what),
                   std::string(detail::hint::empty_view));
   }
-
-  bpf_object* obj_ = nullptr;
-  detail::Life life_;
-  detail::LoadContext load_; // what load() keeps of the open's options (BTF path, token)
 };
 
 /// A bpftool-generated skeleton type (bpftool 7+): C++ static helpers open/load/attach/destroy.
@@ -212,34 +182,16 @@ concept SkeletonType = requires(T* skel) {
 /// that attach() made; Links you made yourself must be destroyed first or outlive nothing that
 /// they read (declare them after the skeleton).
 template <SkeletonType T>
-class Skeleton {
+class Skeleton : private detail::OwnedObject<T, &T::destroy> {
+  using Owner = detail::OwnedObject<T, &T::destroy>;
+  using Owner::handle_, Owner::life_, Owner::load_;
+
 public:
   Skeleton() noexcept = default;
   /// Takes ownership of an open skeleton (destroying it if this throws std::bad_alloc).
-  explicit Skeleton(T* skel) : skel_(skel) {
-    if (!skel_) return;
-    try {
-      life_ = detail::Life::start();
-    } catch (...) {
-      reset();
-      throw;
-    }
-  }
-  Skeleton(Skeleton&& other) noexcept
-      : skel_(std::exchange(other.skel_, nullptr)), life_(std::move(other.life_)),
-        load_(std::move(other.load_)) {}
-  Skeleton& operator=(Skeleton&& other) noexcept {
-    if (this != &other) {
-      reset();
-      skel_ = std::exchange(other.skel_, nullptr);
-      life_ = std::move(other.life_);
-      load_ = std::move(other.load_);
-    }
-    return *this;
-  }
-  Skeleton(const Skeleton&) = delete;
-  Skeleton& operator=(const Skeleton&) = delete;
-  ~Skeleton() { reset(); }
+  explicit Skeleton(T* skel) : Owner(skel) {}
+  Skeleton(Skeleton&&) noexcept = default;
+  Skeleton& operator=(Skeleton&&) noexcept = default;
 
   /// Opens the embedded object with `options` (open_options.hpp; max_data_size does not apply:
   /// the object is built in); .rodata is writable until load(). Throws Error.
@@ -253,7 +205,7 @@ public:
     errno = 0;
     Skeleton s(detail::check_ptr(T::open(&opts), action, detail::Op::generic, &log));
     s.load_ = std::move(context);
-    detail::apply_map_options(s.skel_->obj, options);
+    detail::apply_map_options(s.handle_->obj, options);
     return s;
   }
   /// open(options) then load().
@@ -266,65 +218,57 @@ public:
   /// Loads into the kernel; a verifier rejection carries the program's log (see Object::load).
   void load() {
     require_open("load");
-    detail::load_with_log(skel_->obj, [&] { return T::load(skel_); }, load_);
+    detail::load_with_log(
+        handle_->obj, [&] { return T::load(handle_); }, load_);
   }
   /// Attaches every program that has an auto-attachable SEC() (the links are the skeleton's).
   void attach() {
     require_open("attach the programs of");
     detail::LibbpfLog log;
     detail::check(
-        T::attach(skel_),
+        T::attach(handle_),
         [&] { return detail::format("attach programs of skeleton '{}'", name()); },
         detail::Op::attach_tracing, &log);
   }
   /// Detaches what attach() attached.
   void detach() noexcept {
-    if (skel_) T::detach(skel_);
+    if (handle_) T::detach(handle_);
   }
 
   /// The object's name; "" when empty.
-  std::string_view name() const noexcept { return skel_ ? bpf_object__name(skel_->obj) : ""; }
+  std::string_view name() const noexcept { return handle_ ? bpf_object__name(handle_->obj) : ""; }
   /// The program with this function name; throws an Error listing those that exist.
   Program program(std::string_view name) const {
     require_open("find a program in");
-    return detail::find_program(skel_->obj, name, life_.watch());
+    return detail::find_program(handle_->obj, name, life_.watch());
   }
   /// The map with this name; throws an Error listing those that exist.
   MapRef map(std::string_view name) const {
     require_open("find a map in");
-    return detail::find_map(skel_->obj, name, life_.watch());
+    return detail::find_map(handle_->obj, name, life_.watch());
   }
   std::vector<Program> programs() const {
-    return skel_ ? detail::programs_of(skel_->obj, life_.watch()) : std::vector<Program>{};
+    return handle_ ? detail::programs_of(handle_->obj, life_.watch()) : std::vector<Program>{};
   }
   std::vector<MapRef> maps() const {
-    return skel_ ? detail::maps_of(skel_->obj, life_.watch()) : std::vector<MapRef>{};
+    return handle_ ? detail::maps_of(handle_->obj, life_.watch()) : std::vector<MapRef>{};
   }
   /// The bpf_object; nullptr when empty.
-  bpf_object* object() const noexcept { return skel_ ? skel_->obj : nullptr; }
+  bpf_object* object() const noexcept { return handle_ ? handle_->obj : nullptr; }
 
-  T* operator->() const noexcept { return skel_; }
-  T& operator*() const noexcept { return *skel_; }
-  T* get() const noexcept { return skel_; }
-  explicit operator bool() const noexcept { return skel_ != nullptr; }
+  T* operator->() const noexcept { return handle_; }
+  T& operator*() const noexcept { return *handle_; }
+  using Owner::get;
+  using Owner::operator bool;
   /// Destroys the skeleton; the views taken from it expire (see Program, MapRef).
-  void reset() noexcept {
-    life_.end();
-    if (skel_) T::destroy(skel_);
-    skel_ = nullptr;
-    load_ = {};
-  }
+  using Owner::reset;
 
 private:
   void require_open(std::string_view what) const {
-    if (!skel_)
+    if (!handle_)
       throw Error(EBADF, detail::format("{} an empty Skeleton", what),
                   std::string(detail::hint::empty_view));
   }
-
-  T* skel_ = nullptr;
-  detail::Life life_;
-  detail::LoadContext load_; // what load() keeps of the open's options (BTF path, token)
 };
 
 } // namespace ebpfpp

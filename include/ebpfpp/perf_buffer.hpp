@@ -129,15 +129,8 @@ public:
   /// What this view requires of a map (used by the checks): a BPF_MAP_TYPE_PERF_EVENT_ARRAY.
   static detail::ViewSpec spec() {
     static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_PERF_EVENT_ARRAY};
-    return {detail::format("PerfBuffer<{}>", detail::type_name<Event>()),
-            types,
-            4,
-            4,
-            "(cpu)",
-            "(perf event fd)",
-            {},
-            {},
-            false};
+    return detail::stream_spec(detail::format("PerfBuffer<{}>", detail::type_name<Event>()), types,
+                               4, "(cpu)", "(perf event fd)");
   }
 
   /// Move-only. A move (or the destructor) marks what a running loop was handed as consumed and

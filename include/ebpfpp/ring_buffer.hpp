@@ -122,8 +122,8 @@ public:
   /// when there is no such map.
   template <MapContainer Container>
   RingBuffer(const Container& source, std::string_view name, RingBufferOptions options = {})
-      : RingBuffer(source.map(name), find_map(source, detail::format("{}_drops", name)), options,
-                   find_map(source, detail::format("{}_ctl", name))) {}
+      : RingBuffer(source.map(name), detail::optional_map(source, detail::format("{}_drops", name)),
+                   options, detail::optional_map(source, detail::format("{}_ctl", name))) {}
 
   /// A ring buffer pinned in bpffs at `path` (with `<path>_drops` if that is pinned too).
   static RingBuffer open_pinned(const std::filesystem::path& path, RingBufferOptions options = {}) {
@@ -223,15 +223,8 @@ public:
   /// What this view requires of a map (used by the checks): a BPF_MAP_TYPE_RINGBUF.
   static detail::ViewSpec spec() {
     static constexpr bpf_map_type types[] = {BPF_MAP_TYPE_RINGBUF};
-    return {detail::format("RingBuffer<{}>", detail::type_name<Event>()),
-            types,
-            0,
-            0,
-            "(none)",
-            "(records)",
-            {},
-            {},
-            false};
+    return detail::stream_spec(detail::format("RingBuffer<{}>", detail::type_name<Event>()), types,
+                               0, "(none)", "(records)");
   }
 
   /// Ends the running (or the next) events() loop or poll(). Async-signal-safe, any thread.
@@ -253,13 +246,6 @@ public:
 
 private:
   std::string what() const { return detail::format("ring buffer '{}'", this->name_); }
-
-  template <class Container>
-  static MapSource find_map(const Container& source, const std::string& name) {
-    for (const MapRef& m : source.maps())
-      if (m.name() == name) return m;
-    return {};
-  }
 
   PerCpuArrayMap<std::uint64_t> drops_;
   RingBufferOptions options_;

@@ -43,29 +43,18 @@ public:
       : SkLookup(prog, "/proc/thread-self/ns/net") {}
   /// In the namespace at `netns_path`: /run/netns/<name> (ip netns), /proc/<pid>/ns/net.
   [[nodiscard]] SkLookup(const Program& prog, const std::filesystem::path& netns_path)
-      : Link(attach(prog, open_netns(netns_path, prog).get(),
-                    detail::format("'{}'", netns_path.string()))) {}
+      : Link(detail::attach_netns(prog, netns_path, hook)) {}
 
   /// In the namespace open at `netns_fd` (not taken over: close it when you like).
   [[nodiscard]] static SkLookup from_fd(const Program& prog, int netns_fd) {
-    return SkLookup(attach(prog, netns_fd, detail::format("fd {}", netns_fd)));
+    return SkLookup(detail::attach_netns(prog, netns_fd, hook));
   }
 
 private:
   explicit SkLookup(Link link) : Link(std::move(link)) {}
 
-  static detail::UniqueFd open_netns(const std::filesystem::path& path, const Program& prog) {
-    return detail::open_netns(path, [&] {
-      return detail::format("open network namespace '{}' to attach sk_lookup program '{}'",
-                            path.string(), prog ? prog.name() : "<empty>");
-    });
-  }
-
-  static Link attach(const Program& prog, int netns_fd, const std::string& where) {
-    return detail::attach_link(prog, detail::format("sk_lookup on network namespace {}", where),
-                               [&] { return bpf_program__attach_netns(prog.get(), netns_fd); },
-                               {kernel::Feature::sk_lookup, {}, detail::Op::attach_network});
-  }
+  static constexpr detail::NetnsHook hook{"sk_lookup", "sk_lookup program",
+                                          kernel::Feature::sk_lookup};
 };
 
 } // namespace ebpfpp

@@ -33,6 +33,7 @@
 
 #include <bpf/bpf.h>
 
+#include "detail/enum_table.hpp"
 #include "detail/format.hpp"
 #include "detail/map_ops.hpp"
 #include "error.hpp"
@@ -49,17 +50,7 @@ enum class SockMapHook {
 
 /// "msg_verdict", "stream_parser", ...
 constexpr std::string_view to_string(SockMapHook h) noexcept {
-  switch (h) {
-  case SockMapHook::msg_verdict:
-    return "msg_verdict";
-  case SockMapHook::stream_parser:
-    return "stream_parser";
-  case SockMapHook::stream_verdict:
-    return "stream_verdict";
-  case SockMapHook::skb_verdict:
-    return "skb_verdict";
-  }
-  return "?";
+  return detail::enum_name(h, {"msg_verdict", "stream_parser", "stream_verdict", "skb_verdict"});
 }
 
 class Program;     // program.hpp

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 
 #include "detail/attach.hpp"
+#include "detail/enum_table.hpp"
 #include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "link.hpp"
@@ -34,18 +35,12 @@
 namespace ebpfpp {
 
 namespace detail {
+// In SockMapHook's order.
 constexpr bpf_attach_type sock_map_attach_type(SockMapHook h) noexcept {
-  switch (h) {
-  case SockMapHook::msg_verdict:
-    return BPF_SK_MSG_VERDICT;
-  case SockMapHook::stream_parser:
-    return BPF_SK_SKB_STREAM_PARSER;
-  case SockMapHook::stream_verdict:
-    return BPF_SK_SKB_STREAM_VERDICT;
-  case SockMapHook::skb_verdict:
-    return BPF_SK_SKB_VERDICT;
-  }
-  return BPF_SK_SKB_VERDICT;
+  return enum_entry(
+      h,
+      {BPF_SK_MSG_VERDICT, BPF_SK_SKB_STREAM_PARSER, BPF_SK_SKB_STREAM_VERDICT, BPF_SK_SKB_VERDICT},
+      BPF_SK_SKB_VERDICT);
 }
 } // namespace detail
 

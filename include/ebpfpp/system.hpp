@@ -79,19 +79,11 @@ inline std::vector<std::uint32_t> btf_ids() {
 
 /// An owned fd of the program with this id (kernel 4.13+). Throws Error (ENOENT: no such id).
 inline detail::UniqueFd open_program_by_id(std::uint32_t id) {
-  detail::UniqueFd fd(bpf_prog_get_fd_by_id(id));
-  if (!fd)
-    detail::fail(
-        errno, [&] { return detail::format("open program id {}", id); }, detail::Op::open_by_id);
-  return fd;
+  return detail::open_id(bpf_prog_get_fd_by_id, id, "program");
 }
 /// An owned fd of the link with this id (kernel 5.8+). Throws Error.
 inline detail::UniqueFd open_link_by_id(std::uint32_t id) {
-  detail::UniqueFd fd(bpf_link_get_fd_by_id(id));
-  if (!fd)
-    detail::fail(
-        errno, [&] { return detail::format("open link id {}", id); }, detail::Op::open_by_id);
-  return fd;
+  return detail::open_id(bpf_link_get_fd_by_id, id, "link");
 }
 /// Maps by id: MapSource::id(id), or any typed view's from_id(id).
 

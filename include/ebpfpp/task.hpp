@@ -39,19 +39,9 @@ public:
 
   Task() noexcept = default;
   explicit Task(handle_type h) noexcept : h_(h) {}
-  Task(Task&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
-  Task& operator=(Task&& o) noexcept {
-    if (this != &o) {
-      if (h_) h_.destroy();
-      h_ = std::exchange(o.h_, nullptr);
-    }
-    return *this;
-  }
-  Task(const Task&) = delete;
-  Task& operator=(const Task&) = delete;
-  ~Task() {
-    if (h_) h_.destroy();
-  }
+  // Move-only: the frame has one owner, which destroys it.
+  Task(Task&&) noexcept = default;
+  Task& operator=(Task&&) noexcept = default;
 
   /// Starts (or continues) the task inside the awaiting coroutine; yields its result or
   /// rethrows its exception.
@@ -65,17 +55,17 @@ public:
       }
       T await_resume() { return h.promise().take(); }
     };
-    return Awaiter{h_};
+    return Awaiter{h_.get()};
   }
 
   /// Whether the coroutine has finished (returned or thrown).
-  bool done() const noexcept { return !h_ || h_.done(); }
+  bool done() const noexcept { return !h_ || h_.get().done(); }
   /// The coroutine handle (for schedulers such as EventLoop).
-  handle_type handle() const noexcept { return h_; }
-  explicit operator bool() const noexcept { return h_ != nullptr; }
+  handle_type handle() const noexcept { return h_.get(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(h_); }
 
 private:
-  handle_type h_ = nullptr;
+  detail::OwnedCoroutine<promise_type> h_;
 };
 
 template <class T>

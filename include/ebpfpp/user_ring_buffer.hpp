@@ -90,7 +90,8 @@ public:
   /// The map `name` of an Object or Skeleton, with its `<name>_stats` when declared.
   template <MapContainer Container>
   UserRingBuffer(const Container& source, std::string_view name)
-      : UserRingBuffer(source.map(name), find(source, detail::format("{}_stats", name))) {}
+      : UserRingBuffer(source.map(name),
+                       detail::optional_map(source, detail::format("{}_stats", name))) {}
 
   UserRingBuffer(UserRingBuffer&&) noexcept = default;
   UserRingBuffer& operator=(UserRingBuffer&&) noexcept = default;
@@ -206,12 +207,6 @@ private:
   std::optional<std::uint64_t> stat(std::uint32_t i) const {
     if (!stats_) return std::nullopt;
     return stats_.get(i);
-  }
-  template <class Container>
-  static MapSource find(const Container& source, const std::string& name) {
-    for (const MapRef& m : source.maps())
-      if (m.name() == name) return m;
-    return {};
   }
 
   ArrayMap<std::uint64_t> stats_;

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 
+#include "detail/enum_table.hpp"
 #include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "interface.hpp"
@@ -50,17 +51,7 @@ enum class XdpMode {
 
 /// The mode's name: "native", "generic", ...
 constexpr std::string_view to_string(XdpMode mode) noexcept {
-  switch (mode) {
-  case XdpMode::automatic:
-    return "automatic";
-  case XdpMode::native:
-    return "native";
-  case XdpMode::generic:
-    return "generic";
-  case XdpMode::offload:
-    return "offload";
-  }
-  return "?";
+  return detail::enum_name(mode, {"automatic", "native", "generic", "offload"});
 }
 
 namespace detail {
@@ -81,18 +72,10 @@ inline void report_xdp_detach(HeldLibbpfLog& log, int err, const std::string& if
   }
 }
 
+// In XdpMode's order; automatic sets no mode flag, so the kernel chooses.
 constexpr std::uint32_t xdp_flags(XdpMode mode) noexcept {
-  switch (mode) {
-  case XdpMode::native:
-    return XDP_FLAGS_DRV_MODE;
-  case XdpMode::generic:
-    return XDP_FLAGS_SKB_MODE;
-  case XdpMode::offload:
-    return XDP_FLAGS_HW_MODE;
-  case XdpMode::automatic:
-    break;
-  }
-  return 0;
+  return enum_entry<std::uint32_t>(
+      mode, {0, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, XDP_FLAGS_HW_MODE}, 0);
 }
 } // namespace detail
 

@@ -214,24 +214,22 @@ inline BtfType describe_btf_type(const btf* b, std::uint32_t id, CPrinter& c) {
     }
     break;
   }
-  case BtfKind::enum_: {
+  case BtfKind::enum_:
+  case BtfKind::enum64: {
     // BTF's kflag says signed (LLVM 15+, pahole 1.24+); else the values are unsigned.
     out.is_signed = btf_kflag(t);
-    const struct ::btf_enum* e = btf_enum(t);
-    for (std::uint32_t i = 0; i < btf_vlen(t); ++i, ++e) {
-      const char* name = btf__name_by_offset(b, e->name_off);
-      const std::int64_t value =
-          out.is_signed ? std::int64_t{e->val} : std::int64_t{static_cast<std::uint32_t>(e->val)};
+    const auto add = [&](std::uint32_t name_off, std::int64_t value) {
+      const char* name = btf__name_by_offset(b, name_off);
       out.values.push_back({name ? name : "", value});
-    }
-    break;
-  }
-  case BtfKind::enum64: {
-    out.is_signed = btf_kflag(t);
-    const struct ::btf_enum64* e = btf_enum64(t);
-    for (std::uint32_t i = 0; i < btf_vlen(t); ++i, ++e) {
-      const char* name = btf__name_by_offset(b, e->name_off);
-      out.values.push_back({name ? name : "", static_cast<std::int64_t>(btf_enum64_value(e))});
+    };
+    // The two record layouts: a 32-bit value (sign-extended only when signed), or 64 bits.
+    if (out.kind == BtfKind::enum_) {
+      for (const struct ::btf_enum* e = btf_enum(t); e != btf_enum(t) + btf_vlen(t); ++e)
+        add(e->name_off, out.is_signed ? std::int64_t{e->val}
+                                       : std::int64_t{static_cast<std::uint32_t>(e->val)});
+    } else {
+      for (const struct ::btf_enum64* e = btf_enum64(t); e != btf_enum64(t) + btf_vlen(t); ++e)
+        add(e->name_off, static_cast<std::int64_t>(btf_enum64_value(e)));
     }
     break;
   }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../error.hpp"
+#include "enum_table.hpp"
 #include "format.hpp"
 #include "unique_fd.hpp"
 
@@ -32,19 +33,7 @@ inline UniqueFd dup_fd(int fd, std::string_view what) {
 enum class FdKind { map, program, link, btf, other };
 
 inline std::string_view fd_kind_name(FdKind k) noexcept {
-  switch (k) {
-  case FdKind::map:
-    return "a map";
-  case FdKind::program:
-    return "a program";
-  case FdKind::link:
-    return "a link";
-  case FdKind::btf:
-    return "a BTF object";
-  case FdKind::other:
-    break;
-  }
-  return "not a BPF object";
+  return enum_name(k, {"a map", "a program", "a link", "a BTF object", "not a BPF object"});
 }
 
 inline FdKind fd_kind(int fd) {

@@ -41,6 +41,16 @@ std::vector<std::uint32_t> ids_of(Next next, std::string_view what) {
   }
 }
 
+// Opens the object with this id (BPF_*_GET_FD_BY_ID). Throws Error (ENOENT: no such id).
+template <class Open>
+UniqueFd open_id(Open open, std::uint32_t id, std::string_view what) {
+  UniqueFd fd(open(id));
+  if (!fd)
+    fail(
+        errno, [&] { return detail::format("open {} id {}", what, id); }, Op::open_by_id);
+  return fd;
+}
+
 // Opens each id and describes it; ids gone meanwhile (ENOENT) are skipped.
 template <class Info, class Open, class Describe>
 std::vector<Info> infos_of(const std::vector<std::uint32_t>& ids, Open open, Describe describe,

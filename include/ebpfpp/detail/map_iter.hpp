@@ -40,24 +40,31 @@
 
 namespace ebpfpp::detail {
 
+/// A MapInfo from the kernel's description of a map: a bpf_map_info, or a MapIterRecord (below),
+/// which has the same fields.
+template <class Kernel>
+MapInfo map_info_from(const Kernel& k) {
+  MapInfo out;
+  out.type = static_cast<bpf_map_type>(k.type);
+  out.id = k.id;
+  out.key_size = k.key_size;
+  out.value_size = k.value_size;
+  out.max_entries = k.max_entries;
+  out.map_flags = k.map_flags;
+  out.btf_id = k.btf_id;
+  out.btf_key_type_id = k.btf_key_type_id;
+  out.btf_value_type_id = k.btf_value_type_id;
+  out.name.assign(k.name, strnlen(k.name, sizeof k.name));
+  return out;
+}
+
 /// Asks the kernel about the map behind `fd`; `what` names it in the Error.
 inline MapInfo query_map_info(int fd, std::string_view what) {
   bpf_map_info info{};
   __u32 len = sizeof info;
   check(bpf_obj_get_info_by_fd(fd, &info, &len),
         [&] { return detail::format("read the kernel's info on map {}", what); });
-  MapInfo out;
-  out.type = static_cast<bpf_map_type>(info.type);
-  out.id = info.id;
-  out.key_size = info.key_size;
-  out.value_size = info.value_size;
-  out.max_entries = info.max_entries;
-  out.map_flags = info.map_flags;
-  out.btf_id = info.btf_id;
-  out.btf_key_type_id = info.btf_key_type_id;
-  out.btf_value_type_id = info.btf_value_type_id;
-  out.name = info.name;
-  return out;
+  return map_info_from(info);
 }
 
 /// Where the iterator reads each field, from the running kernel's BTF; ok false (with why) when
@@ -73,7 +80,8 @@ struct MapIterLayout {
 
 // The record the program writes per map (what MapInfo needs): nine u32, the name, padding.
 struct MapIterRecord {
-  std::uint32_t id, type, key_size, value_size, max_entries, map_flags, btf_id, btf_key, btf_value;
+  std::uint32_t id, type, key_size, value_size, max_entries, map_flags, btf_id, btf_key_type_id,
+      btf_value_type_id;
   char name[16];
   std::uint32_t pad;
 };
@@ -167,8 +175,8 @@ inline std::vector<bpf_insn> map_iter_program(const MapIterLayout& l) {
                {l.value_size, offsetof(MapIterRecord, value_size)},
                {l.max_entries, offsetof(MapIterRecord, max_entries)},
                {l.map_flags, offsetof(MapIterRecord, map_flags)},
-               {l.btf_key, offsetof(MapIterRecord, btf_key)},
-               {l.btf_value, offsetof(MapIterRecord, btf_value)}};
+               {l.btf_key, offsetof(MapIterRecord, btf_key_type_id)},
+               {l.btf_value, offsetof(MapIterRecord, btf_value_type_id)}};
   for (const auto& w : words) {
     insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_7, off16(w.from), 0);
     insn(BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_2, slot(w.to), 0);
@@ -235,18 +243,7 @@ std::optional<std::vector<MapInfo>> describe_maps_unopened(std::string* why = nu
        at += sizeof(MapIterRecord)) {
     MapIterRecord r;
     std::memcpy(&r, bytes.data() + at, sizeof r);
-    MapInfo info;
-    info.type = static_cast<bpf_map_type>(r.type);
-    info.id = r.id;
-    info.key_size = r.key_size;
-    info.value_size = r.value_size;
-    info.max_entries = r.max_entries;
-    info.map_flags = r.map_flags;
-    info.btf_id = r.btf_id;
-    info.btf_key_type_id = r.btf_key;
-    info.btf_value_type_id = r.btf_value;
-    info.name.assign(r.name, strnlen(r.name, sizeof r.name));
-    out.push_back(std::move(info));
+    out.push_back(map_info_from(r));
   }
   return out;
 }

@@ -77,4 +77,16 @@ protected:
   }
 };
 
+/// A slot-indexed array of XDP redirect targets (CpuMap, DevMap), kind `K`: V is the short form
+/// of the kernel's value (a __u32) or the long one (8 bytes: it adds a program to run).
+template <class View, class V, class K>
+class RedirectArray : public ArrayOps<View, V, PlainValue<V>>,
+                      public MapKind<View, K, std::uint32_t, V, KeyUse::index> {
+  static_assert(sizeof(V) == 4 || sizeof(V) == 8,
+                "a cpumap or devmap value is a __u32 or a CpuMapValue/DevMapValue");
+
+public:
+  using ArrayOps<View, V, PlainValue<V>>::ArrayOps;
+};
+
 } // namespace ebpfpp::detail

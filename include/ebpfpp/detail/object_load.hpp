@@ -71,6 +71,59 @@ struct LoadContext {
   UniqueFd token;              // the token made from it at open
 };
 
+/// What Object and Skeleton<T> share: the one owner of an opened BPF object (a bpf_object, or a
+/// skeleton around one), the Life its views watch, and what load() keeps of the open's options.
+/// `Close` frees the handle (bpf_object__close, T::destroy). Move-only; empty after a move.
+template <class Handle, auto Close>
+class OwnedObject {
+public:
+  OwnedObject() noexcept = default;
+  /// Takes ownership of `handle` (freeing it if this throws std::bad_alloc).
+  explicit OwnedObject(Handle* handle) : handle_(handle) {
+    if (!handle_) return;
+    try {
+      life_ = Life::start();
+    } catch (...) {
+      reset();
+      throw;
+    }
+  }
+  OwnedObject(OwnedObject&& other) noexcept
+      : handle_(std::exchange(other.handle_, nullptr)), life_(std::move(other.life_)),
+        load_(std::move(other.load_)) {}
+  OwnedObject& operator=(OwnedObject&& other) noexcept {
+    if (this != &other) {
+      reset();
+      handle_ = std::exchange(other.handle_, nullptr);
+      life_ = std::move(other.life_);
+      load_ = std::move(other.load_);
+    }
+    return *this;
+  }
+  ~OwnedObject() { reset(); }
+
+  Handle* get() const noexcept { return handle_; }
+  explicit operator bool() const noexcept { return handle_ != nullptr; }
+  /// Frees the handle; the views taken from it expire (see Program, MapRef).
+  void reset() noexcept {
+    life_.end();
+    if (handle_) Close(handle_);
+    handle_ = nullptr;
+    load_ = {};
+  }
+
+protected:
+  /// Gives up ownership: views taken so far stay the caller's to keep valid.
+  Handle* release() noexcept {
+    life_.forget();
+    return std::exchange(handle_, nullptr);
+  }
+
+  Handle* handle_ = nullptr;
+  Life life_;
+  LoadContext load_; // what load() keeps of the open's options (BTF path, token)
+};
+
 /// The LoadContext of an open with `o`: makes the token (detail/token.hpp). Throws Error.
 template <class Action>
 LoadContext load_context(const OpenOptions& o, const Action& action) {

@@ -17,10 +17,11 @@
 
 #include "../error.hpp"
 #include "../open_options.hpp"
+#include "enum_table.hpp"
 #include "fd.hpp"
 #include "format.hpp"
-#include "unique_fd.hpp"
 #include "uapi.hpp"
+#include "unique_fd.hpp"
 
 namespace ebpfpp::detail {
 
@@ -85,15 +86,7 @@ inline bool is_ring_buffer(bpf_map_type type) noexcept {
 }
 
 inline std::string_view what_name(MapResize::What what) noexcept {
-  switch (what) {
-  case MapResize::What::max_entries:
-    return "max_entries";
-  case MapResize::What::ring_size:
-    return "ring_size";
-  case MapResize::What::value_size:
-    return "value_size";
-  }
-  return "?";
+  return enum_name(what, {"max_entries", "ring_size", "value_size"});
 }
 
 /// Sets one size, after checking that it fits the map's kind. Throws Error (EINVAL, ENOENT).

@@ -24,6 +24,35 @@ class Task;
 
 namespace detail {
 
+/// The one owner of a coroutine frame, what Generator and Task hold: move-only, empty after a
+/// move, and it destroys the frame it still holds (a suspended coroutine's locals with it).
+template <class Promise>
+class OwnedCoroutine {
+public:
+  using handle_type = std::coroutine_handle<Promise>;
+
+  OwnedCoroutine() noexcept = default;
+  explicit OwnedCoroutine(handle_type h) noexcept : h_(h) {}
+  OwnedCoroutine(OwnedCoroutine&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+  OwnedCoroutine& operator=(OwnedCoroutine&& other) noexcept {
+    if (this != &other) {
+      if (h_) h_.destroy();
+      h_ = std::exchange(other.h_, nullptr);
+    }
+    return *this;
+  }
+  ~OwnedCoroutine() {
+    if (h_) h_.destroy();
+  }
+
+  /// The handle; the frame stays this owner's.
+  handle_type get() const noexcept { return h_; }
+  explicit operator bool() const noexcept { return static_cast<bool>(h_); }
+
+private:
+  handle_type h_ = nullptr;
+};
+
 // --- Generator<T> ------------------------------------------------------------------------------
 
 /// A run of values that a Generator of `const X&` hands out without resuming its coroutine:
