@@ -40,7 +40,7 @@
 // Skips the rest of a test case for a kernel limit that a run-time probe found; says why.
 #define EBPFPP_SKIP(reason)                                                                        \
   do {                                                                                             \
-    const std::string ebpfpp_skip_reason_(reason);                                                 \
+    const std::string& ebpfpp_skip_reason_ = (reason);                                             \
     MESSAGE("SKIPPED: " << ebpfpp_skip_reason_);                                                   \
     std::fprintf(stderr, "SKIPPED: %s\n", ebpfpp_skip_reason_.c_str());                            \
     test::coverage::skipped(ebpfpp_skip_reason_);                                                  \

@@ -25,7 +25,7 @@ namespace {
 struct Producer {
   std::atomic<bool> go{true};
   std::thread thread;
-  Producer(ebpfpp::Program program, bool perf) {
+  Producer(const ebpfpp::Program& program, bool perf) {
     thread = std::thread([this, program, perf] {
       std::uint64_t seq = 0;
       while (go.load()) {

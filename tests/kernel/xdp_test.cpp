@@ -41,7 +41,7 @@ std::uint32_t attached_id(int ifindex) {
   return id;
 }
 
-std::uint32_t prog_id(ebpfpp::Program prog) {
+std::uint32_t prog_id(const ebpfpp::Program& prog) {
   bpf_prog_info info{};
   std::uint32_t len = sizeof info;
   REQUIRE(bpf_obj_get_info_by_fd(prog.fd(), &info, &len) == 0);
