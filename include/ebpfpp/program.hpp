@@ -25,8 +25,9 @@ namespace ebpfpp {
 struct ProgramInfo;   // program_info.hpp
 class TestRun;        // test_run.hpp
 struct TestRunResult; // test_run.hpp
-ProgramInfo program_info(int fd, std::string_view name);
-TestRunResult test_run(int fd, const TestRun& run, std::string_view name);
+// Declared inline, as they are defined: a file that calls them has their header.
+inline ProgramInfo program_info(int fd, std::string_view name);
+inline TestRunResult test_run(int fd, const TestRun& run, std::string_view name);
 
 /// A non-owning view of a BPF program inside an Object or Skeleton. It is valid while the Object
 /// or Skeleton lives; one that outlives it keeps its name() and otherwise reads as an empty
@@ -77,7 +78,7 @@ public:
   template <class Info = ProgramInfo> // a template: ProgramInfo is complete only where called
   Info info() const {
     require_loaded("get info of");
-    return program_info(fd(), name());
+    return program_info(fd_of<Info>(), name());
   }
   /// Runs the loaded program on `run`'s input without attaching it (BPF_PROG_TEST_RUN; see
   /// test_run.hpp for the types that support it). Throws Error when it is not loaded, or when
@@ -96,6 +97,13 @@ public:
   bool expired() const noexcept { return watch_.expired(); }
 
 private:
+  // fd(), as an expression that depends on T: a call that takes it is checked where the template
+  // is instantiated (with its return type complete), not where it is defined (clang checks a
+  // call's return type there).
+  template <class T>
+  int fd_of() const noexcept {
+    return fd();
+  }
   template <class Action>
   void require_view(const Action& action) const {
     if (expired())
