@@ -43,6 +43,8 @@
 #include "map_ref.hpp"
 #include "open_options.hpp" // IWYU pragma: export
 #include "program.hpp"
+#include "program_info.hpp" // IWYU pragma: export (Program::info())
+#include "test_run.hpp"     // IWYU pragma: export (Program::test_run())
 
 namespace ebpfpp {
 

@@ -2,7 +2,9 @@
 /// @file
 /// Program: a non-owning view of one BPF program of an Object or Skeleton (object.hpp), what
 /// every attach type (link.hpp, xdp.hpp, tc.hpp, ...) takes. In a header of its own so that an
-/// attach type does not pay, in compile time, for Object and everything that opens an object.
+/// attach type does not pay, in compile time, for Object and everything that opens an object;
+/// nor for ProgramInfo and TestRun, which info() and test_run() need only where they are called
+/// (object.hpp, where Programs come from, includes program_info.hpp and test_run.hpp).
 
 #include "detail/config.hpp"
 
@@ -17,10 +19,15 @@
 #include "detail/format.hpp"
 #include "detail/lifetime.hpp"
 #include "error.hpp"
-#include "program_info.hpp"
-#include "test_run.hpp"
 
 namespace ebpfpp {
+
+struct ProgramInfo;   // program_info.hpp
+class TestRun;        // test_run.hpp
+struct TestRunResult; // test_run.hpp
+// Declared inline, as they are defined: a file that calls them has their header.
+inline ProgramInfo program_info(int fd, std::string_view name);
+inline TestRunResult test_run(int fd, const TestRun& run, std::string_view name);
 
 /// A non-owning view of a BPF program inside an Object or Skeleton. It is valid while the Object
 /// or Skeleton lives; one that outlives it keeps its name() and otherwise reads as an empty
@@ -67,15 +74,18 @@ public:
 
   /// What the kernel says about the loaded program: id, tag, sizes, BPF-to-BPF calls and
   /// tail-call sites in its xlated instructions, map ids (see ProgramInfo). Kernel 4.13+.
-  /// Throws Error when the program is not loaded.
-  ProgramInfo info() const {
+  /// Throws Error when the program is not loaded. Needs program_info.hpp (object.hpp has it).
+  template <class Info = ProgramInfo> // a template: ProgramInfo is complete only where called
+  Info info() const {
     require_loaded("get info of");
-    return program_info(fd(), name());
+    return program_info(fd_of<Info>(), name());
   }
   /// Runs the loaded program on `run`'s input without attaching it (BPF_PROG_TEST_RUN; see
   /// test_run.hpp for the types that support it). Throws Error when it is not loaded, or when
-  /// the kernel refuses the run (the Error says why and what the type accepts).
-  TestRunResult test_run(const TestRun& run = TestRun()) const {
+  /// the kernel refuses the run (the Error says why and what the type accepts). Needs
+  /// test_run.hpp (object.hpp has it).
+  template <class Run = TestRun, class Result = TestRunResult> // (as info())
+  Result test_run(const Run& run = Run()) const {
     require_loaded("test-run");
     return ebpfpp::test_run(fd(), run, name());
   }
@@ -87,6 +97,13 @@ public:
   bool expired() const noexcept { return watch_.expired(); }
 
 private:
+  // fd(), as an expression that depends on T: a call that takes it is checked where the template
+  // is instantiated (with its return type complete), not where it is defined (clang checks a
+  // call's return type there).
+  template <class T>
+  int fd_of() const noexcept {
+    return fd();
+  }
   template <class Action>
   void require_view(const Action& action) const {
     if (expired())
