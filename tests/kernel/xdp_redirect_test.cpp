@@ -130,6 +130,8 @@ Parsed parse(std::span<const std::byte> f, const std::array<std::uint8_t, 6>& ds
 // The frames a test received on a's side of `pair`: how many of each payload b sent, and what
 // was wrong with those that were not exactly such a datagram.
 struct Received {
+  explicit Received(const VethWithMacs& p) : pair(p) {}
+
   const VethWithMacs& pair;
   std::map<std::string, int> seen;
   std::vector<std::string> problems;
