@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -322,6 +323,45 @@ TEST_CASE("an events() loop cut off from its RingBuffer: destroying the generato
   std::vector<std::uint64_t> rest;
   b.consume([&](const stream_event& e) { rest.push_back(e.seq); });
   CHECK(rest == std::vector<std::uint64_t>{3, 4, 5, 6, 7, 8, 9});
+}
+
+// Both sides of an assignment have a loop out: each loop is cut (its next step throws), each ring
+// keeps as consumed exactly the records its loop was handed, and the assigned-to RingBuffer reads
+// the other's ring on from there (move_reader, detail/stream_loop.hpp).
+TEST_CASE("a RingBuffer assigned onto while both sides' loops run: both loops end, and each ring "
+          "consumed exactly what its loop was handed") {
+  if (!ebpfpp::kernel::has_ring_buffer()) EBPFPP_SKIP("no BPF_MAP_TYPE_RINGBUF (kernel < 5.8)");
+  auto skel = test::load_streams();
+  test::run_raw_tp(skel.program("emit_ring"), {10, 0, 0});
+  test::run_raw_tp(skel.program("emit_var"), {10, 100, 0});
+  const auto first_word = [](ebpfpp::Bytes rec) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, rec.data(), sizeof v);
+    return v;
+  };
+  RingBuffer<ebpfpp::Bytes> a(skel, "test_ring");
+  RingBuffer<ebpfpp::Bytes> b(skel, "var_ring");
+  auto gen_a = a.events(100ms);
+  auto it_a = gen_a.begin();
+  REQUIRE(it_a != gen_a.end());
+  CHECK(first_word(*it_a) == 0);
+  ++it_a;
+  CHECK(first_word(*it_a) == 1);
+  auto gen_b = b.events(100ms);
+  auto it_b = gen_b.begin();
+  REQUIRE(it_b != gen_b.end());
+  CHECK(first_word(*it_b) == 100);
+
+  a = std::move(b);
+  CHECK_THROWS_AS(++it_a, ebpfpp::Error);
+  CHECK_THROWS_AS(++it_b, ebpfpp::Error);
+  CHECK_FALSE(b);
+  std::vector<std::uint64_t> rest;
+  a.consume([&](ebpfpp::Bytes rec) { rest.push_back(first_word(rec)); });
+  CHECK(rest == std::vector<std::uint64_t>{101, 102, 103, 104, 105, 106, 107, 108, 109});
+  // test_ring's old reader published the two records its loop was handed, and no more.
+  RingBuffer<ebpfpp::Bytes> again(skel, "test_ring");
+  CHECK(again.unread_bytes() == 8 * record_bytes);
 }
 
 TEST_CASE("a RingBuffer has one events() loop at a time: a second one throws EBUSY") {

@@ -110,15 +110,9 @@ public:
       throw;
     }
   }
-  // A move ends the loop of either side first: its frame points at the reader it began on.
-  PerfReader(PerfReader&& other) noexcept { take(other); }
-  PerfReader& operator=(PerfReader&& other) noexcept {
-    if (this != &other) {
-      close();
-      take(other);
-    }
-    return *this;
-  }
+  // A move ends the loops of both sides first (move_reader, stream_loop.hpp).
+  PerfReader(PerfReader&& other) noexcept { move_reader(*this, other); }
+  PerfReader& operator=(PerfReader&& other) noexcept { return move_reader(*this, other); }
   ~PerfReader() { close(); }
 
   explicit operator bool() const noexcept { return s_.pb != nullptr; }
@@ -252,6 +246,8 @@ public:
   }
 
 private:
+  template <class Reader>
+  friend Reader& move_reader(Reader&, Reader&) noexcept;
   using Item = PerfRecord<Event>;
   // Aligned room for one Event (which need not be default-constructible).
   struct Slot {
@@ -292,11 +288,6 @@ private:
 
   static bpf_perf_event_ret never_called(void*, int, perf_event_header*) {
     return LIBBPF_PERF_EVENT_CONT; // the rings are read in place, never through libbpf
-  }
-
-  void take(PerfReader& other) noexcept {
-    other.end_loop();
-    s_ = std::exchange(other.s_, State{});
   }
 
   void close() noexcept {

@@ -71,15 +71,9 @@ public:
     s.tuning = tuning;
     s.what = what;
   }
-  // A move ends the loop of either side first: its frame points at the reader it began on.
-  RingReader(RingReader&& other) noexcept { take(other); }
-  RingReader& operator=(RingReader&& other) noexcept {
-    if (this != &other) {
-      end_loop();
-      take(other);
-    }
-    return *this;
-  }
+  // A move ends the loops of both sides first (move_reader, stream_loop.hpp).
+  RingReader(RingReader&& other) noexcept { move_reader(*this, other); }
+  RingReader& operator=(RingReader&& other) noexcept { return move_reader(*this, other); }
   ~RingReader() { end_loop(); }
 
   explicit operator bool() const noexcept { return s_.data != nullptr; }
@@ -211,6 +205,8 @@ public:
   }
 
 private:
+  template <class Reader>
+  friend Reader& move_reader(Reader&, Reader&) noexcept;
   using Record = std::conditional_t<variable_size, Event, const Event&>;
 
   struct State {
@@ -231,11 +227,6 @@ private:
     WaitTuning tuning;
     std::string what;
   };
-
-  void take(RingReader& other) noexcept {
-    other.end_loop();
-    s_ = std::exchange(other.s_, State{});
-  }
 
   static unsigned long load_acquire(const unsigned long* p) noexcept {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);

@@ -243,6 +243,23 @@ inline void cut_loop(LoopTether*& loop) noexcept {
   if (loop) std::exchange(loop, nullptr)->cut();
 }
 
+/// The move of every reader (RingReader, PerfReader, XskReader): their move constructor and
+/// assignment are this one call. A running loop's frame points at the reader it began on, so the
+/// loops of both sides end first (end_loop(): what was handed out is published, the tether cut).
+/// Then `to` takes `from`'s state (its `s_`, one value), which leaves `from` a new State: empty,
+/// as a moved-from reader must be, not a shell whose pointers reach into mappings it gave away.
+/// What `to` held before goes with `gone`, by the reader's own destructor. Readers befriend it.
+template <class Reader>
+Reader& move_reader(Reader& to, Reader& from) noexcept {
+  if (&to != &from) {
+    to.end_loop();
+    from.end_loop();
+    Reader gone;
+    gone.s_ = std::exchange(to.s_, std::exchange(from.s_, {}));
+  }
+  return to;
+}
+
 /// A deadline from the options, or none.
 inline std::optional<StreamWaiter::clock::time_point> deadline_of(const StreamOptions& o) {
   if (!o.timeout()) return std::nullopt;

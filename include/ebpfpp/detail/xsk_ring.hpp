@@ -147,30 +147,29 @@ public:
   /// socket's, to poll and to wake the kernel with. `what` names it in errors.
   XskReader(int fd, XskRing<std::uint64_t> fill, XskRing<xdp_desc> rx, const std::byte* umem,
             std::uint32_t frame_size, WaitTuning tuning, std::string what)
-      : fill_(std::move(fill)), rx_(std::move(rx)), umem_(umem), fd_(fd), frame_size_(frame_size),
-        tuning_(tuning), what_(std::move(what)) {}
-  // A move ends the loop of either side first: its frame points at the reader it began on.
-  XskReader(XskReader&& o) noexcept { take(o); }
-  XskReader& operator=(XskReader&& o) noexcept {
-    if (this != &o) {
-      end_loop();
-      take(o);
-    }
-    return *this;
-  }
+      : s_{.fill = std::move(fill),
+           .rx = std::move(rx),
+           .umem = umem,
+           .fd = fd,
+           .frame_size = frame_size,
+           .tuning = tuning,
+           .what = std::move(what)} {}
+  // A move ends the loops of both sides first (move_reader, stream_loop.hpp).
+  XskReader(XskReader&& o) noexcept { move_reader(*this, o); }
+  XskReader& operator=(XskReader&& o) noexcept { return move_reader(*this, o); }
   XskReader(const XskReader&) = delete;
   XskReader& operator=(const XskReader&) = delete;
   ~XskReader() { end_loop(); }
 
   /// Frames received and not handed out yet.
-  std::uint32_t ready() const noexcept { return rx_.ready() - out_; }
+  std::uint32_t ready() const noexcept { return s_.rx.ready() - s_.out; }
 
   /// receive()'s walk: `handle(frame)` on each ready frame, at most `max`, then their UMEM
   /// frames back to the fill ring (also when `handle` throws). Returns how many.
   template <class Handle>
   std::size_t receive(Handle& handle, std::size_t max) {
-    if (loop_)
-      throw Error(EBUSY, detail::format("receive from {}: a frames() loop is reading it", what_),
+    if (s_.loop)
+      throw Error(EBUSY, detail::format("receive from {}: a frames() loop is reading it", s_.what),
                   std::string(hint::one_loop_per_stream));
     const auto n = static_cast<std::uint32_t>(std::min<std::size_t>(ready(), max));
     std::uint32_t done = 0;
@@ -181,13 +180,13 @@ public:
 
   // --- for the stream loop and its waits (stream_loop.hpp) -----------------------------------
 
-  LoopTether*& loop_slot() noexcept { return loop_; }
-  const std::string& what() const noexcept { return what_; }
-  int fd() const noexcept { return fd_; }
-  const WaitTuning& tuning() const noexcept { return tuning_; }
+  LoopTether*& loop_slot() noexcept { return s_.loop; }
+  const std::string& what() const noexcept { return s_.what; }
+  int fd() const noexcept { return s_.fd; }
+  const WaitTuning& tuning() const noexcept { return s_.tuning; }
   /// No bound: the kernel wakes a poll on the socket for every frame it puts in the RX ring.
   std::chrono::milliseconds wait_bound() const noexcept { return std::chrono::milliseconds(-1); }
-  bool has_data() const noexcept { return rx_.ready() > 0; }
+  bool has_data() const noexcept { return s_.rx.ready() > 0; }
   // Nothing to publish before sleeping: a batch gives its frames back when it ends.
   void arm() const noexcept {}
   void disarm() const noexcept {}
@@ -196,16 +195,16 @@ public:
   /// it began); when the batch is done, its frames go back to the fill ring and the batch ends.
   /// A frame handed out stays in the UMEM until its batch ends, after the loop moved past it.
   Next next(YieldRun& run) noexcept {
-    if (out_ == batch_) {
-      if (batch_ > 0) {
-        recycle(std::exchange(batch_, 0));
-        out_ = 0;
+    if (s_.out == s_.batch) {
+      if (s_.batch > 0) {
+        recycle(std::exchange(s_.batch, 0));
+        s_.out = 0;
         return Next::batch_end;
       }
-      if ((batch_ = rx_.ready()) == 0) return Next::dry;
+      if ((s_.batch = s_.rx.ready()) == 0) return Next::dry;
     }
-    current_ = frame(out_++);
-    run.first = &current_;
+    s_.current = frame(s_.out++);
+    run.first = &s_.current;
     run.remaining = 0;
     return Next::item;
   }
@@ -213,16 +212,19 @@ public:
   /// Ends the loop's hold, if one runs: the frames it was handed go back to the fill ring, those
   /// of the batch it never reached stay in the RX ring, and the loop is cut off (LoopTether).
   void end_loop() noexcept {
-    cut_loop(loop_);
-    recycle(std::exchange(out_, 0));
-    batch_ = 0;
+    cut_loop(s_.loop);
+    recycle(std::exchange(s_.out, 0));
+    s_.batch = 0;
   }
 
 private:
+  template <class Reader>
+  friend Reader& move_reader(Reader&, Reader&) noexcept;
+
   // The i-th frame not yet given back, in place in the UMEM.
   std::span<const std::byte> frame(std::uint32_t i) const noexcept {
-    const xdp_desc& d = rx_.peek(i);
-    return {umem_ + d.addr, d.len};
+    const xdp_desc& d = s_.rx.peek(i);
+    return {s_.umem + d.addr, d.len};
   }
 
   // Gives the first `n` RX frames back: their UMEM frames to the fill ring, their descriptors
@@ -232,33 +234,25 @@ private:
   void recycle(std::uint32_t n) noexcept {
     if (n == 0) return;
     for (std::uint32_t i = 0; i < n; ++i)
-      fill_.slot(i) = rx_.peek(i).addr & ~std::uint64_t{frame_size_ - 1};
-    fill_.submit(n);
-    rx_.release(n);
-    if (fill_.needs_wakeup()) ::recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+      s_.fill.slot(i) = s_.rx.peek(i).addr & ~std::uint64_t{s_.frame_size - 1};
+    s_.fill.submit(n);
+    s_.rx.release(n);
+    if (s_.fill.needs_wakeup()) ::recvfrom(s_.fd, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
   }
 
-  void take(XskReader& o) noexcept {
-    o.end_loop();
-    fill_ = std::move(o.fill_);
-    rx_ = std::move(o.rx_);
-    umem_ = std::exchange(o.umem_, nullptr);
-    fd_ = std::exchange(o.fd_, -1);
-    frame_size_ = std::exchange(o.frame_size_, 0);
-    tuning_ = o.tuning_;
-    what_ = std::move(o.what_);
-  }
-
-  XskRing<std::uint64_t> fill_;
-  XskRing<xdp_desc> rx_;
-  const std::byte* umem_ = nullptr;
-  int fd_ = -1;
-  std::uint32_t frame_size_ = 0;
-  std::uint32_t batch_ = 0, out_ = 0;  // frames()'s batch, and how many of it were handed out
-  std::span<const std::byte> current_; // the frame handed out last
-  LoopTether* loop_ = nullptr;         // the loop reading us, if one runs
-  WaitTuning tuning_;
-  std::string what_;
+  struct State {
+    XskRing<std::uint64_t> fill;
+    XskRing<xdp_desc> rx;
+    const std::byte* umem = nullptr;
+    int fd = -1;
+    std::uint32_t frame_size = 0;
+    WaitTuning tuning;
+    std::string what;
+    std::uint32_t batch = 0, out = 0;   // frames()'s batch, and how many of it were handed out
+    std::span<const std::byte> current{}; // the frame handed out last
+    LoopTether* loop = nullptr;         // the loop reading us, if one runs
+  };
+  State s_;
 };
 
 /// Where each ring's indexes and entries are in its mapping (getsockopt XDP_MMAP_OFFSETS).
