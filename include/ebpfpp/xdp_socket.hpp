@@ -104,44 +104,46 @@ public:
   XdpSocket() noexcept = default;
 
   /// Binds to RX queue `queue` of `iface` (in the calling thread's network namespace).
-  XdpSocket(const Interface& iface, std::uint32_t queue, XdpSocketOptions options = {})
-      : ifindex_(iface.index()), queue_(queue), frame_size_(options.frame_size),
-        frames_(options.frames) {
+  XdpSocket(const Interface& iface, std::uint32_t queue, XdpSocketOptions options = {}) {
+    s_.ifindex = iface.index();
+    s_.queue = queue;
+    s_.frame_size = options.frame_size;
+    s_.frames = options.frames;
     const auto action = [&] {
       return detail::format("bind an AF_XDP socket to queue {} of '{}' (ifindex {})", queue,
                             iface.name(), iface.index());
     };
     check_sizes(options, action);
-    fd_ = detail::UniqueFd(::socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0));
-    if (!fd_) {
+    s_.fd = detail::UniqueFd(::socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0));
+    if (!s_.fd) {
       const int err = errno;
       if (err == EAFNOSUPPORT) kernel::require(kernel::Feature::af_xdp, action());
       detail::fail(err, action, detail::Op::xdp_socket);
     }
     // Twice `frames`: the first half is received into, the second sent from.
-    const std::size_t len = std::size_t{2} * frames_ * frame_size_;
+    const std::size_t len = std::size_t{2} * s_.frames * s_.frame_size;
     void* mem = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) detail::fail(errno, action, detail::Op::xdp_socket);
-    umem_ = detail::Mapping(mem, len);
+    s_.umem = detail::Mapping(mem, len);
     xdp_umem_reg reg{};
     reg.addr = reinterpret_cast<std::uintptr_t>(mem);
     reg.len = len;
-    reg.chunk_size = frame_size_;
+    reg.chunk_size = s_.frame_size;
     set_option(XDP_UMEM_REG, reg, action);
     for (int ring : {XDP_UMEM_FILL_RING, XDP_UMEM_COMPLETION_RING, XDP_RX_RING, XDP_TX_RING})
-      set_option(ring, frames_, action);
+      set_option(ring, s_.frames, action);
     map_rings(options, action);
-    waiter_ = detail::StreamWaiter(what());
+    s_.waiter = detail::StreamWaiter(what());
 
     sockaddr_xdp sa{};
     sa.sxdp_family = AF_XDP;
-    sa.sxdp_ifindex = static_cast<std::uint32_t>(ifindex_);
+    sa.sxdp_ifindex = static_cast<std::uint32_t>(s_.ifindex);
     sa.sxdp_queue_id = queue;
     sa.sxdp_flags = options.mode == XdpCopyMode::copy        ? XDP_COPY
                     : options.mode == XdpCopyMode::zero_copy ? XDP_ZEROCOPY
                                                              : 0;
-    if (need_wakeup_) sa.sxdp_flags |= XDP_USE_NEED_WAKEUP;
-    if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0)
+    if (s_.need_wakeup) sa.sxdp_flags |= XDP_USE_NEED_WAKEUP;
+    if (::bind(s_.fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0)
       detail::fail(errno, action, detail::Op::bind_xdp_socket);
   }
 
@@ -161,25 +163,25 @@ public:
   ~XdpSocket() = default;
 
   /// The socket's fd (-1 when empty): for an XskMap, or for poll/epoll (POLLIN: frames ready).
-  int fd() const noexcept { return fd_.get(); }
-  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+  int fd() const noexcept { return s_.fd.get(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(s_.fd); }
   /// The interface's index and the queue bound to.
-  int ifindex() const noexcept { return ifindex_; }
-  std::uint32_t queue() const noexcept { return queue_; }
+  int ifindex() const noexcept { return s_.ifindex; }
+  std::uint32_t queue() const noexcept { return s_.queue; }
 
   /// Whether the socket is bound with need-wakeup (XdpSocketOptions::need_wakeup on a 5.4+
   /// kernel).
-  bool need_wakeup() const noexcept { return need_wakeup_; }
+  bool need_wakeup() const noexcept { return s_.need_wakeup; }
 
   /// Frames received and not handed out yet.
-  std::uint32_t ready() const noexcept { return fd_ ? rx_.ready() : 0; }
+  std::uint32_t ready() const noexcept { return s_.fd ? s_.rx.ready() : 0; }
 
   /// Waits up to `timeout` for a frame; true when one is ready. Throws Error when poll fails
   /// (not on EINTR: then false).
   bool wait(std::chrono::milliseconds timeout) const {
     if (ready() > 0) return true;
-    if (!fd_) return false;
-    pollfd p{fd_.get(), POLLIN, 0};
+    if (!s_.fd) return false;
+    pollfd p{s_.fd.get(), POLLIN, 0};
     const int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
     if (n < 0 && errno != EINTR)
       detail::fail(errno, [&] { return std::string("wait on an AF_XDP socket"); });
@@ -195,7 +197,7 @@ public:
   /// loop ends. If it is destroyed, moved from or assigned to first, the loop is cut off: its
   /// next step throws Error. One loop at a time (another, or receive(), meanwhile: Error EBUSY).
   Generator<std::span<const std::byte>> frames(StreamOptions options = {}) & {
-    return detail::stream_loop<std::span<const std::byte>>(&rx_, waiter_, std::move(options));
+    return detail::stream_loop<std::span<const std::byte>>(&s_.rx, s_.waiter, std::move(options));
   }
   /// frames() until `timeout` passes (or a stop request).
   Generator<std::span<const std::byte>> frames(std::chrono::milliseconds timeout) & {
@@ -206,7 +208,7 @@ public:
   Generator<std::span<const std::byte>> frames(std::chrono::milliseconds) && = delete;
 
   /// Ends the running (or the next) frames() loop. Async-signal-safe, any thread.
-  void request_stop() const noexcept { waiter_.request_stop(); }
+  void request_stop() const noexcept { s_.waiter.request_stop(); }
 
   /// Calls `handle(std::span<const std::byte>)` on each received frame in order, at most `max`,
   /// then gives their UMEM frames back to the fill ring (also when `handle` throws): a frame's
@@ -215,7 +217,7 @@ public:
   template <class Handle>
   std::size_t receive(Handle&& handle,
                       std::size_t max = std::numeric_limits<std::size_t>::max()) {
-    return rx_.receive(handle, max);
+    return s_.rx.receive(handle, max);
   }
 
   /// Sends one frame (an Ethernet frame, at most frame_size bytes) out of the interface's queue
@@ -225,22 +227,22 @@ public:
   bool send(std::span<const std::byte> frame) {
     const auto action = [&] {
       return detail::format("send a {}-byte frame on an AF_XDP socket (ifindex {}, queue {})",
-                            frame.size(), ifindex_, queue_);
+                            frame.size(), s_.ifindex, s_.queue);
     };
-    if (frame.size() > frame_size_)
+    if (frame.size() > s_.frame_size)
       throw Error(EMSGSIZE, action(),
                   std::string(detail::hint::xdp_frame_too_large));
     reclaim_tx();
-    if (free_tx_.empty() || tx_.free() == 0) return false;
-    const std::uint64_t addr = free_tx_.back();
-    free_tx_.pop_back();
-    std::copy(frame.begin(), frame.end(), umem_.get() + addr);
-    tx_.slot(0) = xdp_desc{addr, static_cast<std::uint32_t>(frame.size()), 0};
-    tx_.submit(1);
+    if (s_.free_tx.empty() || s_.tx.free() == 0) return false;
+    const std::uint64_t addr = s_.free_tx.back();
+    s_.free_tx.pop_back();
+    std::copy(frame.begin(), frame.end(), s_.umem.get() + addr);
+    s_.tx.slot(0) = xdp_desc{addr, static_cast<std::uint32_t>(frame.size()), 0};
+    s_.tx.submit(1);
     // The kernel sends what the TX ring holds when asked to, by a sendto: always in copy mode,
     // only when it flags the ring with need-wakeup.
-    if ((!need_wakeup_ || tx_.needs_wakeup()) &&
-        ::sendto(fd_.get(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN &&
+    if ((!s_.need_wakeup || s_.tx.needs_wakeup()) &&
+        ::sendto(s_.fd.get(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) < 0 && errno != EAGAIN &&
         errno != EBUSY && errno != ENOBUFS)
       detail::fail(errno, action, detail::Op::xdp_socket);
     reclaim_tx();
@@ -250,18 +252,19 @@ public:
   /// Frames sent whose TX frames the kernel has not given back yet.
   std::uint32_t in_flight() {
     reclaim_tx();
-    return frames_ - static_cast<std::uint32_t>(free_tx_.size());
+    return s_.frames - static_cast<std::uint32_t>(s_.free_tx.size());
   }
 
   /// The kernel's counters for this socket. Throws Error.
   XdpSocketStats stats() const {
     xdp_statistics s{};
     socklen_t len = sizeof s;
-    if (::getsockopt(fd_.get(), SOL_XDP, XDP_STATISTICS, &s, &len) != 0)
-      detail::fail(errno, [] { return std::string("read an AF_XDP socket's statistics"); },
-                   detail::Op::xdp_socket);
-    return {s.rx_dropped, s.rx_invalid_descs, s.tx_invalid_descs, s.rx_ring_full,
-            s.rx_fill_ring_empty_descs, s.tx_ring_empty_descs};
+    if (::getsockopt(s_.fd.get(), SOL_XDP, XDP_STATISTICS, &s, &len) != 0)
+      detail::fail(
+          errno, [] { return std::string("read an AF_XDP socket's statistics"); },
+          detail::Op::xdp_socket);
+    return {s.rx_dropped,   s.rx_invalid_descs,         s.tx_invalid_descs,
+            s.rx_ring_full, s.rx_fill_ring_empty_descs, s.tx_ring_empty_descs};
   }
 
   /// Whether the driver writes into the UMEM itself (zero-copy), as the kernel says (5.3+;
@@ -269,24 +272,11 @@ public:
   bool zero_copy() const noexcept {
     xdp_options o{};
     socklen_t len = sizeof o;
-    return fd_ && ::getsockopt(fd_.get(), SOL_XDP, XDP_OPTIONS, &o, &len) == 0 &&
+    return s_.fd && ::getsockopt(s_.fd.get(), SOL_XDP, XDP_OPTIONS, &o, &len) == 0 &&
            (o.flags & XDP_OPTIONS_ZEROCOPY);
   }
 
-  void swap(XdpSocket& o) noexcept {
-    std::swap(fd_, o.fd_);
-    std::swap(umem_, o.umem_);
-    std::swap(waiter_, o.waiter_);
-    std::swap(completion_, o.completion_);
-    std::swap(rx_, o.rx_);
-    std::swap(tx_, o.tx_);
-    std::swap(free_tx_, o.free_tx_);
-    std::swap(need_wakeup_, o.need_wakeup_);
-    std::swap(ifindex_, o.ifindex_);
-    std::swap(queue_, o.queue_);
-    std::swap(frame_size_, o.frame_size_);
-    std::swap(frames_, o.frames_);
-  }
+  void swap(XdpSocket& o) noexcept { std::swap(s_, o.s_); }
 
 private:
   template <class Action>
@@ -303,57 +293,62 @@ private:
 
   template <class T, class Action>
   void set_option(int name, const T& value, const Action& action) {
-    if (::setsockopt(fd_.get(), SOL_XDP, name, &value, sizeof value) != 0)
+    if (::setsockopt(s_.fd.get(), SOL_XDP, name, &value, sizeof value) != 0)
       detail::fail(errno, action, detail::Op::xdp_socket);
   }
 
   // Maps the four rings, hands every receive frame to the fill ring, and lists the TX frames.
   template <class Action>
   void map_rings(const XdpSocketOptions& options, const Action& action) {
-    const xdp_mmap_offsets off = detail::xsk_offsets(fd_.get(), action);
+    const xdp_mmap_offsets off = detail::xsk_offsets(s_.fd.get(), action);
     // The rings' flags word came with need-wakeup (5.4): without it, bind without the flag.
-    need_wakeup_ = options.need_wakeup && off.fr.flags != 0;
+    s_.need_wakeup = options.need_wakeup && off.fr.flags != 0;
     using detail::XskSide;
-    detail::XskRing<std::uint64_t> fill(fd_.get(), XskSide::produce, frames_, off.fr,
+    detail::XskRing<std::uint64_t> fill(s_.fd.get(), XskSide::produce, s_.frames, off.fr,
                                         XDP_UMEM_PGOFF_FILL_RING, "fill");
-    completion_ = {fd_.get(), XskSide::consume, frames_, off.cr, XDP_UMEM_PGOFF_COMPLETION_RING,
-                   "completion"};
-    detail::XskRing<xdp_desc> rx(fd_.get(), XskSide::consume, frames_, off.rx, XDP_PGOFF_RX_RING,
-                                 "RX");
-    tx_ = {fd_.get(), XskSide::produce, frames_, off.tx, XDP_PGOFF_TX_RING, "TX"};
-    for (std::uint32_t i = 0; i < frames_; ++i) {
-      fill.slot(i) = std::uint64_t{i} * frame_size_;
-      free_tx_.push_back((std::uint64_t{frames_} + i) * frame_size_);
+    s_.completion = {
+        s_.fd.get(), XskSide::consume, s_.frames, off.cr, XDP_UMEM_PGOFF_COMPLETION_RING,
+        "completion"};
+    detail::XskRing<xdp_desc> rx(s_.fd.get(), XskSide::consume, s_.frames, off.rx,
+                                 XDP_PGOFF_RX_RING, "RX");
+    s_.tx = {s_.fd.get(), XskSide::produce, s_.frames, off.tx, XDP_PGOFF_TX_RING, "TX"};
+    for (std::uint32_t i = 0; i < s_.frames; ++i) {
+      fill.slot(i) = std::uint64_t{i} * s_.frame_size;
+      s_.free_tx.push_back((std::uint64_t{s_.frames} + i) * s_.frame_size);
     }
-    fill.submit(frames_);
-    rx_ = detail::XskReader(fd_.get(), std::move(fill), std::move(rx), umem_.get(), frame_size_,
-                            {options.spin, {}}, what());
+    fill.submit(s_.frames);
+    s_.rx = detail::XskReader(s_.fd.get(), std::move(fill), std::move(rx), s_.umem.get(),
+                              s_.frame_size, {options.spin, {}}, what());
   }
 
   std::string what() const {
-    return detail::format("AF_XDP socket (ifindex {}, queue {})", ifindex_, queue_);
+    return detail::format("AF_XDP socket (ifindex {}, queue {})", s_.ifindex, s_.queue);
   }
 
   // Takes back the TX frames the kernel has sent.
   void reclaim_tx() {
-    const std::uint32_t n = completion_.ready();
-    for (std::uint32_t i = 0; i < n; ++i) free_tx_.push_back(completion_.peek(i));
-    completion_.release(n);
+    const std::uint32_t n = s_.completion.ready();
+    for (std::uint32_t i = 0; i < n; ++i) s_.free_tx.push_back(s_.completion.peek(i));
+    s_.completion.release(n);
   }
 
-  // Declared first, destroyed last: the socket outlives the mappings of its rings and UMEM.
-  // The receiving side (XskReader, with its own two rings) after both: a loop cut off by its
-  // destruction gives back the frames it was handed while the socket is still open.
-  detail::UniqueFd fd_;
-  detail::Mapping umem_;
-  detail::StreamWaiter waiter_;
-  detail::XskRing<std::uint64_t> completion_;
-  detail::XskRing<xdp_desc> tx_;
-  detail::XskReader rx_;
-  std::vector<std::uint64_t> free_tx_;
-  int ifindex_ = 0;
-  std::uint32_t queue_ = 0, frame_size_ = 0, frames_ = 0;
-  bool need_wakeup_ = false;
+  // The socket's state, one value: it moves and swaps whole. Declared first, destroyed last:
+  // the socket outlives the mappings of its rings and UMEM. The receiving side (XskReader, with
+  // its own two rings) after both: a loop cut off by its destruction gives back the frames it
+  // was handed while the socket is still open.
+  struct State {
+    detail::UniqueFd fd;
+    detail::Mapping umem;
+    detail::StreamWaiter waiter;
+    detail::XskRing<std::uint64_t> completion;
+    detail::XskRing<xdp_desc> tx;
+    detail::XskReader rx;
+    std::vector<std::uint64_t> free_tx;
+    int ifindex = 0;
+    std::uint32_t queue = 0, frame_size = 0, frames = 0;
+    bool need_wakeup = false;
+  };
+  State s_;
 };
 
 } // namespace ebpfpp
