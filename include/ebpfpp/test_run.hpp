@@ -57,47 +57,29 @@ concept PlainBytes = std::is_trivially_copyable_v<T> && !is_span_v<T>;
 class TestRun {
 public:
   /// Packet data the program sees (skb, xdp, flow dissector). Copied.
-  TestRun& data_in(std::span<const std::byte> bytes) {
-    data_in_.assign(bytes.begin(), bytes.end());
-    return *this;
-  }
+  TestRun& data_in(std::span<const std::byte> bytes) { return set(data_in_, bytes); }
   /// Packet data from a plain value (a header struct, a std::array). Copied.
   template <detail::PlainBytes T>
   TestRun& data_in(const T& value) {
-    return data_in(std::as_bytes(std::span(&value, 1)));
+    return set(data_in_, std::as_bytes(std::span(&value, 1)));
   }
   /// The program's context: for raw_tracepoint, its u64 arguments (args[0], args[1], ...); for
   /// skb, a struct __sk_buff (5.2+). Copied.
-  TestRun& ctx_in(std::span<const std::byte> bytes) {
-    ctx_in_.assign(bytes.begin(), bytes.end());
-    return *this;
-  }
+  TestRun& ctx_in(std::span<const std::byte> bytes) { return set(ctx_in_, bytes); }
   /// The context from a plain value, e.g. std::array<std::uint64_t, 2>{0, SYS_getpid}. Copied.
   template <detail::PlainBytes T>
   TestRun& ctx_in(const T& value) {
-    return ctx_in(std::as_bytes(std::span(&value, 1)));
+    return set(ctx_in_, std::as_bytes(std::span(&value, 1)));
   }
   /// Asks for the packet data after the run, up to `capacity` bytes.
-  TestRun& data_out(std::size_t capacity) {
-    data_out_capacity_ = capacity;
-    return *this;
-  }
+  TestRun& data_out(std::size_t capacity) { return set(data_out_capacity_, capacity); }
   /// Asks for the context after the run (skb, xdp; 5.2+), up to `capacity` bytes.
-  TestRun& ctx_out(std::size_t capacity) {
-    ctx_out_capacity_ = capacity;
-    return *this;
-  }
+  TestRun& ctx_out(std::size_t capacity) { return set(ctx_out_capacity_, capacity); }
   /// Runs the program `times` times and reports the average duration (skb, xdp, flow
   /// dissector; not raw_tracepoint). 0 and 1 both mean once.
-  TestRun& repeat(std::uint32_t times) {
-    repeat_ = times;
-    return *this;
-  }
+  TestRun& repeat(std::uint32_t times) { return set(repeat_, times); }
   /// Runs the program on this CPU (raw_tracepoint only; 5.10+); by default, on the caller's.
-  TestRun& cpu(std::uint32_t cpu) {
-    cpu_ = cpu;
-    return *this;
-  }
+  TestRun& cpu(std::uint32_t cpu) { return set(cpu_, cpu); }
 
   std::span<const std::byte> data_in() const noexcept { return data_in_; }
   std::span<const std::byte> ctx_in() const noexcept { return ctx_in_; }
@@ -107,6 +89,17 @@ public:
   std::optional<std::uint32_t> cpu() const noexcept { return cpu_; }
 
 private:
+  // Every setter's body: stores `value` (bytes are copied in, so that no buffer has to outlive
+  // the call) and returns *this, for the next setter of the chain.
+  template <class M, class V>
+  TestRun& set(M& member, const V& value) {
+    if constexpr (std::is_same_v<M, std::vector<std::byte>>)
+      member.assign(value.begin(), value.end());
+    else
+      member = value;
+    return *this;
+  }
+
   std::vector<std::byte> data_in_;
   std::vector<std::byte> ctx_in_;
   std::size_t data_out_capacity_ = 0;
@@ -152,22 +145,16 @@ inline TestRunResult test_run(int fd, const TestRun& run, std::string_view name 
 
   bpf_test_run_opts opts;
   detail::init_opts(opts);
-  if (!run.data_in().empty()) {
-    opts.data_in = run.data_in().data();
-    opts.data_size_in = static_cast<__u32>(run.data_in().size());
-  }
-  if (!result.data_out.empty()) {
-    opts.data_out = result.data_out.data();
-    opts.data_size_out = static_cast<__u32>(result.data_out.size());
-  }
-  if (!run.ctx_in().empty()) {
-    opts.ctx_in = run.ctx_in().data();
-    opts.ctx_size_in = static_cast<__u32>(run.ctx_in().size());
-  }
-  if (!result.ctx_out.empty()) {
-    opts.ctx_out = result.ctx_out.data();
-    opts.ctx_size_out = static_cast<__u32>(result.ctx_out.size());
-  }
+  // Each buffer the run has goes to the kernel as a pointer and a size; one it lacks, as none.
+  const auto pass = [](auto& pointer, __u32& size, auto&& bytes) {
+    if (bytes.empty()) return;
+    pointer = bytes.data();
+    size = static_cast<__u32>(bytes.size());
+  };
+  pass(opts.data_in, opts.data_size_in, run.data_in());
+  pass(opts.data_out, opts.data_size_out, result.data_out);
+  pass(opts.ctx_in, opts.ctx_size_in, run.ctx_in());
+  pass(opts.ctx_out, opts.ctx_size_out, result.ctx_out);
   opts.repeat = static_cast<int>(run.repeat());
   if (run.cpu()) {
     opts.flags = BPF_F_TEST_RUN_ON_CPU;
