@@ -229,31 +229,23 @@ std::optional<Feature> feature_named(std::string_view name) noexcept {
 
 // --- shorthands -------------------------------------------------------------------------------
 
+/// has(F) under a name of its own, called as has() is: has_kprobes() is has(Feature::kprobes).
+/// The one body of every has_* below.
+template <Feature F>
+struct HasFeature {
+  bool operator()() const { return has(F); }
+};
+
 /// has(Feature::kprobes): kprobes, kretprobes and syscall kprobes can be attached.
-template <class = void>
-bool has_kprobes() {
-  return has(Feature::kprobes);
-}
+inline constexpr HasFeature<Feature::kprobes> has_kprobes{};
 /// has(Feature::uprobes).
-template <class = void>
-bool has_uprobes() {
-  return has(Feature::uprobes);
-}
+inline constexpr HasFeature<Feature::uprobes> has_uprobes{};
 /// has(Feature::btf).
-template <class = void>
-bool has_btf() {
-  return has(Feature::btf);
-}
+inline constexpr HasFeature<Feature::btf> has_btf{};
 /// has(Feature::ring_buffer).
-template <class = void>
-bool has_ring_buffer() {
-  return has(Feature::ring_buffer);
-}
+inline constexpr HasFeature<Feature::ring_buffer> has_ring_buffer{};
 /// has(Feature::fentry): fentry/fexit programs load here.
-template <class = void>
-bool has_fentry() {
-  return has(Feature::fentry);
-}
+inline constexpr HasFeature<Feature::fentry> has_fentry{};
 /// Why has_fentry() is false ("" when it is true).
 template <class = void>
 const std::string& fentry_unavailable_reason() {
