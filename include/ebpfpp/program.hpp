@@ -30,20 +30,14 @@ inline ProgramInfo program_info(int fd, std::string_view name);
 inline TestRunResult test_run(int fd, const TestRun& run, std::string_view name);
 
 /// A non-owning view of a BPF program inside an Object or Skeleton. It is valid while the Object
-/// or Skeleton lives; one that outlives it keeps its name() and otherwise reads as an empty
-/// Program (expired() says so), rather than reading freed memory.
-class Program {
+/// or Skeleton lives; one that outlives it keeps its name() (the function name in the .bpf.c
+/// file) and otherwise reads as an empty Program (expired() says so), rather than reading freed
+/// memory. Its constructors, name(), get(), expired() and operator bool are those of every view
+/// (detail::WatchedView).
+class Program : public detail::WatchedView<bpf_program, bpf_program__name> {
 public:
-  Program() noexcept = default;
-  /// A view of a skeleton's `skel->progs.x`: not tracked, valid while the skeleton is.
-  explicit Program(bpf_program* prog) : Program(prog, {}) {}
-  /// A view that knows when its Object or Skeleton is gone (what their program() returns).
-  Program(bpf_program* prog, detail::LifeWatch watch)
-      : prog_(prog), name_(prog ? bpf_program__name(prog) : ""), watch_(std::move(watch)) {}
+  using WatchedView::WatchedView;
 
-  /// The function name in the .bpf.c file; "" for an empty Program. It stays after the
-  /// Object or Skeleton is gone.
-  std::string_view name() const noexcept { return name_; }
   /// The ELF section, e.g. "tracepoint/syscalls/sys_enter_execve"; "" for an empty Program.
   std::string_view section() const noexcept {
     return get() ? bpf_program__section_name(get()) : "";
@@ -90,12 +84,6 @@ public:
     return ebpfpp::test_run(fd(), run, name());
   }
 
-  /// The libbpf program; nullptr for an empty Program and once its Object or Skeleton is gone.
-  bpf_program* get() const noexcept { return watch_.expired() ? nullptr : prog_; }
-  explicit operator bool() const noexcept { return get() != nullptr; }
-  /// Whether the Object or Skeleton it came from is gone (false for an untracked view).
-  bool expired() const noexcept { return watch_.expired(); }
-
 private:
   // fd(), as an expression that depends on T: a call that takes it is checked where the template
   // is instantiated (with its return type complete), not where it is defined (clang checks a
@@ -109,21 +97,17 @@ private:
     if (expired())
       throw Error(EBADF, detail::format("{}: its Object or Skeleton is gone", action()),
                   std::string(detail::hint::view_outlived));
-    if (!prog_) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
+    if (!get()) throw Error(EBADF, action(), std::string(detail::hint::empty_view));
   }
   void require_loaded(std::string_view what) const {
     require_view([&] {
-      return name_.empty() ? detail::format("{} an empty Program", what)
-                           : detail::format("{} program '{}'", what, name_);
+      return name().empty() ? detail::format("{} an empty Program", what)
+                            : detail::format("{} program '{}'", what, name());
     });
     if (fd() >= 0) return;
     throw Error(EINVAL, detail::format("{} program '{}': it is not loaded", what, name()),
                 std::string(detail::hint::not_loaded));
   }
-
-  bpf_program* prog_ = nullptr;
-  std::string name_;
-  detail::LifeWatch watch_;
 };
 
 } // namespace ebpfpp

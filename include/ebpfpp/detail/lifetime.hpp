@@ -5,6 +5,8 @@
 // answer as an empty view instead of reading what libbpf freed.
 
 #include <memory>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace ebpfpp::detail {
@@ -20,6 +22,36 @@ public:
 
 private:
   std::shared_ptr<const bool> alive_;
+};
+
+/// What MapRef and Program are made of: a non-owning view of one libbpf `T` (bpf_map,
+/// bpf_program) inside an Object or Skeleton, with its LifeWatch. It keeps the name (`name_of`,
+/// e.g. bpf_map__name), so that the name outlives the object; every other answer goes through
+/// get(), which is nullptr once the owner is gone, so that a view kept too long reads as empty.
+template <class T, const char* (*name_of)(const T*)>
+class WatchedView {
+public:
+  WatchedView() noexcept = default;
+  /// A view of a skeleton's `skel->maps.x` or `skel->progs.x`: not tracked, valid while the
+  /// skeleton is.
+  explicit WatchedView(T* p) : WatchedView(p, {}) {}
+  /// A view that knows when its Object or Skeleton is gone (what their map() and program()
+  /// return).
+  WatchedView(T* p, LifeWatch watch)
+      : p_(p), name_(p ? name_of(p) : ""), watch_(std::move(watch)) {}
+
+  /// "" for an empty view. It stays after the Object or Skeleton is gone.
+  std::string_view name() const noexcept { return name_; }
+  /// The libbpf object; nullptr for an empty view and once its Object or Skeleton is gone.
+  T* get() const noexcept { return watch_.expired() ? nullptr : p_; }
+  explicit operator bool() const noexcept { return get() != nullptr; }
+  /// Whether the Object or Skeleton it came from is gone (false for an untracked view).
+  bool expired() const noexcept { return watch_.expired(); }
+
+private:
+  T* p_ = nullptr;
+  std::string name_;
+  LifeWatch watch_;
 };
 
 /// An owner's side: the flag is set while the owner lives and cleared by end(). Move-only; a
