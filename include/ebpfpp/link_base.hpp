@@ -188,10 +188,9 @@ private:
 
 inline void Link::update_to(const Program& prog, const Program* expected) {
   const auto action = [&] {
-    return detail::format("update {} to program '{}'{}", what(),
-                          prog.name().empty() ? "<empty>" : prog.name(),
-                          expected ? detail::format(" (replacing program '{}')", expected->name())
-                                   : std::string());
+    return detail::format(
+        "update {} to program '{}'{}", what(), prog.name().empty() ? "<empty>" : prog.name(),
+        expected ? detail::format(" (replacing program '{}')", expected->name()) : std::string());
   };
   require_not_empty(action);
   require_kernel_link(action);
