@@ -19,7 +19,7 @@
 #include "detail/format.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "program.hpp"
 
 namespace ebpfpp {

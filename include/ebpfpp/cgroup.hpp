@@ -26,7 +26,7 @@
 #include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
 #include "kernel.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "program.hpp"
 
 namespace ebpfpp {

@@ -27,6 +27,7 @@
 #include "kernel.hpp"               // IWYU pragma: export
 #include "kernel_version.hpp"       // IWYU pragma: export
 #include "link.hpp"                 // IWYU pragma: export
+#include "link_base.hpp"            // IWYU pragma: export
 #include "link_info.hpp"            // IWYU pragma: export
 #include "local_storage_map.hpp"    // IWYU pragma: export
 #include "log.hpp"                  // IWYU pragma: export

@@ -44,7 +44,7 @@
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "map_data.hpp"
 #include "map_ref.hpp"
 #include "program.hpp"

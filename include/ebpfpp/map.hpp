@@ -41,6 +41,7 @@
 #include "array_map.hpp"
 #include "bloom_filter_map.hpp"
 #include "cpu_map.hpp"
+#include "detail/xsk_map_view.hpp" // XskMap; xsk_map.hpp adds XdpSocket, which no map needs
 #include "dev_map.hpp"
 #include "hash_map.hpp"
 #include "local_storage_map.hpp"
@@ -54,4 +55,3 @@
 #include "queue_map.hpp"
 #include "sock_map.hpp"
 #include "stack_trace_map.hpp"
-#include "xsk_map.hpp"

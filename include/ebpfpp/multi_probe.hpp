@@ -55,7 +55,7 @@
 #include "detail/unique_fd.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "program.hpp"
 
 namespace ebpfpp {

@@ -28,7 +28,7 @@
 #include "error.hpp"
 #include "interface.hpp"
 #include "kernel.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "program.hpp"
 #include "tc.hpp"
 

@@ -69,6 +69,9 @@ public:
   /// EACCES, EISDIR with a hint about the file (its path; its mode and owner);
   /// LIBBPF_ERRNO__FORMAT for a file that is no object or whose BTF is corrupt; E2BIG for global
   /// data over `options.max_data_size`; an option that does not fit (see OpenOptions).
+  /// (open_file, open_memory and load are templates so that a file that only names an Object,
+  /// or opens a Skeleton, does not compile the object checks and their errors.)
+  template <class = void>
   static Object open_file(const std::filesystem::path& path, const OpenOptions& options = {}) {
     const auto action = [&] { return detail::format("open BPF object file '{}'", path.string()); };
     detail::require_no_nul(path.native(), action);
@@ -85,6 +88,7 @@ public:
 
   /// Opens (parses) a BPF ELF image in memory, e.g. one embedded in the binary, after the same
   /// checks as open_file(). The bytes are copied; `name` names the object in errors.
+  template <class = void> // (as open_file)
   static Object open_memory(std::span<const std::byte> elf, std::string_view name = "memory",
                             const OpenOptions& options = {}) {
     return open_checked(elf, std::string(name), options, [&] {
@@ -95,6 +99,7 @@ public:
   /// Creates the maps and loads the programs into the kernel. A verifier rejection throws an
   /// Error naming the program whose log() is the whole verifier log; a CO-RE read that the
   /// kernel's BTF (or OpenOptions::btf_custom_path) cannot resolve names the type and field.
+  template <class = void> // (as open_file)
   void load() {
     require_open("load");
     detail::load_with_log(

@@ -28,7 +28,7 @@
 #include "detail/enum_table.hpp"
 #include "detail/format.hpp"
 #include "detail/unique_fd.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "program.hpp"
 #include "sock_map.hpp"
 

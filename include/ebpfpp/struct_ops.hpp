@@ -18,7 +18,7 @@
 #include "detail/format.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "map_ref.hpp"
 #include "program.hpp"
 

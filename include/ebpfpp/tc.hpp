@@ -32,7 +32,7 @@
 #include "detail/unique_fd.hpp"
 #include "interface.hpp"
 #include "kernel.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "program.hpp"
 
 namespace ebpfpp {

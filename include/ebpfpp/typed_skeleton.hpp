@@ -34,7 +34,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "object.hpp"
+#include "program.hpp" // not object.hpp: a generated skeleton includes that itself
 
 namespace ebpfpp {
 

@@ -36,7 +36,7 @@
 #include "detail/unique_fd.hpp"
 #include "interface.hpp"
 #include "kernel.hpp"
-#include "link.hpp"
+#include "link_base.hpp"
 #include "program.hpp"
 
 namespace ebpfpp {
