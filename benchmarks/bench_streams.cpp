@@ -1,7 +1,8 @@
 // bench-streams: ebpfpp's RingBuffer/PerfBuffer against hand-written libbpf C, same binary and
 // run. Prints a table and one `ratio <metric> <value>` line per comparison, value = ebpfpp
 // events/s / libbpf events/s, the median of several rounds. Not a test: run it by hand, as root,
-// on an otherwise idle machine (sudo build/benchmarks/bench-streams [consume] [live] [user-ring]).
+// on an otherwise idle machine (sudo build/benchmarks/bench-streams [consume] [live] [user-ring]
+// [perf]).
 //
 // consumer-only: the ring (or the perf ring of one CPU) is pre-filled by a raw_tp program run
 //   with bpf_prog_test_run_opts + bpf_loop, then drained; "floor" is a plain sequential read of
@@ -152,9 +153,10 @@ double contender(Setup&& setup, const ebpfpp::Program& fill_prog, std::uint64_t 
   return rate(n, drain);
 }
 
+// `perf_only`: the perf contenders alone (section `perf`), for work on PerfBuffer.
 template <class Ev>
 void consumer_only(ebpfpp::Skeleton<bench_streams_bpf>& skel, const char* fill_ring,
-                   const char* fill_perf, const char* label) {
+                   const char* fill_perf, const char* label, bool perf_only = false) {
   pin(0);
   const std::uint64_t ring_bytes = buffer_bytes, perf_bytes = buffer_bytes; // ring: set at open
   constexpr std::uint64_t ring_rec = sizeof(Ev) + 8, perf_rec = sizeof(Ev) + 16;
@@ -271,7 +273,7 @@ void consumer_only(ebpfpp::Skeleton<bench_streams_bpf>& skel, const char* fill_r
 
   for (int r = 0; r < rounds; ++r) {
     // Rotate the order each round, so no contender always goes first (or after the same one).
-    for (int k = 0; k < 3; ++k) {
+    for (int k = 0; k < 3 && !perf_only; ++k) {
       switch ((r + k) % 3) {
       case 0:
         lib.push_back(ring_lib());
@@ -299,6 +301,7 @@ void consumer_only(ebpfpp::Skeleton<bench_streams_bpf>& skel, const char* fill_r
       }
       free_all();
     }
+    if (perf_only) continue;
     // The floor: the same number of bytes, just written (as a fill leaves them), read in order.
     std::memset(bytes.data(), r, bytes.size());
     floor_v.push_back(rate(n_ring, [&] {
@@ -312,12 +315,15 @@ void consumer_only(ebpfpp::Skeleton<bench_streams_bpf>& skel, const char* fill_r
       return count;
     }));
   }
-  fmt::print("consumer-only {:>4}  ring: libbpf {}  ebpfpp consume {}  events() {}  floor {}\n",
-             label, rates(lib), rates(ours), rates(gen), rates(floor_v));
+  if (!perf_only)
+    fmt::print("consumer-only {:>4}  ring: libbpf {}  ebpfpp consume {}  events() {}  floor {}\n",
+               label, rates(lib), rates(ours), rates(gen), rates(floor_v));
   fmt::print("consumer-only {:>4}  perf: libbpf {}  ebpfpp consume {}  events() {}\n", label,
              rates(plib), rates(pours), rates(pgen));
-  print_ratio(fmt::format("ring_consume_{}", label), ours, lib);
-  print_ratio(fmt::format("ring_events_{}", label), gen, lib);
+  if (!perf_only) {
+    print_ratio(fmt::format("ring_consume_{}", label), ours, lib);
+    print_ratio(fmt::format("ring_events_{}", label), gen, lib);
+  }
   print_ratio(fmt::format("perf_consume_{}", label), pours, plib);
   print_ratio(fmt::format("perf_events_{}", label), pgen, plib);
 }
@@ -539,7 +545,8 @@ void user_ring_produce(ebpfpp::Skeleton<bench_streams_bpf>& skel) {
 } // namespace
 
 int main(int argc, char** argv) try {
-  // No argument: every section. Else only the named ones: consume, live, user-ring.
+  // No argument: every section. Else only the named ones: consume, live, user-ring, and perf
+  // (consume's perf contenders alone).
   const auto want = [&](std::string_view section) {
     if (argc < 2) return true;
     for (int i = 1; i < argc; ++i)
@@ -553,6 +560,9 @@ int main(int argc, char** argv) try {
   if (want("consume")) {
     consumer_only<ev32>(skel, "fill_ring32", "fill_perf32", "32B");
     consumer_only<ev256>(skel, "fill_ring256", "fill_perf256", "256B");
+  } else if (want("perf")) {
+    consumer_only<ev32>(skel, "fill_ring32", "fill_perf32", "32B", true);
+    consumer_only<ev256>(skel, "fill_ring256", "fill_perf256", "256B", true);
   }
   if (want("wakeups")) wakeups();
   if (want("live")) live();

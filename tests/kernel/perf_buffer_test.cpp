@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -151,6 +152,115 @@ TEST_CASE("PerfBuffer hands out 4-byte-aligned events in place in the ring, and 
   CHECK(pb.lost() == 0);
   CHECK(in_place > 250);
   CHECK(copies >= 1); // the record across the end of the ring
+}
+
+namespace {
+// Pins the calling thread to its first allowed CPU (so a burst goes to one ring) until it ends.
+struct PinnedToOneCpu {
+  cpu_set_t saved;
+  int cpu = 0;
+  PinnedToOneCpu() {
+    REQUIRE(sched_getaffinity(0, sizeof saved, &saved) == 0);
+    while (!CPU_ISSET(cpu, &saved)) ++cpu;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  }
+  ~PinnedToOneCpu() { sched_setaffinity(0, sizeof saved, &saved); }
+  PinnedToOneCpu(const PinnedToOneCpu&) = delete;
+  PinnedToOneCpu& operator=(const PinnedToOneCpu&) = delete;
+};
+} // namespace
+
+// consume() walks a ring by itself (detail/perf_reader.hpp's drain(): a plain sample steps by
+// its known size, anything else goes through the general decoder): every kind of record here.
+TEST_CASE("PerfBuffer::consume() hands over every sample in order across the ring's end, in "
+          "place or copied, and counts and skips loss notices") {
+  auto skel = test::load_streams();
+  auto check = [&](auto tag) {
+    using E = decltype(tag);
+    const PinnedToOneCpu pin;
+    // One 4 KiB page: 48 B records do not divide it, so records straddle its end.
+    PerfBuffer<E> pb(skel, "test_perf", PerfBufferOptions().pages(1));
+    std::uint64_t next = 0, torn = 0, in_place = 0;
+    auto take = [&](const E& e) {
+      stream_event s;
+      std::memcpy(&s, &e, sizeof s);
+      torn += !test::intact(s);
+      CHECK(s.seq == next);
+      next = s.seq + 1;
+      in_place += reinterpret_cast<std::uintptr_t>(&e) % 8 == 4; // 4 past an 8-aligned record
+    };
+    for (std::uint64_t batch = 0; batch < 6; ++batch) { // 6 x 50 x 48 B: the ring wraps 3 times
+      test::run_raw_tp(skel.program("emit_perf"), {50, batch * 50, 0});
+      CHECK(pb.consume(take) == 50);
+      CHECK(next == (batch + 1) * 50);
+    }
+    CHECK(pb.consume(take) == 0);
+    CHECK(torn == 0);
+    if constexpr (alignof(E) <= 4) {
+      CHECK(in_place > 250); // all but the samples across the ring's end
+      CHECK(in_place < 300);
+    } else {
+      CHECK(in_place == 0); // copies, 8-aligned
+    }
+
+    // A burst of 1000 into the page: the kernel drops most, and writes a loss notice before the
+    // next sample that fits once consume() made room. consume() counts the notice, skips it and
+    // goes on in order.
+    std::uint64_t samples = 0;
+    std::vector<std::uint64_t> seqs;
+    auto take_all = [&](const E& e) {
+      stream_event s;
+      std::memcpy(&s, &e, sizeof s);
+      torn += !test::intact(s);
+      seqs.push_back(s.seq);
+      ++samples;
+    };
+    test::run_raw_tp(skel.program("emit_perf"), {1000, 300, 0});
+    std::size_t n = pb.consume(take_all);
+    CHECK(pb.lost() == 0); // the notice waits for room in the ring
+    test::run_raw_tp(skel.program("emit_perf"), {1, 1300, 0});
+    n += pb.consume(take_all);
+    CHECK(n == samples);
+    CHECK(torn == 0);
+    CHECK(pb.lost() > 0);
+    CHECK(pb.lost_on(pin.cpu) == pb.lost());
+    CHECK(samples + pb.lost() == 1001);
+    REQUIRE(!seqs.empty());
+    CHECK(seqs.front() == 300);
+    CHECK(seqs.back() == 1300); // written after the notice
+    CHECK(std::is_sorted(seqs.begin(), seqs.end()));
+    CHECK(std::adjacent_find(seqs.begin(), seqs.end()) == seqs.end());
+  };
+  SUBCASE("alignof 8: copies") {
+    check(stream_event{});
+  }
+  SUBCASE("alignof 4: in place") {
+    check(words_event{});
+  }
+}
+
+TEST_CASE("PerfBuffer::consume() throws for a sample of the wrong size, past it: the next "
+          "consume() goes on with the samples after it") {
+  auto skel = test::load_streams();
+  const PinnedToOneCpu pin;
+  PerfBuffer<stream_event> pb(skel, "test_perf");
+  test::run_raw_tp(skel.program("emit_perf"), {3, 0, 0});
+  test::run_raw_tp(skel.program("emit_perf_small"), {1, 3, 0});
+  test::run_raw_tp(skel.program("emit_perf"), {5, 4, 0});
+  std::vector<std::uint64_t> seqs;
+  auto take = [&](const stream_event& e) { seqs.push_back(e.seq); };
+  CHECK_THROWS_WITH_AS(pb.consume(take),
+                       doctest::Contains("perf buffer 'test_perf': a sample of 20 bytes (padded) "
+                                         "is not an event of 32 bytes"),
+                       ebpfpp::Error);
+  CHECK(seqs == std::vector<std::uint64_t>{0, 1, 2});
+  CHECK(pb.has_data());
+  CHECK(pb.consume(take) == 5);
+  CHECK(seqs == std::vector<std::uint64_t>{0, 1, 2, 4, 5, 6, 7, 8});
+  CHECK_FALSE(pb.has_data());
 }
 
 TEST_CASE("a perf sample of the wrong size throws an Error naming both sizes") {

@@ -209,15 +209,9 @@ public:
       any = false;
       for (Ring& r : s_.rings) {
         const std::uint64_t head = load_head(r);
-        any = any || r.tail != head;
-        while (r.tail != head) {
-          std::uint64_t lost;
-          if (const Event* e = decode(r, lost)) {
-            f(*e);
-            ++n;
-            if (r.tail - r.published >= publish_span()) publish(r);
-          }
-        }
+        if (r.tail == head) continue;
+        any = true;
+        n += drain(r, head, f);
         publish(r);
       }
     }
@@ -362,6 +356,60 @@ private:
       if (out) std::memcpy(&out[n], r.data + off + sizeof hdr + 4, sizeof(Event));
       r.tail += record_bytes;
       ++n;
+    }
+    return n;
+  }
+
+  // consume()'s walk of one ring up to `head`. A plain sample (sizeof(Event), not wrapping the
+  // ring's end) steps the tail by the constant record_bytes, checked against its header rather
+  // than taken from it: the next record's address then does not wait for this one's header to
+  // arrive from memory, so the CPU reads ahead (tail += hdr.size makes every read wait on the
+  // one before; at 32 B that cost a quarter of the time a sample takes). r.tail is stored
+  // before f runs (for publish() and a throw) and read back after it. Anything else goes
+  // through decode().
+  template <class F>
+  std::size_t drain(Ring& r, std::uint64_t head, F& f) {
+    const std::byte* const data = r.data;
+    const std::size_t size = s_.data_size;
+    const std::size_t span = publish_span();
+    std::uint64_t tail = r.tail;
+    std::uint64_t publish_at = r.published + span;
+    std::size_t n = 0;
+    while (tail < head) {
+      const std::size_t off = static_cast<std::size_t>(tail & (size - 1));
+      perf_event_header hdr;
+      std::memcpy(&hdr, data + off, sizeof hdr); // 8-aligned and 8 long: never split by the end
+      if (hdr.type == PERF_RECORD_SAMPLE && hdr.size == record_bytes &&
+          off + record_bytes <= size) [[likely]] {
+        constexpr std::size_t body = sizeof hdr + sizeof(std::uint32_t);
+        std::uint32_t raw_size;
+        std::memcpy(&raw_size, data + off + sizeof hdr, sizeof raw_size);
+        tail += record_bytes;
+        r.tail = tail;
+        if (raw_size != raw_bytes()) [[unlikely]]
+          throw_size_mismatch(raw_size);
+        if constexpr (alignof(Event) <= 4) {
+          f(*std::launder(reinterpret_cast<const Event*>(data + off + body)));
+        } else {
+          Slot copy;
+          std::memcpy(&copy, data + off + body, sizeof(Event));
+          f(*std::launder(reinterpret_cast<const Event*>(&copy)));
+        }
+        ++n;
+        tail = r.tail;
+      } else {
+        std::uint64_t lost;
+        const Event* e = decode(r, lost);
+        tail = r.tail;
+        if (e) {
+          f(*e);
+          ++n;
+        }
+      }
+      if (tail >= publish_at) [[unlikely]] {
+        publish(r);
+        publish_at = r.published + span;
+      }
     }
     return n;
   }
