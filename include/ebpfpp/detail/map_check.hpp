@@ -102,9 +102,14 @@ inline int btf_enum_sign(const btf_type* t) noexcept {
   return 0;
 }
 
-class TypeComparison {
+// The comparison, btf_mismatch, map_btf and validate below are templates over a parameter nobody
+// gives: compiled only in a file that makes a typed map view, not in every file that includes a
+// map header (the umbrella does).
+template <class = void>
+class BasicTypeComparison {
 public:
-  TypeComparison(const btf* b, const std::vector<TypeNode>& cpp) noexcept : btf_(b), cpp_(cpp) {}
+  BasicTypeComparison(const btf* b, const std::vector<TypeNode>& cpp) noexcept
+      : btf_(b), cpp_(cpp) {}
 
   /// The first difference between the C++ type and BTF type `id`; blind to the sign of the
   /// type itself unless check_sign (array indexes: BPF code often declares them int).
@@ -507,9 +512,11 @@ private:
     return {};
   }
 };
+using TypeComparison = BasicTypeComparison<>;
 
 /// The first difference between a C++ type (described by `describe`) and BTF type `id`.
-inline TypeDiff btf_mismatch(const btf* b, std::uint32_t id, DescribeFn describe, bool check_sign) {
+template <class = void>
+TypeDiff btf_mismatch(const btf* b, std::uint32_t id, DescribeFn describe, bool check_sign) {
   if (!describe) return {};
   std::vector<TypeNode> nodes;
   describe(nodes, 0, 0);
@@ -525,7 +532,8 @@ struct BtfDeleter {
 /// holds with that id: libbpf keeps one for each Object or Skeleton it loaded, so maps of those
 /// are checked without CAP_SYS_ADMIN. Reading a held fd's BTF (BPF_OBJ_GET_INFO_BY_FD) needs no
 /// capability beyond being allowed the bpf() call.
-inline std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
+template <class = void>
+std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
   LibbpfLog quiet; // an EPERM here is expected without CAP_SYS_ADMIN, not news
   if (btf* b = btf__load_from_kernel_by_id(btf_id)) return std::unique_ptr<btf, BtfDeleter>(b);
   std::error_code ec;
@@ -575,8 +583,9 @@ struct ViewSpec {
 
 // Checks a map against a view: type, sizes, then BTF. Throws Error (EINVAL) naming the map and
 // what differs.
-inline void validate(const MapInfo& info, std::string_view name, const ViewSpec& spec,
-                     TypeCheck check_level) {
+template <class = void>
+void validate(const MapInfo& info, std::string_view name, const ViewSpec& spec,
+              TypeCheck check_level) {
   const auto action = [&] {
     return detail::format("view map '{}' ({}) as ebpfpp::{}", name, map_type_str(info.type),
                           spec.view_name);
