@@ -209,44 +209,38 @@ private:
     return b.bitfield ? detail::format("a {}-bit bitfield ({})", b.width, d) : d;
   }
   std::string cpp_desc(const TypeNode& n, const btf_type* t, const Part& c) const {
-    std::string d;
-    switch (n.kind) {
-    case TypeNode::integer: {
-      // The width when BTF has an integer or enum of another: the sign alone when it has one.
-      const bool width = !t || ((btf_is_int(t) || btf_is_any_enum(t)) && t->size != n.size);
-      d = width ? detail::format("a{} {}-bit integer", n.is_signed ? " signed" : "n unsigned",
-                                 n.size * 8)
-          : n.is_signed ? "a signed integer"
-                        : "an unsigned integer";
-      break;
-    }
-    case TypeNode::boolean:
-      d = "a bool";
-      break;
-    case TypeNode::enumeration:
-      d = detail::format("an enum of {} {}-bit integers", n.is_signed ? "signed" : "unsigned",
-                         n.size * 8);
-      break;
-    case TypeNode::floating:
-      d = detail::format("a {}-bit floating-point type", n.size * 8);
-      break;
-    case TypeNode::pointer:
-      d = "a pointer";
-      break;
-    case TypeNode::array:
-      d = detail::format("an array of {}", n.count);
-      break;
-    case TypeNode::union_:
-      d = "a union";
-      break;
-    case TypeNode::record:
-      d = detail::format("a struct/class type with {} members", n.count);
-      break;
-    case TypeNode::opaque:
-      d = "a struct/class type";
-      break;
-    }
+    // The width when BTF has an integer or enum of another: the sign alone when it has one.
+    const bool width = !t || ((btf_is_int(t) || btf_is_any_enum(t)) && t->size != n.size);
+    const std::string d = cpp_kind(n, width);
     return c.bitfield ? detail::format("a {}-bit bitfield ({})", c.width, d) : d;
+  }
+  // What a C++ type node is, as errors say it: one phrase per kind.
+  static std::string cpp_kind(const TypeNode& n, bool width) {
+    switch (n.kind) {
+    case TypeNode::integer:
+      if (width)
+        return detail::format("a{} {}-bit integer", n.is_signed ? " signed" : "n unsigned",
+                              n.size * 8);
+      return n.is_signed ? "a signed integer" : "an unsigned integer";
+    case TypeNode::boolean:
+      return "a bool";
+    case TypeNode::enumeration:
+      return detail::format("an enum of {} {}-bit integers", n.is_signed ? "signed" : "unsigned",
+                            n.size * 8);
+    case TypeNode::floating:
+      return detail::format("a {}-bit floating-point type", n.size * 8);
+    case TypeNode::pointer:
+      return "a pointer";
+    case TypeNode::array:
+      return detail::format("an array of {}", n.count);
+    case TypeNode::union_:
+      return "a union";
+    case TypeNode::record:
+      return detail::format("a struct/class type with {} members", n.count);
+    case TypeNode::opaque:
+      return "a struct/class type";
+    }
+    return {};
   }
   // "member 1 ('b' in BTF) at offset 4"
   static std::string where(const std::string& cpp, const std::string& btf, std::uint64_t bit) {
