@@ -43,8 +43,6 @@
 
 namespace ebpfpp {
 
-class EventLoop;
-
 /// A stream EventLoop::next can await: RingBuffer<Event> (Bytes too), PerfBuffer<Event>,
 /// TracePipe. It hands out its next record without waiting (try_next(), nullptr when none), has
 /// an fd that polls readable when records come, and says how long the loop may sleep on that fd
@@ -62,18 +60,22 @@ concept AwaitableStream = requires(S& s) {
 /// signal arrives. Construct it on the thread that will call run(), before starting other
 /// threads (the stop signals are blocked for this thread and the threads it starts afterwards;
 /// they are unblocked again when the loop is destroyed). Not copyable or movable.
-class EventLoop {
+///
+/// (EventLoop is BasicEventLoop<>, a template over a parameter nobody gives: a file that
+/// includes this header and makes no loop compiles none of it.)
+template <class = void>
+class BasicEventLoop {
 public:
   using clock = std::chrono::steady_clock;
 
   /// Throws Error if epoll, timerfd, signalfd or eventfd cannot be created.
-  explicit EventLoop(std::initializer_list<int> stop_signals = {SIGINT, SIGTERM})
+  explicit BasicEventLoop(std::initializer_list<int> stop_signals = {SIGINT, SIGTERM})
       : core_(stop_signals) {}
-  EventLoop(const EventLoop&) = delete;
-  EventLoop& operator=(const EventLoop&) = delete;
+  BasicEventLoop(const BasicEventLoop&) = delete;
+  BasicEventLoop& operator=(const BasicEventLoop&) = delete;
   /// Destroys the tasks that have not ended (their locals' destructors run), then unblocks the
   /// signals, discarding those that arrived for the loop.
-  ~EventLoop() { tasks_.clear(); }
+  ~BasicEventLoop() { tasks_.clear(); }
 
   /// Hands a task to the loop; it starts at the next turn of run() (or of the current one).
   void spawn(Task<> task) {
@@ -119,7 +121,7 @@ public:
   // --- awaitables ------------------------------------------------------------------------------
 
   /// `co_await loop.sleep(d)`: resumes after at least `d` (a timerfd, CLOCK_MONOTONIC).
-  using SleepAwaiter = detail::SleepAwaiter;
+  using SleepAwaiter = detail::SleepAwaiter<detail::LoopCore>;
   template <class Rep, class Period>
   SleepAwaiter sleep(std::chrono::duration<Rep, Period> d) noexcept {
     return SleepAwaiter(core_, clock::now() + std::chrono::duration_cast<clock::duration>(d));
@@ -128,7 +130,7 @@ public:
   /// `co_await loop.signal(SIGUSR1)`: resumes with the signal number when it arrives. The signal
   /// is blocked from the first await on (for this thread) and delivered through the signalfd;
   /// one that arrives while no task awaits it is discarded, unless it is a stop signal.
-  using SignalAwaiter = detail::SignalAwaiter;
+  using SignalAwaiter = detail::SignalAwaiter<detail::LoopCore>;
   SignalAwaiter signal(int signo) noexcept { return SignalAwaiter(core_, signo); }
 
   /// `co_await loop.next(stream)`: the stream's next record, as `const Event&`, valid until the
@@ -146,7 +148,7 @@ public:
   /// caller owns: a pidfd, a socket, a pipe) is ready, with its poll(2) revents (POLLHUP and
   /// POLLERR among them when they are why). One task per fd at a time (a second throws Error
   /// EEXIST); the fd must stay open while awaited.
-  using FdAwaiter = detail::FdAwaiter;
+  using FdAwaiter = detail::FdAwaiter<detail::LoopCore>;
   FdAwaiter readable(int fd) noexcept { return FdAwaiter(core_, fd, POLLIN); }
   FdAwaiter writable(int fd) noexcept { return FdAwaiter(core_, fd, POLLOUT); }
 
@@ -175,5 +177,6 @@ private:
   // Last: destroyed first, while the structures their awaiters unregister from still exist.
   std::vector<Task<>> tasks_;
 };
+using EventLoop = BasicEventLoop<>;
 
 } // namespace ebpfpp

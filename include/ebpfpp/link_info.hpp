@@ -5,21 +5,21 @@
 /// offset, a cgroup's id, an interface's index, ...). Link::info() and all_links() return it.
 ///
 ///     const ebpfpp::LinkInfo info = xdp.info();
-///     if (const auto* x = std::get_if<ebpfpp::links::Xdp>(&info.target))
+///     if (const auto x = info.target<ebpfpp::links::Xdp>())  // nullopt: not an XDP link
 ///       fmt::print("XDP link {} on ifindex {}\n", info.id, x->ifindex);
 ///     if (info.detached()) ...   // detach() was called, or its interface or cgroup is gone
 ///
 /// Each kernel fills what it knows: links are described since 5.8; perf-event links (tracepoint,
 /// kprobe, uprobe, perf event) name their target since 6.6, tcx and netkit links since 6.6/6.7;
-/// an older kernel gives a target of std::monostate, or zeroes, for what it does not describe.
+/// an older kernel gives no target (has_target() is false), or zeroes, for what it does not
+/// describe.
 
 #include "detail/config.hpp"
 
-#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -27,12 +27,14 @@
 #include <linux/bpf.h>
 
 #include "detail/format.hpp"
+#include "detail/link_target.hpp"
 #include "detail/uapi.hpp"
 #include "error.hpp"
 
 namespace ebpfpp {
 
-/// What a link is attached to, one type per link type (the members the kernel reports).
+/// What a link is attached to, one type per link type (the members the kernel reports):
+/// LinkInfo::target<T>() gives the one its link has.
 namespace links {
 /// BPF_LINK_TYPE_RAW_TRACEPOINT: RawTracepoint, tp_btf.
 struct RawTracepoint {
@@ -145,22 +147,31 @@ struct Sockmap {
 };
 } // namespace links
 
-/// What a link is attached to: std::monostate when the kernel does not say (an older kernel, a
-/// perf-event link before 6.6, a link type newer than this library).
-using LinkTarget =
-    std::variant<std::monostate, links::RawTracepoint, links::Tracing, links::Cgroup,
-                 links::Iterator, links::Netns, links::Xdp, links::StructOps, links::Netfilter,
-                 links::KprobeMulti, links::UprobeMulti, links::Tracepoint, links::Kprobe,
-                 links::Uprobe, links::PerfEvent, links::Tcx, links::Netkit, links::Sockmap>;
-
-/// A link as the kernel describes it (kernel 5.8+).
-struct LinkInfo {
+/// A link as the kernel describes it (kernel 5.8+): Link::info() and all_links() make it.
+class LinkInfo {
+public:
   std::uint32_t id = 0;
   bpf_link_type type = BPF_LINK_TYPE_UNSPEC;
   /// The program it runs (after Link::update, the new one).
   std::uint32_t program_id = 0;
-  /// What it is attached to, typed by `type`.
-  LinkTarget target;
+
+  LinkInfo() = default;
+  /// From what the kernel said (detail::describe_link reads it).
+  explicit LinkInfo(detail::LinkRecord record)
+      : id(record.raw.id), type(static_cast<bpf_link_type>(record.raw.type)),
+        program_id(record.raw.prog_id), record_(std::move(record)) {}
+
+  /// What it is attached to, as T, the type of links:: that its link type has (links::Xdp for
+  /// an XDP link, links::Uprobe for a perf-event link on a uprobe, ...); nullopt for any other
+  /// T, and when the kernel does not say (see has_target()).
+  template <class T>
+  std::optional<T> target() const {
+    return detail::link_target<T>(record_);
+  }
+  /// Whether the kernel described what it is attached to: false on an older kernel, for a
+  /// perf-event link before 6.6, or for a link type newer than this library.
+  bool has_target() const noexcept { return detail::link_target_known(record_.raw); }
+
   /// "tracing", "xdp", ... as bpftool spells the type.
   std::string type_name() const {
     const char* s = libbpf_bpf_link_type_str(type);
@@ -182,17 +193,12 @@ struct LinkInfo {
   }
   /// Whether the kernel says it is attached to nothing now: a cgroup, netns, XDP, tcx, netkit,
   /// struct_ops or sockmap link after BPF_LINK_DETACH (Link::detach) or after its cgroup,
-  /// namespace or interface went. Other link types do not tell (false).
-  bool detached() const noexcept {
-    if (const auto* c = std::get_if<links::Cgroup>(&target)) return c->cgroup_id == 0;
-    if (const auto* n = std::get_if<links::Netns>(&target)) return n->netns_ino == 0;
-    if (const auto* x = std::get_if<links::Xdp>(&target)) return x->ifindex == 0;
-    if (const auto* t = std::get_if<links::Tcx>(&target)) return t->ifindex == 0;
-    if (const auto* k = std::get_if<links::Netkit>(&target)) return k->ifindex == 0;
-    if (const auto* o = std::get_if<links::StructOps>(&target)) return o->map_id == 0;
-    if (const auto* m = std::get_if<links::Sockmap>(&target)) return m->map_id == 0;
-    return false;
-  }
+  /// namespace or interface went (its target's cgroup_id, netns_ino, ifindex or map_id is 0).
+  /// Other link types do not tell (false).
+  bool detached() const noexcept { return detail::link_detached(record_.raw); }
+
+private:
+  detail::LinkRecord record_; // the raw info, read into a target type where asked
 };
 
 } // namespace ebpfpp

@@ -62,7 +62,8 @@ namespace ebpfpp {
 
 namespace detail {
 // What prepare() does for both kinds: the expected attach type the kernel checks at load.
-inline void set_expected_attach_type(const Program& prog, int type, std::string_view kind) {
+template <class = void>
+void set_expected_attach_type(const Program& prog, int type, std::string_view kind) {
   const auto action = [&] {
     return format("prepare program '{}' for {}", prog ? prog.name() : "<empty>", kind);
   };
@@ -85,11 +86,16 @@ enum class ProbeAt {
 /// each function of `symbols` with the cookie at the same index (none: 0). Throws FeatureError
 /// where the kernel has no kprobe.multi (or no kprobe sessions), Error when no function matches
 /// (ENOENT) or the program was not prepared for a session (see prepare()).
+///
+/// (Its constructors and functions, and UprobeMulti's, are templates over a parameter nobody
+/// gives: a file that includes this header and attaches no multi-probe compiles none of them.)
 class KprobeMulti : public Link {
 public:
+  template <class = void>
   [[nodiscard]] KprobeMulti(const Program& prog, std::string_view pattern,
                             ProbeAt at = ProbeAt::entry)
       : Link(make(prog, std::string(pattern), {}, {}, at)) {}
+  template <class = void>
   [[nodiscard]] KprobeMulti(const Program& prog, const std::vector<std::string>& symbols,
                             const std::vector<std::uint64_t>& cookies = {},
                             ProbeAt at = ProbeAt::entry)
@@ -99,6 +105,7 @@ public:
   /// ProbeAt::session; call it before load for a program whose section libbpf does not know as
   /// such (SEC("kprobe.session") with libbpf before 1.5: use SEC("kprobe.multi") and this).
   /// Throws Error after load.
+  template <class = void>
   static void prepare(const Program& prog, ProbeAt at = ProbeAt::entry) {
     detail::set_expected_attach_type(prog, at == ProbeAt::session ? detail::uapi::attach_kprobe_session
                                                           : BPF_TRACE_KPROBE_MULTI,
@@ -106,6 +113,7 @@ public:
   }
 
 private:
+  template <class = void>
   static Link make(const Program& prog, const std::string& pattern,
                    const std::vector<std::string>& symbols,
                    const std::vector<std::uint64_t>& cookies, ProbeAt at) {
@@ -186,6 +194,7 @@ private:
 
   // The kernel functions matching `pattern`, each once, sorted: the traceable ones
   // (available_filter_functions) where tracefs is mounted, else every function of /proc/kallsyms.
+  template <class = void>
   static std::vector<std::string> kernel_functions(const std::string& pattern) {
     std::vector<std::string> found;
     const auto tracefs = kernel::tracefs();
@@ -223,6 +232,7 @@ public:
   UprobeMulti() noexcept = default;
 
   /// Every function of `binary` whose name matches `pattern` (fnmatch(3) glob).
+  template <class = void>
   [[nodiscard]] UprobeMulti(const Program& prog, const std::filesystem::path& binary,
                             std::string_view pattern, pid_t pid = -1, ProbeAt at = ProbeAt::entry)
       : UprobeMulti(prog, binary, by_glob(prog, binary, pattern), pid, at,
@@ -230,6 +240,7 @@ public:
 
   /// Each of `symbols` (exact names) of `binary`, with the cookie at the same index (none: the
   /// index).
+  template <class = void>
   [[nodiscard]] UprobeMulti(const Program& prog, const std::filesystem::path& binary,
                             const std::vector<std::string>& symbols,
                             const std::vector<std::uint64_t>& cookies = {}, pid_t pid = -1,
@@ -240,6 +251,7 @@ public:
   /// Sets `prog`'s expected attach type to uprobe.multi, or to a uprobe session for
   /// ProbeAt::session; call it before load for a program whose section libbpf does not know as
   /// such (SEC("uprobe") with libbpf 1.1). Throws Error after load.
+  template <class = void>
   static void prepare(const Program& prog, ProbeAt at = ProbeAt::entry) {
     detail::set_expected_attach_type(prog,
                                      at == ProbeAt::session ? detail::uapi::attach_uprobe_session
@@ -261,10 +273,12 @@ private:
     std::vector<std::uint64_t> cookies;
   };
 
+  template <class = void>
   UprobeMulti(const Program& prog, const std::filesystem::path& binary, Found found, pid_t pid,
               ProbeAt at, const std::string& what)
       : Link(attach(prog, binary, found, pid, at, what)), found_(std::move(found)) {}
 
+  template <class = void>
   static Found by_glob(const Program& prog, const std::filesystem::path& binary,
                        std::string_view pattern) {
     const std::string glob(pattern);
@@ -281,6 +295,7 @@ private:
     return found;
   }
 
+  template <class = void>
   static Found by_name(const Program& prog, const std::filesystem::path& binary,
                        const std::vector<std::string>& symbols,
                        const std::vector<std::uint64_t>& cookies) {
@@ -338,6 +353,7 @@ private:
     return found;
   }
 
+  template <class = void>
   static Link attach(const Program& prog, const std::filesystem::path& binary, const Found& found,
                      pid_t pid, ProbeAt at, const std::string& what) {
     const bool session = at == ProbeAt::session;

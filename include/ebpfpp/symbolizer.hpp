@@ -24,10 +24,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -71,12 +69,17 @@ struct Symbol {
 /// kernel address, each ELF file on its first address, each process's mappings on its first
 /// address. Not thread-safe (use one per thread). Needs no BPF; /proc/kallsyms shows real
 /// addresses only to root (CAP_SYSLOG).
+///
+/// (Its functions are templates over a parameter nobody gives, as are the tables it reads
+/// (detail/symbol_tables.hpp): a file that includes this header and never symbolizes compiles
+/// none of them.)
 class Symbolizer {
 public:
   Symbolizer() = default;
 
   /// The kernel symbol covering `addr` (name, offset, module). Throws Error on the first call
   /// when /proc/kallsyms cannot be read or hides its addresses.
+  template <class = void>
   Symbol kernel(std::uint64_t addr) {
     const detail::SymbolTable& table = kallsyms();
     Symbol s;
@@ -91,6 +94,7 @@ public:
 
   /// The user-space symbol covering `addr` in process `pid`. Never throws for a gone process or
   /// an unreadable file: the Symbol is then not found() (module says which file, when known).
+  template <class = void>
   Symbol user(pid_t pid, std::uint64_t addr) {
     Symbol s;
     s.address = addr;
@@ -117,6 +121,7 @@ public:
   /// that call is the caller's last instruction (a call to a function that never returns) it
   /// points into the next function. So those frames are looked up one byte earlier, inside the
   /// call, as perf and BCC do; each Symbol's address and offset still describe the address given.
+  template <class = void>
   std::vector<Symbol> stack(pid_t pid, const std::vector<std::uint64_t>& addrs) {
     std::vector<Symbol> out;
     out.reserve(addrs.size());
@@ -136,25 +141,33 @@ public:
   /// as early as you can: a profiler when a new process shows up in its samples. Again for the
   /// same process, it reads the mappings afresh (after a dlopen, say). Returns false, and keeps
   /// what it had, when the process is gone. Never throws for a file it cannot read.
+  template <class = void>
   bool track(pid_t pid) {
-    ProcessMaps& entry = mappings_[pid];
-    entry.tracked = true;
+    auto it = find_process(processes_, pid);
+    if (it == processes_.end() || it->pid != pid)
+      it = processes_.insert(it, ProcessMaps{pid, {}, false, false});
+    it->tracked = true;
     auto maps = detail::read_mappings(pid);
     if (maps.empty()) return false;
-    entry.maps = std::move(maps);
-    entry.reread = false;
-    for (const detail::FileMapping& m : entry.maps) elf_for(pid, m);
+    it->maps = std::move(maps);
+    it->reread = false;
+    for (const detail::FileMapping& m : it->maps) elf_for(pid, m);
     return true;
   }
 
   /// Whether track(pid) was called (and forget(pid) not since).
+  template <class = void>
   bool tracked(pid_t pid) const {
-    auto it = mappings_.find(pid);
-    return it != mappings_.end() && it->second.tracked;
+    const auto it = find_process(processes_, pid);
+    return it != processes_.end() && it->pid == pid && it->tracked;
   }
 
   /// Forgets `pid`'s mappings (after it exited, or exec'd another program), tracked or not.
-  void forget(pid_t pid) { mappings_.erase(pid); }
+  template <class = void>
+  void forget(pid_t pid) {
+    const auto it = find_process(processes_, pid);
+    if (it != processes_.end() && it->pid == pid) processes_.erase(it);
+  }
 
   /// How many ELF files have been read (each once).
   std::size_t files_read() const noexcept { return elf_.size(); }
@@ -165,11 +178,34 @@ public:
   }
 
 private:
+  // A process's mappings, as read from /proc/PID/maps.
+  struct ProcessMaps {
+    pid_t pid = 0;
+    std::vector<detail::FileMapping> maps;
+    bool reread = false;
+    bool tracked = false; // track() was called: keep the mappings when the process is gone
+  };
+  // An ELF file's symbols, by device and inode (one file under several paths is read once).
+  struct ElfFile {
+    dev_t dev;
+    ino_t inode;
+    std::unique_ptr<detail::ElfSymbols> elf; // null: the file could not be read
+  };
+
+  template <class = void>
   const detail::SymbolTable& kallsyms() {
     if (!kallsyms_) kallsyms_ = std::make_unique<detail::SymbolTable>(detail::load_kallsyms());
     return *kallsyms_;
   }
 
+  // Where `pid` is in processes_, or would be (sorted by pid). Processes_, const or not.
+  template <class Processes>
+  static auto find_process(Processes& processes, pid_t pid) -> decltype(processes.begin()) {
+    return std::lower_bound(processes.begin(), processes.end(), pid,
+                            [](const ProcessMaps& p, pid_t id) { return p.pid < id; });
+  }
+
+  template <class = void>
   const detail::FileMapping* find_in(const std::vector<detail::FileMapping>& maps,
                                      std::uint64_t addr) {
     auto it =
@@ -180,25 +216,31 @@ private:
     return addr < it->end ? &*it : nullptr;
   }
 
+  template <class = void>
   const detail::FileMapping* mapping(pid_t pid, std::uint64_t addr) {
-    auto it = mappings_.find(pid);
-    if (it != mappings_.end()) {
-      if (const auto* m = find_in(it->second.maps, addr)) return m;
-      if (it->second.reread) return nullptr; // read once more already: a gone mapping
+    auto it = find_process(processes_, pid);
+    const bool known = it != processes_.end() && it->pid == pid;
+    if (known) {
+      if (const auto* m = find_in(it->maps, addr)) return m;
+      if (it->reread) return nullptr; // read once more already: a gone mapping
+    } else {
+      it = processes_.insert(it, ProcessMaps{pid, {}, false, false});
     }
     // First address of this process, or one outside the mappings read: (re)read them once. A
     // tracked process keeps what it had if it is gone now.
-    auto& entry = mappings_[pid];
-    entry.reread = it != mappings_.end();
+    it->reread = known;
     auto maps = detail::read_mappings(pid);
-    if (!maps.empty() || !entry.tracked) entry.maps = std::move(maps);
-    return find_in(entry.maps, addr);
+    if (!maps.empty() || !it->tracked) it->maps = std::move(maps);
+    return find_in(it->maps, addr);
   }
 
+  template <class = void>
   detail::ElfSymbols* elf_for(pid_t pid, const detail::FileMapping& m) {
     const auto key = std::make_pair(m.dev, m.inode);
-    auto it = elf_.find(key);
-    if (it != elf_.end()) return it->second.get();
+    auto it = std::lower_bound(elf_.begin(), elf_.end(), key, [](const ElfFile& f, const auto& k) {
+      return std::make_pair(f.dev, f.inode) < k;
+    });
+    if (it != elf_.end() && it->dev == m.dev && it->inode == m.inode) return it->elf.get();
     std::unique_ptr<detail::ElfSymbols> elf;
     // Through the process's root first: the path is the one it sees (a container's).
     for (const std::string& path :
@@ -210,17 +252,12 @@ private:
         // Try the next path; a file that cannot be read stays unsymbolized.
       }
     }
-    return elf_.emplace(key, std::move(elf)).first->second.get();
+    return elf_.insert(it, ElfFile{m.dev, m.inode, std::move(elf)})->elf.get();
   }
 
-  struct ProcessMaps {
-    std::vector<detail::FileMapping> maps;
-    bool reread = false;
-    bool tracked = false; // track() was called: keep the mappings when the process is gone
-  };
   std::unique_ptr<detail::SymbolTable> kallsyms_;
-  std::unordered_map<pid_t, ProcessMaps> mappings_;
-  std::map<std::pair<dev_t, ino_t>, std::unique_ptr<detail::ElfSymbols>> elf_;
+  std::vector<ProcessMaps> processes_; // sorted by pid
+  std::vector<ElfFile> elf_;           // sorted by (dev, inode)
 };
 
 } // namespace ebpfpp

@@ -13,8 +13,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -74,8 +74,8 @@ bool has(const std::string& text, std::string_view what) {
 }
 
 template <class T>
-const T& target_of(const ebpfpp::LinkInfo& info) {
-  const T* t = std::get_if<T>(&info.target);
+T target_of(const ebpfpp::LinkInfo& info) {
+  const std::optional<T> t = info.target<T>();
   REQUIRE_MESSAGE(t, "link type " << info.type_name() << " has another target type");
   return *t;
 }
@@ -132,6 +132,8 @@ TEST_CASE("link update: an XDP link swaps count_v1 for count_v2 in place, each d
     CHECK(first.type_name() == "xdp");
     CHECK(first.program_id == prog_id(v1));
     CHECK(target_of<ebpfpp::links::Xdp>(first).ifindex == xdp.ifindex());
+    CHECK(first.has_target());
+    CHECK_FALSE(first.target<ebpfpp::links::Tcx>()); // another link type's target: none
     CHECK_FALSE(xdp.detached());
 
     REQUIRE(test::send_udp(pair.b, pair.addr_a, port, 40) == 40);
@@ -410,6 +412,9 @@ TEST_CASE("link info names each link's target: raw tracepoint, tracepoint, uprob
   CHECK(std::filesystem::equivalent(up_target.path, test::self_exe()));
   CHECK(up_target.offset == offset);
   CHECK_FALSE(up_target.retprobe);
+  // The same link type (perf event) on another kind of event: not a kprobe's or tracepoint's.
+  CHECK_FALSE(up.info().target<ebpfpp::links::Kprobe>());
+  CHECK_FALSE(up.info().target<ebpfpp::links::Tracepoint>());
   const auto uret_target = target_of<ebpfpp::links::Uprobe>(uret.info());
   CHECK(uret_target.offset == offset);
   CHECK(uret_target.retprobe);
@@ -437,7 +442,7 @@ TEST_CASE("link info names each link's target: raw tracepoint, tracepoint, uprob
   const auto in_all = [&](const ebpfpp::Link& l) {
     const std::uint32_t id = l.info().id;
     return std::any_of(all.begin(), all.end(), [&](const ebpfpp::LinkInfo& i) {
-      return i.id == id && !std::holds_alternative<std::monostate>(i.target);
+      return i.id == id && i.has_target();
     });
   };
   CHECK(in_all(raw));

@@ -194,10 +194,10 @@ TEST_CASE("Netkit counts exactly what each side of a netkit pair sends, in ancho
     ebpfpp::Netkit peer(skel.program("nk_count"), "nk-a", ebpfpp::NetkitSide::peer);
     CHECK(primary.side() == ebpfpp::NetkitSide::primary);
     CHECK(peer.description().starts_with("netkit peer of 'nk-a'"));
-    const auto target = std::get<ebpfpp::links::Netkit>(peer.info().target);
+    const auto target = peer.info().target<ebpfpp::links::Netkit>().value();
     CHECK(target.peer());
     CHECK(target.ifindex == primary.ifindex());
-    CHECK_FALSE(std::get<ebpfpp::links::Netkit>(primary.info().target).peer());
+    CHECK_FALSE(primary.info().target<ebpfpp::links::Netkit>().value().peer());
 
     test::UdpReceiver at_a(pair.addr_a, port + 1);
     std::optional<test::UdpReceiver> at_b;

@@ -1,7 +1,8 @@
 #pragma once
 // The kernel side of a link's life after attach, for link.hpp's Link and system.hpp: reading a
-// link's info into a LinkInfo (link_info.hpp), BPF_LINK_UPDATE and BPF_LINK_DETACH on a link fd,
-// with the hint that says which link kinds can do what when the kernel says no.
+// link's info into a LinkInfo (link_info.hpp, typed by detail/link_target.hpp), BPF_LINK_UPDATE
+// and BPF_LINK_DETACH on a link fd, with the hint that says which link kinds can do what when the
+// kernel says no.
 
 #include "config.hpp"
 
@@ -44,7 +45,7 @@ LinkInfo describe_link(int fd, Describe&& describe) {
   // The first call says the type, the second gives the buffers the type's members need.
   check(bpf_obj_get_info_by_fd(fd, &raw, &len), describe);
   std::vector<std::uint64_t> addrs;
-  const std::uint32_t type = raw.type, perf_kind = raw.perf_event.type;
+  const std::uint32_t type = raw.type;
   const std::uint32_t kprobe_count = raw.kprobe_multi.count;
   raw = LinkInfoRaw{};
   switch (static_cast<int>(type)) {
@@ -71,91 +72,9 @@ LinkInfo describe_link(int fd, Describe&& describe) {
   }
   len = sizeof raw;
   check(bpf_obj_get_info_by_fd(fd, &raw, &len), describe);
-  const std::string str = text.c_str();
-  LinkInfo info{raw.id, static_cast<bpf_link_type>(raw.type), raw.prog_id, {}};
-  const auto attach = [](std::uint32_t t) { return static_cast<bpf_attach_type>(t); };
-  switch (static_cast<int>(type)) {
-  case BPF_LINK_TYPE_RAW_TRACEPOINT:
-    info.target = links::RawTracepoint{str, raw.raw_tracepoint.cookie};
-    break;
-  case BPF_LINK_TYPE_TRACING:
-    info.target = links::Tracing{attach(raw.tracing.attach_type), raw.tracing.target_obj_id,
-                                 raw.tracing.target_btf_id, raw.tracing.cookie};
-    break;
-  case BPF_LINK_TYPE_CGROUP:
-    info.target = links::Cgroup{raw.cgroup.cgroup_id, attach(raw.cgroup.attach_type)};
-    break;
-  case BPF_LINK_TYPE_ITER:
-    // The last member is the cgroup's or the task's, by the target.
-    info.target = links::Iterator{str, raw.iter.map_id,
-                                  str == "cgroup" ? raw.iter.cgroup.cgroup_id : 0,
-                                  str.starts_with("task") ? raw.iter.task.pid : 0};
-    break;
-  case BPF_LINK_TYPE_NETNS:
-    info.target = links::Netns{raw.netns.netns_ino, attach(raw.netns.attach_type)};
-    break;
-  case BPF_LINK_TYPE_XDP:
-    info.target = links::Xdp{static_cast<int>(raw.xdp.ifindex)};
-    break;
-  case BPF_LINK_TYPE_STRUCT_OPS:
-    info.target = links::StructOps{raw.struct_ops.map_id};
-    break;
-  case detail::uapi::link_type_netfilter:
-    info.target = links::Netfilter{raw.netfilter.pf, raw.netfilter.hooknum,
-                                   raw.netfilter.priority, raw.netfilter.flags};
-    break;
-  case BPF_LINK_TYPE_KPROBE_MULTI:
-    addrs.resize(std::min(addrs.size(), std::size_t{raw.kprobe_multi.count}));
-    info.target = links::KprobeMulti{std::move(addrs), (raw.kprobe_multi.flags & 1u) != 0,
-                                     raw.kprobe_multi.missed};
-    break;
-  case detail::uapi::link_type_uprobe_multi:
-    info.target = links::UprobeMulti{str, raw.uprobe_multi.count,
-                                     (raw.uprobe_multi.flags & 1u) != 0, raw.uprobe_multi.pid};
-    break;
-  case BPF_LINK_TYPE_PERF_EVENT: {
-    const auto& pe = raw.perf_event;
-    switch (perf_kind) {
-    case detail::uapi::perf_event_uprobe:
-    case detail::uapi::perf_event_uretprobe:
-      info.target = links::Uprobe{str, pe.uprobe.offset,
-                                  perf_kind == detail::uapi::perf_event_uretprobe,
-                                  pe.uprobe.cookie};
-      break;
-    case detail::uapi::perf_event_kprobe:
-    case detail::uapi::perf_event_kretprobe:
-      info.target = links::Kprobe{str,
-                                  pe.kprobe.offset,
-                                  pe.kprobe.addr,
-                                  perf_kind == detail::uapi::perf_event_kretprobe,
-                                  pe.kprobe.missed,
-                                  pe.kprobe.cookie};
-      break;
-    case detail::uapi::perf_event_tracepoint:
-      info.target = links::Tracepoint{str, pe.tracepoint.cookie};
-      break;
-    case detail::uapi::perf_event_event:
-      info.target = links::PerfEvent{pe.event.type, pe.event.config, pe.event.cookie};
-      break;
-    default:
-      break;
-    }
-    break;
-  }
-  case detail::uapi::link_type_tcx:
-    info.target = links::Tcx{static_cast<int>(raw.tcx.ifindex), attach(raw.tcx.attach_type)};
-    break;
-  case detail::uapi::link_type_netkit:
-    info.target =
-        links::Netkit{static_cast<int>(raw.netkit.ifindex), attach(raw.netkit.attach_type)};
-    break;
-  case detail::uapi::link_type_sockmap:
-    info.target = links::Sockmap{raw.sockmap.map_id, attach(raw.sockmap.attach_type)};
-    break;
-  default:
-    break;
-  }
-  return info;
+  // LinkInfo::target<T>() makes the typed target from these where it is asked for.
+  addrs.resize(std::min(addrs.size(), std::size_t{raw.kprobe_multi.count}));
+  return LinkInfo(LinkRecord{raw, text.c_str(), std::move(addrs)});
 }
 
 /// The fixed part of the link's info (type, id, program; no names or paths), without the

@@ -2,6 +2,10 @@
 // What EventLoop runs on: LoopCore (epoll, a timerfd, a signalfd and an eventfd; the queue of
 // coroutines ready to resume; the timers, signal waiters and fd waiters) and the awaiters that
 // register with it. EventLoop adds the tasks and run(); see event_loop.hpp for the contract.
+//
+// LoopCore is BasicLoopCore<>, a template over a parameter nobody gives, and the awaiters are
+// templates over it (as EventLoop is): a file that includes event_loop.hpp (the umbrella does)
+// and runs no loop compiles none of their bodies, nor the containers they instantiate.
 
 #include "config.hpp"
 
@@ -54,15 +58,18 @@ protected:
   ~LoopWaiter() = default;
 };
 
+template <class Core>
 class SleepAwaiter;
+template <class Core>
 class SignalAwaiter;
 
 // The fds, queues and registries of one EventLoop. Not copyable or movable: awaiters point to it.
-class LoopCore {
+template <class = void>
+class BasicLoopCore {
 public:
   using clock = std::chrono::steady_clock;
 
-  explicit LoopCore(std::initializer_list<int> stop_signals) {
+  explicit BasicLoopCore(std::initializer_list<int> stop_signals) {
     sigemptyset(&mask_);
     sigemptyset(&stop_set_);
     for (int s : stop_signals) {
@@ -93,10 +100,10 @@ public:
       }
     }
   }
-  LoopCore(const LoopCore&) = delete;
-  LoopCore& operator=(const LoopCore&) = delete;
+  BasicLoopCore(const BasicLoopCore&) = delete;
+  BasicLoopCore& operator=(const BasicLoopCore&) = delete;
   // Unblocks the signals, discarding those that arrived for the loop.
-  ~LoopCore() {
+  ~BasicLoopCore() {
     signalfd_siginfo info;
     while (::read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     }
@@ -158,10 +165,15 @@ public:
   void push_ready(std::coroutine_handle<> h) { ready_.push_back(h); }
 
 private:
+  using Sleeper = SleepAwaiter<BasicLoopCore>;
+  using SignalWaiter = SignalAwaiter<BasicLoopCore>;
+  template <class>
   friend class SleepAwaiter;
+  template <class>
   friend class SignalAwaiter;
-  template <class Stream>
+  template <class, class>
   friend class NextAwaiter;
+  template <class>
   friend class FdAwaiter;
 
   struct StreamEntry {
@@ -194,7 +206,7 @@ private:
     ::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
   }
 
-  inline void fire_timers();
+  void fire_timers();
 
   void watch_signal(int signo) {
     if (sigismember(&mask_, signo)) return;
@@ -205,13 +217,13 @@ private:
       fail(errno, [&] { return format("add signal {} to the event loop's signalfd", signo); });
   }
 
-  void forget_signal_waiter(SignalAwaiter* w) noexcept {
+  void forget_signal_waiter(SignalWaiter* w) noexcept {
     signal_waiters_.erase(std::remove(signal_waiters_.begin(), signal_waiters_.end(), w),
                           signal_waiters_.end());
   }
 
   // Resumes the tasks awaiting the signals that arrived; returns a stop signal no task awaited.
-  inline std::optional<int> dispatch_signals();
+  std::optional<int> dispatch_signals();
 
   void add_stream_waiter(LoopWaiter* w, int fd, std::chrono::milliseconds max_latency,
                          std::uint32_t events = EPOLLIN) {
@@ -243,23 +255,25 @@ private:
   UniqueFd epoll_, timer_, signals_, wake_;
   sigset_t mask_{}, stop_set_{}, old_mask_{};
   std::deque<std::coroutine_handle<>> ready_;
-  std::multimap<clock::time_point, SleepAwaiter*> timers_;
-  std::vector<SignalAwaiter*> signal_waiters_;
+  std::multimap<clock::time_point, Sleeper*> timers_;
+  std::vector<SignalWaiter*> signal_waiters_;
   std::vector<StreamEntry> streams_;
   unsigned immediate_ = 0; // records taken without suspending since the last resume_ready()
 };
+using LoopCore = BasicLoopCore<>;
 
 // `co_await loop.sleep(d)`.
+template <class Core>
 class SleepAwaiter {
 public:
-  SleepAwaiter(LoopCore& loop, LoopCore::clock::time_point deadline) noexcept
+  SleepAwaiter(Core& loop, typename Core::clock::time_point deadline) noexcept
       : loop_(&loop), deadline_(deadline) {}
   SleepAwaiter(const SleepAwaiter&) = delete;
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
     if (registered_) loop_->timers_.erase(it_);
   }
-  bool await_ready() const noexcept { return deadline_ <= LoopCore::clock::now(); }
+  bool await_ready() const noexcept { return deadline_ <= Core::clock::now(); }
   void await_suspend(std::coroutine_handle<> h) {
     handle_ = h;
     it_ = loop_->timers_.emplace(deadline_, this);
@@ -269,18 +283,19 @@ public:
   void await_resume() const noexcept {}
 
 private:
-  friend class LoopCore;
-  LoopCore* loop_;
-  LoopCore::clock::time_point deadline_;
+  friend Core;
+  Core* loop_;
+  typename Core::clock::time_point deadline_;
   std::coroutine_handle<> handle_;
-  std::multimap<LoopCore::clock::time_point, SleepAwaiter*>::iterator it_;
+  typename decltype(Core::timers_)::iterator it_;
   bool registered_ = false;
 };
 
 // `co_await loop.signal(signo)`.
+template <class Core>
 class SignalAwaiter {
 public:
-  SignalAwaiter(LoopCore& loop, int signo) noexcept : loop_(&loop), signo_(signo) {}
+  SignalAwaiter(Core& loop, int signo) noexcept : loop_(&loop), signo_(signo) {}
   SignalAwaiter(const SignalAwaiter&) = delete;
   SignalAwaiter& operator=(const SignalAwaiter&) = delete;
   ~SignalAwaiter() { loop_->forget_signal_waiter(this); }
@@ -293,17 +308,18 @@ public:
   int await_resume() const noexcept { return signo_; }
 
 private:
-  friend class LoopCore;
-  LoopCore* loop_;
+  friend Core;
+  Core* loop_;
   int signo_;
   std::coroutine_handle<> handle_;
 };
 
-inline void LoopCore::fire_timers() {
+template <class V>
+void BasicLoopCore<V>::fire_timers() {
   const auto now = clock::now();
   bool fired = false;
   while (!timers_.empty() && timers_.begin()->first <= now) {
-    SleepAwaiter* a = timers_.begin()->second;
+    Sleeper* a = timers_.begin()->second;
     a->registered_ = false; // its entry is gone: its destructor must not erase it again
     ready_.push_back(a->handle_);
     timers_.erase(timers_.begin());
@@ -312,7 +328,8 @@ inline void LoopCore::fire_timers() {
   if (fired) arm_timer();
 }
 
-inline std::optional<int> LoopCore::dispatch_signals() {
+template <class V>
+std::optional<int> BasicLoopCore<V>::dispatch_signals() {
   std::optional<int> stop;
   signalfd_siginfo info{};
   while (::read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
@@ -333,12 +350,12 @@ inline std::optional<int> LoopCore::dispatch_signals() {
 }
 
 // `co_await loop.next(stream)`.
-template <class Stream>
+template <class Stream, class Core = LoopCore>
 class NextAwaiter : private LoopWaiter {
 public:
   using record_type = std::remove_reference_t<decltype(*std::declval<Stream&>().try_next())>;
 
-  NextAwaiter(LoopCore& loop, Stream& s) noexcept : loop_(&loop), stream_(&s), fd_(s.fd()) {}
+  NextAwaiter(Core& loop, Stream& s) noexcept : loop_(&loop), stream_(&s), fd_(s.fd()) {}
   NextAwaiter(const NextAwaiter&) = delete;
   NextAwaiter& operator=(const NextAwaiter&) = delete;
   // Uses the fd it registered, not the stream: a task suspended here is destroyed with the
@@ -387,7 +404,7 @@ private:
     registered_ = false;
     loop_->ready_.push_back(handle_);
   }
-  LoopCore* loop_;
+  Core* loop_;
   Stream* stream_;
   int fd_;
   const record_type* rec_ = nullptr;
@@ -397,10 +414,10 @@ private:
 };
 
 // `co_await loop.readable(fd)` / `loop.writable(fd)`.
+template <class Core>
 class FdAwaiter : private LoopWaiter {
 public:
-  FdAwaiter(LoopCore& loop, int fd, short events) noexcept
-      : loop_(&loop), fd_(fd), events_(events) {}
+  FdAwaiter(Core& loop, int fd, short events) noexcept : loop_(&loop), fd_(fd), events_(events) {}
   FdAwaiter(const FdAwaiter&) = delete;
   FdAwaiter& operator=(const FdAwaiter&) = delete;
   ~FdAwaiter() {
@@ -428,7 +445,7 @@ private:
     registered_ = false;
     loop_->ready_.push_back(handle_);
   }
-  LoopCore* loop_;
+  Core* loop_;
   int fd_;
   short events_;
   short revents_ = 0;

@@ -102,9 +102,14 @@ inline int btf_enum_sign(const btf_type* t) noexcept {
   return 0;
 }
 
-class TypeComparison {
+// The comparison, btf_mismatch, map_btf and validate below are templates over a parameter nobody
+// gives: compiled only in a file that makes a typed map view, not in every file that includes a
+// map header (the umbrella does).
+template <class = void>
+class BasicTypeComparison {
 public:
-  TypeComparison(const btf* b, const std::vector<TypeNode>& cpp) noexcept : btf_(b), cpp_(cpp) {}
+  BasicTypeComparison(const btf* b, const std::vector<TypeNode>& cpp) noexcept
+      : btf_(b), cpp_(cpp) {}
 
   /// The first difference between the C++ type and BTF type `id`; blind to the sign of the
   /// type itself unless check_sign (array indexes: BPF code often declares them int).
@@ -204,44 +209,38 @@ private:
     return b.bitfield ? detail::format("a {}-bit bitfield ({})", b.width, d) : d;
   }
   std::string cpp_desc(const TypeNode& n, const btf_type* t, const Part& c) const {
-    std::string d;
-    switch (n.kind) {
-    case TypeNode::integer: {
-      // The width when BTF has an integer or enum of another: the sign alone when it has one.
-      const bool width = !t || ((btf_is_int(t) || btf_is_any_enum(t)) && t->size != n.size);
-      d = width ? detail::format("a{} {}-bit integer", n.is_signed ? " signed" : "n unsigned",
-                                 n.size * 8)
-          : n.is_signed ? "a signed integer"
-                        : "an unsigned integer";
-      break;
-    }
-    case TypeNode::boolean:
-      d = "a bool";
-      break;
-    case TypeNode::enumeration:
-      d = detail::format("an enum of {} {}-bit integers", n.is_signed ? "signed" : "unsigned",
-                         n.size * 8);
-      break;
-    case TypeNode::floating:
-      d = detail::format("a {}-bit floating-point type", n.size * 8);
-      break;
-    case TypeNode::pointer:
-      d = "a pointer";
-      break;
-    case TypeNode::array:
-      d = detail::format("an array of {}", n.count);
-      break;
-    case TypeNode::union_:
-      d = "a union";
-      break;
-    case TypeNode::record:
-      d = detail::format("a struct/class type with {} members", n.count);
-      break;
-    case TypeNode::opaque:
-      d = "a struct/class type";
-      break;
-    }
+    // The width when BTF has an integer or enum of another: the sign alone when it has one.
+    const bool width = !t || ((btf_is_int(t) || btf_is_any_enum(t)) && t->size != n.size);
+    const std::string d = cpp_kind(n, width);
     return c.bitfield ? detail::format("a {}-bit bitfield ({})", c.width, d) : d;
+  }
+  // What a C++ type node is, as errors say it: one phrase per kind.
+  static std::string cpp_kind(const TypeNode& n, bool width) {
+    switch (n.kind) {
+    case TypeNode::integer:
+      if (width)
+        return detail::format("a{} {}-bit integer", n.is_signed ? " signed" : "n unsigned",
+                              n.size * 8);
+      return n.is_signed ? "a signed integer" : "an unsigned integer";
+    case TypeNode::boolean:
+      return "a bool";
+    case TypeNode::enumeration:
+      return detail::format("an enum of {} {}-bit integers", n.is_signed ? "signed" : "unsigned",
+                            n.size * 8);
+    case TypeNode::floating:
+      return detail::format("a {}-bit floating-point type", n.size * 8);
+    case TypeNode::pointer:
+      return "a pointer";
+    case TypeNode::array:
+      return detail::format("an array of {}", n.count);
+    case TypeNode::union_:
+      return "a union";
+    case TypeNode::record:
+      return detail::format("a struct/class type with {} members", n.count);
+    case TypeNode::opaque:
+      return "a struct/class type";
+    }
+    return {};
   }
   // "member 1 ('b' in BTF) at offset 4"
   static std::string where(const std::string& cpp, const std::string& btf, std::uint64_t bit) {
@@ -507,9 +506,11 @@ private:
     return {};
   }
 };
+using TypeComparison = BasicTypeComparison<>;
 
 /// The first difference between a C++ type (described by `describe`) and BTF type `id`.
-inline TypeDiff btf_mismatch(const btf* b, std::uint32_t id, DescribeFn describe, bool check_sign) {
+template <class = void>
+TypeDiff btf_mismatch(const btf* b, std::uint32_t id, DescribeFn describe, bool check_sign) {
   if (!describe) return {};
   std::vector<TypeNode> nodes;
   describe(nodes, 0, 0);
@@ -525,7 +526,8 @@ struct BtfDeleter {
 /// holds with that id: libbpf keeps one for each Object or Skeleton it loaded, so maps of those
 /// are checked without CAP_SYS_ADMIN. Reading a held fd's BTF (BPF_OBJ_GET_INFO_BY_FD) needs no
 /// capability beyond being allowed the bpf() call.
-inline std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
+template <class = void>
+std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
   LibbpfLog quiet; // an EPERM here is expected without CAP_SYS_ADMIN, not news
   if (btf* b = btf__load_from_kernel_by_id(btf_id)) return std::unique_ptr<btf, BtfDeleter>(b);
   std::error_code ec;
@@ -575,8 +577,9 @@ struct ViewSpec {
 
 // Checks a map against a view: type, sizes, then BTF. Throws Error (EINVAL) naming the map and
 // what differs.
-inline void validate(const MapInfo& info, std::string_view name, const ViewSpec& spec,
-                     TypeCheck check_level) {
+template <class = void>
+void validate(const MapInfo& info, std::string_view name, const ViewSpec& spec,
+              TypeCheck check_level) {
   const auto action = [&] {
     return detail::format("view map '{}' ({}) as ebpfpp::{}", name, map_type_str(info.type),
                           spec.view_name);

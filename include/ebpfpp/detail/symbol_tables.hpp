@@ -3,6 +3,12 @@
 // /proc/kallsyms, one ELF file's function symbols (.symtab and .dynsym, through libelf) with the
 // layout that maps file offsets to its addresses, and a process's file mappings from
 // /proc/PID/maps. Also demangle(). Uprobe tools use ElfSymbols to find a function's file offset.
+//
+// Everything here is a template over a parameter nobody gives (SymbolTable is
+// BasicSymbolTable<>, ElfSymbols is BasicElfSymbols<>, load_kallsyms<>() ...): a file that
+// includes symbolizer.hpp or multi_probe.hpp (the umbrella does both) and never reads a symbol
+// compiles none of the reading, sorting and caching below, only their declarations. As plain
+// classes and inline functions they cost every such file a sixth of the umbrella's own compile.
 
 #include "config.hpp"
 
@@ -17,7 +23,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -37,7 +42,8 @@
 namespace ebpfpp::detail {
 
 /// Demangles a C++ symbol name; returns it unchanged when it is not a mangled name.
-inline std::string demangle(std::string_view name) {
+template <class = void>
+std::string demangle(std::string_view name) {
   if (!name.starts_with("_Z")) return std::string(name);
   int status = 0;
   std::unique_ptr<char, decltype(&std::free)> out(
@@ -46,7 +52,8 @@ inline std::string demangle(std::string_view name) {
 }
 
 /// A sorted table of [start, start+size) ranges with names: the kernel's or one ELF file's.
-class SymbolTable {
+template <class = void>
+class BasicSymbolTable {
 public:
   struct Entry {
     std::uint64_t start;
@@ -60,14 +67,16 @@ public:
     const auto name_off = static_cast<std::uint32_t>(names_.size());
     names_.append(name);
     names_.push_back('\0');
-    std::uint32_t mod = 0;
+    std::uint32_t mod = 0; // 0: none, else modules_[mod - 1]
     if (!module.empty()) {
-      auto it = module_index_.find(std::string(module));
-      if (it == module_index_.end()) {
+      // kallsyms lists a module's symbols together: the last module is almost always the one;
+      // a few hundred modules at most, so a walk finds the others.
+      mod = static_cast<std::uint32_t>(modules_.size());
+      while (mod > 0 && modules_[mod - 1] != module) --mod;
+      if (mod == 0) {
         modules_.emplace_back(module);
-        it = module_index_.emplace(std::string(module), modules_.size()).first;
+        mod = static_cast<std::uint32_t>(modules_.size());
       }
-      mod = static_cast<std::uint32_t>(it->second);
     }
     entries_.push_back({start, size, name_off, mod});
   }
@@ -113,12 +122,13 @@ private:
   std::vector<Entry> entries_;
   std::string names_;
   std::vector<std::string> modules_;
-  std::unordered_map<std::string, std::size_t> module_index_;
 };
+using SymbolTable = BasicSymbolTable<>;
 
 /// Reads /proc/kallsyms into a SymbolTable (text symbols only). Throws Error when it cannot be
 /// read or shows only zero addresses (kernel.kptr_restrict hides them from this process).
-inline SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
+template <class = void>
+SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
   std::ifstream in(path);
   if (!in)
     fail(
@@ -155,16 +165,18 @@ inline SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
   return table;
 }
 
-inline void elf_init() {
+template <class = void>
+void elf_init() {
   static const bool ok = elf_version(EV_CURRENT) != EV_NONE;
   if (!ok) fail(EINVAL, [] { return detail::format("initialize libelf ({})", elf_errmsg(-1)); });
 }
 
 /// One ELF file's function symbols and the layout that maps file offsets to its addresses.
-class ElfSymbols {
+template <class = void>
+class BasicElfSymbols {
 public:
   /// Reads `path`'s .symtab and .dynsym. Throws Error when it cannot be opened or is not ELF.
-  explicit ElfSymbols(const std::string& path) : path_(path) {
+  explicit BasicElfSymbols(const std::string& path) : path_(path) {
     elf_init();
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) fail(errno, [&] { return detail::format("open '{}' to read its symbols", path); });
@@ -226,12 +238,17 @@ public:
     for (const auto& e : table_.entries()) fn(table_.name(e), e.start, e.size);
   }
 
-  /// The function covering ELF address `addr`, demangled, and the offset into it.
+  /// The function covering ELF address `addr`, demangled (the view is valid until the next
+  /// find()), and the offset into it.
   std::optional<std::pair<std::string_view, std::uint64_t>> find(std::uint64_t addr) {
-    const SymbolTable::Entry* e = table_.find(addr);
+    const typename SymbolTable::Entry* e = table_.find(addr);
     if (!e) return std::nullopt;
-    auto it = demangled_.find(e->name);
-    if (it == demangled_.end()) it = demangled_.emplace(e->name, demangle(table_.name(*e))).first;
+    // Each name is demangled once, on its first find().
+    auto it =
+        std::lower_bound(demangled_.begin(), demangled_.end(), e->name,
+                         [](const Demangled& d, std::uint32_t name) { return d.first < name; });
+    if (it == demangled_.end() || it->first != e->name)
+      it = demangled_.insert(it, Demangled(e->name, demangle(table_.name(*e))));
     return std::pair<std::string_view, std::uint64_t>(it->second, addr - e->start);
   }
 
@@ -245,8 +262,10 @@ private:
   std::string path_;
   std::vector<Load> loads_;
   SymbolTable table_;
-  std::unordered_map<std::uint32_t, std::string> demangled_;
+  using Demangled = std::pair<std::uint32_t, std::string>; // a name (its offset), demangled
+  std::vector<Demangled> demangled_;                       // sorted by the offset
 };
+using ElfSymbols = BasicElfSymbols<>;
 
 /// One line of /proc/PID/maps that maps a file.
 struct FileMapping {
@@ -257,7 +276,8 @@ struct FileMapping {
 };
 
 /// The file mappings of process `pid`, sorted by address; empty when the process is gone.
-inline std::vector<FileMapping> read_mappings(pid_t pid) {
+template <class = void>
+std::vector<FileMapping> read_mappings(pid_t pid) {
   std::vector<FileMapping> out;
   std::ifstream in(detail::format("/proc/{}/maps", pid));
   for (std::string line; std::getline(in, line);) {
