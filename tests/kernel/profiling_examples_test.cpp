@@ -141,27 +141,45 @@ TEST_CASE("profile names the functions of a process that exited before the repor
           doctest::test_suite("vm")) {
   if (auto r = test::skip_reason(ebpfpp::kernel::Feature::perf_event)) EBPFPP_SKIP(*r);
   // The child spins for two seconds and dies of its SIGALRM; profile reports a second later,
-  // when the child's /proc/PID/maps is gone. (Two: on a loaded machine a qemu guest's profile can
-  // take most of a second to load and attach, and only what it samples after that counts.) Before Symbolizer::track, every user frame of such a
-  // process was [unknown] (issue 23.1).
+  // when the child's /proc/PID/maps is gone. Before Symbolizer::track, every user frame of such a
+  // process was [unknown] (issue 23.1). The child's two seconds start only once profile says it
+  // samples: a qemu guest under TCG on a loaded machine took longer than two seconds to load
+  // and attach the profile, and the child was gone before the first sample (0 and 4 samples).
+  int go[2];
+  REQUIRE(::pipe2(go, O_CLOEXEC) == 0);
   const pid_t spinner = ::fork();
   REQUIRE(spinner >= 0);
   if (spinner == 0) {
     ::prctl(PR_SET_NAME, "ebpfpp-brief");
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::close(go[1]);
+    char c = 0;
+    if (::read(go[0], &c, 1) != 1) ::_exit(1); // the test ended first
     ::alarm(2);
     volatile unsigned long n = 1;
     ebpfpp_test_profile_spin(&n);
   }
+  ::close(go[0]);
   test::Child spin;
   spin.pid = spinner;
   // With -p the example tracks the process from the start. (Without it, it tracks every process
   // new in its samples, and reading all their symbols makes the run as slow as the machine is
-  // busy: a test of the same path without a bound on time.)
+  // busy: a test of the same path without a bound on time.) Its three seconds start after it
+  // says it samples.
   auto profile = test::spawn("profile",
                              {(test::examples_dir() / "profile").string(), "-F", "199", "-d", "3",
                               "--user-only", "-p", std::to_string(spinner)},
                              true);
+  const auto says_sampling = [](const std::string& t) {
+    return t.find("profile: sampling") != std::string::npos;
+  };
+  const std::string said = test::read_until(profile.err, says_sampling, 30s);
+  const bool sampling = says_sampling(said);
+  const char c = 1;
+  const bool released = sampling && ::write(go[1], &c, 1) == 1;
+  ::close(go[1]);
+  REQUIRE_MESSAGE(sampling, "profile did not start sampling within 30 s: " << said);
+  REQUIRE(released);
   int status = 0;
   REQUIRE(::waitpid(spinner, &status, 0) == spinner);
   spin.pid = -1;
