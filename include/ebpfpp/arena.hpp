@@ -60,6 +60,9 @@ public:
   /// An empty view: assign a real one to use it.
   Arena() noexcept = default;
   /// A view of the arena `source` names, mapped. Throws Error.
+  /// (It and create() are templates over a parameter nobody gives: as plain inline functions they
+  /// compiled MapBase's checks, BTF comparison included, in every file including this header.)
+  template <class = void>
   explicit Arena(MapSource source, TypeCheck check = TypeCheck::btf)
       : MapBase(std::move(source), check) {
     map_pages();
@@ -68,6 +71,7 @@ public:
   /// Creates an arena of `pages` pages (at most 4 GiB) and maps it: at `address` (page-aligned,
   /// its range within one 4 GiB-aligned block) when given, else where the kernel picks. From
   /// then on programs that use it load. Throws Error.
+  template <class = void>
   static Arena create(std::uint32_t pages, std::string_view name, std::uintptr_t address = 0) {
     return Arena(MapSource::adopt(
                      detail::create_map_fd(static_cast<bpf_map_type>(detail::uapi::map_type_arena),

@@ -122,12 +122,17 @@ public:
   /// Lifetime: the generator reads through this ProgramStream: keep it alive and in place until
   /// the loop ends. If it is destroyed or moved first, the loop's next step throws Error and
   /// destroying the generator is harmless. One loop at a time (another throws EBUSY).
+  ///
+  /// (It and lines(timeout) are templates over a parameter nobody gives: a file that includes
+  /// this header and reads no lines compiles none of the loop's coroutine.)
+  template <class = void>
   Generator<const std::string&> lines(StreamOptions options = {}) & {
     require_open();
     return detail::stream_loop<const std::string&>(detail::BatchedLines<ProgramStream>{this},
                                                    waiter_, std::move(options));
   }
   /// lines() until `timeout` passes (or a stop request).
+  template <class = void> // see lines(StreamOptions)
   Generator<const std::string&> lines(std::chrono::milliseconds timeout) & {
     return lines(StreamOptions().timeout(timeout));
   }

@@ -42,14 +42,19 @@ namespace ebpfpp {
 /// Throws FeatureError where the kernel cannot run extensions (below 5.6, or refused: see
 /// kernel::probe(Feature::freplace)); Error: `ext` is not an extension program, `target` is not
 /// loaded, `target` has no global function `function` (ENOENT, or EINVAL for a static one).
+///
+/// (Its constructor and functions are templates over a parameter nobody gives: a file that
+/// includes this header and replaces no function compiles none of them.)
 class Freplace : public Link {
 public:
+  template <class = void>
   [[nodiscard]] Freplace(const Program& ext, const Program& target, std::string_view function)
       : Link(attach(ext, target, std::string(function))) {}
 
   /// Sets the target of `ext` before its object is loaded: the loaded program `target` and its
   /// global function `function`. Checks both now, so that a wrong name is an Error here rather
   /// than a failed load. Throws as the constructor does, and Error after `ext`'s load.
+  template <class = void>
   static void prepare(const Program& ext, const Program& target, std::string_view function) {
     const std::string name(function);
     const auto action = [&] {
@@ -90,6 +95,7 @@ private:
       throw Error(EINVAL, action(), detail::hint::freplace_no_function(function, true));
   }
 
+  template <class = void>
   static Link attach(const Program& ext, const Program& target, const std::string& function) {
     const auto action = [&] {
       return detail::format("attach extension '{}' over function '{}' of program '{}'",

@@ -109,6 +109,9 @@ public:
   /// system.hpp: opening other processes' maps by id is a hazard), so a map of another type is
   /// refused unopened. Throws Error: an empty source, a map not created yet, nothing or no map
   /// pinned at the path, a bad fd or id, a map by id that does not fit `spec`.
+  /// (A template over a parameter nobody gives: its check of a map by id compiles the BTF type
+  /// comparison, which a file that makes no typed view should not pay for.)
+  template <class = void>
   std::pair<detail::UniqueFd, std::string> open(std::string_view view,
                                                 const detail::ViewSpec* spec = nullptr,
                                                 TypeCheck check = TypeCheck::btf) && {

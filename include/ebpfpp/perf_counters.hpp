@@ -66,6 +66,9 @@ public:
   /// that is not a perf event array or has fewer slots than the CPUs' numbers, an event that
   /// cannot be opened (no PMU for a hardware counter: ENOENT; no such thread: ESRCH); whatever was
   /// opened or filled before the failure is undone.
+  /// (A template over a parameter nobody gives: as a plain inline function it compiled MapBase's
+  /// checks, BTF comparison included, in every file including this header.)
+  template <class = void>
   PerfCounters(MapSource map, PerfEventConfig config, pid_t pid = -1)
       : MapBase(std::move(map)), config_(std::move(config)), pid_(pid) {
     const std::vector<int> cpus = detail::online_cpus();

@@ -88,13 +88,15 @@ inline detail::UniqueFd open_link_by_id(std::uint32_t id) {
 /// Maps by id: MapSource::id(id), or any typed view's from_id(id).
 
 /// Every loaded program with its info (run_count/run_time_ns count while a StatsGuard lives).
-inline std::vector<ProgramInfo> all_programs() {
+template <class = void> // a template: a file that never calls it does not compile the walk over ids
+std::vector<ProgramInfo> all_programs() {
   return detail::infos_of<ProgramInfo>(
       program_ids(), bpf_prog_get_fd_by_id, [](int fd) { return program_info(fd); }, "program");
 }
 /// Every map with its info, read without opening any (see above; kernel 5.8+, else each map is
 /// opened by id).
-inline std::vector<MapInfo> all_maps() {
+template <class = void> // a template: a file that never calls it does not compile the walk over ids
+std::vector<MapInfo> all_maps() {
   if (auto described = detail::describe_maps_unopened()) return std::move(*described);
   return detail::infos_of<MapInfo>(
       map_ids(), bpf_map_get_fd_by_id,
@@ -111,7 +113,8 @@ std::vector<LinkInfo> all_links() {
       "link");
 }
 /// Every BTF object with its info (kernel 5.4+).
-inline std::vector<BtfInfo> all_btfs() {
+template <class = void> // a template: a file that never calls it does not compile the walk over ids
+std::vector<BtfInfo> all_btfs() {
   return detail::infos_of<BtfInfo>(
       btf_ids(), bpf_btf_get_fd_by_id,
       [](int fd) {

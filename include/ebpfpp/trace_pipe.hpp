@@ -199,6 +199,10 @@ public:
   /// Lifetime: the generator reads through this TracePipe: keep it alive and in place until the
   /// loop ends. If it is destroyed or moved first, the loop's next step throws Error and
   /// destroying the generator is harmless. One loop at a time (another throws EBUSY).
+  ///
+  /// (It and lines(timeout) are templates over a parameter nobody gives: a file that includes
+  /// this header and reads no lines compiles none of the loop's coroutine.)
+  template <class = void>
   Generator<const TraceLine&> lines(StreamOptions options = {}) & {
     if (!fd_) {
       throw Error(EBADF, "read trace_pipe", std::string(detail::hint::empty_view));
@@ -208,6 +212,7 @@ public:
   }
 
   /// lines() until `timeout` passes (or a stop request).
+  template <class = void> // see lines(StreamOptions)
   Generator<const TraceLine&> lines(std::chrono::milliseconds timeout) & {
     return lines(StreamOptions().timeout(timeout));
   }

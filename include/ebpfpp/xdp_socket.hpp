@@ -196,10 +196,15 @@ public:
   /// Lifetime: the generator reads through this socket; keep it alive and in place until the
   /// loop ends. If it is destroyed, moved from or assigned to first, the loop is cut off: its
   /// next step throws Error. One loop at a time (another, or receive(), meanwhile: Error EBUSY).
+  ///
+  /// (It and frames(timeout) are templates over a parameter nobody gives: a file that includes
+  /// this header and reads no frames compiles none of the loop's coroutine.)
+  template <class = void>
   Generator<std::span<const std::byte>> frames(StreamOptions options = {}) & {
     return detail::stream_loop<std::span<const std::byte>>(&s_.rx, s_.waiter, std::move(options));
   }
   /// frames() until `timeout` passes (or a stop request).
+  template <class = void> // see frames(StreamOptions)
   Generator<std::span<const std::byte>> frames(std::chrono::milliseconds timeout) & {
     return frames(StreamOptions().timeout(timeout));
   }

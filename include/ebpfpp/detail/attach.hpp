@@ -53,33 +53,23 @@ struct AttachNeeds {
   bool cookie = false; // a non-zero BPF cookie is asked for: needs bpf_cookie (5.15)
 };
 
-/// The one attach helper: runs `attach()` (a libbpf call returning bpf_link* or NULL + errno, or
-/// a raw attach returning a link's UniqueFd or a detacher, empty + errno on failure) and wraps the
-/// result in a Link described by `description`. On failure it throws a FeatureError when the
-/// feature is missing, else an Error with libbpf's explanation and the hint for `needs.op`.
-/// (L is always Link: a parameter so that this header needs only Link's declaration.)
-template <class AttachFn, class L = Link>
-L attach_link(const Program& prog, std::string description, AttachFn&& attach,
-              AttachNeeds needs = {}) {
-  const std::string action = detail::format("attach {} (program '{}')", description,
-                                            prog.name().empty() ? "<empty>" : prog.name());
+/// The checks before an attach (the program is loaded, the kernel has what it needs): throws
+/// Error or FeatureError, else returns the action ("attach ... (program '...')") for messages.
+inline std::string attach_checked(const Program& prog, std::string_view description,
+                                  const AttachNeeds& needs) {
+  std::string action = detail::format("attach {} (program '{}')", description,
+                                      prog.name().empty() ? "<empty>" : prog.name());
   require_loaded(prog, action);
   if (needs.feature && !kernel::has(*needs.feature))
     throw kernel::missing(*needs.feature, action, needs.feature_hint);
   if (needs.cookie && !kernel::has(kernel::Feature::bpf_cookie))
     throw kernel::missing(kernel::Feature::bpf_cookie, action, std::string(hint::no_cookie));
-  LibbpfLog log;
-  errno = 0;
-  int err = 0;
-  if constexpr (std::is_same_v<std::invoke_result_t<AttachFn>, bpf_link*>) {
-    if (bpf_link* l = std::forward<AttachFn>(attach)()) return L(l, std::move(description));
-    err = errno ? errno : EINVAL;
-  } else {
-    // A raw attach: a link fd (UniqueFd) or the detacher of a non-link attachment
-    // (std::function<void()>); empty with errno set on failure.
-    if (auto r = std::forward<AttachFn>(attach)()) return L(std::move(r), std::move(description));
-    err = errno ? errno : EINVAL;
-  }
+  return action;
+}
+
+/// The Error of a refused attach (errno `err`), with what libbpf printed meanwhile.
+[[noreturn]] inline void attach_failed(int err, const Program& prog, const std::string& action,
+                                       const AttachNeeds& needs, LibbpfLog& log) {
   std::string why; // what the table cannot know: tracefs's mount, the program's type
   if (err == ENOENT && needs.op == Op::attach_tracefs && !kernel::tracefs())
     why = hint::tracefs_unmounted;
@@ -87,6 +77,29 @@ L attach_link(const Program& prog, std::string description, AttachFn&& attach,
     why = hint::program_type_mismatch(prog.type_name());
   fail(
       err, [&] { return action; }, needs.op, why, log.take());
+}
+
+/// The one attach helper: runs `attach()` (a libbpf call returning bpf_link* or NULL + errno, or
+/// a raw attach returning a link's UniqueFd or a detacher, empty + errno on failure) and wraps the
+/// result in a Link described by `description`. On failure it throws a FeatureError when the
+/// feature is missing, else an Error with libbpf's explanation and the hint for `needs.op`.
+/// (L is always Link: a parameter so that this header needs only Link's declaration.)
+/// It is instantiated once per attach site (each lambda is a type), so all but the call and the
+/// wrapping is in the two functions above, compiled once.
+template <class AttachFn, class L = Link>
+L attach_link(const Program& prog, std::string description, AttachFn&& attach,
+              AttachNeeds needs = {}) {
+  const std::string action = attach_checked(prog, description, needs);
+  LibbpfLog log;
+  errno = 0;
+  if constexpr (std::is_same_v<std::invoke_result_t<AttachFn>, bpf_link*>) {
+    if (bpf_link* l = std::forward<AttachFn>(attach)()) return L(l, std::move(description));
+  } else {
+    // A raw attach: a link fd (UniqueFd) or the detacher of a non-link attachment
+    // (std::function<void()>); empty with errno set on failure.
+    if (auto r = std::forward<AttachFn>(attach)()) return L(std::move(r), std::move(description));
+  }
+  attach_failed(errno ? errno : EINVAL, prog, action, needs, log);
 }
 
 /// An fentry or fexit program (`kind`), through the BPF trampoline.
