@@ -121,7 +121,15 @@ TEST_CASE("PerfCounters: a thread's page faults, read by BPF and by read(2), exa
   const std::uint64_t delta = after.value.counter - before.value.counter;
   MESSAGE("page faults: " << delta << " for " << fresh_pages << " fresh pages");
   CHECK(delta >= fresh_pages);
-  CHECK(delta <= fresh_pages + 2);
+  // What the BPF read between the two counts faults in itself: nothing in a plain build; under
+  // ASan a few pages, because its allocator hands each allocation fresh memory (its quarantine
+  // keeps freed blocks out of reuse), which then faults on first touch (67 for 64 seen).
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr std::uint64_t reading_faults = 8;
+#else
+  constexpr std::uint64_t reading_faults = 2;
+#endif
+  CHECK(delta <= fresh_pages + reading_faults);
   // read(2) counts what the BPF program's read counted, and at most the page or two that the
   // reading itself can fault in between (under ASan, a first touch of shadow memory: 149 for 148).
   CHECK(user.counter >= after.value.counter);

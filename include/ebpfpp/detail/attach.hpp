@@ -88,7 +88,7 @@ inline std::string attach_checked(const Program& prog, std::string_view descript
 /// wrapping is in the two functions above, compiled once.
 template <class AttachFn, class L = Link>
 L attach_link(const Program& prog, std::string description, AttachFn&& attach,
-              AttachNeeds needs = {}) {
+              const AttachNeeds& needs = {}) {
   const std::string action = attach_checked(prog, description, needs);
   LibbpfLog log;
   errno = 0;
