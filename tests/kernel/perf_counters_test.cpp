@@ -138,7 +138,10 @@ TEST_CASE("PerfCounters: a thread's page faults, read by BPF and by read(2), exa
   CHECK(after.value.enabled > before.value.enabled);
   CHECK(after.value.running == after.value.enabled);
   CHECK(user.enabled >= after.value.enabled);
-  CHECK(total.counter == user.counter);
+  // total() reads the same event again a moment later: at most the page or two that reading
+  // faults in between (a trixie guest counted 129 after 128).
+  CHECK(total.counter >= user.counter);
+  CHECK(total.counter <= user.counter + 2);
 
   // Another CPU runs the program in another context: the kernel refuses to read a thread's
   // counter there (EINVAL), though the CPU's slot holds it.
