@@ -70,18 +70,19 @@ struct Symbol {
 /// address. Not thread-safe (use one per thread). Needs no BPF; /proc/kallsyms shows real
 /// addresses only to root (CAP_SYSLOG).
 ///
-/// (Its functions are templates over a parameter nobody gives, as are the tables it reads
-/// (detail/symbol_tables.hpp): a file that includes this header and never symbolizes compiles
-/// none of them.)
-class Symbolizer {
+/// (Symbolizer is BasicSymbolizer<>, a template over a parameter nobody gives, as are the tables
+/// it reads (detail/symbol_tables.hpp), which it names through that parameter: a file that
+/// includes this header and never makes a Symbolizer compiles none of it, not even the vectors
+/// and owners of its caches.)
+template <class T = void>
+class BasicSymbolizer {
 public:
-  Symbolizer() = default;
+  BasicSymbolizer() = default;
 
   /// The kernel symbol covering `addr` (name, offset, module). Throws Error on the first call
   /// when /proc/kallsyms cannot be read or hides its addresses.
-  template <class = void>
   Symbol kernel(std::uint64_t addr) {
-    const detail::SymbolTable& table = kallsyms();
+    const SymbolTable& table = kallsyms();
     Symbol s;
     s.address = addr;
     if (const auto* e = table.find(addr)) {
@@ -94,22 +95,21 @@ public:
 
   /// The user-space symbol covering `addr` in process `pid`. Never throws for a gone process or
   /// an unreadable file: the Symbol is then not found() (module says which file, when known).
-  template <class = void>
   Symbol user(pid_t pid, std::uint64_t addr) {
     Symbol s;
     s.address = addr;
-    const detail::FileMapping* m = mapping(pid, addr);
+    const FileMapping* m = mapping(pid, addr);
     if (!m) return s;
     s.module = m->path;
     const std::uint64_t file_offset = addr - m->start + m->offset;
     s.offset = file_offset;
-    detail::ElfSymbols* elf = elf_for(pid, *m);
+    ElfSymbols* elf = elf_for(pid, *m);
     if (!elf) return s;
     const auto elf_addr = elf->address_of(file_offset);
     if (!elf_addr) return s;
     if (auto found = elf->find(*elf_addr)) {
-      s.name = std::string(found->first);
-      s.offset = found->second;
+      s.name = std::string(found->name);
+      s.offset = found->offset;
     }
     return s;
   }
@@ -121,7 +121,6 @@ public:
   /// that call is the caller's last instruction (a call to a function that never returns) it
   /// points into the next function. So those frames are looked up one byte earlier, inside the
   /// call, as perf and BCC do; each Symbol's address and offset still describe the address given.
-  template <class = void>
   std::vector<Symbol> stack(pid_t pid, const std::vector<std::uint64_t>& addrs) {
     std::vector<Symbol> out;
     out.reserve(addrs.size());
@@ -141,29 +140,26 @@ public:
   /// as early as you can: a profiler when a new process shows up in its samples. Again for the
   /// same process, it reads the mappings afresh (after a dlopen, say). Returns false, and keeps
   /// what it had, when the process is gone. Never throws for a file it cannot read.
-  template <class = void>
   bool track(pid_t pid) {
     auto it = find_process(processes_, pid);
     if (it == processes_.end() || it->pid != pid)
       it = processes_.insert(it, ProcessMaps{pid, {}, false, false});
     it->tracked = true;
-    auto maps = detail::read_mappings(pid);
+    auto maps = detail::read_mappings<T>(pid);
     if (maps.empty()) return false;
     it->maps = std::move(maps);
     it->reread = false;
-    for (const detail::FileMapping& m : it->maps) elf_for(pid, m);
+    for (const FileMapping& m : it->maps) elf_for(pid, m);
     return true;
   }
 
   /// Whether track(pid) was called (and forget(pid) not since).
-  template <class = void>
   bool tracked(pid_t pid) const {
     const auto it = find_process(processes_, pid);
     return it != processes_.end() && it->pid == pid && it->tracked;
   }
 
   /// Forgets `pid`'s mappings (after it exited, or exec'd another program), tracked or not.
-  template <class = void>
   void forget(pid_t pid) {
     const auto it = find_process(processes_, pid);
     if (it != processes_.end() && it->pid == pid) processes_.erase(it);
@@ -178,10 +174,14 @@ public:
   }
 
 private:
+  using SymbolTable = detail::BasicSymbolTable<T>;
+  using ElfSymbols = detail::BasicElfSymbols<T>;
+  using FileMapping = detail::BasicFileMapping<T>;
+
   // A process's mappings, as read from /proc/PID/maps.
   struct ProcessMaps {
     pid_t pid = 0;
-    std::vector<detail::FileMapping> maps;
+    std::vector<FileMapping> maps;
     bool reread = false;
     bool tracked = false; // track() was called: keep the mappings when the process is gone
   };
@@ -189,12 +189,11 @@ private:
   struct ElfFile {
     dev_t dev;
     ino_t inode;
-    std::unique_ptr<detail::ElfSymbols> elf; // null: the file could not be read
+    std::unique_ptr<ElfSymbols> elf; // null: the file could not be read
   };
 
-  template <class = void>
-  const detail::SymbolTable& kallsyms() {
-    if (!kallsyms_) kallsyms_ = std::make_unique<detail::SymbolTable>(detail::load_kallsyms());
+  const SymbolTable& kallsyms() {
+    if (!kallsyms_) kallsyms_ = std::make_unique<SymbolTable>(detail::load_kallsyms<T>());
     return *kallsyms_;
   }
 
@@ -205,19 +204,15 @@ private:
                             [](const ProcessMaps& p, pid_t id) { return p.pid < id; });
   }
 
-  template <class = void>
-  const detail::FileMapping* find_in(const std::vector<detail::FileMapping>& maps,
-                                     std::uint64_t addr) {
-    auto it =
-        std::upper_bound(maps.begin(), maps.end(), addr,
-                         [](std::uint64_t a, const detail::FileMapping& m) { return a < m.start; });
+  const FileMapping* find_in(const std::vector<FileMapping>& maps, std::uint64_t addr) {
+    auto it = std::upper_bound(maps.begin(), maps.end(), addr,
+                               [](std::uint64_t a, const FileMapping& m) { return a < m.start; });
     if (it == maps.begin()) return nullptr;
     --it;
     return addr < it->end ? &*it : nullptr;
   }
 
-  template <class = void>
-  const detail::FileMapping* mapping(pid_t pid, std::uint64_t addr) {
+  const FileMapping* mapping(pid_t pid, std::uint64_t addr) {
     auto it = find_process(processes_, pid);
     const bool known = it != processes_.end() && it->pid == pid;
     if (known) {
@@ -229,24 +224,23 @@ private:
     // First address of this process, or one outside the mappings read: (re)read them once. A
     // tracked process keeps what it had if it is gone now.
     it->reread = known;
-    auto maps = detail::read_mappings(pid);
+    auto maps = detail::read_mappings<T>(pid);
     if (!maps.empty() || !it->tracked) it->maps = std::move(maps);
     return find_in(it->maps, addr);
   }
 
-  template <class = void>
-  detail::ElfSymbols* elf_for(pid_t pid, const detail::FileMapping& m) {
+  ElfSymbols* elf_for(pid_t pid, const FileMapping& m) {
     const auto key = std::make_pair(m.dev, m.inode);
     auto it = std::lower_bound(elf_.begin(), elf_.end(), key, [](const ElfFile& f, const auto& k) {
       return std::make_pair(f.dev, f.inode) < k;
     });
     if (it != elf_.end() && it->dev == m.dev && it->inode == m.inode) return it->elf.get();
-    std::unique_ptr<detail::ElfSymbols> elf;
+    std::unique_ptr<ElfSymbols> elf;
     // Through the process's root first: the path is the one it sees (a container's).
     for (const std::string& path :
          {detail::format("/proc/{}/root{}", pid, m.path), std::string(m.path)}) {
       try {
-        elf = std::make_unique<detail::ElfSymbols>(path);
+        elf = std::make_unique<ElfSymbols>(path);
         break;
       } catch (const Error&) {
         // Try the next path; a file that cannot be read stays unsymbolized.
@@ -255,9 +249,11 @@ private:
     return elf_.insert(it, ElfFile{m.dev, m.inode, std::move(elf)})->elf.get();
   }
 
-  std::unique_ptr<detail::SymbolTable> kallsyms_;
+  std::unique_ptr<SymbolTable> kallsyms_;
   std::vector<ProcessMaps> processes_; // sorted by pid
   std::vector<ElfFile> elf_;           // sorted by (dev, inode)
 };
+/// The Symbolizer (see BasicSymbolizer: a template only to be compiled where it is used).
+using Symbolizer = BasicSymbolizer<>;
 
 } // namespace ebpfpp

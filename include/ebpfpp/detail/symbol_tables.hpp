@@ -9,6 +9,10 @@
 // includes symbolizer.hpp or multi_probe.hpp (the umbrella does both) and never reads a symbol
 // compiles none of the reading, sorting and caching below, only their declarations. As plain
 // classes and inline functions they cost every such file a sixth of the umbrella's own compile.
+// The types the bodies use are named through that parameter too (BasicSymbolTable<T> in
+// BasicElfSymbols<T>, BasicFileMapping<T> ...), and the C handles are closed by small owners
+// of their own rather than std::unique_ptr<X, Deleter>: GCC instantiates a standard template
+// over a type a template's body names without the parameter even where nothing calls the body.
 
 #include "config.hpp"
 
@@ -19,7 +23,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,9 +49,11 @@ template <class = void>
 std::string demangle(std::string_view name) {
   if (!name.starts_with("_Z")) return std::string(name);
   int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> out(
-      abi::__cxa_demangle(std::string(name).c_str(), nullptr, nullptr, &status), &std::free);
-  return status == 0 && out ? std::string(out.get()) : std::string(name);
+  struct Owned { // frees what __cxa_demangle malloc'd
+    char* text;
+    ~Owned() { std::free(text); }
+  } const out{abi::__cxa_demangle(std::string(name).c_str(), nullptr, nullptr, &status)};
+  return status == 0 && out.text ? std::string(out.text) : std::string(name);
 }
 
 /// A sorted table of [start, start+size) ranges with names: the kernel's or one ELF file's.
@@ -127,14 +132,14 @@ using SymbolTable = BasicSymbolTable<>;
 
 /// Reads /proc/kallsyms into a SymbolTable (text symbols only). Throws Error when it cannot be
 /// read or shows only zero addresses (kernel.kptr_restrict hides them from this process).
-template <class = void>
-SymbolTable load_kallsyms(const char* path = "/proc/kallsyms") {
+template <class T = void>
+BasicSymbolTable<T> load_kallsyms(const char* path = "/proc/kallsyms") {
   std::ifstream in(path);
   if (!in)
     fail(
         errno ? errno : ENOENT, [&] { return detail::format("read kernel symbols from {}", path); },
         Op::generic, hint::proc_unmounted);
-  SymbolTable table;
+  BasicSymbolTable<T> table;
   bool nonzero = false;
   for (std::string line; std::getline(in, line);) {
     // "ffffffff81000000 T _text" or "ffffffffc0a01000 t foo\t[module]"
@@ -172,7 +177,7 @@ void elf_init() {
 }
 
 /// One ELF file's function symbols and the layout that maps file offsets to its addresses.
-template <class = void>
+template <class T = void>
 class BasicElfSymbols {
 public:
   /// Reads `path`'s .symtab and .dynsym. Throws Error when it cannot be opened or is not ELF.
@@ -180,9 +185,12 @@ public:
     elf_init();
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) fail(errno, [&] { return detail::format("open '{}' to read its symbols", path); });
-    std::unique_ptr<Elf, decltype(&elf_end)> elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr),
-                                                 &elf_end);
-    if (!elf || elf_kind(elf.get()) != ELF_K_ELF)
+    struct Handle { // libelf's handle on the file, ended with the constructor
+      Elf* elf;
+      ~Handle() { elf_end(elf); }
+      Elf* get() const noexcept { return elf; }
+    } const elf{elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr)};
+    if (!elf.get() || elf_kind(elf.get()) != ELF_K_ELF)
       fail(EINVAL, [&] {
         return detail::format("read the symbols of '{}': not an ELF file ({})", path,
                               elf_errmsg(-1));
@@ -238,18 +246,24 @@ public:
     for (const auto& e : table_.entries()) fn(table_.name(e), e.start, e.size);
   }
 
-  /// The function covering ELF address `addr`, demangled (the view is valid until the next
-  /// find()), and the offset into it.
-  std::optional<std::pair<std::string_view, std::uint64_t>> find(std::uint64_t addr) {
-    const typename SymbolTable::Entry* e = table_.find(addr);
+  /// What find() found: a function's demangled name (valid until the next find()), and the
+  /// address's offset into it.
+  struct Found {
+    std::string_view name;
+    std::uint64_t offset;
+  };
+
+  /// The function covering ELF address `addr`.
+  std::optional<Found> find(std::uint64_t addr) {
+    const typename BasicSymbolTable<T>::Entry* e = table_.find(addr);
     if (!e) return std::nullopt;
     // Each name is demangled once, on its first find().
     auto it =
         std::lower_bound(demangled_.begin(), demangled_.end(), e->name,
-                         [](const Demangled& d, std::uint32_t name) { return d.first < name; });
-    if (it == demangled_.end() || it->first != e->name)
-      it = demangled_.insert(it, Demangled(e->name, demangle(table_.name(*e))));
-    return std::pair<std::string_view, std::uint64_t>(it->second, addr - e->start);
+                         [](const Demangled& d, std::uint32_t name) { return d.name < name; });
+    if (it == demangled_.end() || it->name != e->name)
+      it = demangled_.insert(it, Demangled{e->name, demangle(table_.name(*e))});
+    return Found{it->text, addr - e->start};
   }
 
   const std::string& path() const noexcept { return path_; }
@@ -261,24 +275,29 @@ private:
   };
   std::string path_;
   std::vector<Load> loads_;
-  SymbolTable table_;
-  using Demangled = std::pair<std::uint32_t, std::string>; // a name (its offset), demangled
-  std::vector<Demangled> demangled_;                       // sorted by the offset
+  BasicSymbolTable<T> table_;
+  struct Demangled {
+    std::uint32_t name; // the name's offset in table_
+    std::string text;
+  };
+  std::vector<Demangled> demangled_; // sorted by the name's offset
 };
 using ElfSymbols = BasicElfSymbols<>;
 
 /// One line of /proc/PID/maps that maps a file.
-struct FileMapping {
+template <class = void>
+struct BasicFileMapping {
   std::uint64_t start, end, offset;
   dev_t dev;
   ino_t inode;
   std::string path;
 };
+using FileMapping = BasicFileMapping<>;
 
 /// The file mappings of process `pid`, sorted by address; empty when the process is gone.
-template <class = void>
-std::vector<FileMapping> read_mappings(pid_t pid) {
-  std::vector<FileMapping> out;
+template <class T = void>
+std::vector<BasicFileMapping<T>> read_mappings(pid_t pid) {
+  std::vector<BasicFileMapping<T>> out;
   std::ifstream in(detail::format("/proc/{}/maps", pid));
   for (std::string line; std::getline(in, line);) {
     // "7f1c2a000000-7f1c2a028000 r-xp 00028000 08:01 1234  /usr/lib/x86_64-linux-gnu/libc.so.6"
@@ -297,7 +316,7 @@ std::vector<FileMapping> read_mappings(pid_t pid) {
     out.push_back({start, end, offset, makedev(major, minor), inode, std::move(path)});
   }
   std::sort(out.begin(), out.end(),
-            [](const FileMapping& a, const FileMapping& b) { return a.start < b.start; });
+            [](const auto& a, const auto& b) { return a.start < b.start; });
   return out;
 }
 
