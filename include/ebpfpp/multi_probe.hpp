@@ -164,7 +164,7 @@ private:
           [&] {
             check_prepared();
             auto fd = detail::uapi::link_create_kprobe_multi(
-                prog.fd(), syms, 0, cookies.empty() ? nullptr : cookies.data(),
+                prog.fd(), {syms.data(), syms.size()}, 0, cookies.empty() ? nullptr : cookies.data(),
                 detail::uapi::attach_kprobe_session);
             if (!fd && errno == ESRCH) errno = ENOENT; // a name the kernel does not know
             return fd;
@@ -278,11 +278,11 @@ private:
               ProbeAt at, const std::string& what)
       : Link(attach(prog, binary, found, pid, at, what)), found_(std::move(found)) {}
 
-  template <class = void>
+  template <class T = void>
   static Found by_glob(const Program& prog, const std::filesystem::path& binary,
                        std::string_view pattern) {
     const std::string glob(pattern);
-    Found found = resolve(prog, binary, [&](std::string_view name) {
+    Found found = resolve<T>(prog, binary, [&](std::string_view name) {
       return ::fnmatch(glob.c_str(), std::string(name).c_str(), 0) == 0;
     });
     if (found.symbols.empty())
@@ -295,7 +295,7 @@ private:
     return found;
   }
 
-  template <class = void>
+  template <class T = void>
   static Found by_name(const Program& prog, const std::filesystem::path& binary,
                        const std::vector<std::string>& symbols,
                        const std::vector<std::uint64_t>& cookies) {
@@ -308,7 +308,7 @@ private:
           EINVAL,
           detail::format("{}: {} cookies for {} symbols", action(), cookies.size(), symbols.size()),
           std::string(detail::hint::one_cookie_per_symbol));
-    const Found all = resolve(prog, binary, [&](std::string_view name) {
+    const Found all = resolve<T>(prog, binary, [&](std::string_view name) {
       return std::find(symbols.begin(), symbols.end(), name) != symbols.end();
     });
     // Back in the caller's order, each found once.
@@ -326,18 +326,25 @@ private:
     return found;
   }
 
-  template <class Match>
+  // (T is by_glob's and by_name's parameter nobody gives: the ELF reader is named through it, so
+  // that it is compiled only where a uprobe.multi attaches.)
+  template <class T, class Match>
   static Found resolve(const Program& prog, const std::filesystem::path& binary, Match&& match) {
     const auto action = [&] {
       return detail::format("read the function symbols of '{}' for uprobe.multi (program '{}')",
                             binary.string(), prog.name());
     };
-    std::vector<std::pair<std::string, std::uint64_t>> all;
+    struct Function {
+      std::string name;
+      std::uint64_t offset;
+      auto operator<=>(const Function&) const = default;
+    };
+    std::vector<Function> all;
     try {
-      detail::ElfSymbols elf(binary.string());
+      detail::BasicElfSymbols<T> elf(binary.string());
       elf.for_each_function([&](std::string_view name, std::uint64_t addr, std::uint64_t) {
         if (!match(name)) return;
-        if (auto off = elf.file_offset_of(addr)) all.emplace_back(std::string(name), *off);
+        if (auto off = elf.file_offset_of(addr)) all.push_back({std::string(name), *off});
       });
     } catch (const Error& e) {
       throw Error(e.errnum(), action(), e.hint());
@@ -379,7 +386,8 @@ private:
                             : std::string(detail::hint::uprobe_multi_not_prepared));
           }
           return detail::uapi::link_create_uprobe_multi(
-              prog.fd(), path.c_str(), found.offsets, found.cookies.data(),
+              prog.fd(), path.c_str(), {found.offsets.data(), found.offsets.size()},
+              found.cookies.data(),
               at == ProbeAt::exit ? detail::uapi::uprobe_multi_return : 0,
               pid == 0  ? static_cast<std::uint32_t>(::getpid())
               : pid > 0 ? static_cast<std::uint32_t>(pid)
