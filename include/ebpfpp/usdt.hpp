@@ -37,14 +37,19 @@ namespace ebpfpp {
 /// for process `pid` (-1: every process using the binary; 0: this process). `cookie` is what
 /// bpf_usdt_cookie() returns. Throws FeatureError without uprobes, Error when the binary has no
 /// such probe (ENOENT; `readelf -n <binary>` lists its stapsdt notes) or the attach fails.
+///
+/// (Its constructor is a template over a parameter nobody gives: a file that includes this
+/// header and attaches no USDT probe compiles none of the attach.)
 class Usdt : public Link {
 public:
+  template <class = void>
   [[nodiscard]] Usdt(const Program& prog, const std::filesystem::path& binary,
                      std::string_view provider, std::string_view name, pid_t pid = -1,
                      std::uint64_t cookie = 0)
       : Link(make(prog, binary, std::string(provider), std::string(name), pid, cookie)) {}
 
 private:
+  template <class = void>
   static Link make(const Program& prog, const std::filesystem::path& binary,
                    const std::string& provider, const std::string& name, pid_t pid,
                    std::uint64_t cookie) {
