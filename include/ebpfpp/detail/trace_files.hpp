@@ -12,6 +12,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstddef>
+#include <cstdint>
 #include <fcntl.h>
 #include <filesystem>
 #include <optional>
@@ -29,10 +30,13 @@ inline void skip_spaces(std::string_view& s) noexcept {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
 }
 
-inline std::optional<long long> take_number(std::string_view& s) noexcept {
-  long long v = 0;
+// The decimal number at the start of `s`, taken off it. (std::uint64_t, not long long: the
+// library's other headers already instantiate std::optional<std::uint64_t>.)
+inline std::optional<std::uint64_t> take_number(std::string_view& s) noexcept {
+  std::uint64_t v = 0;
   std::size_t i = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + (s[i++] - '0');
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9')
+    v = v * 10 + static_cast<std::uint64_t>(s[i++] - '0');
   if (i == 0) return std::nullopt;
   s.remove_prefix(i);
   return v;
@@ -75,7 +79,7 @@ inline std::optional<pid_t> trace_instance_owner(std::string_view name) noexcept
   if (!name.starts_with(trace_instance_prefix)) return std::nullopt;
   name.remove_prefix(trace_instance_prefix.size());
   auto pid = take_number(name);
-  if (!pid || *pid <= 0 || !name.starts_with('-')) return std::nullopt;
+  if (!pid || *pid == 0 || !name.starts_with('-')) return std::nullopt;
   name.remove_prefix(1);
   if (!take_number(name) || !name.empty()) return std::nullopt;
   return static_cast<pid_t>(*pid);
