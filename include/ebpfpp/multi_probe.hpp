@@ -41,6 +41,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -71,6 +72,12 @@ void set_expected_attach_type(const Program& prog, int type, std::string_view ki
   check(bpf_program__set_expected_attach_type(prog.get(), static_cast<bpf_attach_type>(type)),
         action);
 }
+
+// The array of C strings that libbpf and BPF_LINK_CREATE take for a kprobe.multi's functions:
+// std::vector<const char*>, named through a template parameter (always void) so that only the
+// template bodies that attach one instantiate it, not every file that includes this header.
+template <class T>
+using CStrings = std::vector<std::enable_if_t<std::is_void_v<T>, const char*>>;
 } // namespace detail
 
 /// Where a multi-probe link runs its program in each call of the functions it attaches to.
@@ -113,7 +120,7 @@ public:
   }
 
 private:
-  template <class = void>
+  template <class T = void>
   static Link make(const Program& prog, const std::string& pattern,
                    const std::vector<std::string>& symbols,
                    const std::vector<std::uint64_t>& cookies, ProbeAt at) {
@@ -156,7 +163,7 @@ private:
                     detail::format("no kernel function matches '{}' (available_filter_functions "
                                    "and /proc/kallsyms list them)",
                                    pattern));
-      std::vector<const char*> syms;
+      detail::CStrings<T> syms;
       syms.reserve(names.size());
       for (const auto& n : names) syms.push_back(n.c_str());
       return detail::attach_link(
@@ -164,14 +171,14 @@ private:
           [&] {
             check_prepared();
             auto fd = detail::uapi::link_create_kprobe_multi(
-                prog.fd(), {syms.data(), syms.size()}, 0, cookies.empty() ? nullptr : cookies.data(),
-                detail::uapi::attach_kprobe_session);
+                prog.fd(), {syms.data(), syms.size()}, 0,
+                cookies.empty() ? nullptr : cookies.data(), detail::uapi::attach_kprobe_session);
             if (!fd && errno == ESRCH) errno = ENOENT; // a name the kernel does not know
             return fd;
           },
           {feature, std::string(missing_hint), detail::Op::attach_multi});
     }
-    std::vector<const char*> names;
+    detail::CStrings<T> names;
     names.reserve(symbols.size());
     for (const auto& s : symbols) names.push_back(s.c_str());
     bpf_kprobe_multi_opts opts;
