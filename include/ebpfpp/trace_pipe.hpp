@@ -68,7 +68,10 @@ struct TraceLine {
 /// (e.g. "CPU:1 [LOST 3 EVENTS]"). Handles the format of kernels 5.9+
 /// ("bash-42 [001] d..31 5.123456: bpf_trace_printk: msg") and of older ones, where the message
 /// follows an address ("... 5.123456: 0: msg").
-inline std::optional<TraceLine> parse_trace_line(std::string_view line) {
+///
+/// (A template over a parameter nobody gives, as TracePipe is: see there.)
+template <class = void>
+std::optional<TraceLine> parse_trace_line(std::string_view line) {
   TraceLine out;
   std::string_view rest;
   // The kernel prints "%16s-%-7d": the comm right-aligned in 16 columns, then '-' and the pid.
@@ -136,7 +139,12 @@ inline std::optional<TraceLine> parse_trace_line(std::string_view line) {
 /// trace_pipe on request or as the fallback. Needs root (tracefs is mode 0700), or read and
 /// write access to tracefs. Movable, not copyable; one thread reads a TracePipe at a time
 /// (request_stop() may come from any thread).
-class TracePipe {
+///
+/// (TracePipe is BasicTracePipe<>, a template over a parameter nobody gives, and
+/// parse_trace_line() a function template: a file that includes this header and reads no trace
+/// pipe compiles neither, nor the loop's coroutine.)
+template <class = void>
+class BasicTracePipe {
 public:
   /// Which trace_pipe to read.
   enum class Source {
@@ -153,15 +161,15 @@ public:
   /// tracefs when it is mounted neither at /sys/kernel/tracing nor /sys/kernel/debug/tracing;
   /// EACCES/EPERM without access to tracefs; EBUSY only when it fell back to the top-level pipe
   /// and another process reads that.
-  TracePipe() : TracePipe(Source::private_instance) {}
+  BasicTracePipe() : BasicTracePipe(Source::private_instance) {}
 
   /// Reads the given source; Source::top_level opens the system-wide trace_pipe only (Error
   /// EBUSY when another process reads it).
-  explicit TracePipe(Source source) : TracePipe(open_source(source)) {}
+  explicit BasicTracePipe(Source source) : BasicTracePipe(open_source(source)) {}
 
   /// Opens a specific trace_pipe file (e.g. of a tracefs mounted elsewhere, or an instance you
   /// manage yourself). Throws Error when it cannot be opened.
-  explicit TracePipe(const std::filesystem::path& trace_pipe)
+  explicit BasicTracePipe(const std::filesystem::path& trace_pipe)
       : path_(trace_pipe), waiter_(detail::format("trace pipe '{}'", trace_pipe.string())) {
     fd_.reset(::open(trace_pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!fd_)
@@ -170,8 +178,8 @@ public:
           detail::Op::open_trace_pipe);
   }
 
-  TracePipe(TracePipe&& other) noexcept { *this = std::move(other); }
-  TracePipe& operator=(TracePipe&& other) noexcept {
+  BasicTracePipe(BasicTracePipe&& other) noexcept { *this = std::move(other); }
+  BasicTracePipe& operator=(BasicTracePipe&& other) noexcept {
     if (this != &other) {
       detail::cut_loop(loop_);
       detail::cut_loop(other.loop_); // its loop's frame points at `other`, not at us
@@ -186,7 +194,7 @@ public:
     }
     return *this;
   }
-  ~TracePipe() {
+  ~BasicTracePipe() {
     detail::cut_loop(loop_); // a loop still suspended in lines() is cut off (see lines())
     fd_.reset();             // then instance_ (declared first) removes the instance
   }
@@ -199,20 +207,15 @@ public:
   /// Lifetime: the generator reads through this TracePipe: keep it alive and in place until the
   /// loop ends. If it is destroyed or moved first, the loop's next step throws Error and
   /// destroying the generator is harmless. One loop at a time (another throws EBUSY).
-  ///
-  /// (It and lines(timeout) are templates over a parameter nobody gives: a file that includes
-  /// this header and reads no lines compiles none of the loop's coroutine.)
-  template <class = void>
   Generator<const TraceLine&> lines(StreamOptions options = {}) & {
     if (!fd_) {
       throw Error(EBADF, "read trace_pipe", std::string(detail::hint::empty_view));
     }
-    return detail::stream_loop<const TraceLine&>(detail::BatchedLines<TracePipe>{this}, waiter_,
-                                                 std::move(options));
+    return detail::stream_loop<const TraceLine&>(detail::BatchedLines<BasicTracePipe>{this},
+                                                 waiter_, std::move(options));
   }
 
   /// lines() until `timeout` passes (or a stop request).
-  template <class = void> // see lines(StreamOptions)
   Generator<const TraceLine&> lines(std::chrono::milliseconds timeout) & {
     return lines(StreamOptions().timeout(timeout));
   }
@@ -275,7 +278,7 @@ private:
   // The stream loop's side (detail::BatchedLines; try_next() and wait_bound() are public).
   // trace_pipe says nothing of what is buffered short of reading it, so the loop polls its fd
   // until readable, with no bounded wake-ups.
-  friend detail::BatchedLines<TracePipe>;
+  friend detail::BatchedLines<BasicTracePipe>;
   detail::LoopTether*& loop_slot() noexcept { return loop_; }
   std::string what() const { return detail::format("trace pipe '{}'", path_.string()); }
   int wait_fd() const noexcept { return fd_.get(); }
@@ -284,7 +287,7 @@ private:
 
   // On a throw from the open, `opened` (the caller's temporary) still owns and removes the
   // instance.
-  explicit TracePipe(Opened&& opened) : TracePipe(opened.path) {
+  explicit BasicTracePipe(Opened&& opened) : BasicTracePipe(opened.path) {
     instance_ = std::move(opened.instance);
   }
 
@@ -316,5 +319,7 @@ private:
   TraceLine current_;                  // try_next()'s line
   detail::LoopTether* loop_ = nullptr; // the lines() loop reading us, if one runs
 };
+/// The TracePipe (see BasicTracePipe: a template only to be compiled where it is used).
+using TracePipe = BasicTracePipe<>;
 
 } // namespace ebpfpp
