@@ -315,8 +315,7 @@ std::vector<BasicFileMapping<T>> read_mappings(pid_t pid) {
     if (path.ends_with(" (deleted)")) path.resize(path.size() - 10);
     out.push_back({start, end, offset, makedev(major, minor), inode, std::move(path)});
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.start < b.start; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
   return out;
 }
 
