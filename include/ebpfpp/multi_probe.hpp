@@ -37,8 +37,6 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -73,11 +71,10 @@ void set_expected_attach_type(const Program& prog, int type, std::string_view ki
         action);
 }
 
-// The array of C strings that libbpf and BPF_LINK_CREATE take for a kprobe.multi's functions:
-// std::vector<const char*>, named through a template parameter (always void) so that only the
-// template bodies that attach one instantiate it, not every file that includes this header.
-template <class T>
-using CStrings = std::vector<std::enable_if_t<std::is_void_v<T>, const char*>>;
+// X, named through T (always void): a std::vector<Dependent<T, X>> in a template's body is
+// instantiated where the body is, not in every file that includes this header.
+template <class T, class X>
+using Dependent = std::enable_if_t<std::is_void_v<T>, X>;
 } // namespace detail
 
 /// Where a multi-probe link runs its program in each call of the functions it attaches to.
@@ -155,15 +152,16 @@ private:
       // without wildcards is a name, for the kernel to find: the listing misses aliases such
       // as 6.12's __x64_sys_* wrappers, traced under their __do_sys_* name.
       const bool glob = pattern.find_first_of("*?[") != std::string::npos;
-      const std::vector<std::string> names = pattern.empty() ? symbols
-                                             : glob          ? kernel_functions(pattern)
-                                                             : std::vector{pattern};
+      const std::vector<std::string> names =
+          pattern.empty() ? symbols
+          : glob          ? detail::kernel_functions<T>(kernel::tracefs(), pattern)
+                          : std::vector{pattern};
       if (names.empty())
         throw Error(ENOENT, detail::format("attach {} (program '{}')", description, prog.name()),
                     detail::format("no kernel function matches '{}' (available_filter_functions "
                                    "and /proc/kallsyms list them)",
                                    pattern));
-      detail::CStrings<T> syms;
+      std::vector<detail::Dependent<T, const char*>> syms;
       syms.reserve(names.size());
       for (const auto& n : names) syms.push_back(n.c_str());
       return detail::attach_link(
@@ -171,14 +169,14 @@ private:
           [&] {
             check_prepared();
             auto fd = detail::uapi::link_create_kprobe_multi(
-                prog.fd(), {syms.data(), syms.size()}, 0,
-                cookies.empty() ? nullptr : cookies.data(), detail::uapi::attach_kprobe_session);
+                prog.fd(), syms, 0, cookies.empty() ? nullptr : cookies.data(),
+                detail::uapi::attach_kprobe_session);
             if (!fd && errno == ESRCH) errno = ENOENT; // a name the kernel does not know
             return fd;
           },
           {feature, std::string(missing_hint), detail::Op::attach_multi});
     }
-    detail::CStrings<T> names;
+    std::vector<detail::Dependent<T, const char*>> names;
     names.reserve(symbols.size());
     for (const auto& s : symbols) names.push_back(s.c_str());
     bpf_kprobe_multi_opts opts;
@@ -198,29 +196,6 @@ private:
         },
         {feature, std::string(missing_hint), detail::Op::attach_multi});
   }
-
-  // The kernel functions matching `pattern`, each once, sorted: the traceable ones
-  // (available_filter_functions) where tracefs is mounted, else every function of /proc/kallsyms.
-  template <class = void>
-  static std::vector<std::string> kernel_functions(const std::string& pattern) {
-    std::vector<std::string> found;
-    const auto tracefs = kernel::tracefs();
-    std::ifstream in(tracefs ? *tracefs / "available_filter_functions"
-                             : std::filesystem::path("/proc/kallsyms"));
-    for (std::string line; std::getline(in, line);) {
-      std::istringstream words(line);
-      std::string name, type;
-      if (!tracefs) words >> name >> type; // address and type first; functions are t or T
-      if (!tracefs && type != "t" && type != "T") continue;
-      words >> name;
-      if (name.starts_with("__pfx_")) continue; // a function's padding, not traceable
-      if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) found.push_back(name);
-    }
-    std::sort(found.begin(), found.end());
-    found.erase(std::unique(found.begin(), found.end()), found.end());
-    return found;
-  }
-
 };
 
 /// A uprobe.multi link (kernel 6.6+): runs `prog` at the entry (or return, or both as a
@@ -333,25 +308,19 @@ private:
     return found;
   }
 
-  // (T is by_glob's and by_name's parameter nobody gives: the ELF reader is named through it, so
-  // that it is compiled only where a uprobe.multi attaches.)
+  // (T: by_glob's and by_name's parameter nobody gives, through which the ELF reader is named.)
   template <class T, class Match>
   static Found resolve(const Program& prog, const std::filesystem::path& binary, Match&& match) {
     const auto action = [&] {
       return detail::format("read the function symbols of '{}' for uprobe.multi (program '{}')",
                             binary.string(), prog.name());
     };
-    struct Function {
-      std::string name;
-      std::uint64_t offset;
-      auto operator<=>(const Function&) const = default;
-    };
-    std::vector<Function> all;
+    std::vector<std::pair<std::string, detail::Dependent<T, std::uint64_t>>> all;
     try {
       detail::BasicElfSymbols<T> elf(binary.string());
       elf.for_each_function([&](std::string_view name, std::uint64_t addr, std::uint64_t) {
         if (!match(name)) return;
-        if (auto off = elf.file_offset_of(addr)) all.push_back({std::string(name), *off});
+        if (auto off = elf.file_offset_of(addr)) all.emplace_back(std::string(name), *off);
       });
     } catch (const Error& e) {
       throw Error(e.errnum(), action(), e.hint());

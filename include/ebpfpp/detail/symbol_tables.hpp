@@ -2,7 +2,8 @@
 // What Symbolizer (symbolizer.hpp) reads, each a table it caches: the kernel's symbols from
 // /proc/kallsyms, one ELF file's function symbols (.symtab and .dynsym, through libelf) with the
 // layout that maps file offsets to its addresses, and a process's file mappings from
-// /proc/PID/maps. Also demangle(). Uprobe tools use ElfSymbols to find a function's file offset.
+// /proc/PID/maps. Also demangle(), and the kernel's function names by glob (kernel_functions()).
+// Uprobe tools use ElfSymbols to find a function's file offset.
 //
 // Everything here is a template over a parameter nobody gives (SymbolTable is
 // BasicSymbolTable<>, ElfSymbols is BasicElfSymbols<>, load_kallsyms<>() ...): a file that
@@ -22,8 +23,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +34,7 @@
 
 #include <cxxabi.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <sys/stat.h>
@@ -168,6 +172,29 @@ BasicSymbolTable<T> load_kallsyms(const char* path = "/proc/kallsyms") {
         hint::kptr_restrict);
   table.finish();
   return table;
+}
+
+/// The kernel functions matching `pattern` (a glob), each once, sorted: the traceable ones
+/// (available_filter_functions) when `tracefs` is where tracefs is mounted, else every function
+/// of /proc/kallsyms. What KprobeMulti attaches a session to.
+template <class = void>
+std::vector<std::string> kernel_functions(const std::optional<std::filesystem::path>& tracefs,
+                                          const std::string& pattern) {
+  std::vector<std::string> found;
+  std::ifstream in(tracefs ? *tracefs / "available_filter_functions"
+                           : std::filesystem::path("/proc/kallsyms"));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string name, type;
+    if (!tracefs) words >> name >> type; // address and type first; functions are t or T
+    if (!tracefs && type != "t" && type != "T") continue;
+    words >> name;
+    if (name.starts_with("__pfx_")) continue; // a function's padding, not traceable
+    if (::fnmatch(pattern.c_str(), name.c_str(), 0) == 0) found.push_back(name);
+  }
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  return found;
 }
 
 template <class = void>
