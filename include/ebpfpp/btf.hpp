@@ -169,6 +169,9 @@ public:
   /// The BTF in a file: an ELF file's .BTF section (a .bpf.o, a vmlinux) or a raw BTF file.
   /// Throws Error: the file's problem (ENOENT, EACCES, ...: which, and what to do), ENODATA for
   /// an ELF file without .BTF, LIBBPF_ERRNO__FORMAT for what is no sound BTF.
+  /// (A template over a parameter nobody gives: the file's reading and checks compile only where
+  /// a file is read, not in every file that includes this header.)
+  template <class = void>
   static Btf file(const std::filesystem::path& path) {
     return Btf(
         detail::read_btf_file(
