@@ -140,7 +140,7 @@ public:
       throw ebpfpp::kernel::missing(ebpfpp::kernel::Feature::btf, action(),
                                     detail::hint::no_kernel_btf);
     if (!b) detail::fail(errno ? errno : ENOENT, action, detail::Op::generic, &log);
-    return Btf(detail::share_btf(b), nullptr, "the kernel (/sys/kernel/btf/vmlinux)");
+    return Btf(detail::share_btf(b), {}, "the kernel (/sys/kernel/btf/vmlinux)");
   }
 
   /// A loaded module's BTF (/sys/kernel/btf/<name>), split on the kernel's: `vmlinux` when
@@ -169,11 +169,14 @@ public:
   /// The BTF in a file: an ELF file's .BTF section (a .bpf.o, a vmlinux) or a raw BTF file.
   /// Throws Error: the file's problem (ENOENT, EACCES, ...: which, and what to do), ENODATA for
   /// an ELF file without .BTF, LIBBPF_ERRNO__FORMAT for what is no sound BTF.
+  /// (A template over a parameter nobody gives: the file's reading and checks compile only where
+  /// a file is read, not in every file that includes this header.)
+  template <class = void>
   static Btf file(const std::filesystem::path& path) {
     return Btf(
         detail::read_btf_file(
             path, [&] { return detail::format("read the BTF of file '{}'", path.string()); }),
-        nullptr, detail::format("file '{}'", path.string()));
+        {}, detail::format("file '{}'", path.string()));
   }
 
   /// A BPF object's BTF (its own types: maps' keys and values, globals, events), copied: the
@@ -266,7 +269,7 @@ public:
   const std::string& source() const noexcept { return source_; }
   /// The libbpf BTF, for libbpf's btf__* functions; nullptr when empty.
   const btf* get() const noexcept { return btf_.get(); }
-  explicit operator bool() const noexcept { return btf_ != nullptr; }
+  explicit operator bool() const noexcept { return static_cast<bool>(btf_); }
 
 private:
   Btf(detail::SharedBtf b, detail::SharedBtf base, std::string source) noexcept
@@ -277,8 +280,7 @@ private:
       throw Error(EBADF, "read the BTF of an empty Object or Skeleton",
                   std::string(detail::hint::empty_view));
     const std::string name = bpf_object__name(obj);
-    return Btf(detail::copy_object_btf(obj, name), nullptr,
-               detail::format("BPF object '{}'", name));
+    return Btf(detail::copy_object_btf(obj, name), {}, detail::format("BPF object '{}'", name));
   }
 
   void require(std::string_view what) const {

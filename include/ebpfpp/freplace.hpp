@@ -21,7 +21,6 @@
 #include "detail/config.hpp"
 
 #include <cerrno>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -29,6 +28,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "detail/btf_handle.hpp"
 #include "detail/format.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
@@ -79,11 +79,7 @@ private:
     bpf_prog_info info{};
     std::uint32_t len = sizeof info;
     detail::check(bpf_obj_get_info_by_fd(target.fd(), &info, &len), action);
-    struct BtfFree {
-      void operator()(btf* b) const noexcept { btf__free(b); }
-    };
-    std::unique_ptr<btf, BtfFree> b(info.btf_id ? btf__load_from_kernel_by_id(info.btf_id)
-                                                : nullptr);
+    const detail::BtfPtr b(info.btf_id ? btf__load_from_kernel_by_id(info.btf_id) : nullptr);
     if (!b) return; // no BTF to look in (the kernel says why at load)
     const int id = btf__find_by_name_kind(b.get(), function.c_str(), BTF_KIND_FUNC);
     const btf_type* t = id > 0 ? btf__type_by_id(b.get(), static_cast<std::uint32_t>(id)) : nullptr;

@@ -168,7 +168,9 @@ std::span<const FeatureInfo> features() noexcept {
 /// The table's entry for `f`.
 template <class = void>
 const FeatureInfo& info(Feature f) noexcept {
-  return features()[static_cast<std::size_t>(f)];
+  // The row itself, not features()[f]: every probe reaches here, and making that span (its
+  // iterator concepts for FeatureInfo) cost each file that probes 1-2 MB of GCC's memory.
+  return detail::table<>[static_cast<std::size_t>(f)];
 }
 
 /// Probes `f` (once per process; later calls return the cached result). Thread-safe.

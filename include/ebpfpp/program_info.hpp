@@ -19,7 +19,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -89,12 +88,14 @@ struct CallCounts {
   std::size_t hidden_helpers = 0;
 };
 
-/// Counts calls in a dump of xlated instructions. The kernel dumps a verifier-rewritten tail
-/// call as an ordinary call of helper BPF_FUNC_tail_call, and a subprogram call as a call whose
-/// src_reg is BPF_PSEUDO_CALL; kfunc calls (BPF_PSEUDO_KFUNC_CALL) are neither.
-inline CallCounts count_calls(std::span<const bpf_insn> insns) noexcept {
+/// Counts calls in a dump of `count` xlated instructions. The kernel dumps a verifier-rewritten
+/// tail call as an ordinary call of helper BPF_FUNC_tail_call, and a subprogram call as a call
+/// whose src_reg is BPF_PSEUDO_CALL; kfunc calls (BPF_PSEUDO_KFUNC_CALL) are neither.
+/// (A pointer and a count, not a std::span: making a span of a new element type costs every
+/// file that includes this header about 3 MB of GCC's memory, in iterator concepts.)
+inline CallCounts count_calls(const bpf_insn* insns, std::size_t count) noexcept {
   CallCounts out;
-  for (std::size_t i = 0; i < insns.size(); ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     const bpf_insn& insn = insns[i];
     // The second half of a 16-byte load carries arbitrary bits in its code field.
     if (insn.code == (BPF_LD | BPF_IMM | BPF_DW)) {
@@ -153,7 +154,7 @@ inline ProgramInfo program_info(int fd, std::string_view name = {}) {
   // Without CAP_BPF the kernel reports no instructions at all; count only what it filled in.
   const std::size_t filled =
       std::min<std::size_t>(insns.size(), info.xlated_prog_len / sizeof(bpf_insn));
-  const auto counts = detail::count_calls(std::span(insns).first(filled));
+  const auto counts = detail::count_calls(insns.data(), filled);
   out.bpf_to_bpf_calls = counts.bpf_to_bpf;
   if (counts.hidden_helpers == 0) out.tail_call_sites = counts.tail_calls;
   map_ids.resize(std::min<std::size_t>(map_ids.size(), info.nr_map_ids));

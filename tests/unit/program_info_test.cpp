@@ -25,7 +25,7 @@ const bpf_insn mov_r0 = insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0);
 TEST_CASE("a subprogram call (src_reg BPF_PSEUDO_CALL) counts as a BPF-to-BPF call") {
   const std::vector<bpf_insn> prog = {insn(BPF_JMP | BPF_CALL, BPF_PSEUDO_CALL, 3), exit_insn,
                                       mov_r0, exit_insn};
-  const auto c = ebpfpp::detail::count_calls(prog);
+  const auto c = ebpfpp::detail::count_calls(prog.data(), prog.size());
   CHECK(c.bpf_to_bpf == 1);
   CHECK(c.tail_calls == 0);
   CHECK(c.hidden_helpers == 0);
@@ -36,7 +36,7 @@ TEST_CASE("the kernel's dump of a tail call is a call of helper BPF_FUNC_tail_ca
                                       insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_trace_printk),
                                       insn(BPF_JMP | BPF_CALL, 0, BPF_FUNC_tail_call), mov_r0,
                                       exit_insn};
-  const auto c = ebpfpp::detail::count_calls(prog);
+  const auto c = ebpfpp::detail::count_calls(prog.data(), prog.size());
   CHECK(c.tail_calls == 2);
   CHECK(c.bpf_to_bpf == 0);
 }
@@ -44,7 +44,7 @@ TEST_CASE("the kernel's dump of a tail call is a call of helper BPF_FUNC_tail_ca
 TEST_CASE("kfunc calls are neither subprogram calls nor tail calls") {
   const std::vector<bpf_insn> prog = {
       insn(BPF_JMP | BPF_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_FUNC_tail_call), exit_insn};
-  const auto c = ebpfpp::detail::count_calls(prog);
+  const auto c = ebpfpp::detail::count_calls(prog.data(), prog.size());
   CHECK(c.bpf_to_bpf == 0);
   CHECK(c.tail_calls == 0);
 }
@@ -53,12 +53,12 @@ TEST_CASE("the second half of a 16-byte load is not read as an instruction") {
   // A ld_imm64 whose second half happens to look like a subprogram call.
   const std::vector<bpf_insn> prog = {insn(BPF_LD | BPF_IMM | BPF_DW, 0, 1),
                                       insn(BPF_JMP | BPF_CALL, BPF_PSEUDO_CALL, 0), exit_insn};
-  CHECK(ebpfpp::detail::count_calls(prog).bpf_to_bpf == 0);
+  CHECK(ebpfpp::detail::count_calls(prog.data(), prog.size()).bpf_to_bpf == 0);
 }
 
 TEST_CASE("helper ids zeroed by the kernel (kptr_restrict) are counted as hidden") {
   const std::vector<bpf_insn> prog = {insn(BPF_JMP | BPF_CALL, 0, 0), exit_insn};
-  CHECK(ebpfpp::detail::count_calls(prog).hidden_helpers == 1);
+  CHECK(ebpfpp::detail::count_calls(prog.data(), prog.size()).hidden_helpers == 1);
 }
 
 TEST_CASE("the tag prints as 16 hex digits, as bpftool does") {

@@ -10,7 +10,6 @@
 #include <cstdarg>
 #include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,6 +20,7 @@
 #include <linux/btf.h>
 
 #include "../error.hpp"
+#include "btf_handle.hpp"
 #include "format.hpp"
 #include "hints.hpp"
 #include "libbpf_log.hpp"
@@ -28,15 +28,10 @@
 
 namespace ebpfpp::detail {
 
-struct BtfFree {
-  void operator()(btf* b) const noexcept { btf__free(b); }
-};
-/// One struct btf, shared by a split BTF (a module's) and the base it was parsed on.
-using SharedBtf = std::shared_ptr<btf>;
-
-/// Owns `b` (freed by the deleter, also when the shared_ptr's control block cannot be made).
+/// Owns `b`, shared by a split BTF (a module's) and the base it was parsed on (freed also when
+/// the share's count cannot be allocated).
 inline SharedBtf share_btf(btf* b) {
-  return SharedBtf(b, BtfFree{});
+  return SharedBtf(BtfPtr(b));
 }
 
 /// libbpf's constructors return NULL (or an error pointer, without strict mode) and set errno.

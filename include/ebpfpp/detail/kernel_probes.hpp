@@ -16,7 +16,6 @@
 #include <fstream>
 #include <initializer_list>
 #include <iterator>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/utsname.h>
 
+#include "btf_handle.hpp"
 #include "format.hpp"
 #include "uapi.hpp"
 #include "unique_fd.hpp"
@@ -261,10 +261,7 @@ FeatureStatus probe_flow_dissector() {
 template <class = void>
 FeatureStatus probe_freplace() {
   // BTF: int f(int x) (global, the one replaced) and int main(void).
-  struct BtfFree {
-    void operator()(btf* b) const noexcept { btf__free(b); }
-  };
-  std::unique_ptr<btf, BtfFree> b(btf__new_empty());
+  ebpfpp::detail::BtfPtr b(btf__new_empty());
   if (!b) return from_errno(errno, "building a BTF blob failed");
   const int int_id = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
   const int f_proto = btf__add_func_proto(b.get(), int_id);

@@ -11,7 +11,6 @@
 #include <charconv>
 #include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +26,7 @@
 #include "../error.hpp"
 #include "../map_data.hpp"
 #include "../map_info.hpp"
+#include "btf_handle.hpp"
 #include "format.hpp"
 #include "map_iter.hpp"
 #include "map_views.hpp"
@@ -517,19 +517,15 @@ TypeDiff btf_mismatch(const btf* b, std::uint32_t id, DescribeFn describe, bool 
   return TypeComparison(b, nodes).run(id, check_sign);
 }
 
-struct BtfDeleter {
-  void operator()(btf* b) const noexcept { btf__free(b); }
-};
-
 /// The BTF object with this id, parsed; null when it cannot be read. From the kernel by id
 /// (BPF_BTF_GET_FD_BY_ID, which needs CAP_SYS_ADMIN), else from a BTF fd this process already
 /// holds with that id: libbpf keeps one for each Object or Skeleton it loaded, so maps of those
 /// are checked without CAP_SYS_ADMIN. Reading a held fd's BTF (BPF_OBJ_GET_INFO_BY_FD) needs no
 /// capability beyond being allowed the bpf() call.
 template <class = void>
-std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
+BtfPtr map_btf(std::uint32_t btf_id) {
   LibbpfLog quiet; // an EPERM here is expected without CAP_SYS_ADMIN, not news
-  if (btf* b = btf__load_from_kernel_by_id(btf_id)) return std::unique_ptr<btf, BtfDeleter>(b);
+  if (btf* b = btf__load_from_kernel_by_id(btf_id)) return BtfPtr(b);
   std::error_code ec;
   for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
        it.increment(ec)) {
@@ -551,10 +547,9 @@ std::unique_ptr<btf, BtfDeleter> map_btf(std::uint32_t btf_id) {
     info.btf_size = size;
     len = sizeof info;
     if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0 || info.btf_size != size) continue;
-    if (btf* b = btf__new(data.data(), size); !libbpf_get_error(b))
-      return std::unique_ptr<btf, BtfDeleter>(b);
+    if (btf* b = btf__new(data.data(), size); !libbpf_get_error(b)) return BtfPtr(b);
   }
-  return nullptr;
+  return {};
 }
 
 /// Which typed view fits a map type, for the hint when the wrong one was used (the one list,
@@ -613,7 +608,7 @@ void validate(const MapInfo& info, std::string_view name, const ViewSpec& spec,
 
   if (check_level != TypeCheck::btf || info.btf_id == 0) return;
   if (info.btf_key_type_id == 0 && info.btf_value_type_id == 0) return;
-  const std::unique_ptr<btf, BtfDeleter> b = map_btf(info.btf_id);
+  const BtfPtr b = map_btf(info.btf_id);
   if (!b) {
     // Said once per process: a tool that makes many views would otherwise repeat it.
     static std::atomic<bool> said{false};

@@ -204,30 +204,43 @@ void describe(std::vector<TypeNode>& out, std::uint32_t bit_offset, std::uint32_
 
 // Describes an integer or enum member from the bits an all-ones value of it set; false if none.
 template <class M>
-bool describe_bits(std::vector<TypeNode>& out, SetBits bits) {
+bool describe_bits(std::vector<TypeNode>& out, SetBits bits, M) {
   if (bits.count == 0) return false;
   const bool whole = is_whole<M>(bits);
   describe<M>(out, whole ? bits.first / 8 * 8 : bits.first, whole ? 0 : bits.count);
   return true;
 }
 
+// Describes a member by its address (not an integer or enum: those may be bitfields, which have
+// none); false for a member that cannot be placed. B is the binding's decltype.
+template <class B>
+bool describe_at(std::vector<TypeNode>& out, const volatile void* member, const void* record) {
+  if constexpr (!placeable<B>) {
+    return false;
+  } else {
+    describe<std::remove_cv_t<B>>(out, bit_offset_of(member, record), 0);
+    return true;
+  }
+}
+// Whether a member is found by the bits it sets: a placeable integer or enum.
+template <class B>
+inline constexpr bool found_by_bits = placeable<B> && (std::is_integral_v<std::remove_cv_t<B>> ||
+                                                       std::is_enum_v<std::remove_cv_t<B>>);
+
 // One member, bound as `m` in a zeroed `t`: an integer or enum is set to all ones and back to
 // find its bits (it may be a bitfield, which has no address); anything else by its address.
-// Returns false from the enclosing function for a member that cannot be placed.
+// Returns false from the enclosing function for a member that cannot be placed. (It is expanded
+// 300 times, once per member of every member count, in a template that every map header
+// includes: it names as few templates as it can, and deduces the rest. Each template named here
+// was a dependent specialization made 300 times: 1 MB of GCC's memory in every such file.)
 #define EBPFPP_DETAIL_MEMBER(m)                                                                    \
-  {                                                                                                \
-    using M = std::remove_cv_t<decltype(m)>;                                                       \
-    if constexpr (!placeable<decltype(m)>) {                                                       \
-      return false;                                                                                \
-    } else if constexpr (std::is_integral_v<M> || std::is_enum_v<M>) {                             \
-      (m) = all_ones<M>(m);                                                                        \
-      const SetBits bits = set_bits(&t, sizeof t);                                                 \
-      (m) = {};                                                                                    \
-      if (!describe_bits<M>(out, bits)) return false;                                              \
-    } else {                                                                                       \
-      describe<M>(out, bit_offset_of(&(m), &t), 0);                                                \
-    }                                                                                              \
-  }
+  if constexpr (found_by_bits<decltype(m)>) {                                                      \
+    (m) = all_ones(m);                                                                             \
+    const SetBits bits = set_bits(&t, sizeof t);                                                   \
+    (m) = {};                                                                                      \
+    if (!describe_bits(out, bits, m)) return false;                                                \
+  } else if (!describe_at<decltype(m)>(out, &(m), &t))                                             \
+    return false;
 
 // The bindings of n members (B<n>) and their descriptions (D<n>).
 #define EBPFPP_DETAIL_B1 m0
