@@ -201,7 +201,11 @@ struct TokenAllows {
   std::uint64_t cmds = 0, maps = 0, progs = 0, attachs = 0;
 };
 
-inline std::optional<TokenAllows> token_allows(int token_fd) {
+// The reading of a refusal (token_allows, token_refusal_hint) is a template over a parameter
+// nobody gives: only a load that fails under a token runs it, and the files that include
+// object.hpp compile it only if they load.
+template <class = void>
+std::optional<TokenAllows> token_allows(int token_fd) {
   std::FILE* f = std::fopen(format("/proc/self/fdinfo/{}", token_fd).c_str(), "re");
   if (!f) return std::nullopt;
   TokenAllows out;
@@ -268,8 +272,9 @@ inline const char* attach_name(unsigned t) noexcept {
 /// What a load refused with EPERM under the token of `path` lacked: a map of type `map_type`
 /// (>= 0), else a program of `prog_type` and `attach_type` (>= 0), else libbpf's own first check.
 /// "" when the token allows it all (the refusal has another cause).
-inline std::string token_refusal_hint(int token_fd, std::string_view path, int map_type,
-                                      int prog_type, int attach_type) {
+template <class = void>
+std::string token_refusal_hint(int token_fd, std::string_view path, int map_type, int prog_type,
+                               int attach_type) {
   const std::optional<TokenAllows> a = token_allows(token_fd);
   if (!a) return {};
   const auto has = [](std::uint64_t mask, int bit) {
