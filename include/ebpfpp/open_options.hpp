@@ -94,7 +94,9 @@ struct MapReuse {
   }
   /// The map of `fd`, e.g. a typed view's `fd()` or one received from another process.
   template <class = void>
-  static MapReuse from_fd(std::string map, int fd) { return {std::move(map), fd}; }
+  static MapReuse from_fd(std::string map, int fd) {
+    return {std::move(map), fd};
+  }
   /// A loaded map of another Object or Skeleton (`other.map("counts")`), which need not live on
   /// after this open: the object holds its own fd of the map.
   template <class = void>

@@ -366,8 +366,7 @@ inline constexpr const char* pinned_kind =
 inline constexpr const char* open_by_id =
     "listing BPF objects and opening them by id need CAP_SYS_ADMIN (CAP_BPF is not enough): run "
     "as root, or get the object another way (a pin, an fd passed over a unix socket)";
-inline constexpr const char* socket_fd =
-    "give the fd of an open socket (socket(2), accept(2))";
+inline constexpr const char* socket_fd = "give the fd of an open socket (socket(2), accept(2))";
 inline constexpr const char* reversed_range =
     "the range is empty the wrong way round: first > last";
 
@@ -401,8 +400,7 @@ inline constexpr const char* no_kernel_btf =
 
 // --- links and attaching
 inline constexpr const char* not_pinned = "it is not pinned";
-inline constexpr const char* ctx_out_size =
-    "ask for the context with TestRun::ctx_out(sizeof(T))";
+inline constexpr const char* ctx_out_size = "ask for the context with TestRun::ctx_out(sizeof(T))";
 inline constexpr const char* raw_tp_test_run =
     "a raw_tracepoint test run takes only ctx_in (no data, ctx_out or repeat): one u64 per "
     "argument, at least up to the last argument the program reads and at most 12; cpu() needs "
@@ -519,8 +517,7 @@ inline constexpr const char* ring_record_size =
     "them, or read records of varying size with RingBuffer<Bytes>";
 inline constexpr const char* ring_ctl_not_mmapable =
     "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>";
-inline constexpr const char* perf_pages =
-    "the page count must be a power of two (1, 2, 4, ... 64)";
+inline constexpr const char* perf_pages = "the page count must be a power of two (1, 2, 4, ... 64)";
 inline constexpr const char* perf_map_entries =
     "a perf event array needs a slot per CPU: declare it with max_entries 0 (libbpf sets the "
     "number of CPUs) or at least the number of possible CPUs";
@@ -536,8 +533,7 @@ inline constexpr const char* stream_outlived =
 // --- kernel facts (multi_probe.hpp, tc.hpp, netfilter.hpp)
 inline constexpr const char* one_cookie_per_symbol = "give one cookie per symbol, or none";
 // (the FeatureError names the minimum kernel and configuration option from the feature table)
-inline constexpr const char* no_kprobe_multi =
-    "attach one Kprobe per function, or a tracepoint";
+inline constexpr const char* no_kprobe_multi = "attach one Kprobe per function, or a tracepoint";
 inline constexpr const char* no_uprobe_multi = "attach one Uprobe per function instead";
 inline constexpr const char* uprobe_multi_not_prepared =
     "the program was not loaded for uprobe.multi: call UprobeMulti::prepare(prog) before load (or "

@@ -213,8 +213,8 @@ inline std::string failed_map(const std::string& text) {
 /// The hint for a load refused (EPERM) under a token: the delegation option that lacks what the
 /// failing map or program (or libbpf's own first check) needs; "" when the token covers it.
 template <class = void> // (as token_refusal_hint)
-std::string token_hint(bpf_object* obj, const LoadContext& ctx,
-                              const LoadFailure& failure, const std::string& map) {
+std::string token_hint(bpf_object* obj, const LoadContext& ctx, const LoadFailure& failure,
+                       const std::string& map) {
   int map_type = -1, prog_type = -1, attach_type = -1;
   if (!failure.program.empty()) {
     if (const bpf_program* p = bpf_object__find_program_by_name(obj, failure.program.c_str())) {
