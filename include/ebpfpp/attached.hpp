@@ -71,9 +71,13 @@ struct AttachedXdp : AttachedProgram {
 
 namespace ebpfpp {
 
+// The queries are templates over a parameter nobody gives, called as plain functions: a file
+// that includes this header (the umbrella does) but queries no hook does not compile them.
+
 /// The XDP programs on `iface`: one per mode at most (generic, native, offload), each with the
 /// link that holds it (0 for a netlink attachment). Kernel 4.8+ (netlink query). Throws Error.
-inline std::vector<AttachedXdp> attached_xdp(const Interface& iface) {
+template <class = void>
+std::vector<AttachedXdp> attached_xdp(const Interface& iface) {
   bpf_xdp_query_opts opts;
   detail::init_opts(opts); // tail padding: libbpf refuses it unless zero
   detail::check(bpf_xdp_query(iface.index(), 0, &opts), [&] {
@@ -99,7 +103,8 @@ inline std::vector<AttachedXdp> attached_xdp(const Interface& iface) {
 
 /// The tcx programs on `iface`'s ingress or egress, in the order they run, each with its link,
 /// and the hook's revision. Kernel 6.6+. Throws FeatureError before 6.6, Error otherwise.
-inline HookPrograms attached_tcx(const Interface& iface, TcDirection direction) {
+template <class = void>
+HookPrograms attached_tcx(const Interface& iface, TcDirection direction) {
   const auto action = [&] {
     return detail::format("query the tcx {} programs on '{}' (ifindex {})", to_string(direction),
                           iface.name(), iface.index());
@@ -115,8 +120,9 @@ inline HookPrograms attached_tcx(const Interface& iface, TcDirection direction) 
 /// The programs of attach type `type` on the cgroup at `path` (a cgroup v2 directory), in the
 /// order they run; with `effective`, those inherited from its ancestors too (the ones that run).
 /// Kernel 4.10+. Throws Error: the directory is missing (naming it), the type is not a cgroup one.
-inline HookPrograms attached_cgroup(const std::filesystem::path& path, bpf_attach_type type,
-                                    bool effective = false) {
+template <class = void>
+HookPrograms attached_cgroup(const std::filesystem::path& path, bpf_attach_type type,
+                             bool effective = false) {
   const auto action = [&] {
     const char* name = libbpf_bpf_attach_type_str(type);
     return detail::format("query the {}{} programs of cgroup '{}'", effective ? "effective " : "",
@@ -130,7 +136,8 @@ inline HookPrograms attached_cgroup(const std::filesystem::path& path, bpf_attac
 /// The programs of attach type `type` (BPF_SK_LOOKUP, BPF_FLOW_DISSECTOR) on the network
 /// namespace at `netns_path` (/run/netns/<name>, /proc/<pid>/ns/net), in the order they run.
 /// Kernel 5.8+ (sk_lookup 5.9+). Throws Error: the namespace is missing (naming it).
-inline HookPrograms attached_netns(const std::filesystem::path& netns_path, bpf_attach_type type) {
+template <class = void>
+HookPrograms attached_netns(const std::filesystem::path& netns_path, bpf_attach_type type) {
   const auto action = [&] {
     const char* name = libbpf_bpf_attach_type_str(type);
     return detail::format("query the {} programs of network namespace '{}'", name ? name : "?",

@@ -111,20 +111,26 @@ public:
   std::string_view name() const noexcept { return handle_ ? bpf_object__name(handle_) : ""; }
 
   /// The program with this function name; throws an Error listing the programs that exist.
+  /// (program, map, programs and maps are templates too, as open_file: a file that includes
+  /// object.hpp and calls none of them does not compile their lists and errors.)
+  template <class = void>
   Program program(std::string_view name) const {
     require_open("find a program in");
     return detail::find_program(handle_, name, life_.watch());
   }
   /// The map with this name; throws an Error listing the maps that exist.
+  template <class = void>
   MapRef map(std::string_view name) const {
     require_open("find a map in");
     return detail::find_map(handle_, name, life_.watch());
   }
   /// All programs, in ELF order (none for an empty Object).
+  template <class = void>
   std::vector<Program> programs() const {
     return handle_ ? detail::programs_of(handle_, life_.watch()) : std::vector<Program>{};
   }
   /// All maps, including the internal .rodata/.data/.bss ones (none for an empty Object).
+  template <class = void>
   std::vector<MapRef> maps() const {
     return handle_ ? detail::maps_of(handle_, life_.watch()) : std::vector<MapRef>{};
   }

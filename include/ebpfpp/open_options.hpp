@@ -85,14 +85,21 @@ struct MapReuse {
   /// duplicate), or a map of another Object or Skeleton, loaded.
   std::variant<std::filesystem::path, int, MapRef> source;
 
+  // (The makers are templates over a parameter nobody gives, called as plain functions: a file
+  // that includes this but reuses no map does not compile the variant's constructors.)
   /// The map pinned at `path` (BPF_OBJ_GET).
+  template <class = void>
   static MapReuse pinned(std::string map, std::filesystem::path path) {
     return {std::move(map), std::move(path)};
   }
   /// The map of `fd`, e.g. a typed view's `fd()` or one received from another process.
-  static MapReuse from_fd(std::string map, int fd) { return {std::move(map), fd}; }
+  template <class = void>
+  static MapReuse from_fd(std::string map, int fd) {
+    return {std::move(map), fd};
+  }
   /// A loaded map of another Object or Skeleton (`other.map("counts")`), which need not live on
   /// after this open: the object holds its own fd of the map.
+  template <class = void>
   static MapReuse from_map(std::string map, MapRef other) {
     return {std::move(map), std::move(other)};
   }

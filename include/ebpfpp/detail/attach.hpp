@@ -92,7 +92,9 @@ L attach_link(const Program& prog, std::string description, AttachFn&& attach,
   const std::string action = attach_checked(prog, description, needs);
   LibbpfLog log;
   errno = 0;
-  if constexpr (std::is_same_v<std::invoke_result_t<AttachFn>, bpf_link*>) {
+  // decltype of the call, not std::invoke_result_t: the trait's machinery, instantiated per
+  // attach site, was 2 MB of the umbrella.
+  if constexpr (std::is_same_v<decltype(std::forward<AttachFn>(attach)()), bpf_link*>) {
     if (bpf_link* l = std::forward<AttachFn>(attach)()) return L(l, std::move(description));
   } else {
     // A raw attach: a link fd (UniqueFd) or the detacher of a non-link attachment

@@ -37,13 +37,27 @@ inline int errno_of(long ret) noexcept {
   return ret == -1 ? (errno ? errno : EPERM) : static_cast<int>(-ret);
 }
 
+// fail() is instantiated for each `describe` (a lambda per call site): it only calls it, and the
+// Error is made and thrown once, in these two.
+template <class = void>
+[[noreturn]] void throw_failure(int err, std::string action, Op op, LibbpfLog* log,
+                                std::string_view subject) {
+  throw Error(err, std::move(action), hint_for(err, op, subject),
+              log ? log->take() : std::string{});
+}
+template <class = void>
+[[noreturn]] void throw_failure(int err, std::string action, Op op, std::string_view hint,
+                                std::string log) {
+  throw Error(err, std::move(action), hint.empty() ? hint_for(err, op) : std::string(hint),
+              std::move(log));
+}
+
 /// Throws an Error for a failed `op`: `describe()` says what was attempted, the hint table what
 /// to try, `log` what libbpf printed meanwhile.
 template <class Describe>
 [[noreturn]] void fail(int err, Describe&& describe, Op op = Op::generic, LibbpfLog* log = nullptr,
                        std::string_view subject = {}) {
-  throw Error(err, std::forward<Describe>(describe)(), hint_for(err, op, subject),
-              log ? log->take() : std::string{});
+  throw_failure(err, std::forward<Describe>(describe)(), op, log, subject);
 }
 
 /// As above, for a site that knows the cause better than the errno and Op say: `hint` (a
@@ -52,8 +66,7 @@ template <class Describe>
 template <class Describe>
 [[noreturn]] void fail(int err, Describe&& describe, Op op, std::string_view hint,
                        std::string log = {}) {
-  throw Error(err, std::forward<Describe>(describe)(),
-              hint.empty() ? hint_for(err, op) : std::string(hint), std::move(log));
+  throw_failure(err, std::forward<Describe>(describe)(), op, hint, std::move(log));
 }
 
 /// For calls that return a negative value on failure (libbpf's -errno, a system call's -1 with

@@ -251,21 +251,24 @@ std::string lockdown_mode() {
 // Fixed hints, one named constant per cause: for failures whose cause the site knows better than
 // the errno and Op tell it (a full map, an incompatible inner map), for situations that are not
 // an errno from the kernel (an empty view, a bad argument), and the table's own longer texts.
+// Char arrays, not std::string_views: GCC works out a constexpr string_view's length one char at
+// a time, in memory that every file including this paid (4 MB for the table); an array passes
+// for a string_view (or a std::string) wherever one is taken.
 namespace hint {
-inline constexpr std::string_view not_loaded =
+inline constexpr const char* not_loaded =
     "call load() on the Object or Skeleton first (programs and maps reach the kernel at load)";
-inline constexpr std::string_view empty_view =
+inline constexpr const char* empty_view =
     "it is empty (default-constructed or moved-from): assign a real one first";
-inline constexpr std::string_view view_outlived =
+inline constexpr const char* view_outlived =
     "a Program or MapRef is valid only while the Object or Skeleton it came from lives: keep "
     "that alive, or make the typed view (which owns a duplicate of the map's fd) before it goes";
-inline constexpr std::string_view corrupt_btf =
+inline constexpr const char* corrupt_btf =
     "the object's BTF is corrupt, or the object was not made by a BPF compiler: rebuild it "
     "(clang -g -O2 -target bpf -c <name>.bpf.c); `bpftool btf dump file <object>` shows its BTF";
-inline constexpr std::string_view object_too_large =
+inline constexpr const char* object_too_large =
     "a BPF object is a few MB at most, debug information included: check that the path names "
     "an object file";
-inline constexpr std::string_view not_a_regular_file =
+inline constexpr const char* not_a_regular_file =
     "a device, a pipe or a socket could be read for ever: read the object into memory yourself "
     "and use Object::open_memory";
 /// A global data section or variable over OpenOptions::max_data_size.
@@ -278,30 +281,30 @@ std::string data_too_large(std::uint64_t limit) {
       "you trust",
       limit);
 }
-inline constexpr std::string_view nul_in_path =
+inline constexpr const char* nul_in_path =
     "the path has a NUL byte, where the kernel's copy of it would end (it would use only the part "
     "before it): remove the NUL (a path built from a fixed-size char buffer often carries one)";
-inline constexpr std::string_view not_mmapable =
+inline constexpr const char* not_mmapable =
     "only an array created with BPF_F_MMAPABLE can be mapped: add __uint(map_flags, "
     "BPF_F_MMAPABLE) to its definition (kernel 5.5+), or read it with ArrayMap<V>";
-inline constexpr std::string_view arena_taken =
+inline constexpr const char* arena_taken =
     "something in this process is mapped at the arena's address (its map_extra), another view "
     "of the same arena too: keep one Arena per arena and process, or create the arena at a free "
     "address";
-inline constexpr std::string_view arena_placed_elsewhere =
+inline constexpr const char* arena_placed_elsewhere =
     "the arena was placed by an earlier mmap (another view, or another process) at an address "
     "this process was not told: give arenas that several views or processes share an address "
     "when they are made (map_extra, Arena::create's address)";
-inline constexpr std::string_view arena_outside =
+inline constexpr const char* arena_outside =
     "the address is not in this arena: pass what the BPF side stored as a pointer into this "
     "arena (a user address or its low 32 bits), 0 for none";
-inline constexpr std::string_view attached_socket_fd =
+inline constexpr const char* attached_socket_fd =
     "give the fd of an open socket (socket(2), accept(2)), and keep it open while the program is "
     "attached";
-inline constexpr std::string_view xsk_map_socket =
+inline constexpr const char* xsk_map_socket =
     "an XskMap holds AF_XDP sockets only: put in an ebpfpp::XdpSocket (or the fd of another "
     "AF_XDP socket, bound to the queue its slot serves), not a UDP, TCP or other fd";
-inline constexpr std::string_view xdp_socket_frames =
+inline constexpr const char* xdp_socket_frames =
     "XdpSocketOptions::frames must be a power of two up to 65536 (it is also each ring's size)";
 /// XdpSocketOptions::frame_size out of what the kernel's aligned UMEM takes.
 template <class = void>
@@ -310,97 +313,95 @@ std::string xdp_frame_size(std::uint32_t page) {
                         "page size ({} bytes)",
                         page);
 }
-inline constexpr std::string_view xdp_frame_too_large =
+inline constexpr const char* xdp_frame_too_large =
     "a frame sent must fit one UMEM frame: raise XdpSocketOptions::frame_size, or send less";
-inline constexpr std::string_view share_struct =
+inline constexpr const char* share_struct =
     "the BPF program and the user side disagree on the struct: share one header between them";
 
 // --- maps
-inline constexpr std::string_view no_map_fd =
+inline constexpr const char* no_map_fd =
     "the view has no open map fd: it is empty (default-constructed or moved-from), or its fd was "
     "closed by code that does not own it; assign a real view, and close a view's fd only by "
     "destroying the view";
-inline constexpr std::string_view map_fd_mode =
+inline constexpr const char* map_fd_mode =
     "the kernel refuses this access through this fd, whatever the process's capabilities: the fd "
     "or the map is read-only or write-only for user space (BPF_F_RDONLY / BPF_F_WRONLY at "
     "creation, at BPF_OBJ_GET or when the fd was handed over), or the map is frozen "
     "(bpf_map_freeze) against writes; open the map with the access you need";
-inline constexpr std::string_view map_full =
+inline constexpr const char* map_full =
     "erase entries first, raise max_entries before load (bpf_map__set_max_entries), or use an LRU "
     "hash map, which evicts";
-inline constexpr std::string_view insert_only =
+inline constexpr const char* insert_only =
     "UpdateFlag::no_exist only inserts; use UpdateFlag::any to overwrite";
-inline constexpr std::string_view overwrite_only =
+inline constexpr const char* overwrite_only =
     "UpdateFlag::exist only overwrites; use UpdateFlag::any to insert";
-inline constexpr std::string_view queue_full =
+inline constexpr const char* queue_full =
     "pop elements first, or push with overwrite = true to drop one";
-inline constexpr std::string_view no_batch_lookup =
+inline constexpr const char* no_batch_lookup =
     "this kernel has no batch lookup for this map type (5.6+ for hash maps, 5.7+ for arrays): use "
     "ReadMethod::per_key or automatic";
-inline constexpr std::string_view one_value_per_key = "pass one value per key";
-inline constexpr std::string_view no_elements = "the map has no elements";
-inline constexpr std::string_view one_value_per_cpu =
+inline constexpr const char* one_value_per_key = "pass one value per key";
+inline constexpr const char* no_elements = "the map has no elements";
+inline constexpr const char* one_value_per_cpu =
     "make the values with PerCpuValues(std::vector<V>(possible CPUs, v)) or use the update "
     "overload that takes one V for every CPU";
-inline constexpr std::string_view inner_map_template =
+inline constexpr const char* inner_map_template =
     "the inner map must have the outer map's template: the same type, key and value sizes and "
     "flags (and max_entries for arrays): make it with create_inner()";
-inline constexpr std::string_view no_inner_to_copy =
+inline constexpr const char* no_inner_to_copy =
     "it holds no map to copy max_entries from: pass max_entries";
 /// An fd given as the key of a local storage map that is not of the kind it keys on.
 template <class = void>
 std::string storage_key_fd(std::string_view owner) {
   return detail::format("the fd must be {}", owner);
 }
-inline constexpr std::string_view unpin_foreign =
+inline constexpr const char* unpin_foreign =
     "it was not pinned through this view; remove another pin with std::filesystem::remove(path)";
-inline constexpr std::string_view empty_map_source =
+inline constexpr const char* empty_map_source =
     "pass a map: skel->maps.x, obj.map(\"x\"), MapSource::pinned(path), ...";
-inline constexpr std::string_view null_map = "pass a map of a loaded Object or Skeleton";
-inline constexpr std::string_view pinned_kind =
+inline constexpr const char* null_map = "pass a map of a loaded Object or Skeleton";
+inline constexpr const char* pinned_kind =
     "open it with the type that matches what is pinned (Link::open_pinned for links, the typed "
     "maps' open_pinned for maps)";
-inline constexpr std::string_view open_by_id =
+inline constexpr const char* open_by_id =
     "listing BPF objects and opening them by id need CAP_SYS_ADMIN (CAP_BPF is not enough): run "
     "as root, or get the object another way (a pin, an fd passed over a unix socket)";
-inline constexpr std::string_view socket_fd =
-    "give the fd of an open socket (socket(2), accept(2))";
-inline constexpr std::string_view reversed_range =
+inline constexpr const char* socket_fd = "give the fd of an open socket (socket(2), accept(2))";
+inline constexpr const char* reversed_range =
     "the range is empty the wrong way round: first > last";
 
 // --- objects, programs, globals
-inline constexpr std::string_view no_btf = "the object has no BTF: build it with clang -g";
-inline constexpr std::string_view no_globals = "the object has no global variables";
-inline constexpr std::string_view match_declaration =
+inline constexpr const char* no_btf = "the object has no BTF: build it with clang -g";
+inline constexpr const char* no_globals = "the object has no global variables";
+inline constexpr const char* match_declaration =
     "use a C++ type that matches the BPF declaration (bpftool btf dump file <object> shows it)";
-inline constexpr std::string_view rodata_frozen =
+inline constexpr const char* rodata_frozen =
     ".rodata is frozen when the object loads: set it between open and load, or declare the "
     "variable without const to put it in .data or .bss";
 
 // --- BTF inspection (btf.hpp)
-inline constexpr std::string_view btf_type_missing =
+inline constexpr const char* btf_type_missing =
     "a name is C's without its keyword ('task_struct', not 'struct task_struct'), matched "
     "exactly, and a struct, a typedef and an enum of one name are different types; `bpftool btf "
     "dump file <file> format c` lists the types there are (the kernel's: /sys/kernel/btf/vmlinux)";
-inline constexpr std::string_view btf_type_id =
+inline constexpr const char* btf_type_id =
     "take ids from this Btf (a BtfType's id or type_id, a member's type_id): an id of one BTF "
     "means nothing in another";
-inline constexpr std::string_view btf_module_missing =
+inline constexpr const char* btf_module_missing =
     "the module must be loaded (lsmod) in a kernel built with CONFIG_DEBUG_INFO_BTF_MODULES: "
     "/sys/kernel/btf lists the modules whose BTF it has (vmlinux is the kernel's own)";
-inline constexpr std::string_view btf_module_name =
+inline constexpr const char* btf_module_name =
     "give a module's name as lsmod shows it (no '/'), or Btf::kernel() for vmlinux";
-inline constexpr std::string_view btf_file =
+inline constexpr const char* btf_file =
     "give a raw BTF file (such as /sys/kernel/btf/vmlinux) or an ELF file with a .BTF section (a "
     "BPF object built with clang -g, a vmlinux built with CONFIG_DEBUG_INFO_BTF)";
-inline constexpr std::string_view no_kernel_btf =
+inline constexpr const char* no_kernel_btf =
     "read the BTF of a vmlinux built with CONFIG_DEBUG_INFO_BTF with Btf::file(path) instead";
 
 // --- links and attaching
-inline constexpr std::string_view not_pinned = "it is not pinned";
-inline constexpr std::string_view ctx_out_size =
-    "ask for the context with TestRun::ctx_out(sizeof(T))";
-inline constexpr std::string_view raw_tp_test_run =
+inline constexpr const char* not_pinned = "it is not pinned";
+inline constexpr const char* ctx_out_size = "ask for the context with TestRun::ctx_out(sizeof(T))";
+inline constexpr const char* raw_tp_test_run =
     "a raw_tracepoint test run takes only ctx_in (no data, ctx_out or repeat): one u64 per "
     "argument, at least up to the last argument the program reads and at most 12; cpu() needs "
     "5.10+";
@@ -430,32 +431,32 @@ std::string test_run(int err, bpf_prog_type type, std::optional<std::uint32_t> c
   return {}; // the table's
 }
 
-inline constexpr std::string_view stream_prog_fd =
+inline constexpr const char* stream_prog_fd =
     "give the fd of a loaded BPF program (Program::fd() after load, or one opened by id or pin); "
     "a stream belongs to a program, not to a map, link or other file";
-inline constexpr std::string_view no_bpf_streams =
+inline constexpr const char* no_bpf_streams =
     "print with bpf_printk and read it with TracePipe (tracefs) on this kernel";
-inline constexpr std::string_view one_awaiter =
+inline constexpr const char* one_awaiter =
     "another task already awaits this stream (or fd): one reader each";
-inline constexpr std::string_view struct_ops_name_taken =
+inline constexpr const char* struct_ops_name_taken =
     "an ops table of that name is already registered: give it another .name";
-inline constexpr std::string_view proc_unmounted = "is /proc mounted?";
-inline constexpr std::string_view kptr_restrict =
+inline constexpr const char* proc_unmounted = "is /proc mounted?";
+inline constexpr const char* kptr_restrict =
     "every address reads as 0: kernel.kptr_restrict hides them from this process; run as root "
     "(with CAP_SYSLOG) or set sysctl kernel.kptr_restrict=0";
-inline constexpr std::string_view no_cgroup =
+inline constexpr const char* no_cgroup =
     "no such cgroup: cgroup v2 directories are under /sys/fs/cgroup (systemd-cgls lists them); "
     "create one with mkdir";
-inline constexpr std::string_view not_cgroup2 =
+inline constexpr const char* not_cgroup2 =
     "this is not a cgroup v2 directory: cgroup programs attach to the cgroup2 hierarchy "
     "(/sys/fs/cgroup on most systems, /sys/fs/cgroup/unified on hybrid ones; mount -t cgroup2 "
     "none <dir>)";
-inline constexpr std::string_view not_netns_file =
+inline constexpr const char* not_netns_file =
     "this is not a namespace file: give /run/netns/<name> (ip netns list) or /proc/<pid>/ns/net";
-inline constexpr std::string_view no_iterators = "read /proc instead";
-inline constexpr std::string_view no_task_iter_pid =
+inline constexpr const char* no_iterators = "read /proc instead";
+inline constexpr const char* no_task_iter_pid =
     "iterate over every task and skip the others in the program (compare task->tgid)";
-inline constexpr std::string_view no_cgroup_iter =
+inline constexpr const char* no_cgroup_iter =
     "walk the cgroup2 directories under /sys/fs/cgroup instead";
 /// A perf event array with fewer slots than a CPU's number, for PerfCounters.
 template <class = void>
@@ -465,31 +466,31 @@ std::string too_few_cpu_slots(std::uint32_t slots, int cpu) {
                         "CPUs) or raise it above the highest CPU number",
                         slots, cpu);
 }
-inline constexpr std::string_view zero_sampling =
+inline constexpr const char* zero_sampling =
     "give a frequency in Hz (e.g. Sampling::frequency(99)) or a period above 0";
-inline constexpr std::string_view no_tp_btf =
+inline constexpr const char* no_tp_btf =
     "use a Tracepoint or RawTracepoint with bpf_probe_read; tp_btf needs CONFIG_DEBUG_INFO_BTF";
-inline constexpr std::string_view no_fmod_ret =
+inline constexpr const char* no_fmod_ret =
     "there is no other way to change a kernel function's return value from BPF";
-inline constexpr std::string_view bpf_lsm_inactive =
+inline constexpr const char* bpf_lsm_inactive =
     "BPF LSM runs only when the kernel has CONFIG_BPF_LSM and 'bpf' is in its lsm= list (cat "
     "/sys/kernel/security/lsm; boot with lsm=<that list>,bpf)";
-inline constexpr std::string_view not_a_kernel_link =
+inline constexpr const char* not_a_kernel_link =
     "this attachment is not a kernel link (netlink XDP, clsact filter): it cannot be pinned; use "
     "the link-based attach where the kernel has it";
-inline constexpr std::string_view no_cookie =
+inline constexpr const char* no_cookie =
     "attach with cookie 0, and tell the hooks apart in the BPF program";
-inline constexpr std::string_view tracefs_unmounted =
+inline constexpr const char* tracefs_unmounted =
     "tracefs is not mounted (at /sys/kernel/tracing or /sys/kernel/debug/tracing), and this reads "
     "it: mount it as root (mount -t tracefs tracefs /sys/kernel/tracing) and try again";
-inline constexpr std::string_view tracefs_root_only =
+inline constexpr const char* tracefs_root_only =
     "tracefs is readable by root only (mode 0700) on most systems, whatever BPF capabilities the "
     "process has: run as root";
-inline constexpr std::string_view trace_pipe_busy =
+inline constexpr const char* trace_pipe_busy =
     "another process is reading this trace_pipe (recent kernels admit one reader at a time): stop "
     "it (e.g. a `cat trace_pipe` or `bpftool prog tracelog`), or read a private tracefs instance "
     "instead (the default TracePipe())";
-inline constexpr std::string_view no_fentry =
+inline constexpr const char* no_fentry =
     "use a kprobe/kretprobe or a tracepoint instead, or leave this program out with "
     "set_autoload(false)";
 /// The kernel has no kprobes: the syscall tracepoint for `syscall` (empty: any) does the job.
@@ -508,41 +509,39 @@ std::string program_type_mismatch(std::string_view type) {
 }
 
 // --- streams (ring_buffer.hpp, perf_buffer.hpp, stream.hpp, detail/perf_ring.hpp)
-inline constexpr std::string_view ring_too_small =
+inline constexpr const char* ring_too_small =
     "make the ring larger (max_entries in the BPF declaration) or the event smaller: a record "
     "takes its size plus an 8-byte header";
-inline constexpr std::string_view ring_record_size =
+inline constexpr const char* ring_record_size =
     "the BPF program and the user side disagree on the event struct: share one header between "
     "them, or read records of varying size with RingBuffer<Bytes>";
-inline constexpr std::string_view ring_ctl_not_mmapable =
+inline constexpr const char* ring_ctl_not_mmapable =
     "declare the ring with EBPFPP_RINGBUF() from <ebpfpp/ring_buffer.bpf.h>";
-inline constexpr std::string_view perf_pages =
-    "the page count must be a power of two (1, 2, 4, ... 64)";
-inline constexpr std::string_view perf_map_entries =
+inline constexpr const char* perf_pages = "the page count must be a power of two (1, 2, 4, ... 64)";
+inline constexpr const char* perf_map_entries =
     "a perf event array needs a slot per CPU: declare it with max_entries 0 (libbpf sets the "
     "number of CPUs) or at least the number of possible CPUs";
-inline constexpr std::string_view perf_mlock =
+inline constexpr const char* perf_mlock =
     "perf rings beyond /proc/sys/kernel/perf_event_mlock_kb need CAP_IPC_LOCK: use fewer pages, "
     "or raise the limit";
-inline constexpr std::string_view one_loop_per_stream =
+inline constexpr const char* one_loop_per_stream =
     "finish (or destroy the generator of) the other loop first: a stream has one reader at a time";
-inline constexpr std::string_view stream_outlived =
+inline constexpr const char* stream_outlived =
     "keep the stream alive (and in place) until its loop ends: a generator from events() reads "
     "through the object that made it";
 
 // --- kernel facts (multi_probe.hpp, tc.hpp, netfilter.hpp)
-inline constexpr std::string_view one_cookie_per_symbol = "give one cookie per symbol, or none";
+inline constexpr const char* one_cookie_per_symbol = "give one cookie per symbol, or none";
 // (the FeatureError names the minimum kernel and configuration option from the feature table)
-inline constexpr std::string_view no_kprobe_multi =
-    "attach one Kprobe per function, or a tracepoint";
-inline constexpr std::string_view no_uprobe_multi = "attach one Uprobe per function instead";
-inline constexpr std::string_view uprobe_multi_not_prepared =
+inline constexpr const char* no_kprobe_multi = "attach one Kprobe per function, or a tracepoint";
+inline constexpr const char* no_uprobe_multi = "attach one Uprobe per function instead";
+inline constexpr const char* uprobe_multi_not_prepared =
     "the program was not loaded for uprobe.multi: call UprobeMulti::prepare(prog) before load (or "
     "use SEC(\"uprobe.multi\") with libbpf 1.2+)";
-inline constexpr std::string_view no_kprobe_session =
+inline constexpr const char* no_kprobe_session =
     "attach a KprobeMulti at entry and one with ProbeAt::exit, and pair each call's two runs in a "
     "hash map keyed by bpf_get_current_pid_tgid()";
-inline constexpr std::string_view no_uprobe_session =
+inline constexpr const char* no_uprobe_session =
     "attach an UprobeMulti at entry and one with ProbeAt::exit, and pair each call's two runs in a "
     "hash map keyed by bpf_get_current_pid_tgid()";
 /// A multi-probe program (`kind`: "kprobe" or "uprobe") loaded for another attach type than the
@@ -562,26 +561,26 @@ std::string multi_probe_not_prepared(std::string_view kind, bool session) {
                         "{0}.multi",
                         kind, cls);
 }
-inline constexpr std::string_view no_tcx = "use TcClassic (the clsact qdisc path)";
-inline constexpr std::string_view no_netfilter =
+inline constexpr const char* no_tcx = "use TcClassic (the clsact qdisc path)";
+inline constexpr const char* no_netfilter =
     "use an XDP or TC program (Xdp, Tcx, TcClassic) to filter packets on this kernel";
-inline constexpr std::string_view no_netkit =
+inline constexpr const char* no_netkit =
     "use a veth pair with Tcx programs on its ends (egress of one end sees what the other "
     "receives)";
-inline constexpr std::string_view not_netkit =
+inline constexpr const char* not_netkit =
     "the interface is not a netkit device: name the primary of a netkit pair (ip -d link show "
     "says 'netkit'), or attach with Tcx to any other interface";
-inline constexpr std::string_view netkit_peer_named =
+inline constexpr const char* netkit_peer_named =
     "this is the pair's peer: name the primary device and pass NetkitSide::peer (the peer's "
     "programs are attached through the primary only)";
-inline constexpr std::string_view flow_dissector_taken =
+inline constexpr const char* flow_dissector_taken =
     "a network namespace has one flow dissector at a time, and no other namespace may have one "
     "while the initial namespace has: destroy the one attached (bpftool net show lists it, "
     "bpftool link show its process), or use another namespace";
-inline constexpr std::string_view no_freplace =
+inline constexpr const char* no_freplace =
     "let the program read what should change from a global variable or a map instead, or load "
     "a new version of the program and swap it in with Link::update";
-inline constexpr std::string_view freplace_not_ext =
+inline constexpr const char* freplace_not_ext =
     "the extension must be an extension program: SEC(\"freplace/<function>\") "
     "(BPF_PROG_TYPE_EXT), declared SEC(\"?freplace/...\") when its object is loaded before its "
     "target is known";
@@ -599,34 +598,34 @@ std::string freplace_no_function(std::string_view function, bool is_static) {
 }
 
 // --- link lifecycle (link.hpp)
-inline constexpr std::string_view link_detached =
+inline constexpr const char* link_detached =
     "the link is detached (by detach(), or its interface, cgroup or namespace is gone): it runs "
     "nothing and cannot be updated or detached again; attach the program anew";
-inline constexpr std::string_view link_not_updatable =
+inline constexpr const char* link_not_updatable =
     "the kernel swaps the program only of cgroup, XDP, tcx, netkit, netns (sk_lookup, flow "
     "dissector), iterator and sockmap links; a tracepoint, raw tracepoint, kprobe, uprobe, perf "
     "event, fentry/fexit or netfilter link cannot be updated: attach the new program, then "
     "destroy the old Link (both run for a moment)";
-inline constexpr std::string_view link_update_mismatch =
+inline constexpr const char* link_update_mismatch =
     "the new program must be of the link's program type and attach type (an XDP link takes a "
     "SEC(\"xdp\") program, a cgroup link one with the same cgroup attach type, a tcx link a "
     "SEC(\"tc\") program), and loaded for the same device if offloaded";
-inline constexpr std::string_view link_not_expected =
+inline constexpr const char* link_not_expected =
     "the link does not run the program given as expected (another update swapped it first): "
     "info().program_id says which one it runs; update against that one, or without expecting";
-inline constexpr std::string_view link_not_detachable =
+inline constexpr const char* link_not_detachable =
     "the kernel detaches only cgroup, netns, XDP, tcx, netkit, netfilter, struct_ops and "
     "sockmap links while their fd stays open; destroy (or reset()) this Link to detach it";
 
 // --- open options (open_options.hpp)
-inline constexpr std::string_view kernel_log_level =
+inline constexpr const char* kernel_log_level =
     "the kernel's log levels are 1 (the instructions it checked), 2 (also every state: large) and "
     "4 (statistics), or a sum of them; 0 for none";
-inline constexpr std::string_view resize_data =
+inline constexpr const char* resize_data =
     "global data (.bss, .data, .rodata) is one entry sized by its variables: declare a larger "
     "variable, or keep the data in an array map and size that with MapResize";
-inline constexpr std::string_view resize_zero = "give a size of at least 1";
-inline constexpr std::string_view ring_not_entries =
+inline constexpr const char* resize_zero = "give a size of at least 1";
+inline constexpr const char* ring_not_entries =
     "a ring buffer's size is in bytes, not entries: use MapResize::ring_size (a power-of-two "
     "multiple of the page size)";
 /// MapResize::ring_size on a map of another kind.
@@ -658,12 +657,12 @@ std::string value_size_kind(std::string_view kind) {
                         "{} map's value is the type it declares: change the declaration",
                         kind);
 }
-inline constexpr std::string_view reuse_differs =
+inline constexpr const char* reuse_differs =
     "reuse a map made from the same declaration (type, key and value sizes, max_entries after "
     "any MapResize, flags, and name: libbpf renames the object's map after the one it reuses): "
     "the map of another Object or Skeleton of this object, its pin, or a typed view's "
     "create(max_entries, \"<the map's name>\")";
-inline constexpr std::string_view reuse_not_loaded =
+inline constexpr const char* reuse_not_loaded =
     "load the other Object or Skeleton first: its maps are in the kernel from load()";
 /// A CO-RE relocation that found no match in the target BTF (`btf_path`: the custom file, or
 /// empty for the running kernel's).
@@ -692,7 +691,7 @@ std::string unreadable_btf(std::string_view btf_path) {
       "with a .BTF section",
       btf_path);
 }
-inline constexpr std::string_view pinned_map_differs =
+inline constexpr const char* pinned_map_differs =
     "a pinned map is reused only when its type, key and value sizes, max_entries and flags equal "
     "the object's declaration (after any MapResize): this pin was made by another version of the "
     "object or with other sizes; remove it to have a new one made (its data goes), resize to "
@@ -737,12 +736,12 @@ std::string token_refused(std::string_view path, std::string_view what, std::str
                         delegated.empty() ? detail::format("it has no {}", option)
                                           : detail::format("it has {}={}", option, delegated));
 }
-inline constexpr std::string_view token_probe =
+inline constexpr const char* token_probe =
     "libbpf 1.1 first loads a trivial socket filter (or, failing that, tracepoint) program with "
     "no attach type, as a check that loading works: the token must delegate "
     "delegate_cmds=prog_load, delegate_progs=socket_filter and delegate_attachs=cgroup_inet_ingress "
     "(attach type 0, what a program that names none has) or any";
-inline constexpr std::string_view token_shim_missing =
+inline constexpr const char* token_shim_missing =
     "include <ebpfpp/token_shim.hpp> in exactly one .cpp file of the program: it defines "
     "syscall() so that libbpf 1.1's bpf() calls carry the token (a libbpf 1.4+ takes the token "
     "itself)";

@@ -4,24 +4,65 @@
 // freed memory. The view keeps a flag its owner clears on the way out, so it can tell, and
 // answer as an empty view instead of reading what libbpf freed.
 
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace ebpfpp::detail {
 
+/// The flag an owner and its views share, and how many hold it (the owner and each watch); the
+/// last to let go frees it. Counted here with the compiler's atomic builtins rather than held in
+/// a std::shared_ptr<bool>: make_shared and the two shared_ptr types (bool, const bool) were
+/// 2 MB of instantiations in every file that includes object.hpp, for what is two pointers' work.
+class LifeFlag {
+public:
+  /// A live flag, held once (allocates; throws std::bad_alloc).
+  static LifeFlag* make() { return new LifeFlag; }
+  /// One more holder; returns this.
+  LifeFlag* hold() noexcept {
+    __atomic_fetch_add(&holders_, 1, __ATOMIC_RELAXED);
+    return this;
+  }
+  /// One holder fewer; the last frees the flag.
+  void drop() noexcept {
+    if (__atomic_sub_fetch(&holders_, 1, __ATOMIC_ACQ_REL) == 0) delete this;
+  }
+
+  bool alive = true; // cleared by the owner on its way out
+
+private:
+  LifeFlag() noexcept = default;
+  long holders_ = 1;
+};
+
 /// A view's side: empty for a view made from a raw libbpf pointer (not tracked: the caller
-/// answers for its lifetime), else its owner's flag.
+/// answers for its lifetime), else a hold on its owner's flag. Copyable; empty after a move.
 class LifeWatch {
 public:
   LifeWatch() noexcept = default;
-  explicit LifeWatch(std::shared_ptr<const bool> alive) noexcept : alive_(std::move(alive)) {}
+  /// Takes over one hold on `flag` (nullptr: tracks nothing).
+  explicit LifeWatch(LifeFlag* flag) noexcept : flag_(flag) {}
+  LifeWatch(const LifeWatch& other) noexcept : flag_(other.flag_ ? other.flag_->hold() : nullptr) {}
+  LifeWatch(LifeWatch&& other) noexcept : flag_(std::exchange(other.flag_, nullptr)) {}
+  LifeWatch& operator=(const LifeWatch& other) noexcept {
+    if (this != &other) *this = LifeWatch(other);
+    return *this;
+  }
+  LifeWatch& operator=(LifeWatch&& other) noexcept {
+    if (this != &other) {
+      if (flag_) flag_->drop();
+      flag_ = std::exchange(other.flag_, nullptr);
+    }
+    return *this;
+  }
+  ~LifeWatch() {
+    if (flag_) flag_->drop();
+  }
   /// Whether the owner is known to be gone.
-  bool expired() const noexcept { return alive_ && !*alive_; }
+  bool expired() const noexcept { return flag_ && !flag_->alive; }
 
 private:
-  std::shared_ptr<const bool> alive_;
+  LifeFlag* flag_ = nullptr;
 };
 
 /// What MapRef and Program are made of: a non-owning view of one libbpf `T` (bpf_map,
@@ -62,14 +103,14 @@ public:
   /// A live flag (allocates; throws std::bad_alloc).
   static Life start() {
     Life life;
-    life.alive_ = std::make_shared<bool>(true);
+    life.flag_ = LifeFlag::make();
     return life;
   }
-  Life(Life&& other) noexcept : alive_(std::move(other.alive_)) {}
+  Life(Life&& other) noexcept : flag_(std::exchange(other.flag_, nullptr)) {}
   Life& operator=(Life&& other) noexcept {
     if (this != &other) {
       end();
-      alive_ = std::move(other.alive_);
+      flag_ = std::exchange(other.flag_, nullptr);
     }
     return *this;
   }
@@ -79,16 +120,18 @@ public:
 
   /// The owner is gone: every watch taken so far expires.
   void end() noexcept {
-    if (alive_) *alive_ = false;
-    alive_.reset();
+    if (flag_) flag_->alive = false;
+    forget();
   }
   /// The owner hands its object to someone else (release()): watches taken so far stay live for
   /// good, as views of a raw pointer do; this Life tracks nothing more.
-  void forget() noexcept { alive_.reset(); }
-  LifeWatch watch() const noexcept { return LifeWatch(alive_); }
+  void forget() noexcept {
+    if (flag_) std::exchange(flag_, nullptr)->drop();
+  }
+  LifeWatch watch() const noexcept { return LifeWatch(flag_ ? flag_->hold() : nullptr); }
 
 private:
-  std::shared_ptr<bool> alive_;
+  LifeFlag* flag_ = nullptr;
 };
 
 } // namespace ebpfpp::detail

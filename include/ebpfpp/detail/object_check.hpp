@@ -93,7 +93,8 @@ inline ObjectProblem problem(ObjectProblem::Kind kind, std::string section, std:
 // The sections of an ELF64 object of this machine's byte order, read as libelf reads them.
 // `out` stays empty for what is no such object (too short, no ELF magic, another class or byte
 // order): libbpf refuses those itself, before it reads any section.
-inline ObjectProblem sections(Bytes elf, std::vector<Section>& out) {
+template <class = void>
+ObjectProblem sections(Bytes elf, std::vector<Section>& out) {
   constexpr unsigned char native_data =
       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
   if (elf.size() < sizeof(Elf64_Ehdr)) return {};
@@ -146,7 +147,8 @@ inline ObjectProblem sections(Bytes elf, std::vector<Section>& out) {
 // newer uapi headers may know more kinds than libbpf 1.1 does.)
 inline constexpr unsigned last_kind = 19; // BTF_KIND_ENUM64
 
-inline std::string_view kind_name(std::uint8_t kind) noexcept {
+template <class = void>
+std::string_view kind_name(std::uint8_t kind) noexcept {
   constexpr std::string_view names[] = {"UNKN",    "INT",      "PTR",      "ARRAY",      "STRUCT",
                                         "UNION",   "ENUM",     "FWD",      "TYPEDEF",    "VOLATILE",
                                         "CONST",   "RESTRICT", "FUNC",     "FUNC_PROTO", "VAR",
@@ -201,7 +203,8 @@ inline std::uint64_t extra_size(std::uint8_t kind, std::uint64_t vlen) noexcept 
 }
 
 // Checks one .BTF section (`data`) and describes it in `out`.
-inline ObjectProblem btf(Bytes data, std::uint64_t max_data, Btf& out) {
+template <class = void>
+ObjectProblem btf(Bytes data, std::uint64_t max_data, Btf& out) {
   const auto bad = [](std::string what) {
     return problem(ObjectProblem::bad_btf, ".BTF", std::move(what));
   };
@@ -461,7 +464,8 @@ bool btf_ext_area(Bytes ext, std::uint32_t hdr_len, std::uint32_t off, std::uint
 // Checks .BTF.ext against the .BTF it describes. A layout libbpf would refuse (it then ignores
 // .BTF.ext and goes on without it) is left alone; in one it accepts, every record must refer
 // to types and strings that exist.
-inline ObjectProblem btf_ext(Bytes ext, const Btf& btf) {
+template <class = void>
+ObjectProblem btf_ext(Bytes ext, const Btf& btf) {
   constexpr std::uint32_t header_to_line_info = 24, header_to_core = 32;
   if (ext.size() < 8) return {};
   const auto magic = read<std::uint16_t>(ext, 0);
@@ -529,7 +533,8 @@ inline bool starts_with_section(std::string_view name, std::string_view base) no
 
 /// Runs the checks of this file on `elf`; `max_data` bounds each global data section and
 /// variable. Never reads outside `elf`.
-inline ObjectProblem check_object(std::span<const std::byte> elf, std::uint64_t max_data) {
+template <class = void>
+ObjectProblem check_object(std::span<const std::byte> elf, std::uint64_t max_data) {
   namespace oc = object_check;
   std::vector<oc::Section> sections;
   if (ObjectProblem p = oc::sections(elf, sections)) return p;

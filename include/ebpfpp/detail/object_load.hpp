@@ -25,14 +25,18 @@
 
 namespace ebpfpp::detail {
 
-inline std::vector<Program> programs_of(bpf_object* obj, const LifeWatch& watch = {}) {
+// Finding and listing are templates over a parameter nobody gives, as Object's program(), map(),
+// programs() and maps() are: their vectors and errors are compiled only where they are called.
+template <class = void>
+std::vector<Program> programs_of(bpf_object* obj, const LifeWatch& watch = {}) {
   std::vector<Program> out;
   bpf_program* p = nullptr;
   while ((p = bpf_object__next_program(obj, p))) out.emplace_back(p, watch);
   return out;
 }
 
-inline std::vector<MapRef> maps_of(bpf_object* obj, const LifeWatch& watch = {}) {
+template <class = void>
+std::vector<MapRef> maps_of(bpf_object* obj, const LifeWatch& watch = {}) {
   std::vector<MapRef> out;
   bpf_map* m = nullptr;
   while ((m = bpf_object__next_map(obj, m))) out.emplace_back(m, watch);
@@ -49,7 +53,8 @@ std::string names_of(const Views& views) {
   return out.empty() ? "none" : out;
 }
 
-inline Program find_program(bpf_object* obj, std::string_view name, const LifeWatch& watch) {
+template <class = void>
+Program find_program(bpf_object* obj, std::string_view name, const LifeWatch& watch) {
   const std::string key(name);
   if (bpf_program* p = bpf_object__find_program_by_name(obj, key.c_str())) return Program(p, watch);
   throw Error(ENOENT,
@@ -57,7 +62,8 @@ inline Program find_program(bpf_object* obj, std::string_view name, const LifeWa
               detail::format("the object's programs are: {}", names_of(programs_of(obj))));
 }
 
-inline MapRef find_map(bpf_object* obj, std::string_view name, const LifeWatch& watch) {
+template <class = void>
+MapRef find_map(bpf_object* obj, std::string_view name, const LifeWatch& watch) {
   const std::string key(name);
   if (bpf_map* m = bpf_object__find_map_by_name(obj, key.c_str())) return MapRef(m, watch);
   throw Error(ENOENT, detail::format("find map '{}' in object '{}'", name, bpf_object__name(obj)),
@@ -206,8 +212,9 @@ inline std::string failed_map(const std::string& text) {
 
 /// The hint for a load refused (EPERM) under a token: the delegation option that lacks what the
 /// failing map or program (or libbpf's own first check) needs; "" when the token covers it.
-inline std::string token_hint(bpf_object* obj, const LoadContext& ctx,
-                              const LoadFailure& failure, const std::string& map) {
+template <class = void> // (as token_refusal_hint)
+std::string token_hint(bpf_object* obj, const LoadContext& ctx, const LoadFailure& failure,
+                       const std::string& map) {
   int map_type = -1, prog_type = -1, attach_type = -1;
   if (!failure.program.empty()) {
     if (const bpf_program* p = bpf_object__find_program_by_name(obj, failure.program.c_str())) {

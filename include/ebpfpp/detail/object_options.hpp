@@ -200,8 +200,10 @@ void apply_reuse(bpf_object* obj, const MapReuse& r) {
 }
 
 /// Applies the resizes, then the reuses, to an object just opened. Throws Error (the caller
-/// closes the object).
-inline void apply_map_options(bpf_object* obj, const OpenOptions& o) {
+/// closes the object). A template as the two above (only an open compiles them; an inline
+/// function calling them compiled them in every file that includes object.hpp).
+template <class = void>
+void apply_map_options(bpf_object* obj, const OpenOptions& o) {
   for (const MapResize& r : o.resize) apply_resize(obj, r);
   for (const MapReuse& r : o.reuse) apply_reuse(obj, r);
 }

@@ -34,7 +34,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -201,10 +200,14 @@ struct TokenAllows {
   std::uint64_t cmds = 0, maps = 0, progs = 0, attachs = 0;
 };
 
-inline std::optional<TokenAllows> token_allows(int token_fd) {
+// The reading of a refusal (token_allows, token_refusal_hint) is a template over a parameter
+// nobody gives: only a load that fails under a token runs it, and the files that include
+// object.hpp compile it only if they load.
+// (`out` and a bool, not a std::optional: a class less to instantiate where this is parsed.)
+template <class = void>
+bool token_allows(int token_fd, TokenAllows& out) {
   std::FILE* f = std::fopen(format("/proc/self/fdinfo/{}", token_fd).c_str(), "re");
-  if (!f) return std::nullopt;
-  TokenAllows out;
+  if (!f) return false;
   int found = 0;
   char line[256];
   while (std::fgets(line, sizeof line, f)) {
@@ -225,8 +228,7 @@ inline std::optional<TokenAllows> token_allows(int token_fd) {
     }
   }
   std::fclose(f);
-  if (found != 4) return std::nullopt;
-  return out;
+  return found == 4;
 }
 
 /// The delegation option's values for `mask`, named as the mount option takes them
@@ -268,10 +270,11 @@ inline const char* attach_name(unsigned t) noexcept {
 /// What a load refused with EPERM under the token of `path` lacked: a map of type `map_type`
 /// (>= 0), else a program of `prog_type` and `attach_type` (>= 0), else libbpf's own first check.
 /// "" when the token allows it all (the refusal has another cause).
-inline std::string token_refusal_hint(int token_fd, std::string_view path, int map_type,
-                                      int prog_type, int attach_type) {
-  const std::optional<TokenAllows> a = token_allows(token_fd);
-  if (!a) return {};
+template <class = void>
+std::string token_refusal_hint(int token_fd, std::string_view path, int map_type, int prog_type,
+                               int attach_type) {
+  TokenAllows a;
+  if (!token_allows(token_fd, a)) return {};
   const auto has = [](std::uint64_t mask, int bit) {
     return bit >= 0 && bit < 64 && ((mask >> bit) & 1) != 0;
   };
@@ -280,29 +283,29 @@ inline std::string token_refusal_hint(int token_fd, std::string_view path, int m
     return hint::token_refused(path, what, option, value ? value : "?", mask_names(mask, name));
   };
   if (map_type >= 0) {
-    if (!has(a->cmds, BPF_MAP_CREATE))
-      return refused("map creation", "delegate_cmds", "map_create", a->cmds, cmd_name);
-    if (!has(a->maps, map_type))
+    if (!has(a.cmds, BPF_MAP_CREATE))
+      return refused("map creation", "delegate_cmds", "map_create", a.cmds, cmd_name);
+    if (!has(a.maps, map_type))
       return refused(format("map type '{}'", map_name(map_type) ? map_name(map_type) : "?"),
-                     "delegate_maps", map_name(map_type), a->maps, map_name);
+                     "delegate_maps", map_name(map_type), a.maps, map_name);
     return {};
   }
   if (prog_type < 0) {
-    if (has(a->cmds, BPF_PROG_LOAD) && has(a->progs, BPF_PROG_TYPE_SOCKET_FILTER) &&
-        has(a->attachs, 0))
+    if (has(a.cmds, BPF_PROG_LOAD) && has(a.progs, BPF_PROG_TYPE_SOCKET_FILTER) &&
+        has(a.attachs, 0))
       return {};
     return std::string(hint::token_probe);
   }
-  if (!has(a->cmds, BPF_PROG_LOAD))
-    return refused("program loading", "delegate_cmds", "prog_load", a->cmds, cmd_name);
-  if (!has(a->progs, prog_type))
+  if (!has(a.cmds, BPF_PROG_LOAD))
+    return refused("program loading", "delegate_cmds", "prog_load", a.cmds, cmd_name);
+  if (!has(a.progs, prog_type))
     return refused(format("program type '{}'", prog_name(prog_type) ? prog_name(prog_type) : "?"),
-                   "delegate_progs", prog_name(prog_type), a->progs, prog_name);
-  if (!has(a->attachs, attach_type))
+                   "delegate_progs", prog_name(prog_type), a.progs, prog_name);
+  if (!has(a.attachs, attach_type))
     return refused(format("attach type '{}' (a program that names none has attach type 0, "
                           "cgroup_inet_ingress)",
                           attach_name(attach_type) ? attach_name(attach_type) : "?"),
-                   "delegate_attachs", attach_name(attach_type), a->attachs, attach_name);
+                   "delegate_attachs", attach_name(attach_type), a.attachs, attach_name);
   return {};
 }
 
