@@ -104,6 +104,9 @@ public:
   XdpSocket() noexcept = default;
 
   /// Binds to RX queue `queue` of `iface` (in the calling thread's network namespace).
+  /// (A template over a parameter nobody gives: a file that includes this header and opens no
+  /// socket compiles none of the setup: the rings' mappings, the reader, the stream waiter.)
+  template <class = void>
   XdpSocket(const Interface& iface, std::uint32_t queue, XdpSocketOptions options = {}) {
     s_.ifindex = iface.index();
     s_.queue = queue;
