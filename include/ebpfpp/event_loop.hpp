@@ -62,9 +62,13 @@ concept AwaitableStream = requires(S& s) {
 /// they are unblocked again when the loop is destroyed). Not copyable or movable.
 ///
 /// (EventLoop is BasicEventLoop<>, a template over a parameter nobody gives: a file that
-/// includes this header and makes no loop compiles none of it.)
-template <class = void>
+/// includes this header and makes no loop compiles none of it. Its members' types depend on that
+/// parameter for the same reason: `Core` is detail::LoopCore and `Task<V>` is Task<>, but named
+/// through V they are not instantiated before a loop is made.)
+template <class V = void>
 class BasicEventLoop {
+  using Core = detail::BasicLoopCore<V>;
+
 public:
   using clock = std::chrono::steady_clock;
 
@@ -121,7 +125,7 @@ public:
   // --- awaitables ------------------------------------------------------------------------------
 
   /// `co_await loop.sleep(d)`: resumes after at least `d` (a timerfd, CLOCK_MONOTONIC).
-  using SleepAwaiter = detail::SleepAwaiter<detail::LoopCore>;
+  using SleepAwaiter = detail::SleepAwaiter<Core>;
   template <class Rep, class Period>
   SleepAwaiter sleep(std::chrono::duration<Rep, Period> d) noexcept {
     return SleepAwaiter(core_, clock::now() + std::chrono::duration_cast<clock::duration>(d));
@@ -130,7 +134,7 @@ public:
   /// `co_await loop.signal(SIGUSR1)`: resumes with the signal number when it arrives. The signal
   /// is blocked from the first await on (for this thread) and delivered through the signalfd;
   /// one that arrives while no task awaits it is discarded, unless it is a stop signal.
-  using SignalAwaiter = detail::SignalAwaiter<detail::LoopCore>;
+  using SignalAwaiter = detail::SignalAwaiter<Core>;
   SignalAwaiter signal(int signo) noexcept { return SignalAwaiter(core_, signo); }
 
   /// `co_await loop.next(stream)`: the stream's next record, as `const Event&`, valid until the
@@ -138,7 +142,7 @@ public:
   /// throws Error EEXIST). After a batch of records taken without suspending (256), the task
   /// yields to the others.
   template <AwaitableStream Stream>
-  using NextAwaiter = detail::NextAwaiter<Stream>;
+  using NextAwaiter = detail::NextAwaiter<Stream, Core>;
   template <AwaitableStream Stream>
   NextAwaiter<Stream> next(Stream& stream) noexcept {
     return NextAwaiter<Stream>(core_, stream);
@@ -148,7 +152,7 @@ public:
   /// caller owns: a pidfd, a socket, a pipe) is ready, with its poll(2) revents (POLLHUP and
   /// POLLERR among them when they are why). One task per fd at a time (a second throws Error
   /// EEXIST); the fd must stay open while awaited.
-  using FdAwaiter = detail::FdAwaiter<detail::LoopCore>;
+  using FdAwaiter = detail::FdAwaiter<Core>;
   FdAwaiter readable(int fd) noexcept { return FdAwaiter(core_, fd, POLLIN); }
   FdAwaiter writable(int fd) noexcept { return FdAwaiter(core_, fd, POLLOUT); }
 
@@ -172,10 +176,10 @@ private:
     }
   }
 
-  detail::LoopCore core_; // fds, ready queue, timers, signal and fd waiters
+  Core core_; // fds, ready queue, timers, signal and fd waiters
   bool stopped_ = false;
   // Last: destroyed first, while the structures their awaiters unregister from still exist.
-  std::vector<Task<>> tasks_;
+  std::vector<Task<V>> tasks_;
 };
 using EventLoop = BasicEventLoop<>;
 

@@ -22,7 +22,10 @@ namespace ebpfpp {
 
 /// Sends libbpf's messages up to `max_level` to `handler` (from any thread; not reentrant into
 /// ebpfpp). An empty handler restores the default routing described above.
-inline void set_log_handler(LogHandler handler, LogLevel max_level = LogLevel::info) {
+/// (A template over a parameter nobody gives: a file that includes this header and sets no
+/// handler does not compile the shared handler's make_shared and assignment.)
+template <class = void>
+void set_log_handler(LogHandler handler, LogLevel max_level = LogLevel::info) {
   detail::install_libbpf_print_hook();
   auto& state = detail::log_state();
   std::lock_guard lock(state.mutex);

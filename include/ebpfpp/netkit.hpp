@@ -53,6 +53,9 @@ constexpr std::string_view to_string(NetkitSide s) noexcept {
 /// (ESTALE).
 class Netkit : public Link {
 public:
+  /// (A template over a parameter nobody gives, as attach() below: a file that includes this
+  /// header and attaches to no netkit device compiles neither.)
+  template <class = void>
   [[nodiscard]] Netkit(const Program& prog, const Interface& primary, NetkitSide side,
                        const TcxAnchor& anchor = TcxAnchor::last())
       : Link(attach(prog, primary, side, anchor)), ifindex_(primary.index()), side_(side) {}
@@ -62,6 +65,7 @@ public:
   NetkitSide side() const noexcept { return side_; }
 
 private:
+  template <class = void>
   static Link attach(const Program& prog, const Interface& primary, NetkitSide side,
                      const TcxAnchor& anchor) {
     std::string description =

@@ -97,6 +97,9 @@ public:
   /// perf_event programs, Error when an event cannot be opened (no PMU for a hardware event, a
   /// frequency above kernel.perf_event_max_sample_rate, no such thread: the hint says which) or
   /// the program cannot be attached; whatever was opened before the failure is closed.
+  /// (A template over a parameter nobody gives: a file that includes this header and attaches
+  /// no perf event compiles none of it, nor the vector of links it fills.)
+  template <class = void>
   [[nodiscard]] PerfEvent(const Program& prog, PerfEventConfig config, Sampling sampling = {},
                           pid_t pid = -1)
       : config_(std::move(config)), sampling_(sampling), pid_(pid) {

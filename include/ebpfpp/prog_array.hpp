@@ -164,7 +164,10 @@ private:
   }
 
   // The kernel says EINVAL without saying why; the usual reason is a program of another type
-  // than the array's users. Find one such user and name both types.
+  // than the array's users. Find one such user and name both types. (A template over a
+  // parameter nobody gives, as update(), its caller: the search compiles only where a slot is
+  // written.)
+  template <class = void>
   std::string incompatible_hint(const Program& prog) const {
     bpf_map_info map_info{};
     __u32 len = sizeof map_info;

@@ -180,10 +180,12 @@ public:
   /// the previous call is consumed first. For event loops (EventLoop::next uses it).
   /// For RingBuffer<Bytes>, a pointer to the record's Bytes (valid until the next call).
   const std::remove_cvref_t<reference>* try_next() { return reader_.try_next(); }
-  /// As try_next(), for Bytes: an empty optional when no record is ready.
-  std::optional<Bytes> try_next_bytes() requires variable_size {
-    const Bytes* b = try_next();
-    return b ? std::optional<Bytes>(*b) : std::nullopt;
+  /// As try_next(), for Bytes: an empty optional when no record is ready. (Its type,
+  /// std::optional<Bytes>, is spelled through `reference` so that it is instantiated with a
+  /// RingBuffer<Bytes>, not in every file that includes this header.)
+  std::optional<std::remove_cvref_t<reference>> try_next_bytes() requires variable_size {
+    const auto* b = try_next();
+    return b ? std::optional<std::remove_cvref_t<reference>>(*b) : std::nullopt;
   }
 
   /// For event loops that sleep on fd(): call before sleeping. Publishes what was handed out and,

@@ -39,6 +39,8 @@ namespace ebpfpp {
 /// SO_REUSEPORT or the program is not an sk_reuseport program (EINVAL); FeatureError below 4.19.
 class SkReuseport : public Link {
 public:
+  /// (A template over a parameter nobody gives, as SocketFilter's: see there.)
+  template <class = void>
   [[nodiscard]] SkReuseport(const Program& prog, int socket_fd)
       : Link(detail::attach_to_socket(
             prog, socket_fd, SO_ATTACH_REUSEPORT_EBPF, SO_DETACH_REUSEPORT_BPF,

@@ -57,6 +57,9 @@ constexpr bpf_attach_type sock_map_attach_type(SockMapHook h) noexcept {
 /// (EINVAL).
 class SockMapLink : public Link {
 public:
+  /// (A template over a parameter nobody gives, as attach() below: a file that includes this
+  /// header and attaches nothing compiles neither, nor the detach they keep in a std::function.)
+  template <class = void>
   [[nodiscard]] SockMapLink(const Program& prog, int map_fd, std::string_view map_name,
                             SockMapHook hook, SockMapAttach how = SockMapAttach::automatic)
       : Link(attach(prog, map_fd, map_name, hook, how)), hook_(hook) {}
@@ -65,6 +68,7 @@ public:
   SockMapHook hook() const noexcept { return hook_; }
 
 private:
+  template <class = void>
   static Link attach(const Program& prog, int map_fd, std::string_view map_name, SockMapHook hook,
                      SockMapAttach how) {
     const bpf_attach_type type = detail::sock_map_attach_type(hook);

@@ -44,6 +44,9 @@ namespace ebpfpp {
 /// socket filter (EINVAL); FeatureError on a kernel without socket filters.
 class SocketFilter : public Link {
 public:
+  /// (A template over a parameter nobody gives: a file that includes this header and attaches
+  /// no filter compiles none of attach_to_socket, nor the detach it keeps in a std::function.)
+  template <class = void>
   [[nodiscard]] SocketFilter(const Program& prog, int socket_fd)
       : Link(detail::attach_to_socket(
             prog, socket_fd, SO_ATTACH_BPF, SO_DETACH_BPF,

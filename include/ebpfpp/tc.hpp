@@ -152,6 +152,10 @@ struct TcClassicOptions {
 /// Throws Error: no such interface (ENODEV), missing capabilities (EPERM, naming them).
 class TcClassic : public Link {
 public:
+  /// (A template over a parameter nobody gives, as attach() below: a file that includes this
+  /// header and attaches no classic filter compiles neither, nor the detach they keep in a
+  /// std::function.)
+  template <class = void>
   [[nodiscard]] TcClassic(const Program& prog, const Interface& iface, TcDirection direction,
                           TcClassicOptions options = {})
       : TcClassic(attach(prog, iface, direction, options), iface.index(), direction) {}
@@ -171,6 +175,7 @@ private:
       : Link(std::move(a.link)), created_qdisc_(a.created_qdisc), ifindex_(ifindex),
         direction_(direction) {}
 
+  template <class = void>
   static Attached attach(const Program& prog, const Interface& iface, TcDirection direction,
                          TcClassicOptions options) {
     detail::tc::ClassicFilter filter;

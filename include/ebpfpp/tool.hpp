@@ -158,8 +158,10 @@ std::optional<int> every(std::chrono::milliseconds interval,
 }
 
 /// Waits until `duration` has passed (nullopt: forever) or SIGINT or SIGTERM arrives; returns
-/// that signal's number, or nullopt when the duration ended it.
-inline std::optional<int> wait_until_stopped(std::optional<std::chrono::milliseconds> duration) {
+/// that signal's number, or nullopt when the duration ended it. (A template over a parameter
+/// nobody gives: a file that includes this header and never waits does not compile every().)
+template <class = void>
+std::optional<int> wait_until_stopped(std::optional<std::chrono::milliseconds> duration) {
   return every(duration ? *duration + std::chrono::hours(1) : std::chrono::hours(24 * 365),
                duration, [] {});
 }

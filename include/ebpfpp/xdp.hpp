@@ -97,6 +97,9 @@ public:
   /// mode), atomically: no packet sees neither. With an empty `expected` (Program{}), attaches
   /// only if no program is attached. Throws Error (EEXIST) when `expected` is not what is
   /// attached, (EBUSY) when a link holds the interface. Netlink-based: see the file comment.
+  /// (A template over a parameter nobody gives: a file that includes this header and replaces
+  /// nothing compiles none of the netlink path, nor the detach it keeps in a std::function.)
+  template <class = void>
   [[nodiscard]] static Xdp replace(const Program& prog, const Interface& iface,
                                    const Program& expected, XdpMode mode = XdpMode::automatic) {
     return Xdp(replace_attach(prog, iface, expected, mode), iface.index(), mode);
@@ -165,6 +168,7 @@ private:
                                {kernel::Feature::xdp, {}, detail::Op::attach_network});
   }
 
+  template <class = void> // see replace()
   static Link replace_attach(const Program& prog, const Interface& iface, const Program& expected,
                              XdpMode mode) {
     if (expected && expected.fd() < 0) detail::require_loaded(expected, "replace XDP program");

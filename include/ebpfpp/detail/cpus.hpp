@@ -1,6 +1,7 @@
 #pragma once
 // The CPUs that are online, from sysfs: one perf ring (PerfBuffer) or perf event (PerfEvent)
-// per CPU.
+// per CPU. (Templates over a parameter nobody gives, as their callers' bodies are: a file that
+// opens no perf ring or event compiles neither the file read nor the vector's pushes.)
 
 #include "config.hpp"
 
@@ -15,7 +16,8 @@
 namespace ebpfpp::detail {
 
 /// CPUs listed in a sysfs cpu list such as "0-3,5".
-inline std::vector<int> parse_cpu_list(std::string_view s) {
+template <class = void>
+std::vector<int> parse_cpu_list(std::string_view s) {
   std::vector<int> cpus;
   while (!s.empty()) {
     const auto comma = s.find(',');
@@ -38,7 +40,8 @@ inline std::vector<int> parse_cpu_list(std::string_view s) {
 }
 
 // The CPUs online now (/sys/devices/system/cpu/online).
-inline std::vector<int> online_cpus() {
+template <class = void>
+std::vector<int> online_cpus() {
   errno = 0;
   std::ifstream f("/sys/devices/system/cpu/online");
   std::string line;

@@ -21,10 +21,8 @@
 #include <coroutine>
 #include <csignal>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <initializer_list>
-#include <map>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -113,7 +111,7 @@ public:
   // Resumes what is ready now: what these resumptions make ready runs after the next poll, so
   // fd events and timers get their turn between them.
   void resume_ready() {
-    std::deque<std::coroutine_handle<>> batch;
+    std::vector<std::coroutine_handle<>> batch;
     batch.swap(ready_);
     immediate_ = 0;
     for (auto h : batch) h.resume();
@@ -196,7 +194,7 @@ private:
     itimerspec spec{};
     if (!timers_.empty()) {
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          timers_.begin()->first.time_since_epoch())
+                          timers_.front().deadline.time_since_epoch())
                           .count();
       // steady_clock is CLOCK_MONOTONIC on Linux; 0 would disarm the timer.
       spec.it_value.tv_sec = ns / 1'000'000'000;
@@ -254,8 +252,15 @@ private:
 
   UniqueFd epoll_, timer_, signals_, wake_;
   sigset_t mask_{}, stop_set_{}, old_mask_{};
-  std::deque<std::coroutine_handle<>> ready_;
-  std::multimap<clock::time_point, Sleeper*> timers_;
+  // Vectors, not a deque and a multimap: a loop has a few of each, and <deque> and <map> were
+  // most of what this header cost to compile.
+  std::vector<std::coroutine_handle<>> ready_; // resumed in this order, batch by batch
+  // Sleeping awaiters by deadline, the earliest first, equal deadlines in the order they slept.
+  struct Timer {
+    clock::time_point deadline;
+    Sleeper* sleeper;
+  };
+  std::vector<Timer> timers_;
   std::vector<SignalWaiter*> signal_waiters_;
   std::vector<StreamEntry> streams_;
   unsigned immediate_ = 0; // records taken without suspending since the last resume_ready()
@@ -271,14 +276,20 @@ public:
   SleepAwaiter(const SleepAwaiter&) = delete;
   SleepAwaiter& operator=(const SleepAwaiter&) = delete;
   ~SleepAwaiter() {
-    if (registered_) loop_->timers_.erase(it_);
+    if (registered_)
+      std::erase_if(loop_->timers_, [this](const auto& t) { return t.sleeper == this; });
   }
   bool await_ready() const noexcept { return deadline_ <= Core::clock::now(); }
   void await_suspend(std::coroutine_handle<> h) {
     handle_ = h;
-    it_ = loop_->timers_.emplace(deadline_, this);
+    auto& timers = loop_->timers_;
+    // After those with the same deadline, as a multimap inserts.
+    const auto at = std::upper_bound(timers.begin(), timers.end(), deadline_,
+                                     [](const auto& d, const auto& t) { return d < t.deadline; });
+    const bool first = at == timers.begin();
+    timers.insert(at, {deadline_, this});
     registered_ = true;
-    if (it_ == loop_->timers_.begin()) loop_->arm_timer();
+    if (first) loop_->arm_timer();
   }
   void await_resume() const noexcept {}
 
@@ -287,7 +298,6 @@ private:
   Core* loop_;
   typename Core::clock::time_point deadline_;
   std::coroutine_handle<> handle_;
-  typename decltype(Core::timers_)::iterator it_;
   bool registered_ = false;
 };
 
@@ -317,14 +327,13 @@ private:
 template <class V>
 void BasicLoopCore<V>::fire_timers() {
   const auto now = clock::now();
-  bool fired = false;
-  while (!timers_.empty() && timers_.begin()->first <= now) {
-    Sleeper* a = timers_.begin()->second;
-    a->registered_ = false; // its entry is gone: its destructor must not erase it again
-    ready_.push_back(a->handle_);
-    timers_.erase(timers_.begin());
-    fired = true;
+  auto due = timers_.begin();
+  for (; due != timers_.end() && due->deadline <= now; ++due) {
+    due->sleeper->registered_ = false; // its entry goes: its destructor must not erase it again
+    ready_.push_back(due->sleeper->handle_);
   }
+  const bool fired = due != timers_.begin();
+  timers_.erase(timers_.begin(), due);
   if (fired) arm_timer();
 }
 

@@ -139,15 +139,19 @@ MapIterLayout load_map_iter_layout() {
   return out;
 }
 
-/// The layout, found once per process.
-inline const MapIterLayout& map_iter_layout() {
+/// The layout, found once per process. (This and map_iter_program() are templates over a
+/// parameter nobody gives, as describe_maps_unopened(), their one caller: as plain inline
+/// functions they compiled the layout's reading and the program's vector in every file.)
+template <class = void>
+const MapIterLayout& map_iter_layout() {
   static const MapIterLayout layout = load_map_iter_layout();
   return layout;
 }
 
 // The iterator program: for each map, copy its fields into a MapIterRecord on the stack and
 // bpf_seq_write() it.
-inline std::vector<bpf_insn> map_iter_program(const MapIterLayout& l) {
+template <class = void>
+std::vector<bpf_insn> map_iter_program(const MapIterLayout& l) {
   std::vector<bpf_insn> p;
   const auto insn = [&](std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off,
                         std::int32_t imm) {

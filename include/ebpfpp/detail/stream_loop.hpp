@@ -93,7 +93,9 @@ public:
 
   /// Whether a loop over a stream that still has data should end now: a stop request, the
   /// token, the deadline, or a readable stop fd. Called between batches, not per record: one
-  /// relaxed load, a clock read, and (with a stop fd) a zero-timeout poll.
+  /// relaxed load, a clock read, and (with a stop fd) a zero-timeout poll. (A template over a
+  /// parameter nobody gives, as deadline_of(): the optional deadline compiles with a loop.)
+  template <class = void>
   bool should_end(const StreamOptions& options, std::optional<clock::time_point> deadline) const {
     if (stop_.load(std::memory_order_relaxed) || options.stop().stop_requested()) return true;
     if (deadline && clock::now() >= *deadline) return true;
@@ -260,8 +262,9 @@ Reader& move_reader(Reader& to, Reader& from) noexcept {
   return to;
 }
 
-/// A deadline from the options, or none.
-inline std::optional<StreamWaiter::clock::time_point> deadline_of(const StreamOptions& o) {
+/// A deadline from the options, or none. (A template: see StreamWaiter::should_end().)
+template <class = void>
+std::optional<StreamWaiter::clock::time_point> deadline_of(const StreamOptions& o) {
   if (!o.timeout()) return std::nullopt;
   return StreamWaiter::clock::now() + *o.timeout();
 }

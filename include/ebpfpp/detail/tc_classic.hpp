@@ -69,6 +69,9 @@ struct ClassicFilter {
 
   /// Undoes the attachment as far as it is still ours; says at debug level why it did less (the
   /// interface gone or replaced: nothing a tool can act on), at warn when the kernel refused.
+  /// (This, remove_qdisc_if_empty() and attach_classic() are templates over a parameter nobody
+  /// gives, as Netlink is: they compile only where TcClassic attaches.)
+  template <class = void>
   void detach() const noexcept {
     try {
       if (NetnsId::current() != netns)
@@ -98,6 +101,7 @@ struct ClassicFilter {
 
   /// Removes the clsact qdisc when no filter is left on ingress or egress. (Netlink cannot
   /// delete it "only if empty": a filter added between the look and the delete goes with it.)
+  template <class = void>
   void remove_qdisc_if_empty(Netlink& nl) const {
     std::size_t in = 0, out = 0;
     const Reply ri = nl.count_filters(ifindex, clsact_parent(false), in);
@@ -122,7 +126,8 @@ struct ClassicFilter {
 /// Attaches `prog_fd` as a direct-action cls_bpf filter on the clsact hook of `ifindex`, making
 /// the qdisc if there is none. On failure: false, errno set, the kernel's reason in the log of
 /// the running call.
-inline bool attach_classic(ClassicFilter& c, int prog_fd, std::string_view prog_name) {
+template <class = void>
+bool attach_classic(ClassicFilter& c, int prog_fd, std::string_view prog_name) {
   const auto fail = [](const Reply& r) {
     if (!r.message.empty()) log_to_call(format("Kernel error message: {}", r.message));
     errno = -r.err;

@@ -138,9 +138,12 @@ inline std::string attr_string(const unsigned char* data, std::size_t len) {
 }
 
 /// A NETLINK_ROUTE socket of the calling thread's network namespace, for a few requests.
-class Netlink {
+/// (Netlink is BasicNetlink<>, a template over a parameter nobody gives: a file that includes
+/// tc.hpp and attaches no classic filter compiles none of it.)
+template <class = void>
+class BasicNetlink {
 public:
-  Netlink() noexcept
+  BasicNetlink() noexcept
       : fd_(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)), open_errno_(errno) {
     const int one = 1;
     // The kernel's reason with each error, and errors without our request echoed back.
@@ -302,5 +305,6 @@ private:
   int open_errno_ = 0;
   std::uint32_t seq_ = 0;
 };
+using Netlink = BasicNetlink<>;
 
 } // namespace ebpfpp::detail::tc
