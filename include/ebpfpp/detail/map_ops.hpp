@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -153,50 +154,12 @@ private:
 
 // --- reading a whole map ------------------------------------------------------------------------
 
-/// The keys a per-key walk has yielded, each as its N bytes: a hash set with open addressing.
-/// (Not std::unordered_set<std::string>: <unordered_set>, which nothing else includes, was 3 MB
-/// of the compile of every file that includes a map header.)
-template <std::size_t N>
-class SeenKeys {
-public:
-  /// Adds the N bytes at `key`; false when they were there already.
-  bool insert(const void* key) {
-    if (4 * (size_ + 1) > 3 * slots_.size()) rehash(slots_.empty() ? 64 : 2 * slots_.size());
-    return put(key);
-  }
-
-private:
-  struct Slot {
-    bool used = false;
-    std::byte bytes[N];
-  };
-
-  bool put(const void* key) {
-    const std::size_t mask = slots_.size() - 1; // a power of two
-    const std::size_t hash =
-        std::hash<std::string_view>{}(std::string_view(static_cast<const char*>(key), N));
-    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-      Slot& slot = slots_[i];
-      if (!slot.used) {
-        slot.used = true;
-        std::memcpy(slot.bytes, key, N);
-        ++size_;
-        return true;
-      }
-      if (std::memcmp(slot.bytes, key, N) == 0) return false;
-    }
-  }
-
-  void rehash(std::size_t slots) {
-    std::vector<Slot> old(slots);
-    old.swap(slots_);
-    size_ = 0;
-    for (const Slot& slot : old)
-      if (slot.used) put(slot.bytes);
-  }
-
-  std::vector<Slot> slots_;
-  std::size_t size_ = 0;
+// T, named as a type that depends on D. A member of a class template declared with a type that
+// does not depend on the template's parameters is instantiated where the template is defined,
+// in every file that includes it; named through D, it is instantiated with the class.
+template <class T, class D>
+struct DependentType {
+  using type = T;
 };
 
 /// Reads a map chunk by chunk: with BPF_MAP_LOOKUP_BATCH, or with get_next_key + lookup.
@@ -300,7 +263,8 @@ private:
       }
       last_ = next;
       have_key_ = true;
-      if (!seen_.insert(&next)) continue;
+      const std::string bytes(reinterpret_cast<const char*>(&next), sizeof(K));
+      if (!seen_.insert(bytes).second) continue;
       std::byte* slot = values_.data() + keys_.size() * stride_;
       if (!found(bpf_map_lookup_elem(fd_, &next, slot),
                  [&] { return detail::format("read map '{}' key by key", map_name_); }))
@@ -325,7 +289,7 @@ private:
   K last_{};
   bool have_key_ = false;
   unsigned long long steps_ = 0;
-  SeenKeys<sizeof(K)> seen_;
+  typename DependentType<std::unordered_set<std::string>, K>::type seen_; // the keys' bytes
 };
 
 /// The range-for iterator of a typed map: yields (key, value) pairs read a chunk at a time.
