@@ -39,7 +39,6 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -70,11 +69,6 @@ void set_expected_attach_type(const Program& prog, int type, std::string_view ki
   check(bpf_program__set_expected_attach_type(prog.get(), static_cast<bpf_attach_type>(type)),
         action);
 }
-
-// X, named through T (always void): a std::vector<Dependent<T, X>> in a template's body is
-// instantiated where the body is, not in every file that includes this header.
-template <class T, class X>
-using Dependent = std::enable_if_t<std::is_void_v<T>, X>;
 } // namespace detail
 
 /// Where a multi-probe link runs its program in each call of the functions it attaches to.
@@ -161,7 +155,7 @@ private:
                     detail::format("no kernel function matches '{}' (available_filter_functions "
                                    "and /proc/kallsyms list them)",
                                    pattern));
-      std::vector<detail::Dependent<T, const char*>> syms;
+      std::vector<detail::Dependent<const char*, T>> syms;
       syms.reserve(names.size());
       for (const auto& n : names) syms.push_back(n.c_str());
       return detail::attach_link(
@@ -176,7 +170,7 @@ private:
           },
           {feature, std::string(missing_hint), detail::Op::attach_multi});
     }
-    std::vector<detail::Dependent<T, const char*>> names;
+    std::vector<detail::Dependent<const char*, T>> names;
     names.reserve(symbols.size());
     for (const auto& s : symbols) names.push_back(s.c_str());
     bpf_kprobe_multi_opts opts;
@@ -315,7 +309,7 @@ private:
       return detail::format("read the function symbols of '{}' for uprobe.multi (program '{}')",
                             binary.string(), prog.name());
     };
-    std::vector<std::pair<std::string, detail::Dependent<T, std::uint64_t>>> all;
+    std::vector<std::pair<std::string, detail::Dependent<std::uint64_t, T>>> all;
     try {
       detail::BasicElfSymbols<T> elf(binary.string());
       elf.for_each_function([&](std::string_view name, std::uint64_t addr, std::uint64_t) {

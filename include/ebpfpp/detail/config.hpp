@@ -2,7 +2,9 @@
 /// @file
 /// The requirement every ebpfpp header checks first: C++20 (coroutines, concepts). Without it a
 /// consumer gets hundreds of errors starting "the coroutine header requires -fcoroutines";
-/// with this check, one #error that says what to set.
+/// with this check, one #error that says what to set. Also, since every header includes this one
+/// first, the one tool of the rule that rarely used code compiles only where it is used:
+/// detail::Dependent.
 
 // The message stays on the #error line: that line is what the compiler shows.
 // clang-format off
@@ -13,3 +15,18 @@
 #include <ebpfpp: stopping at the #error above>
 #endif
 // clang-format on
+
+namespace ebpfpp::detail {
+
+template <class X, class T>
+struct DependentType {
+  using type = X;
+};
+/// X, named as a type that depends on T. GCC instantiates a standard template over a type that a
+/// template's member or body names without the template's parameters where the template is
+/// defined, in every file that includes it, whether or not anything uses it; named through the
+/// parameter (std::vector<Dependent<const char*, T>>), it is instantiated where the template is.
+template <class X, class T>
+using Dependent = typename DependentType<X, T>::type;
+
+} // namespace ebpfpp::detail

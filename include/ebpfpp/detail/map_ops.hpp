@@ -154,14 +154,6 @@ private:
 
 // --- reading a whole map ------------------------------------------------------------------------
 
-// T, named as a type that depends on D. A member of a class template declared with a type that
-// does not depend on the template's parameters is instantiated where the template is defined,
-// in every file that includes it; named through D, it is instantiated with the class.
-template <class T, class D>
-struct DependentType {
-  using type = T;
-};
-
 /// Reads a map chunk by chunk: with BPF_MAP_LOOKUP_BATCH, or with get_next_key + lookup.
 ///
 /// Batch reads go bucket by bucket (hash maps) or index by index (arrays) and never restart, so
@@ -289,7 +281,7 @@ private:
   K last_{};
   bool have_key_ = false;
   unsigned long long steps_ = 0;
-  typename DependentType<std::unordered_set<std::string>, K>::type seen_; // the keys' bytes
+  Dependent<std::unordered_set<std::string>, K> seen_; // the keys' bytes
 };
 
 /// The range-for iterator of a typed map: yields (key, value) pairs read a chunk at a time.
